@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every system package nlc needs on Debian 12 (bookworm), as root or
+# through sudo. Idempotent: prints nothing when everything is already there.
+#
+#   scripts/setup.sh
+#
+# Packages: Debian's LLVM/MLIR 22 (linked through the single libMLIR.so; lit
+# and FileCheck come with llvm-22-tools), CMake, Ninja, ccache, a C++17
+# compiler. See docs/building.md.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build ccache g++ python3
+  libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/tmp/nlc-setup-apt.log 2>&1; then
+  echo "setup: apt-get install failed; see /tmp/nlc-setup-apt.log" >&2
+  tail -n 20 /tmp/nlc-setup-apt.log >&2
+  exit 1
+fi
+echo "setup: done"

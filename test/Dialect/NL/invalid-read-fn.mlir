@@ -1,0 +1,29 @@
+// RUN: nl-opt %s --split-input-file --verify-diagnostics
+
+nl.model @m {
+  // expected-error @+1 {{a read function takes the memory's parameters and a key and returns one value}}
+  nl.read_fn @f : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%x: tensor<4xf32>):
+    nl.yield %x : tensor<4xf32>
+  }
+}
+
+// -----
+
+nl.model @m {
+  // expected-error @+1 {{entry block arguments do not match the function type}}
+  nl.read_fn @f : (tensor<4x4xf32>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%W: tensor<4x4xf32>, %x: tensor<8xf32>):
+    nl.yield %W : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+nl.model @m {
+  // expected-error @+1 {{must end with nl.yield of 'tensor<4xf32>'}}
+  nl.read_fn @f : (tensor<4x4xf32>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%W: tensor<4x4xf32>, %x: tensor<4xf32>):
+    nl.yield %W : tensor<4x4xf32>
+  }
+}

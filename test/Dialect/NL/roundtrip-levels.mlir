@@ -1,0 +1,45 @@
+// RUN: nl-opt %s --split-input-file | nl-opt --split-input-file | FileCheck %s
+// RUN: nl-opt %s --split-input-file --mlir-print-op-generic | nl-opt --split-input-file | FileCheck %s
+
+// Levels, frequencies in both units, nesting slowest-outermost, tail policy.
+
+// CHECK-LABEL: nl.model @cms
+// CHECK: nl.level @low every <256 steps> {
+// CHECK: nl.level @mid every <16 steps> {
+// CHECK: nl.level @high every <1 steps> {
+// CHECK: nl.level @fast every <64 tokens> tail carry {
+// CHECK: nl.level @faster every <1 tokens> {
+nl.model @cms {
+  nl.level @low every <256 steps> {
+    nl.param @w_low : tensor<8x8xf32>
+    nl.optimizer @opt_low adamw attributes {lr = 1.0e-04 : f64}
+    nl.level @mid every <16 steps> {
+      nl.param @w_mid : tensor<8x8xf32>
+      nl.optimizer @opt_mid adamw attributes {lr = 1.0e-04 : f64}
+      nl.level @high every <1 steps> {
+        nl.param @w_high : tensor<8x8xf32>
+        nl.param @m0 : !nl.memory<matrix, heads = 1, in = 8, out = 8>
+        nl.optimizer @opt_high adamw attributes {lr = 1.0e-03 : f64}
+        nl.level @fast every <64 tokens> tail carry {
+          nl.memory @M : !nl.memory<matrix, heads = 1, in = 8, out = 8> init @low::@mid::@high::@m0
+          nl.objective l2
+          nl.level @faster every <1 tokens> {
+          }
+        }
+      }
+    }
+  }
+}
+
+// -----
+
+// An outermost level may be written in tokens; equal frequencies may nest.
+// CHECK-LABEL: nl.model @flat
+// CHECK: nl.level @a every <16 tokens>
+// CHECK: nl.level @b every <16 tokens>
+nl.model @flat {
+  nl.level @a every <16 tokens> {
+    nl.level @b every <16 tokens> {
+    }
+  }
+}

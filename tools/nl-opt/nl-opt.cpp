@@ -1,0 +1,28 @@
+//===- nl-opt.cpp - mlir-opt with the nl dialect and its passes -----------===//
+//
+// Every lit test drives this tool. It registers the nl dialect and passes
+// plus the upstream dialects, passes and extensions nlc lowers through.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::nl::registerNLPasses();
+
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::nl::NLDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "nl-opt: the nl dialect's optimizer driver\n", registry));
+}

@@ -23,3 +23,12 @@ nl.model @m {
   nl.level @bad every <4 seconds> {
   }
 }
+
+// -----
+
+// Regression: a negative period used to wrap around to 2^64 - 1.
+nl.model @m {
+  // expected-error @+1 {{update frequency must be positive (rule: frequency > 0), got every -1 tokens}}
+  nl.level @neg every <-1 tokens> {
+  }
+}

@@ -33,7 +33,7 @@ func.func @f(%x: tensor<2x4x8x4xf32>) {
 // -----
 
 func.func @f(%x: tensor<2x9xi32>) {
-  // expected-error @+1 {{slice [4, 12) exceeds dim 1 of size 9}}
+  // expected-error @+1 {{slice of 8 at offset 4 exceeds dim 1 of size 9}}
   %y = nl.slice %x dim = 1 offset = 4 size = 8 : tensor<2x9xi32> -> tensor<2x8xi32>
   return
 }
@@ -59,5 +59,14 @@ func.func @f(%x: tensor<2x9xi32>) {
 func.func @f(%x: tensor<2x9xi32>) {
   // expected-error @+1 {{result element type must match the input}}
   %y = nl.slice %x dim = 1 offset = 0 size = 1 : tensor<2x9xi32> -> tensor<2x1xi64>
+  return
+}
+
+// -----
+
+// Regression: offset + size used to overflow and pass.
+func.func @f(%x: tensor<2x9xi32>) {
+  // expected-error @+1 {{slice of 1 at offset 9223372036854775807 exceeds dim 1 of size 9}}
+  %y = nl.slice %x dim = 1 offset = 9223372036854775807 size = 1 : tensor<2x9xi32> -> tensor<2x1xi32>
   return
 }

@@ -250,3 +250,13 @@ nl.model @m {
     return
   }
 }
+
+// -----
+
+!kv = tensor<1x2x16x8xf32>
+!flow = !nl.flow<keys_values, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>>
+func.func @outside(%kv: !flow, %q: !kv) {
+  // expected-error @+1 {{must be inside an nl.model to resolve @l}}
+  %o = nl.memorize @l(%kv) read(%q) : (!flow, !kv) -> !kv
+  return
+}

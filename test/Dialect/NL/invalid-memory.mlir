@@ -132,3 +132,28 @@ nl.model @m {
     nl.objective l2
   }
 }
+
+// -----
+
+// Regression: a read function without results used to crash the verifier.
+nl.model @m {
+  nl.read_fn @f : (tensor<4x4xf32>, tensor<4xf32>) -> () {
+  ^bb0(%W: tensor<4x4xf32>, %x: tensor<4xf32>):
+    nl.yield
+  }
+  nl.level @l every <4 tokens> {
+    // expected-error @+1 {{read function @f must take parameters and a key and return one value, has type '(tensor<4x4xf32>, tensor<4xf32>) -> ()'}}
+    nl.memory @M : !nl.memory<custom, heads = 1, in = 4, out = 4, fn = @f>
+    nl.objective l2
+  }
+}
+
+// -----
+
+// Parameters holding custom memories are checked too.
+nl.model @m {
+  nl.level @l every <1 steps> {
+    // expected-error @+1 {{read function @nope does not name an nl.read_fn of the model}}
+    nl.param @p : !nl.memory<custom, heads = 1, in = 4, out = 4, fn = @nope>
+  }
+}

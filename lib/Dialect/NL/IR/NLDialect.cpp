@@ -40,11 +40,11 @@ void NLDialect::initialize() {
 
 LogicalResult
 FrequencyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                      uint64_t period, FrequencyUnit unit) {
-  if (period == 0)
+                      int64_t period, FrequencyUnit unit) {
+  if (period <= 0)
     return emitError() << "update frequency must be positive (rule: frequency "
-                          "> 0), got every 0 "
-                       << stringifyFrequencyUnit(unit);
+                          "> 0), got every "
+                       << period << " " << stringifyFrequencyUnit(unit);
   return success();
 }
 

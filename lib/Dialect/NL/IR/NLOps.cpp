@@ -91,9 +91,14 @@ ModelOp getModel(Operation *op) { return op->getParentOfType<ModelOp>(); }
 Operation *lookupInModel(Operation *from, SymbolRefAttr ref,
                          SymbolTableCollection &tables) {
   ModelOp model = getModel(from);
-  if (!model)
-    return nullptr;
-  return tables.lookupSymbolIn(model, ref);
+  return model ? tables.lookupSymbolIn(model, ref) : nullptr;
+}
+
+/// Ops that name levels or parameters resolve them from their nl.model.
+LogicalResult requireModel(Operation *op, SymbolRefAttr ref) {
+  if (getModel(op))
+    return success();
+  return op->emitOpError() << "must be inside an nl.model to resolve " << ref;
 }
 
 /// The level that owns a state op (an nl.param or nl.memory inside a level or
@@ -110,6 +115,8 @@ std::string freqStr(FrequencyAttr f) {
 /// Resolves `ref` to an nl.level and checks that it is written per tokens.
 FailureOr<LevelOp> resolveMemoryLevel(Operation *op, SymbolRefAttr ref,
                                       SymbolTableCollection &tables) {
+  if (failed(requireModel(op, ref)))
+    return failure();
   Operation *target = lookupInModel(op, ref, tables);
   if (!target)
     return op->emitOpError() << "level " << ref << " not found in the model";
@@ -259,28 +266,46 @@ LogicalResult ParamOp::verify() {
   return success();
 }
 
+/// A custom memory's read function exists, is an nl.read_fn, and maps the
+/// memory's key width to its value width.
+static LogicalResult verifyReadFn(Operation *op, Type type,
+                                  SymbolTableCollection &tables) {
+  auto mt = dyn_cast<MemoryType>(type);
+  if (!mt || !mt.getFn())
+    return success();
+  FlatSymbolRefAttr fn = mt.getFn();
+  auto readFn = dyn_cast_or_null<ReadFnOp>(lookupInModel(op, fn, tables));
+  if (!readFn)
+    return op->emitOpError() << "read function " << fn
+                             << " does not name an nl.read_fn of the model";
+  FunctionType ft = readFn.getFunctionType();
+  if (ft.getNumInputs() < 2 || ft.getNumResults() != 1)
+    return op->emitOpError() << "read function " << fn
+                             << " must take parameters and a key and return "
+                                "one value, has type "
+                             << ft;
+  SmallVector<int64_t> keyShape, valShape;
+  if (failed(checkRank(op, "read function key", ft.getInputs().back(), 1,
+                       keyShape, /*atLeast=*/true)) ||
+      failed(checkRank(op, "read function value", ft.getResult(0), 1, valShape,
+                       /*atLeast=*/true)))
+    return failure();
+  if (!dimsCompatible(keyShape.back(), mt.getIn()) ||
+      !dimsCompatible(valShape.back(), mt.getOut()))
+    return op->emitOpError()
+           << "read function " << fn << " maps [" << keyShape.back() << "] to ["
+           << valShape.back() << "] but the memory maps [" << mt.getIn()
+           << "] to [" << mt.getOut() << "]";
+  return success();
+}
+
+LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &tables) {
+  return verifyReadFn(*this, getType(), tables);
+}
+
 LogicalResult MemoryOp::verifySymbolUses(SymbolTableCollection &tables) {
-  MemoryType mt = getMemoryType();
-  if (FlatSymbolRefAttr fn = mt.getFn()) {
-    Operation *target = lookupInModel(*this, fn, tables);
-    auto readFn = dyn_cast_or_null<ReadFnOp>(target);
-    if (!readFn)
-      return emitOpError() << "read function " << fn
-                           << " does not name an nl.read_fn of the model";
-    FunctionType ft = readFn.getFunctionType();
-    SmallVector<int64_t> keyShape, valShape;
-    if (failed(checkRank(*this, "read function key", ft.getInputs().back(), 1,
-                         keyShape, /*atLeast=*/true)) ||
-        failed(checkRank(*this, "read function value", ft.getResult(0), 1,
-                         valShape, /*atLeast=*/true)))
-      return failure();
-    if (!dimsCompatible(keyShape.back(), mt.getIn()) ||
-        !dimsCompatible(valShape.back(), mt.getOut()))
-      return emitOpError() << "read function " << fn << " maps ["
-                           << keyShape.back() << "] to [" << valShape.back()
-                           << "] but the memory maps [" << mt.getIn()
-                           << "] to [" << mt.getOut() << "]";
-  }
+  if (failed(verifyReadFn(*this, getType(), tables)))
+    return failure();
   if (!getInit())
     return success();
   Operation *target = lookupInModel(*this, *getInit(), tables);
@@ -543,6 +568,8 @@ LogicalResult ReadFnOp::verifyRegions() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult GetParamOp::verifySymbolUses(SymbolTableCollection &tables) {
+  if (failed(requireModel(*this, getParam())))
+    return failure();
   auto param =
       dyn_cast_or_null<ParamOp>(lookupInModel(*this, getParam(), tables));
   if (!param)
@@ -613,6 +640,8 @@ static Operation *writtenLevel(Operation *op, SymbolTableCollection &tables) {
 LogicalResult FlowOp::verifySymbolUses(SymbolTableCollection &tables) {
   if (!getSource())
     return success();
+  if (failed(requireModel(*this, *getSource())))
+    return failure();
   Operation *source = lookupInModel(*this, *getSource(), tables);
   if (!source)
     return emitOpError() << "source " << *getSource()
@@ -927,9 +956,10 @@ LogicalResult SliceOp::verify() {
                          << in.getRank();
   if (off < 0 || size < 1)
     return emitOpError() << "needs offset >= 0 and size >= 1";
-  if (!in.isDynamicDim(dim) && off + size > in.getDimSize(dim))
-    return emitOpError() << "slice [" << off << ", " << off + size
-                         << ") exceeds dim " << dim << " of size "
+  if (!in.isDynamicDim(dim) &&
+      (off > in.getDimSize(dim) || size > in.getDimSize(dim) - off))
+    return emitOpError() << "slice of " << size << " at offset " << off
+                         << " exceeds dim " << dim << " of size "
                          << in.getDimSize(dim);
   SmallVector<int64_t> r(in.getShape());
   r[dim] = size;

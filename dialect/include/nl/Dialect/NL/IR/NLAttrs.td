@@ -23,7 +23,7 @@ def NL_FrequencyAttr : NL_Attr<"Frequency", "freq"> {
     `period` must be positive. Tokens-frequency levels are faster than
     steps-frequency levels (a step processes whole sequences).
   }];
-  let parameters = (ins "uint64_t":$period,
+  let parameters = (ins "int64_t":$period,
                         EnumParameter<NL_FrequencyUnit>:$unit);
   let assemblyFormat = "`<` $period $unit `>`";
   let genVerifyDecl = 1;

@@ -103,7 +103,8 @@ def NL_LevelOp : NL_Op<"level", [Symbol, SymbolTable, NoTerminator,
 }
 
 def NL_ParamOp : NL_Op<"param", [Symbol,
-    ParentOneOf<["LevelOp", "OptimizerOp"]>]> {
+    ParentOneOf<["LevelOp", "OptimizerOp"]>,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "a parameter: state of a level written by its optimizer";
   let description = [{
     A slow weight of the enclosing level (or optimizer state of an

@@ -1,0 +1,1736 @@
+//===- MLIRGen.cpp - .nl AST to the nl dialect ----------------------------===//
+//
+// One walk over the AST that checks names, shapes, types and frequencies and
+// emits IR. Shapes are static: B = config `batch` (default 8), T = config
+// `context` (default 256); the step function takes tokens [B, T + 1].
+// Blocks are instantiated at each call (their parameters and levels get the
+// prefix `<block><n>_`). Every op carries the FileLineColLoc of its source.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MLIRGen.h"
+
+#include "nl/Dialect/NL/IR/NLDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+using namespace mlir;
+
+namespace nlc::frontend {
+namespace {
+
+using mlir::nl::FrequencyAttr;
+using mlir::nl::MemoryType;
+
+struct LevelInfo {
+  mlir::nl::LevelOp op;
+  std::vector<std::string> path; // from the model root
+  std::vector<std::pair<std::string, MemoryType>> memories;
+};
+
+/// A value while generating: a compile-time number, a tensor, a level, a
+/// memory state (inside objectives), a parameter not yet read, or a tuple.
+struct Val {
+  enum class Kind { Num, Tensor, Level, Memory, Param, Tuple } kind;
+  double num = 0;
+  bool isInt = false;
+  Value value;
+  LevelInfo *level = nullptr;
+  SymbolRefAttr param;
+  Type paramType;
+  std::vector<Val> elems;
+
+  static Val number(double v, bool isInt) {
+    Val r{Kind::Num};
+    r.num = v;
+    r.isInt = isInt;
+    return r;
+  }
+  static Val tensor(Value v) {
+    Val r{Kind::Tensor};
+    r.value = v;
+    return r;
+  }
+};
+
+std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string describe(const Val &v) {
+  switch (v.kind) {
+  case Val::Kind::Num:
+    return "a number";
+  case Val::Kind::Tensor:
+    return "a tensor " +
+           shapeStr(cast<RankedTensorType>(v.value.getType()).getShape());
+  case Val::Kind::Level:
+    return "a level";
+  case Val::Kind::Memory:
+    return "a memory";
+  case Val::Kind::Param:
+    return "a parameter";
+  case Val::Kind::Tuple:
+    return "a tuple of " + std::to_string(v.elems.size()) + " values";
+  }
+  return "?";
+}
+
+const std::map<std::string, mlir::nl::OptimizerKind> &builtinOptimizers() {
+  using K = mlir::nl::OptimizerKind;
+  static const std::map<std::string, K> m = {
+      {"gd", K::gd},
+      {"momentum", K::momentum},
+      {"delta_momentum", K::delta_momentum},
+      {"dgd", K::dgd},
+      {"adam", K::adam},
+      {"adamw", K::adamw},
+      {"muon", K::muon},
+      {"m3", K::m3},
+      {"dmgd", K::dmgd}};
+  return m;
+}
+
+class Gen {
+public:
+  Gen(MLIRContext &ctx, const File &file, const std::string &filename,
+      Diagnostics &diags)
+      : ctx(ctx), file(file), filename(filename), diags(diags), b(&ctx) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  MLIRContext &ctx;
+  const File &file;
+  std::string filename;
+  Diagnostics &diags;
+  OpBuilder b;
+
+  mlir::nl::ModelOp model;
+  std::map<std::string, double> config;
+  std::map<std::string, bool> configIsInt;
+  int64_t B = 8, T = 256;
+  std::map<std::string, std::unique_ptr<LevelInfo>> levels; // by name
+  LevelInfo *defaultOwner = nullptr;
+  std::map<std::string, const MemoryDef *> memoryDefs;
+  std::map<std::string, const OptimizerDef *> optimizerDefs;
+  std::map<std::string, const BlockDecl *> blocks;
+  std::map<std::string, int> blockInstances;
+  std::vector<std::map<std::string, Val>> scopes;
+  std::string prefix; // of the block instance being generated
+  unsigned blockDepth = 0;
+  std::map<std::string, Val> globals; // parameters declared in levels
+
+  Location loc(Loc l) {
+    return FileLineColLoc::get(&ctx, filename, l.line, l.col);
+  }
+  std::nullopt_t error(Loc l, const std::string &msg) {
+    diags.error(l, msg);
+    return std::nullopt;
+  }
+
+  //===------------------------------------------------------------------===//
+  // Constants
+  //===------------------------------------------------------------------===//
+
+  /// Evaluates a compile-time number (config names, literals, arithmetic).
+  std::optional<double> constNumber(const Expr &e, bool *isInt = nullptr) {
+    bool dummy;
+    bool &integral = isInt ? *isInt : dummy;
+    switch (e.kind) {
+    case Expr::Kind::Number:
+      integral = e.isInt;
+      return e.number;
+    case Expr::Kind::Name: {
+      auto it = config.find(e.name);
+      if (it == config.end())
+        return error(e.loc, "'" + e.name +
+                                "' is not a model setting (constants come "
+                                "from model NAME(name = value, ...))");
+      integral = configIsInt[e.name];
+      return it->second;
+    }
+    case Expr::Kind::Unary: {
+      auto v = constNumber(*e.args[0], &integral);
+      if (!v)
+        return std::nullopt;
+      return -*v;
+    }
+    case Expr::Kind::Binary: {
+      bool li = false, ri = false;
+      auto l = constNumber(*e.args[0], &li);
+      auto r = constNumber(*e.args[1], &ri);
+      if (!l || !r)
+        return std::nullopt;
+      integral = li && ri;
+      switch (e.op) {
+      case '+':
+        return *l + *r;
+      case '-':
+        return *l - *r;
+      case '*':
+        return *l * *r;
+      case '/':
+        if (*r == 0)
+          return error(e.loc, "division by zero in a constant");
+        if (integral && std::fmod(*l, *r) != 0)
+          integral = false;
+        return *l / *r;
+      case '^':
+        integral = integral && *r >= 0;
+        return std::pow(*l, *r);
+      default:
+        return error(e.loc, "'@' needs tensors, not constants");
+      }
+    }
+    default:
+      return error(e.loc, "expected a constant number");
+    }
+  }
+
+  /// A positive integer constant (shapes, periods, head counts).
+  std::optional<int64_t> constInt(const Expr &e, const std::string &what,
+                                  int64_t min = 1) {
+    bool isInt = false;
+    auto v = constNumber(e, &isInt);
+    if (!v)
+      return std::nullopt;
+    if (!isInt || std::floor(*v) != *v || *v < min || *v > 1e12)
+      return error(e.loc, what + " must be an integer >= " +
+                              std::to_string(min) + ", got " + fmt(*v));
+    return static_cast<int64_t>(*v);
+  }
+
+  static std::string fmt(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
+
+  const NamedArg *findArg(const std::vector<NamedArg> &args,
+                          const std::string &name) {
+    for (auto &a : args)
+      if (a.name == name)
+        return &a;
+    return nullptr;
+  }
+
+  bool checkArgNames(const std::vector<NamedArg> &args,
+                     std::initializer_list<const char *> allowed,
+                     const std::string &what) {
+    bool ok = true;
+    for (auto &a : args) {
+      bool found = false;
+      std::string list;
+      for (const char *n : allowed) {
+        found |= a.name == n;
+        list += (list.empty() ? "" : ", ") + std::string(n);
+      }
+      if (!found) {
+        diags.error(a.loc, "'" + a.name + "' is not an option of " + what +
+                               (list.empty() ? " (it takes none)"
+                                             : " (options: " + list + ")"));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  //===------------------------------------------------------------------===//
+  // Declarations: memory types, levels
+  //===------------------------------------------------------------------===//
+
+  std::optional<MemoryType> memoryType(const MemType &t) {
+    using mlir::nl::Activation;
+    using mlir::nl::MemoryKind;
+    int64_t defaultHeads =
+        config.count("heads") ? static_cast<int64_t>(config["heads"]) : 1;
+    if (t.kind != "matrix" && t.kind != "mlp") {
+      auto it = memoryDefs.find(t.kind);
+      if (it == memoryDefs.end())
+        return error(t.loc, "unknown memory type '" + t.kind +
+                                "' (use matrix(..), mlp(..) or a memory "
+                                "defined with 'memory')");
+      const MemoryDef &def = *it->second;
+      if (def.ctor)
+        return memoryType(*def.ctor);
+      auto in = def.inShape.empty() ? std::nullopt
+                                    : constInt(*def.inShape.back(), "width");
+      auto out = def.outShape.empty() ? std::nullopt
+                                      : constInt(*def.outShape.back(), "width");
+      if (!in || !out)
+        return error(def.loc,
+                     "memory '" + def.name + "' needs key and value shapes");
+      return MemoryType::get(&ctx, MemoryKind::custom, defaultHeads, *in, *out,
+                             0, Activation::silu,
+                             FlatSymbolRefAttr::get(&ctx, def.name));
+    }
+    bool mlp = t.kind == "mlp";
+    if (!checkArgNames(
+            t.options,
+            mlp ? std::initializer_list<const char *>{"hidden", "act", "heads"}
+                : std::initializer_list<const char *>{"heads"},
+            t.kind + " memories"))
+      return std::nullopt;
+    auto in = constInt(*t.in, "a memory's key width");
+    auto out = constInt(*t.out, "a memory's value width");
+    if (!in || !out)
+      return std::nullopt;
+    int64_t heads = defaultHeads, hidden = mlp ? 4 * *in : 0;
+    Activation act = Activation::silu;
+    if (auto *h = findArg(t.options, "heads")) {
+      auto v = constInt(*h->value, "heads");
+      if (!v)
+        return std::nullopt;
+      heads = *v;
+    }
+    if (auto *h = findArg(t.options, "hidden")) {
+      auto v = constInt(*h->value, "hidden");
+      if (!v)
+        return std::nullopt;
+      hidden = *v;
+    }
+    if (auto *a = findArg(t.options, "act")) {
+      std::optional<Activation> parsed =
+          a->value->kind == Expr::Kind::Name
+              ? mlir::nl::symbolizeActivation(a->value->name)
+              : std::nullopt;
+      if (!parsed)
+        return error(a->value->loc,
+                     "unknown activation (silu, gelu, relu, tanh, identity)");
+      act = *parsed;
+    }
+    return MemoryType::get(&ctx, mlp ? MemoryKind::mlp : MemoryKind::matrix,
+                           heads, *in, *out, mlp ? hidden : 0, act, nullptr);
+  }
+
+  SymbolRefAttr symbolPath(const std::vector<std::string> &path,
+                           const std::string &leaf = "") {
+    SmallVector<FlatSymbolRefAttr> nested;
+    for (size_t i = 1; i < path.size(); ++i)
+      nested.push_back(FlatSymbolRefAttr::get(&ctx, path[i]));
+    if (!leaf.empty())
+      nested.push_back(FlatSymbolRefAttr::get(&ctx, leaf));
+    return SymbolRefAttr::get(&ctx, path[0], nested);
+  }
+
+  /// Creates an nl.param in `owner`; returns its reference.
+  std::optional<Val> declareParam(const ParamDecl &p, LevelInfo &owner,
+                                  const std::string &name) {
+    OpBuilder::InsertionGuard guard(b);
+    Type type;
+    if (p.memType) {
+      auto mt = memoryType(*p.memType);
+      if (!mt)
+        return std::nullopt;
+      type = *mt;
+    } else {
+      SmallVector<int64_t> shape;
+      for (auto &d : p.shape) {
+        auto v = constInt(*d, "a parameter dimension");
+        if (!v)
+          return std::nullopt;
+        shape.push_back(*v);
+      }
+      if (shape.empty())
+        return error(p.loc, "parameter '" + p.name + "' needs a shape");
+      type = RankedTensorType::get(shape, b.getF32Type());
+    }
+    mlir::nl::ParamInit init = mlir::nl::ParamInit::normal;
+    double scale = 0.02;
+    if (!p.init.empty()) {
+      auto parsed = mlir::nl::symbolizeParamInit(p.init);
+      if (!parsed)
+        return error(p.loc, "unknown initializer '" + p.init +
+                                "' (zeros, ones, identity, normal(std), "
+                                "uniform(bound))");
+      init = *parsed;
+      if (p.initScale) {
+        auto s = constNumber(*p.initScale);
+        if (!s)
+          return std::nullopt;
+        scale = *s;
+      }
+    }
+    Block &body = owner.op.getBody().front();
+    if (SymbolTable::lookupSymbolIn(owner.op, name))
+      return error(p.loc, "'" + name + "' is already declared in level '" +
+                              owner.op.getSymName().str() + "'");
+    b.setInsertionPoint(&body, body.end());
+    mlir::nl::ParamOp::create(
+        b, loc(p.loc), b.getStringAttr(name), TypeAttr::get(type),
+        mlir::nl::ParamInitAttr::get(&ctx, init), b.getF64FloatAttr(scale));
+    Val v{Val::Kind::Param};
+    v.param = symbolPath(owner.path, name);
+    v.paramType = type;
+    return v;
+  }
+
+  LevelInfo *findLevel(const std::string &name, Loc l) {
+    auto it = levels.find(name);
+    if (it == levels.end()) {
+      diags.error(l, "unknown level '" + name + "'");
+      return nullptr;
+    }
+    return it->second.get();
+  }
+
+  /// Creates the nl.level for `decl` inside `parent` (or the model).
+  LevelInfo *declareLevel(const LevelDecl &decl, LevelInfo *parent,
+                          const std::string &name) {
+    if (levels.count(name)) {
+      diags.error(decl.loc, "level '" + name + "' is already declared");
+      return nullptr;
+    }
+    auto period = constInt(*decl.period, "an update period");
+    if (!period)
+      return nullptr;
+    auto unit = decl.unit == "tokens" ? mlir::nl::FrequencyUnit::tokens
+                                      : mlir::nl::FrequencyUnit::steps;
+    auto freq = FrequencyAttr::get(&ctx, *period, unit);
+    if (parent && !freq.isAtLeastAsFastAs(parent->op.getFrequency())) {
+      diags.error(decl.loc,
+                  "level '" + name + "' (every " + std::to_string(*period) +
+                      " " + decl.unit + ") is slower than the level '" +
+                      parent->op.getSymName().str() +
+                      "' that contains it; an inner level must be at least "
+                      "as fast (declare slower levels outside)");
+      return nullptr;
+    }
+    if (decl.tail == "carry" && unit != mlir::nl::FrequencyUnit::tokens) {
+      diags.error(decl.unitLoc, "'tail carry' needs a period in tokens");
+      return nullptr;
+    }
+    OpBuilder::InsertionGuard guard(b);
+    Block &into =
+        parent ? parent->op.getBody().front() : model.getBody().front();
+    b.setInsertionPoint(&into, into.end());
+    auto tail = decl.tail == "carry" ? mlir::nl::TailPolicy::carry
+                                     : mlir::nl::TailPolicy::flush;
+    auto op = mlir::nl::LevelOp::create(b, loc(decl.loc), name, freq, tail);
+    op.getBody().emplaceBlock();
+    auto info = std::make_unique<LevelInfo>();
+    info->op = op;
+    info->path = parent ? parent->path : std::vector<std::string>{};
+    info->path.push_back(name);
+    LevelInfo *raw = info.get();
+    levels[name] = std::move(info);
+    return raw;
+  }
+
+  /// Fills a level's body: params, states, objective, optimizer, retention.
+  /// Nested levels are handled by the caller.
+  bool fillLevel(const LevelDecl &decl, LevelInfo &level, LevelInfo *parent) {
+    bool ok = true;
+    for (auto &p : decl.params) {
+      auto v = declareParam(p, level, prefix + p.name);
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      if (blockDepth)
+        scopes.back()[p.name] = *v;
+      else
+        globals[p.name] = *v;
+    }
+    ok &= fillStates(decl, level.op.getBody().front(), level, parent);
+    ok &= fillObjectives(decl, level.op.getBody().front(), level);
+    if (decl.optimizers.size() > 1) {
+      diags.error(decl.optimizers[1].loc,
+                  "level '" + decl.name + "' has more than one optimizer");
+      ok = false;
+    }
+    for (auto &o : decl.optimizers)
+      ok &= declareOptimizer(o, level);
+    ok &= fillRetention(decl, level.op.getBody().front());
+    return ok;
+  }
+
+  bool fillStates(const LevelDecl &decl, Block &body, LevelInfo &level,
+                  LevelInfo *parent) {
+    bool ok = true;
+    for (auto &s : decl.states) {
+      auto mt = memoryType(s.type);
+      if (!mt) {
+        ok = false;
+        continue;
+      }
+      SymbolRefAttr init;
+      if (s.learnedInit) {
+        if (!parent) {
+          diags.error(s.loc, "'init learned' needs a slower level around "
+                             "'" +
+                                 decl.name + "' to learn the initial state");
+          ok = false;
+          continue;
+        }
+        ParamDecl p;
+        p.loc = s.loc;
+        p.name = level.op.getSymName().str() + "_" + s.name + "_init";
+        p.memType.emplace();
+        auto v = declareParamOfType(p, *parent, *mt);
+        if (!v) {
+          ok = false;
+          continue;
+        }
+        init = v->param;
+      }
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(&body, body.end());
+      mlir::nl::MemoryOp::create(b, loc(s.loc), b.getStringAttr(s.name),
+                                 TypeAttr::get(*mt), init);
+      level.memories.push_back({s.name, *mt});
+    }
+    return ok;
+  }
+
+  std::optional<Val> declareParamOfType(const ParamDecl &p, LevelInfo &owner,
+                                        Type type) {
+    OpBuilder::InsertionGuard guard(b);
+    if (SymbolTable::lookupSymbolIn(owner.op, p.name))
+      return error(p.loc, "'" + p.name + "' is already declared in level '" +
+                              owner.op.getSymName().str() + "'");
+    Block &body = owner.op.getBody().front();
+    b.setInsertionPoint(&body, body.end());
+    mlir::nl::ParamOp::create(
+        b, loc(p.loc), b.getStringAttr(p.name), TypeAttr::get(type),
+        mlir::nl::ParamInitAttr::get(&ctx, mlir::nl::ParamInit::normal),
+        b.getF64FloatAttr(0.02));
+    Val v{Val::Kind::Param};
+    v.param = symbolPath(owner.path, p.name);
+    v.paramType = type;
+    return v;
+  }
+
+  bool fillObjectives(const LevelDecl &decl, Block &body, LevelInfo &level) {
+    if (decl.objectives.size() > 1) {
+      diags.error(decl.objectives[1].loc,
+                  "'" + decl.name + "' has more than one objective");
+      return false;
+    }
+    for (auto &o : decl.objectives) {
+      auto kind = mlir::nl::symbolizeObjectiveKind(o.kind);
+      if (!kind)
+        return error(o.loc, "unknown objective"), false;
+      FloatAttr p, delta;
+      if (o.kind == "lp" || o.kind == "huber") {
+        const char *name = o.kind == "lp" ? "p" : "delta";
+        if (!checkArgNames(o.args, {name}, o.kind + " objectives"))
+          return false;
+        const NamedArg *a = findArg(o.args, name);
+        if (!a)
+          return error(o.loc, o.kind + " needs " + name + " = ..."), false;
+        auto v = constNumber(*a->value);
+        if (!v)
+          return false;
+        (o.kind == "lp" ? p : delta) = b.getF64FloatAttr(*v);
+      } else if (!o.args.empty()) {
+        return error(o.args[0].loc,
+                     "a " + o.kind + " objective takes no options"),
+               false;
+      }
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(&body, body.end());
+      auto op = mlir::nl::ObjectiveOp::create(b, loc(o.loc), *kind, p, delta);
+      if (o.expr && !genObjectiveRegion(o, op, level))
+        return false;
+    }
+    return true;
+  }
+
+  /// The custom objective's region: ^bb0(%M, %k, %v) ... nl.yield scalar.
+  bool genObjectiveRegion(const ObjectiveDecl &o, mlir::nl::ObjectiveOp op,
+                          LevelInfo &level) {
+    if (level.memories.empty())
+      return error(o.loc, "a custom objective needs a memory: declare "
+                          "'state NAME : TYPE' in the level first"),
+             false;
+    auto [stateName, mt] = level.memories.front();
+    auto keyT = RankedTensorType::get({(int64_t)mt.getIn()}, b.getF32Type());
+    auto valT = RankedTensorType::get({(int64_t)mt.getOut()}, b.getF32Type());
+    Block *block = new Block();
+    op.getBody().push_back(block);
+    Location l = loc(o.loc);
+    Value M = block->addArgument(mt, l);
+    Value k = block->addArgument(keyT, l);
+    Value v = block->addArgument(valT, l);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(block);
+    scopes.push_back({});
+    Val mv{Val::Kind::Memory};
+    mv.value = M;
+    scopes.back()[stateName] = mv;
+    scopes.back()["k"] = Val::tensor(k);
+    scopes.back()["v"] = Val::tensor(v);
+    auto result = genTensor(*o.expr);
+    scopes.pop_back();
+    if (!result)
+      return false;
+    auto rt = cast<RankedTensorType>(result->getType());
+    if (rt.getRank() != 0)
+      return error(o.expr->loc,
+                   "an objective must be a scalar; this expression has "
+                   "shape " +
+                       shapeStr(rt.getShape()) + " (reduce it with sum(..))"),
+             false;
+    mlir::nl::YieldOp::create(b, l, ValueRange{*result});
+    return true;
+  }
+
+  bool fillRetention(const LevelDecl &decl, Block &body) {
+    if (decl.retentions.size() > 1) {
+      diags.error(decl.retentions[1].loc,
+                  "'" + decl.name + "' has more than one retention rule");
+      return false;
+    }
+    for (auto &r : decl.retentions) {
+      auto kind = mlir::nl::symbolizeRetentionKind(r.kind);
+      if (!kind)
+        return error(r.loc, "unknown retention '" + r.kind +
+                                "' (decay(alpha = A), gate, "
+                                "local(lambda = L))"),
+               false;
+      FloatAttr alpha, lambda;
+      if (r.kind == "decay" || r.kind == "local") {
+        const char *name = r.kind == "decay" ? "alpha" : "lambda";
+        if (!checkArgNames(r.args, {name}, r.kind + " retention"))
+          return false;
+        const NamedArg *a = findArg(r.args, name);
+        if (!a)
+          return error(r.loc, r.kind + " needs " + name + " = ..."), false;
+        auto v = constNumber(*a->value);
+        if (!v)
+          return false;
+        (r.kind == "decay" ? alpha : lambda) = b.getF64FloatAttr(*v);
+      } else if (!checkArgNames(r.args, {}, "gate retention")) {
+        return false;
+      }
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(&body, body.end());
+      mlir::nl::RetentionOp::create(b, loc(r.loc), *kind, alpha, lambda);
+    }
+    return true;
+  }
+
+  bool declareOptimizer(const OptimizerUse &o, LevelInfo &level) {
+    using K = mlir::nl::OptimizerKind;
+    K kind;
+    const OptimizerDef *def = nullptr;
+    auto bi = builtinOptimizers().find(o.name);
+    if (bi != builtinOptimizers().end()) {
+      kind = bi->second;
+    } else if (optimizerDefs.count(o.name)) {
+      def = optimizerDefs[o.name];
+      kind = K::custom;
+    } else {
+      std::string names;
+      for (auto &[n, k] : builtinOptimizers())
+        names += (names.empty() ? "" : ", ") + n;
+      return error(o.loc, "unknown optimizer '" + o.name + "' (built-in: " +
+                              names + "; or define one with 'optimizer " +
+                              o.name + "(...) { ... }')"),
+             false;
+    }
+    // Hyperparameters: the definition's defaults, overridden by the use.
+    std::map<std::string, std::pair<const NamedArg *, Loc>> hyper;
+    if (def)
+      for (auto &a : def->defaults)
+        hyper[a.name] = {&a, a.loc};
+    for (auto &a : o.args)
+      hyper[a.name] = {&a, a.loc};
+    if (!hyper.count("lr"))
+      return error(o.loc, "optimizer '" + o.name + "' needs lr = ..."), false;
+    OpBuilder::InsertionGuard guard(b);
+    Block &body = level.op.getBody().front();
+    b.setInsertionPoint(&body, body.end());
+    OperationState state(loc(o.loc), mlir::nl::OptimizerOp::getOperationName());
+    state.addAttribute("sym_name", b.getStringAttr(o.name));
+    state.addAttribute("kind", mlir::nl::OptimizerKindAttr::get(&ctx, kind));
+    for (auto &[name, arg] : hyper) {
+      bool isInt = false;
+      auto v = constNumber(*arg.first->value, &isInt);
+      if (!v)
+        return false;
+      if (name == "ns_steps" || name == "slow_period") {
+        if (!isInt)
+          return error(arg.second, name + " must be an integer"), false;
+        state.addAttribute(name, b.getI64IntegerAttr((int64_t)*v));
+      } else {
+        state.addAttribute(name, b.getF64FloatAttr(*v));
+      }
+    }
+    Region *region = state.addRegion();
+    region->emplaceBlock();
+    auto op = cast<mlir::nl::OptimizerOp>(b.create(state));
+    if (def) {
+      LevelInfo optLevel;
+      optLevel.op = level.op; // init learned resolves against the level
+      bool ok = true;
+      Block &ob = op.getBody().front();
+      for (auto &p : def->body.params) {
+        auto t = paramTensorType(p);
+        if (!t) {
+          ok = false;
+          continue;
+        }
+        b.setInsertionPoint(&ob, ob.end());
+        mlir::nl::ParamOp::create(
+            b, loc(p.loc), b.getStringAttr(p.name), TypeAttr::get(*t),
+            mlir::nl::ParamInitAttr::get(&ctx, mlir::nl::ParamInit::zeros),
+            b.getF64FloatAttr(0.0));
+      }
+      LevelInfo scratch;
+      ok &= fillStates(def->body, ob, scratch, nullptr);
+      ok &= fillObjectives(def->body, ob, scratch);
+      ok &= fillRetention(def->body, ob);
+      return ok;
+    }
+    return true;
+  }
+
+  std::optional<Type> paramTensorType(const ParamDecl &p) {
+    SmallVector<int64_t> shape;
+    for (auto &d : p.shape) {
+      auto v = constInt(*d, "a parameter dimension");
+      if (!v)
+        return std::nullopt;
+      shape.push_back(*v);
+    }
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+
+  /// Declares a level tree; levels inside blocks get the instance prefix.
+  bool declareLevelTree(const LevelDecl &decl, LevelInfo *parent) {
+    LevelInfo *level = declareLevel(decl, parent, prefix + decl.name);
+    if (!level)
+      return false;
+    if (blockDepth) {
+      Val v{Val::Kind::Level};
+      v.level = level;
+      scopes.back()[decl.name] = v;
+    } else {
+      Val v{Val::Kind::Level};
+      v.level = level;
+      globals[decl.name] = v;
+    }
+    bool ok = true;
+    // Nested levels first, so that their names are known; then the body.
+    for (auto &inner : decl.levels)
+      ok &= declareLevelTree(*inner, level);
+    ok &= fillLevel(decl, *level, parent);
+    return ok;
+  }
+
+  //===------------------------------------------------------------------===//
+  // Expressions
+  //===------------------------------------------------------------------===//
+
+  const Val *lookup(const std::string &name) {
+    for (auto it = scopes.rbegin(); it != scopes.rend(); ++it) {
+      auto f = it->find(name);
+      if (f != it->end())
+        return &f->second;
+      if (blockDepth && it == scopes.rbegin() + 0 && false)
+        break;
+    }
+    auto g = globals.find(name);
+    if (g != globals.end())
+      return &g->second;
+    return nullptr;
+  }
+
+  /// Reads a parameter: nl.get_param at the current insertion point.
+  Val materialize(const Val &v, Loc l) {
+    if (v.kind != Val::Kind::Param)
+      return v;
+    if (isa<MemoryType>(v.paramType)) {
+      Val r = v;
+      return r; // Memory-typed parameters are not values of the step.
+    }
+    auto op = mlir::nl::GetParamOp::create(b, loc(l), v.paramType, v.param);
+    return Val::tensor(op.getResult());
+  }
+
+  Value scalarConst(double v, Loc l) {
+    auto t = RankedTensorType::get({}, b.getF32Type());
+    return arith::ConstantOp::create(
+        b, loc(l), DenseElementsAttr::get(t, static_cast<float>(v)));
+  }
+
+  std::optional<Val> gen(const Expr &e) {
+    switch (e.kind) {
+    case Expr::Kind::Number:
+      return Val::number(e.number, e.isInt);
+    case Expr::Kind::Name: {
+      if (const Val *v = lookup(e.name))
+        return materialize(*v, e.loc);
+      if (config.count(e.name))
+        return Val::number(config[e.name], configIsInt[e.name]);
+      return error(e.loc, "unknown name '" + e.name + "'");
+    }
+    case Expr::Kind::Unary: {
+      auto v = gen(*e.args[0]);
+      if (!v)
+        return std::nullopt;
+      if (v->kind == Val::Kind::Num)
+        return Val::number(-v->num, v->isInt);
+      if (v->kind != Val::Kind::Tensor)
+        return error(e.loc, "cannot negate " + describe(*v));
+      return Val::tensor(mlir::nl::NegOp::create(b, loc(e.loc), v->value));
+    }
+    case Expr::Kind::Binary:
+      return genBinary(e);
+    case Expr::Kind::Call:
+      return genCall(e);
+    case Expr::Kind::Tuple: {
+      Val t{Val::Kind::Tuple};
+      for (auto &a : e.args) {
+        auto v = gen(*a);
+        if (!v)
+          return std::nullopt;
+        t.elems.push_back(*v);
+      }
+      return t;
+    }
+    case Expr::Kind::Repeat:
+      return genRepeat(e);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Value> genTensor(const Expr &e) {
+    auto v = gen(e);
+    if (!v)
+      return std::nullopt;
+    if (v->kind == Val::Kind::Num)
+      return scalarConst(v->num, e.loc);
+    if (v->kind != Val::Kind::Tensor)
+      return error(e.loc, "expected a tensor, found " + describe(*v));
+    return v->value;
+  }
+
+  static ArrayRef<int64_t> shapeOf(Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  }
+  RankedTensorType f32(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+
+  std::optional<Val> genBinary(const Expr &e) {
+    auto l = gen(*e.args[0]);
+    auto r = gen(*e.args[1]);
+    if (!l || !r)
+      return std::nullopt;
+    if (l->kind == Val::Kind::Num && r->kind == Val::Kind::Num) {
+      double a = l->num, c = r->num;
+      bool isInt = l->isInt && r->isInt;
+      switch (e.op) {
+      case '+':
+        return Val::number(a + c, isInt);
+      case '-':
+        return Val::number(a - c, isInt);
+      case '*':
+        return Val::number(a * c, isInt);
+      case '/':
+        if (c == 0)
+          return error(e.loc, "division by zero");
+        return Val::number(a / c, isInt && std::fmod(a, c) == 0);
+      case '^':
+        return Val::number(std::pow(a, c), isInt && c >= 0);
+      default:
+        return error(e.loc, "'@' needs tensors");
+      }
+    }
+    Location l0 = loc(e.loc);
+    if (e.op == '^') {
+      if (r->kind != Val::Kind::Num)
+        return error(e.args[1]->loc, "the exponent of '^' must be a "
+                                     "constant number");
+      if (l->kind != Val::Kind::Tensor)
+        return error(e.args[0]->loc,
+                     "cannot raise " + describe(*l) + " to a power");
+      return Val::tensor(
+          mlir::nl::PowOp::create(b, l0, l->value, b.getF64FloatAttr(r->num)));
+    }
+    for (auto *v : {&*l, &*r})
+      if (v->kind != Val::Kind::Tensor && v->kind != Val::Kind::Num)
+        return error(e.loc, std::string("operator '") + e.op +
+                                "' cannot take " + describe(*v));
+    Value lv =
+        l->kind == Val::Kind::Num ? scalarConst(l->num, e.loc) : l->value;
+    Value rv =
+        r->kind == Val::Kind::Num ? scalarConst(r->num, e.loc) : r->value;
+    if (e.op == '@')
+      return genMatmul(e, lv, rv);
+    SmallVector<int64_t> shape;
+    if (!OpTrait::util::getBroadcastedShape(shapeOf(lv), shapeOf(rv), shape))
+      return error(e.loc, std::string("cannot broadcast ") +
+                              shapeStr(shapeOf(lv)) + " and " +
+                              shapeStr(shapeOf(rv)) + " for '" + e.op + "'");
+    Type t = f32(shape);
+    switch (e.op) {
+    case '+':
+      return Val::tensor(mlir::nl::AddOp::create(b, l0, t, lv, rv));
+    case '-':
+      return Val::tensor(mlir::nl::SubOp::create(b, l0, t, lv, rv));
+    case '*':
+      return Val::tensor(mlir::nl::MulOp::create(b, l0, t, lv, rv));
+    default:
+      return Val::tensor(mlir::nl::DivOp::create(b, l0, t, lv, rv));
+    }
+  }
+
+  std::optional<Val> genMatmul(const Expr &e, Value lv, Value rv) {
+    auto ls = shapeOf(lv), rs = shapeOf(rv);
+    if (ls.empty() || rs.size() < 2)
+      return error(e.loc, "'@' multiplies [..., K] by [K, N]; got " +
+                              shapeStr(ls) + " @ " + shapeStr(rs));
+    if (rs.size() == 2) {
+      if (ls.back() != rs[0])
+        return error(e.loc, "'@' cannot multiply " + shapeStr(ls) + " by " +
+                                shapeStr(rs) + ": inner sizes " +
+                                std::to_string(ls.back()) + " and " +
+                                std::to_string(rs[0]) + " differ");
+      SmallVector<int64_t> out(ls);
+      out.back() = rs[1];
+      return Val::tensor(
+          mlir::nl::LinearOp::create(b, loc(e.loc), f32(out), lv, rv, Value()));
+    }
+    if (ls.size() != rs.size() || ls[ls.size() - 1] != rs[rs.size() - 2] ||
+        !std::equal(ls.begin(), ls.end() - 2, rs.begin()))
+      return error(e.loc, "'@' cannot multiply " + shapeStr(ls) + " by " +
+                              shapeStr(rs) +
+                              " (batched: [..., M, K] @ [..., K, N])");
+    SmallVector<int64_t> out(ls);
+    out.back() = rs.back();
+    return Val::tensor(
+        mlir::nl::MatmulOp::create(b, loc(e.loc), f32(out), lv, rv));
+  }
+
+  //===------------------------------------------------------------------===//
+  // Calls: builtins, memory reads, blocks
+  //===------------------------------------------------------------------===//
+
+  bool arity(const Expr &e, size_t min, size_t max) {
+    if (e.args.size() < min || e.args.size() > max) {
+      std::string want =
+          min == max ? std::to_string(min)
+                     : std::to_string(min) + " to " + std::to_string(max);
+      diags.error(e.loc, "'" + e.name + "' takes " + want +
+                             " argument(s), got " +
+                             std::to_string(e.args.size()));
+      return false;
+    }
+    return true;
+  }
+
+  std::optional<double> namedNumber(const Expr &e, const char *name,
+                                    double dflt) {
+    for (auto &a : e.named)
+      if (a.name == name)
+        return constNumber(*a.value);
+    return dflt;
+  }
+
+  std::optional<Val> genCall(const Expr &e) {
+    const std::string &f = e.name;
+    Location l = loc(e.loc);
+    // A memory state applied to a key (inside objectives): M(k).
+    if (const Val *v = lookup(f); v && v->kind == Val::Kind::Memory) {
+      if (!arity(e, 1, 1))
+        return std::nullopt;
+      auto k = genTensor(*e.args[0]);
+      if (!k)
+        return std::nullopt;
+      auto mt = cast<MemoryType>(v->value.getType());
+      SmallVector<int64_t> out(shapeOf(*k));
+      if (out.empty() || out.back() != (int64_t)mt.getIn())
+        return error(e.loc, "memory '" + f + "' reads keys of width " +
+                                std::to_string(mt.getIn()) + ", got " +
+                                shapeStr(shapeOf(*k)));
+      out.back() = mt.getOut();
+      return Val::tensor(
+          mlir::nl::ReadOp::create(b, l, f32(out), v->value, *k));
+    }
+    if (blocks.count(f))
+      return genBlockCall(e, *blocks[f]);
+
+    static const std::map<std::string, int> unary = {
+        {"silu", 0}, {"gelu", 1}, {"sigmoid", 2},  {"softplus", 3},
+        {"tanh", 4}, {"relu", 5}, {"exp", 6},      {"log", 7},
+        {"sqrt", 8}, {"abs", 9},  {"softmax", 10}, {"neg", 11}};
+    if (auto it = unary.find(f); it != unary.end()) {
+      if (!arity(e, 1, 1) || !checkNamed(e, {}))
+        return std::nullopt;
+      auto x = genTensor(*e.args[0]);
+      if (!x)
+        return std::nullopt;
+      if (f == "softmax" && shapeOf(*x).empty())
+        return error(e.loc, "softmax needs at least one dimension");
+      Value r;
+      switch (it->second) {
+      case 0:
+        r = mlir::nl::SiluOp::create(b, l, *x);
+        break;
+      case 1:
+        r = mlir::nl::GeluOp::create(b, l, *x);
+        break;
+      case 2:
+        r = mlir::nl::SigmoidOp::create(b, l, *x);
+        break;
+      case 3:
+        r = mlir::nl::SoftplusOp::create(b, l, *x);
+        break;
+      case 4:
+        r = mlir::nl::TanhOp::create(b, l, *x);
+        break;
+      case 5:
+        r = mlir::nl::ReluOp::create(b, l, *x);
+        break;
+      case 6:
+        r = mlir::nl::ExpOp::create(b, l, *x);
+        break;
+      case 7:
+        r = mlir::nl::LogOp::create(b, l, *x);
+        break;
+      case 8:
+        r = mlir::nl::SqrtOp::create(b, l, *x);
+        break;
+      case 9:
+        r = mlir::nl::AbsOp::create(b, l, *x);
+        break;
+      case 10:
+        r = mlir::nl::SoftmaxOp::create(b, l, *x);
+        break;
+      default:
+        r = mlir::nl::NegOp::create(b, l, *x);
+        break;
+      }
+      return Val::tensor(r);
+    }
+    if (f == "sum" || f == "mean") {
+      if (!arity(e, 1, 1) || !checkNamed(e, {}))
+        return std::nullopt;
+      auto x = genTensor(*e.args[0]);
+      if (!x)
+        return std::nullopt;
+      Type t = f32({});
+      if (f == "sum")
+        return Val::tensor(mlir::nl::SumOp::create(b, l, t, *x));
+      return Val::tensor(mlir::nl::MeanOp::create(b, l, t, *x));
+    }
+    if (f == "embed")
+      return genEmbed(e);
+    if (f == "rmsnorm" || f == "l2norm")
+      return genNorm(e);
+    if (f == "conv")
+      return genConv(e);
+    if (f == "attention")
+      return genAttention(e);
+    if (f == "cross_entropy")
+      return genCrossEntropy(e);
+    if (f == "heads" || f == "merge" || f == "per_head")
+      return genHeads(e);
+    if (f == "slice")
+      return genSlice(e);
+    if (f == "memorize")
+      return genMemorize(e);
+    if (f == "self_modify")
+      return genSelfModify(e);
+    return error(e.loc, "unknown function '" + f + "'");
+  }
+
+  bool checkNamed(const Expr &e, std::initializer_list<const char *> names) {
+    std::vector<NamedArg> dummy;
+    bool ok = true;
+    for (auto &a : e.named) {
+      bool found = false;
+      std::string list;
+      for (const char *n : names) {
+        found |= a.name == n;
+        list += (list.empty() ? "" : ", ") + std::string(n);
+      }
+      if (!found) {
+        diags.error(a.loc,
+                    "'" + e.name + "' has no option '" + a.name + "'" +
+                        (list.empty() ? "" : " (options: " + list + ")"));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  std::optional<Value> tensorArg(const Expr &e, size_t i, size_t rank,
+                                 const char *what) {
+    auto v = genTensor(*e.args[i]);
+    if (!v)
+      return std::nullopt;
+    if (rank != size_t(-1) && shapeOf(*v).size() != rank)
+      return error(e.args[i]->loc,
+                   std::string("'") + e.name + "' needs " + what + " of rank " +
+                       std::to_string(rank) + ", got " + shapeStr(shapeOf(*v)));
+    return v;
+  }
+
+  std::optional<Val> genEmbed(const Expr &e) {
+    if (!arity(e, 2, 2) || !checkNamed(e, {}))
+      return std::nullopt;
+    auto ids = genTensor(*e.args[0]);
+    auto table = tensorArg(e, 1, 2, "a table [V, D]");
+    if (!ids || !table)
+      return std::nullopt;
+    auto it = cast<RankedTensorType>(ids->getType());
+    if (!it.getElementType().isInteger(32))
+      return error(e.args[0]->loc, "embed(ids, table) needs integer token "
+                                   "ids first");
+    SmallVector<int64_t> out(it.getShape());
+    out.push_back(shapeOf(*table)[1]);
+    return Val::tensor(
+        mlir::nl::EmbeddingOp::create(b, loc(e.loc), f32(out), *table, *ids));
+  }
+
+  std::optional<Val> genNorm(const Expr &e) {
+    bool rms = e.name == "rmsnorm";
+    if (!arity(e, rms ? 2 : 1, rms ? 2 : 1) || !checkNamed(e, {"eps"}))
+      return std::nullopt;
+    auto x = genTensor(*e.args[0]);
+    if (!x)
+      return std::nullopt;
+    if (shapeOf(*x).empty())
+      return error(e.args[0]->loc, e.name + " needs at least one dimension");
+    auto eps = namedNumber(e, "eps", 1e-6);
+    if (!eps)
+      return std::nullopt;
+    if (!rms)
+      return Val::tensor(mlir::nl::L2NormOp::create(b, loc(e.loc), *x,
+                                                    b.getF64FloatAttr(*eps)));
+    auto g = tensorArg(e, 1, 1, "a scale [D]");
+    if (!g)
+      return std::nullopt;
+    if (shapeOf(*g)[0] != shapeOf(*x).back())
+      return error(e.args[1]->loc, "rmsnorm scale has size " +
+                                       std::to_string(shapeOf(*g)[0]) +
+                                       " but the input's last dim is " +
+                                       std::to_string(shapeOf(*x).back()));
+    return Val::tensor(mlir::nl::RmsNormOp::create(
+        b, loc(e.loc), x->getType(), *x, *g, b.getF64FloatAttr(*eps)));
+  }
+
+  std::optional<Val> genConv(const Expr &e) {
+    if (!arity(e, 2, 2) || !checkNamed(e, {}))
+      return std::nullopt;
+    auto x = tensorArg(e, 0, 3, "an input [B, T, D]");
+    auto w = tensorArg(e, 1, 2, "a window [K, D]");
+    if (!x || !w)
+      return std::nullopt;
+    if (shapeOf(*w)[1] != shapeOf(*x)[2])
+      return error(e.loc, "conv window " + shapeStr(shapeOf(*w)) +
+                              " does not match the input width " +
+                              std::to_string(shapeOf(*x)[2]));
+    return Val::tensor(
+        mlir::nl::CausalConvOp::create(b, loc(e.loc), x->getType(), *x, *w));
+  }
+
+  std::optional<Val> genAttention(const Expr &e) {
+    if (!arity(e, 3, 3) || !checkNamed(e, {"window", "scale"}))
+      return std::nullopt;
+    auto q = tensorArg(e, 0, 4, "queries [B, H, T, d]");
+    auto k = tensorArg(e, 1, 4, "keys [B, H, T, d]");
+    auto v = tensorArg(e, 2, 4, "values [B, H, T, d]");
+    if (!q || !k || !v)
+      return std::nullopt;
+    if (shapeOf(*q) != shapeOf(*k))
+      return error(e.loc, "attention queries " + shapeStr(shapeOf(*q)) +
+                              " and keys " + shapeStr(shapeOf(*k)) + " differ");
+    IntegerAttr window;
+    FloatAttr scale;
+    for (auto &a : e.named) {
+      if (a.name == "window") {
+        auto w = constInt(*a.value, "an attention window");
+        if (!w)
+          return std::nullopt;
+        window = b.getI64IntegerAttr(*w);
+      } else {
+        auto s = constNumber(*a.value);
+        if (!s)
+          return std::nullopt;
+        scale = b.getF64FloatAttr(*s);
+      }
+    }
+    SmallVector<int64_t> out(shapeOf(*q));
+    out.back() = shapeOf(*v).back();
+    return Val::tensor(mlir::nl::AttentionOp::create(
+        b, loc(e.loc), f32(out), *q, *k, *v, window, scale));
+  }
+
+  std::optional<Val> genCrossEntropy(const Expr &e) {
+    if (!arity(e, 2, 2) || !checkNamed(e, {}))
+      return std::nullopt;
+    auto logits = tensorArg(e, 0, 3, "logits [B, T, V]");
+    auto targets = tensorArg(e, 1, 2, "targets [B, T]");
+    if (!logits || !targets)
+      return std::nullopt;
+    if (shapeOf(*logits).take_front(2) != shapeOf(*targets))
+      return error(e.loc, "logits " + shapeStr(shapeOf(*logits)) +
+                              " and targets " + shapeStr(shapeOf(*targets)) +
+                              " disagree on [B, T]");
+    return Val::tensor(mlir::nl::CrossEntropyOp::create(b, loc(e.loc), f32({}),
+                                                        *logits, *targets));
+  }
+
+  std::optional<Val> genHeads(const Expr &e) {
+    Location l = loc(e.loc);
+    if (e.name == "merge") {
+      if (!arity(e, 1, 1) || !checkNamed(e, {}))
+        return std::nullopt;
+      auto x = tensorArg(e, 0, 4, "an input [B, H, T, d]");
+      if (!x)
+        return std::nullopt;
+      auto s = shapeOf(*x);
+      return Val::tensor(mlir::nl::MergeHeadsOp::create(
+          b, l, f32({s[0], s[2], s[1] * s[3]}), *x));
+    }
+    size_t nargs = e.name == "heads" ? 2 : 1;
+    if (!arity(e, nargs, nargs) || !checkNamed(e, {}))
+      return std::nullopt;
+    auto x = tensorArg(e, 0, 3, "an input [B, T, D]");
+    if (!x)
+      return std::nullopt;
+    auto s = shapeOf(*x);
+    int64_t h = s[2];
+    if (e.name == "heads") {
+      auto hv = constInt(*e.args[1], "the number of heads");
+      if (!hv)
+        return std::nullopt;
+      h = *hv;
+    }
+    if (s[2] % h != 0)
+      return error(e.loc, "width " + std::to_string(s[2]) +
+                              " is not divisible by " + std::to_string(h) +
+                              " heads");
+    Value split = mlir::nl::SplitHeadsOp::create(
+        b, l, f32({s[0], h, s[1], s[2] / h}), *x, b.getI64IntegerAttr(h));
+    if (e.name == "heads")
+      return Val::tensor(split);
+    // per_head: [B, T, H] -> [B, H, T] (one gate per token and head).
+    SmallVector<ReassociationIndices> re = {{0}, {1}, {2, 3}};
+    return Val::tensor(
+        tensor::CollapseShapeOp::create(b, l, f32({s[0], h, s[1]}), split, re));
+  }
+
+  std::optional<Val> genSlice(const Expr &e) {
+    if (!arity(e, 4, 4) || !checkNamed(e, {}))
+      return std::nullopt;
+    auto x = genTensor(*e.args[0]);
+    auto dim = constInt(*e.args[1], "a slice dim", 0);
+    auto off = constInt(*e.args[2], "a slice offset", 0);
+    auto size = constInt(*e.args[3], "a slice size", 1);
+    if (!x || !dim || !off || !size)
+      return std::nullopt;
+    auto t = cast<RankedTensorType>(x->getType());
+    if (*dim >= t.getRank() || *off + *size > t.getDimSize(*dim))
+      return error(
+          e.loc, "slice(dim " + std::to_string(*dim) + ", offset " +
+                     std::to_string(*off) + ", size " + std::to_string(*size) +
+                     ") is out of bounds for " + shapeStr(t.getShape()));
+    SmallVector<int64_t> out(t.getShape());
+    out[*dim] = *size;
+    return Val::tensor(mlir::nl::SliceOp::create(
+        b, loc(e.loc), RankedTensorType::get(out, t.getElementType()), *x,
+        b.getI64IntegerAttr(*dim), b.getI64IntegerAttr(*off),
+        b.getI64IntegerAttr(*size)));
+  }
+
+  LevelInfo *levelArg(const Expr &e) {
+    if (e.args.empty() || e.args[0]->kind != Expr::Kind::Name) {
+      diags.error(e.loc, "'" + e.name +
+                             "' needs a level as its first "
+                             "argument");
+      return nullptr;
+    }
+    const Val *v = lookup(e.args[0]->name);
+    if (!v || v->kind != Val::Kind::Level) {
+      diags.error(e.args[0]->loc, "'" + e.args[0]->name + "' is not a level");
+      return nullptr;
+    }
+    return v->level;
+  }
+
+  std::optional<Val> genMemorize(const Expr &e) {
+    if (!arity(e, 3, 3) ||
+        !checkNamed(e, {"read", "lr", "decay", "momentum", "self_values"}))
+      return std::nullopt;
+    LevelInfo *level = levelArg(e);
+    if (!level)
+      return std::nullopt;
+    if (level->memories.size() != 1)
+      return error(e.loc, "memorize needs a level with exactly one state; "
+                          "'" +
+                              e.args[0]->name + "' has " +
+                              std::to_string(level->memories.size()) +
+                              " (use self_modify for several)");
+    MemoryType mt = level->memories[0].second;
+    auto k = tensorArg(e, 1, 4, "keys [B, H, T, dk]");
+    auto v = tensorArg(e, 2, 4, "values [B, H, T, dv]");
+    if (!k || !v)
+      return std::nullopt;
+    auto ks = shapeOf(*k), vs = shapeOf(*v);
+    if (ks.take_front(3) != vs.take_front(3))
+      return error(e.loc, "keys " + shapeStr(ks) + " and values " +
+                              shapeStr(vs) + " disagree on [B, H, T]");
+    if (ks[1] != (int64_t)mt.getHeads() || ks[3] != (int64_t)mt.getIn())
+      return error(e.args[1]->loc,
+                   "keys " + shapeStr(ks) + " do not fit the memory of '" +
+                       e.args[0]->name + "' (" + std::to_string(mt.getHeads()) +
+                       " heads, key width " + std::to_string(mt.getIn()) + ")");
+    Value q = *k;
+    Value gates[3];
+    bool selfValues = false;
+    const char *gateNames[3] = {"lr", "decay", "momentum"};
+    for (auto &a : e.named) {
+      if (a.name == "self_values") {
+        auto n = constNumber(*a.value);
+        if (!n)
+          return std::nullopt;
+        selfValues = *n != 0;
+        continue;
+      }
+      auto t = genTensor(*a.value);
+      if (!t)
+        return std::nullopt;
+      if (a.name == "read") {
+        q = *t;
+        continue;
+      }
+      for (int i = 0; i < 3; ++i)
+        if (a.name == gateNames[i]) {
+          if (shapeOf(*t) != ks.take_front(3))
+            return error(a.loc, std::string("gate '") + gateNames[i] +
+                                    "' has shape " + shapeStr(shapeOf(*t)) +
+                                    " but needs " + shapeStr(ks.take_front(3)) +
+                                    " (one per token and head: per_head(..))");
+          gates[i] = *t;
+        }
+    }
+    auto qs = shapeOf(q);
+    if (qs.size() != 4 || qs.back() != (int64_t)mt.getIn())
+      return error(e.loc, "queries " + shapeStr(qs) +
+                              " do not fit the memory (key width " +
+                              std::to_string(mt.getIn()) + ")");
+    Location l = loc(e.loc);
+    auto flowT = mlir::nl::FlowType::get(&ctx, mlir::nl::FlowKind::keys_values,
+                                         {k->getType(), v->getType()});
+    Value flow =
+        mlir::nl::FlowOp::create(b, l, flowT, mlir::nl::FlowKind::keys_values,
+                                 SymbolRefAttr(), ValueRange{*k, *v});
+    auto op = mlir::nl::MemorizeOp::create(
+        b, l, f32({qs[0], qs[1], qs[2], (int64_t)mt.getOut()}),
+        symbolPath(level->path), flow, q, gates[0], gates[1], gates[2],
+        selfValues ? b.getUnitAttr() : UnitAttr());
+    return Val::tensor(op.getResult());
+  }
+
+  std::optional<Val> genSelfModify(const Expr &e) {
+    if (!arity(e, 2, 2) || !checkNamed(e, {}))
+      return std::nullopt;
+    LevelInfo *level = levelArg(e);
+    if (!level)
+      return std::nullopt;
+    auto x = tensorArg(e, 1, 4, "an input [B, H, T, d]");
+    if (!x)
+      return std::nullopt;
+    if (level->memories.empty())
+      return error(e.loc, "'" + e.args[0]->name + "' has no memories");
+    auto s = shapeOf(*x);
+    SmallVector<Type> types;
+    for (auto &[name, mt] : level->memories) {
+      if (s[1] != (int64_t)mt.getHeads() || s[3] != (int64_t)mt.getIn())
+        return error(e.args[1]->loc, "input " + shapeStr(s) +
+                                         " does not fit memory '" + name +
+                                         "' (" + std::to_string(mt.getHeads()) +
+                                         " heads, key width " +
+                                         std::to_string(mt.getIn()) + ")");
+      types.push_back(f32({s[0], s[1], s[2], (int64_t)mt.getOut()}));
+    }
+    auto op = mlir::nl::SelfModifyOp::create(b, loc(e.loc), types,
+                                             symbolPath(level->path), *x);
+    Val t{Val::Kind::Tuple};
+    for (Value r : op.getResults())
+      t.elems.push_back(Val::tensor(r));
+    return t;
+  }
+
+  std::optional<Val> genBlockCall(const Expr &e, const BlockDecl &blk) {
+    if (!checkNamed(e, {}))
+      return std::nullopt;
+    if (e.args.size() != blk.params.size())
+      return error(e.loc, "block '" + blk.name + "' takes " +
+                              std::to_string(blk.params.size()) +
+                              " argument(s), got " +
+                              std::to_string(e.args.size()));
+    if (blockDepth >= 16)
+      return error(e.loc, "blocks nested more than 16 deep (is '" + blk.name +
+                              "' calling itself?)");
+    std::map<std::string, Val> frame;
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      auto v = gen(*e.args[i]);
+      if (!v)
+        return std::nullopt;
+      frame[blk.params[i].first] = *v;
+    }
+    return instantiate(blk, std::move(frame), e.loc);
+  }
+
+  std::optional<Val> instantiate(const BlockDecl &blk,
+                                 std::map<std::string, Val> frame, Loc at) {
+    int n = blockInstances[blk.name]++;
+    std::string savedPrefix = prefix;
+    prefix = savedPrefix + blk.name + std::to_string(n) + "_";
+    ++blockDepth;
+    // A block sees its arguments and globals, not the caller's locals.
+    std::vector<std::map<std::string, Val>> savedScopes;
+    savedScopes.swap(scopes);
+    scopes.push_back(std::move(frame));
+    std::optional<Val> result;
+    bool ok = genStmts(blk.body, &result);
+    scopes.swap(savedScopes);
+    --blockDepth;
+    prefix = savedPrefix;
+    if (!ok)
+      return std::nullopt;
+    if (!result)
+      return error(blk.loc, "block '" + blk.name + "' has no 'return'");
+    return result;
+  }
+
+  std::optional<Val> genRepeat(const Expr &e) {
+    auto n = constInt(*e.args[0], "a repeat count", 0);
+    if (!n)
+      return std::nullopt;
+    const Expr &call = *e.args[1];
+    auto it = blocks.find(call.name);
+    if (it == blocks.end())
+      return error(call.loc,
+                   "'repeat' needs a block; '" + call.name + "' is not one");
+    const BlockDecl &blk = *it->second;
+    if (blk.params.size() != 1 || call.args.size() != 1)
+      return error(call.loc, "'repeat' chains a block of one argument");
+    if (*n > 1024)
+      return error(e.args[0]->loc, "repeat count over 1024");
+    auto x = gen(*call.args[0]);
+    if (!x)
+      return std::nullopt;
+    for (int64_t i = 0; i < *n; ++i) {
+      std::map<std::string, Val> frame;
+      frame[blk.params[0].first] = *x;
+      x = instantiate(blk, std::move(frame), e.loc);
+      if (!x)
+        return std::nullopt;
+    }
+    return x;
+  }
+
+  //===------------------------------------------------------------------===//
+  // Statements
+  //===------------------------------------------------------------------===//
+
+  bool genStmts(const std::vector<Stmt> &stmts, std::optional<Val> *ret) {
+    bool ok = true;
+    for (auto &s : stmts) {
+      if (diags.tooMany())
+        return false;
+      switch (s.kind) {
+      case Stmt::Kind::Param: {
+        LevelInfo *owner = defaultOwner;
+        if (!s.param->owner.empty())
+          owner = findLevel(s.param->owner, s.param->ownerLoc);
+        else if (!owner)
+          diags.error(s.loc, "no level owns parameter '" + s.param->name +
+                                 "': declare a level written every N steps "
+                                 "(the pre-training level) or say 'in "
+                                 "LEVEL'");
+        if (!owner) {
+          ok = false;
+          break;
+        }
+        auto v = declareParam(*s.param, *owner, prefix + s.param->name);
+        if (!v) {
+          ok = false;
+          break;
+        }
+        scopes.back()[s.param->name] = materialize(*v, s.loc);
+        break;
+      }
+      case Stmt::Kind::Level: {
+        if (!defaultOwner) {
+          diags.error(s.loc, "a level inside a block needs an enclosing "
+                             "level written every N steps");
+          ok = false;
+          break;
+        }
+        ok &= declareLevelTree(*s.level, defaultOwner);
+        break;
+      }
+      case Stmt::Kind::Return: {
+        auto v = gen(*s.value);
+        if (!v)
+          return false;
+        if (ret)
+          *ret = *v;
+        return ok;
+      }
+      case Stmt::Kind::Assign: {
+        auto v = gen(*s.value);
+        if (!v) {
+          ok = false;
+          break;
+        }
+        if (s.targets.size() == 1) {
+          scopes.back()[s.targets[0].first] = *v;
+          break;
+        }
+        if (v->kind != Val::Kind::Tuple ||
+            v->elems.size() != s.targets.size()) {
+          diags.error(s.loc, "cannot unpack " + describe(*v) + " into " +
+                                 std::to_string(s.targets.size()) + " names");
+          ok = false;
+          break;
+        }
+        for (size_t i = 0; i < s.targets.size(); ++i)
+          scopes.back()[s.targets[i].first] = v->elems[i];
+        break;
+      }
+      }
+    }
+    return ok;
+  }
+
+  bool genReadFn(const MemoryDef &m) {
+    // Parameters first: they are the function's leading arguments.
+    SmallVector<Type> inputs;
+    SmallVector<std::string> names;
+    for (auto &s : m.body)
+      if (s.kind == Stmt::Kind::Param) {
+        auto t = paramTensorType(*s.param);
+        if (!t)
+          return false;
+        inputs.push_back(*t);
+        names.push_back(s.param->name);
+      }
+    SmallVector<int64_t> inShape, outShape;
+    for (auto &d : m.inShape) {
+      auto v = constInt(*d, "a key dimension");
+      if (!v)
+        return false;
+      inShape.push_back(*v);
+    }
+    for (auto &d : m.outShape) {
+      auto v = constInt(*d, "a value dimension");
+      if (!v)
+        return false;
+      outShape.push_back(*v);
+    }
+    if (inputs.empty())
+      return error(m.loc, "memory '" + m.name +
+                              "' needs at least one parameter (its state): "
+                              "'param W [..]'"),
+             false;
+    inputs.push_back(f32(inShape));
+    auto ft = b.getFunctionType(inputs, {f32(outShape)});
+    OpBuilder::InsertionGuard guard(b);
+    Block &mb = model.getBody().front();
+    b.setInsertionPoint(&mb, mb.end());
+    auto fn = mlir::nl::ReadFnOp::create(b, loc(m.loc), m.name, ft);
+    Block *block = new Block();
+    fn.getBody().push_back(block);
+    std::map<std::string, Val> frame;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      Value a = block->addArgument(inputs[i], loc(m.loc));
+      frame[i + 1 < inputs.size() ? names[i] : m.arg] = Val::tensor(a);
+    }
+    b.setInsertionPointToStart(block);
+    std::vector<Stmt> code;
+    std::vector<std::map<std::string, Val>> saved;
+    saved.swap(scopes);
+    scopes.push_back(frame);
+    std::optional<Val> ret;
+    bool ok = true;
+    ++blockDepth;
+    for (auto &s : m.body) {
+      if (s.kind == Stmt::Kind::Param)
+        continue;
+      if (s.kind == Stmt::Kind::Level) {
+        diags.error(s.loc, "a memory read function cannot declare levels");
+        ok = false;
+        continue;
+      }
+      std::vector<Stmt> one;
+      // genStmts takes a vector; evaluate statements one by one.
+      if (s.kind == Stmt::Kind::Return) {
+        auto v = genTensor(*s.value);
+        if (!v) {
+          ok = false;
+          break;
+        }
+        if (shapeOf(*v) != ArrayRef<int64_t>(outShape)) {
+          diags.error(s.loc, "memory '" + m.name + "' returns " +
+                                 shapeStr(shapeOf(*v)) + " but declares " +
+                                 shapeStr(outShape));
+          ok = false;
+          break;
+        }
+        mlir::nl::YieldOp::create(b, loc(s.loc), ValueRange{*v});
+        ret = Val::tensor(*v);
+        break;
+      }
+      auto v = gen(*s.value);
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      for (auto &t : s.targets)
+        scopes.back()[t.first] = *v;
+    }
+    --blockDepth;
+    scopes.swap(saved);
+    if (ok && !ret)
+      return error(m.loc, "memory '" + m.name + "' has no 'return'"), false;
+    return ok;
+  }
+};
+
+OwningOpRef<ModuleOp> Gen::run() {
+  Loc modelLoc = file.model ? file.model->loc : Loc{1, 1};
+  if (!file.model) {
+    diags.error({1, 1}, "missing 'model NAME(...)' declaration");
+    return nullptr;
+  }
+  // Model settings.
+  for (auto &c : file.model->config) {
+    bool isInt = false;
+    auto v = constNumber(*c.value, &isInt);
+    if (!v)
+      continue;
+    if (config.count(c.name))
+      diags.error(c.loc, "setting '" + c.name + "' is given twice");
+    config[c.name] = *v;
+    configIsInt[c.name] = isInt;
+  }
+  for (const char *n : {"batch", "context"})
+    if (config.count(n) &&
+        (!configIsInt[n] || config[n] < 1 || config[n] > (1 << 24))) {
+      Loc at = modelLoc;
+      for (auto &c : file.model->config)
+        if (c.name == n)
+          at = c.loc;
+      diags.error(at, std::string("'") + n +
+                          "' must be a positive integer (tokens or "
+                          "sequences)");
+      return nullptr;
+    }
+  if (config.count("batch"))
+    B = static_cast<int64_t>(config["batch"]);
+  if (config.count("context"))
+    T = static_cast<int64_t>(config["context"]);
+
+  auto module = ModuleOp::create(loc(modelLoc));
+  b.setInsertionPointToEnd(module.getBody());
+  model = mlir::nl::ModelOp::create(b, loc(modelLoc), file.model->name);
+  model.getBody().emplaceBlock();
+
+  for (auto &m : file.memories) {
+    if (memoryDefs.count(m.name))
+      diags.error(m.loc, "memory '" + m.name + "' is defined twice");
+    memoryDefs[m.name] = &m;
+  }
+  for (auto &o : file.optimizers) {
+    if (builtinOptimizers().count(o.name) || optimizerDefs.count(o.name))
+      diags.error(
+          o.loc,
+          "optimizer '" + o.name + "' is already defined" +
+              (builtinOptimizers().count(o.name) ? " (it is built in)" : ""));
+    optimizerDefs[o.name] = &o;
+  }
+  for (auto &blk : file.blocks) {
+    if (blocks.count(blk.name))
+      diags.error(blk.loc, "block '" + blk.name + "' is defined twice");
+    blocks[blk.name] = &blk;
+  }
+  for (auto &m : file.memories)
+    if (!m.ctor)
+      genReadFn(m);
+
+  // Levels declared at top level; the default owner of parameters is the
+  // fastest level written every N steps.
+  scopes.push_back({});
+  for (auto &l : file.levels)
+    declareLevelTree(*l, nullptr);
+  for (auto &[name, info] : levels) {
+    auto f = info->op.getFrequency();
+    if (f.getUnit() != mlir::nl::FrequencyUnit::steps)
+      continue;
+    if (!defaultOwner ||
+        f.getPeriod() < defaultOwner->op.getFrequency().getPeriod() ||
+        (f.getPeriod() == defaultOwner->op.getFrequency().getPeriod() &&
+         info->path.size() > defaultOwner->path.size()))
+      defaultOwner = info.get();
+  }
+
+  // The step: tokens [B, T + 1] -> loss.
+  auto tokT = RankedTensorType::get({B, T + 1}, b.getI32Type());
+  auto fnType = b.getFunctionType({tokT}, {f32({})});
+  b.setInsertionPointToEnd(&model.getBody().front());
+  auto fn = func::FuncOp::create(b, loc(modelLoc), "step", fnType);
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  Value tokens = entry->getArgument(0);
+  auto seqT = RankedTensorType::get({B, T}, b.getI32Type());
+  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+  Location tl = loc(modelLoc);
+  scopes.back()["tokens"] = Val::tensor(tokens);
+  scopes.back()["inputs"] = Val::tensor(
+      mlir::nl::SliceOp::create(b, tl, seqT, tokens, i64(1), i64(0), i64(T)));
+  scopes.back()["targets"] = Val::tensor(
+      mlir::nl::SliceOp::create(b, tl, seqT, tokens, i64(1), i64(1), i64(T)));
+  genStmts(file.stmts, nullptr);
+  if (diags.numErrors)
+    return nullptr;
+  const Val *loss = lookup("loss");
+  if (!loss) {
+    diags.error(modelLoc, "the model never assigns 'loss' (the outer "
+                          "objective, e.g. loss = cross_entropy(logits, "
+                          "targets))");
+    return nullptr;
+  }
+  if (loss->kind != Val::Kind::Tensor ||
+      cast<RankedTensorType>(loss->value.getType()).getRank() != 0) {
+    diags.error(modelLoc, "'loss' must be a scalar, got " + describe(*loss));
+    return nullptr;
+  }
+  func::ReturnOp::create(b, loc(modelLoc), loss->value);
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> mlirGen(MLIRContext &context, const File &file,
+                              const std::string &filename, Diagnostics &diags) {
+  context.loadDialect<mlir::nl::NLDialect, func::FuncDialect,
+                      arith::ArithDialect, tensor::TensorDialect>();
+  Gen gen(context, file, filename, diags);
+  return gen.run();
+}
+
+} // namespace nlc::frontend

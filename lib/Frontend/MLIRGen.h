@@ -1,0 +1,25 @@
+//===- MLIRGen.h - .nl AST to the nl dialect --------------------*- C++ -*-===//
+
+#ifndef NL_FRONTEND_MLIRGEN_H
+#define NL_FRONTEND_MLIRGEN_H
+
+#include "AST.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace nlc::frontend {
+
+/// Builds `builtin.module { nl.model @NAME { levels, read functions,
+/// func.func @step } }` from a parsed file. Every op carries the
+/// FileLineColLoc of the source construct it comes from. Checks names,
+/// shapes, types and frequencies; returns null after reporting errors to
+/// `diags`.
+mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context,
+                                          const File &file,
+                                          const std::string &filename,
+                                          Diagnostics &diags);
+
+} // namespace nlc::frontend
+
+#endif // NL_FRONTEND_MLIRGEN_H

@@ -1,0 +1,238 @@
+//===- nlc.cpp - the nlc driver -------------------------------------------===//
+//
+//   nlc FILE.nl [-o OUT] [--emit=ast|nl|linalg|llvm|ptx|obj|exe]
+//       [--target=cpu|cuda] [-O0..-O3] [--pass-pipeline=...]
+//       [--mlir-print-ir-after-all] [--mlir-timing] ...
+//
+// Parses a .nl model, generates the nl dialect, verifies it and prints the
+// requested stage. Errors are reported as `file:line:col: error: message`
+// with the source line and a caret; the exit code is 1 on any error. Command
+// lines use llvm::cl, like every MLIR tool, so that MLIR's standard flags
+// work unchanged. See docs/nlc.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AST.h"
+#include "MLIRGen.h"
+
+#include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/Debug/CLOptionsSetup.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Emit { ast, nl, linalg, llvm, ptx, obj, exe };
+enum class Target { cpu, cuda };
+
+cl::OptionCategory nlcCategory("nlc options");
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.nl>"),
+                               cl::Required, cl::cat(nlcCategory));
+cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
+                                cl::value_desc("file"), cl::init(""),
+                                cl::cat(nlcCategory));
+cl::opt<Emit> emit(
+    "emit", cl::desc("Stage to produce (default: exe with -o, nl without)"),
+    cl::values(clEnumValN(Emit::ast, "ast", "the parsed syntax tree"),
+               clEnumValN(Emit::nl, "nl", "the nl dialect"),
+               clEnumValN(Emit::linalg, "linalg",
+                          "linalg/tensor/scf (not supported yet)"),
+               clEnumValN(Emit::llvm, "llvm", "LLVM IR (not supported yet)"),
+               clEnumValN(Emit::ptx, "ptx",
+                          "PTX for sm_90 (not supported yet)"),
+               clEnumValN(Emit::obj, "obj",
+                          "object file + C header (not supported yet)"),
+               clEnumValN(Emit::exe, "exe", "executable (not supported yet)")),
+    cl::cat(nlcCategory));
+cl::opt<Target>
+    target("target", cl::desc("Code generation target"),
+           cl::values(clEnumValN(Target::cpu, "cpu", "host CPU"),
+                      clEnumValN(Target::cuda, "cuda", "NVIDIA GPU (sm_90)")),
+           cl::init(Target::cpu), cl::cat(nlcCategory));
+cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
+                           cl::Prefix, cl::init(2), cl::cat(nlcCategory));
+cl::opt<std::string>
+    passPipeline("pass-pipeline",
+                 cl::desc("Extra passes to run on the nl IR, e.g. "
+                          "'builtin.module(nl-print-levels)'"),
+                 cl::init(""), cl::cat(nlcCategory));
+
+constexpr uint64_t kMaxSourceBytes = 16ull << 20;
+
+/// Renders the frontend's diagnostics through MLIR's SourceMgr handler:
+/// `file:line:col: error: ...`, the source line and a caret.
+void report(MLIRContext &ctx, const std::string &filename,
+            const nlc::frontend::Diagnostics &diags) {
+  std::optional<InFlightDiagnostic> current;
+  for (const auto &d : diags.entries) {
+    Location loc = d.loc.line ? Location(FileLineColLoc::get(
+                                    &ctx, filename, d.loc.line, d.loc.col))
+                              : Location(UnknownLoc::get(&ctx));
+    if (d.isError) {
+      if (current)
+        current->report();
+      current.emplace(emitError(loc) << d.message);
+    } else if (current) {
+      current->attachNote(loc) << d.message;
+    }
+  }
+  if (current)
+    current->report();
+  if (diags.numErrors > diags.maxErrors)
+    llvm::errs() << "nlc: " << diags.numErrors - diags.maxErrors
+                 << " more error(s) not shown\n";
+}
+
+int fail(const Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "nlc") << message << "\n";
+  return 1;
+}
+
+const char *emitName(Emit e) {
+  switch (e) {
+  case Emit::ast:
+    return "ast";
+  case Emit::nl:
+    return "nl";
+  case Emit::linalg:
+    return "linalg";
+  case Emit::llvm:
+    return "llvm";
+  case Emit::ptx:
+    return "ptx";
+  case Emit::obj:
+    return "obj";
+  case Emit::exe:
+    return "exe";
+  }
+  return "?";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  registerAllPasses();
+  mlir::nl::registerNLPasses();
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "nlc: the Nested Learning Compiler\n\n"
+      "  nlc model.nl --emit=nl          print the nl dialect\n"
+      "  nlc model.nl --emit=ast         print the syntax tree\n"
+      "  nlc model.nl -o model           build an executable (not supported "
+      "yet)\n");
+
+  if (optLevel > 3)
+    return fail("-O" + Twine(optLevel.getValue()) +
+                " is not an optimization level (use -O0 to -O3)");
+  Emit stage = emit.getNumOccurrences()
+                   ? emit.getValue()
+                   : (outputFile.empty() ? Emit::nl : Emit::exe);
+  std::string out = outputFile.empty() ? "-" : outputFile.getValue();
+
+  // Read the source.
+  std::string error;
+  auto buffer = openInputFile(inputFile, &error);
+  if (!buffer)
+    return fail("cannot read '" + inputFile + "': " + error);
+  if (buffer->getBufferSize() > kMaxSourceBytes)
+    return fail("'" + inputFile + "' is " +
+                Twine(buffer->getBufferSize() >> 20) +
+                " MiB; nl sources are limited to 16 MiB");
+  std::string source = buffer->getBuffer().str();
+
+  DialectRegistry registry;
+  registry.insert<mlir::nl::NLDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  MLIRContext ctx(registry);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+
+  nlc::frontend::Diagnostics diags;
+  auto ast = nlc::frontend::parseFile(source, diags);
+  if (diags.numErrors) {
+    report(ctx, inputFile, diags);
+    return 1;
+  }
+  if (ast->stmts.empty() && ast->levels.empty() && !ast->model)
+    return fail("'" + inputFile +
+                "' is empty: a model needs at least "
+                "'model NAME(...)' and 'loss = ...'");
+
+  auto output = openOutputFile(out, &error);
+  if (!output)
+    return fail("cannot write '" + out + "': " + error);
+  if (stage == Emit::ast) {
+    output->os() << nlc::frontend::printAST(*ast);
+    output->keep();
+    return 0;
+  }
+
+  OwningOpRef<ModuleOp> module =
+      nlc::frontend::mlirGen(ctx, *ast, inputFile, diags);
+  if (!module || diags.numErrors) {
+    report(ctx, inputFile, diags);
+    return 1;
+  }
+  if (failed(verify(*module)))
+    return 1;
+
+  if (stage != Emit::nl)
+    return fail(Twine("--emit=") + emitName(stage) +
+                " is not supported yet: code generation for the " +
+                (target == Target::cuda ? "cuda" : "cpu") +
+                " target is not built (supported: --emit=ast, --emit=nl)");
+
+  PassManager pm(&ctx);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return 1;
+  applyDefaultTimingPassManagerCLOptions(pm);
+  std::string reproducer = (llvm::Twine("/tmp/nlc-reproducer-") +
+                            Twine(llvm::sys::Process::getProcessId()) + ".mlir")
+                               .str();
+  pm.enableCrashReproducerGeneration(reproducer, /*genLocalReproducer=*/false);
+  if (!passPipeline.empty() &&
+      failed(parsePassPipeline(passPipeline, pm, llvm::errs())))
+    return fail("invalid --pass-pipeline '" + passPipeline + "'");
+  if (failed(pm.run(*module))) {
+    llvm::errs() << "nlc: a pass failed on '" << inputFile
+                 << "'; the error above names the source location of the "
+                    "op. Reproduce it with:\n  nl-opt --run-reproducer "
+                 << reproducer << "\n";
+    return 1;
+  }
+  module->print(output->os());
+  output->keep();
+  return 0;
+}

@@ -19,6 +19,13 @@ namespace nlc::frontend {
 /// A position in the source: 1-based line and column (in bytes).
 struct Loc {
   unsigned line = 0, col = 0;
+  unsigned file = 0; // index into SourceFiles::paths
+};
+
+/// The files of one compilation: the main file (0) and its imports.
+struct SourceFiles {
+  std::vector<std::string> paths;
+  std::vector<std::string> contents;
 };
 
 /// Collects diagnostics; the driver renders them as `file:line:col: error:`
@@ -173,6 +180,8 @@ struct MemoryDef {
 struct OptimizerDef {
   Loc loc;
   std::string name;
+  std::string base; // `as KIND`: a built-in kind this definition refines
+  Loc baseLoc;
   std::vector<NamedArg> defaults;
   LevelDecl body; // only params, states, objective, retention
 };
@@ -184,6 +193,7 @@ struct ModelDecl {
 };
 
 struct File {
+  std::vector<std::pair<std::string, Loc>> imports; // `import "path"`
   std::optional<ModelDecl> model;
   std::vector<std::unique_ptr<LevelDecl>> levels;
   std::vector<MemoryDef> memories;
@@ -192,9 +202,18 @@ struct File {
   std::vector<Stmt> stmts; // the step: top-level statements in order
 };
 
-/// Parses `source` (named `filename` in diagnostics). Returns the AST, which
-/// is partial when `diags.numErrors > 0`.
-std::unique_ptr<File> parseFile(const std::string &source, Diagnostics &diags);
+/// Parses `source`; every Loc gets `fileId`. Returns the AST, which is
+/// partial when `diags.numErrors > 0`. Does no I/O (imports are recorded,
+/// not loaded).
+std::unique_ptr<File> parseFile(const std::string &source, Diagnostics &diags,
+                                unsigned fileId = 0);
+
+/// Loads, recursively, the files that `file` (files.paths[0]) imports (paths
+/// relative to the importing file) and appends their definitions (memory,
+/// optimizer and block definitions) to `file`; their models, levels and
+/// statements are ignored. Cycles and import depths over 16 are errors.
+/// Every file read is added to `files`.
+void resolveImports(File &file, SourceFiles &files, Diagnostics &diags);
 
 /// Prints the AST as an indented tree (`nlc --emit=ast`).
 std::string printAST(const File &file);

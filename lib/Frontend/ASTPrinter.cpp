@@ -168,7 +168,10 @@ std::string printAST(const File &file) {
     p.stmts(1, m.body);
   }
   for (auto &o : file.optimizers) {
-    p.line(0, "OptimizerDef " + o.name + "(" + p.args(o.defaults) + ")", o.loc);
+    p.line(0,
+           "OptimizerDef " + o.name + "(" + p.args(o.defaults) + ")" +
+               (o.base.empty() ? "" : " as " + o.base),
+           o.loc);
     p.levelBody(1, o.body);
   }
   for (auto &b : file.blocks) {

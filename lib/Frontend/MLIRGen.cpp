@@ -40,7 +40,9 @@ struct LevelInfo {
 /// A value while generating: a compile-time number, a tensor, a level, a
 /// memory state (inside objectives), a parameter not yet read, or a tuple.
 struct Val {
-  enum class Kind { Num, Tensor, Level, Memory, Param, Tuple } kind;
+  /// Error: a name whose definition failed (already reported); using it
+  /// fails silently so that one mistake gives one message.
+  enum class Kind { Num, Tensor, Level, Memory, Param, Tuple, Error } kind;
   double num = 0;
   bool isInt = false;
   Value value;
@@ -84,6 +86,8 @@ std::string describe(const Val &v) {
     return "a parameter";
   case Val::Kind::Tuple:
     return "a tuple of " + std::to_string(v.elems.size()) + " values";
+  case Val::Kind::Error:
+    return "an invalid value";
   }
   return "?";
 }
@@ -105,16 +109,16 @@ const std::map<std::string, mlir::nl::OptimizerKind> &builtinOptimizers() {
 
 class Gen {
 public:
-  Gen(MLIRContext &ctx, const File &file, const std::string &filename,
+  Gen(MLIRContext &ctx, const File &file, const SourceFiles &files,
       Diagnostics &diags)
-      : ctx(ctx), file(file), filename(filename), diags(diags), b(&ctx) {}
+      : ctx(ctx), file(file), files(files), diags(diags), b(&ctx) {}
 
   OwningOpRef<ModuleOp> run();
 
 private:
   MLIRContext &ctx;
   const File &file;
-  std::string filename;
+  const SourceFiles &files;
   Diagnostics &diags;
   OpBuilder b;
 
@@ -134,7 +138,7 @@ private:
   std::map<std::string, Val> globals; // parameters declared in levels
 
   Location loc(Loc l) {
-    return FileLineColLoc::get(&ctx, filename, l.line, l.col);
+    return FileLineColLoc::get(&ctx, files.paths.at(l.file), l.line, l.col);
   }
   std::nullopt_t error(Loc l, const std::string &msg) {
     diags.error(l, msg);
@@ -155,6 +159,10 @@ private:
       return e.number;
     case Expr::Kind::Name: {
       auto it = config.find(e.name);
+      if (it == config.end() && (e.name == "true" || e.name == "false")) {
+        integral = true;
+        return e.name == "true" ? 1.0 : 0.0;
+      }
       if (it == config.end())
         return error(e.loc, "'" + e.name +
                                 "' is not a model setting (constants come "
@@ -634,6 +642,15 @@ private:
     } else if (optimizerDefs.count(o.name)) {
       def = optimizerDefs[o.name];
       kind = K::custom;
+      if (!def->base.empty()) {
+        auto base = builtinOptimizers().find(def->base);
+        if (base == builtinOptimizers().end())
+          return error(def->baseLoc, "'" + def->base +
+                                         "' is not a built-in optimizer "
+                                         "kind"),
+                 false;
+        kind = base->second;
+      }
     } else {
       std::string names;
       for (auto &[n, k] : builtinOptimizers())
@@ -774,10 +791,15 @@ private:
     case Expr::Kind::Number:
       return Val::number(e.number, e.isInt);
     case Expr::Kind::Name: {
-      if (const Val *v = lookup(e.name))
+      if (const Val *v = lookup(e.name)) {
+        if (v->kind == Val::Kind::Error)
+          return std::nullopt;
         return materialize(*v, e.loc);
+      }
       if (config.count(e.name))
         return Val::number(config[e.name], configIsInt[e.name]);
+      if (e.name == "true" || e.name == "false")
+        return Val::number(e.name == "true", true);
       return error(e.loc, "unknown name '" + e.name + "'");
     }
     case Expr::Kind::Unary: {
@@ -1041,7 +1063,7 @@ private:
       return genAttention(e);
     if (f == "cross_entropy")
       return genCrossEntropy(e);
-    if (f == "heads" || f == "merge" || f == "per_head")
+    if (f == "heads" || f == "merge" || f == "per_head" || f == "squeeze")
       return genHeads(e);
     if (f == "slice")
       return genSlice(e);
@@ -1192,6 +1214,23 @@ private:
 
   std::optional<Val> genHeads(const Expr &e) {
     Location l = loc(e.loc);
+    if (e.name == "squeeze") {
+      if (!arity(e, 1, 1) || !checkNamed(e, {}))
+        return std::nullopt;
+      auto x = genTensor(*e.args[0]);
+      if (!x)
+        return std::nullopt;
+      auto s = shapeOf(*x);
+      if (s.size() < 2 || s.back() != 1)
+        return error(e.loc, "squeeze drops a last dimension of size 1; got " +
+                                shapeStr(s));
+      SmallVector<ReassociationIndices> re;
+      for (size_t i = 0; i + 2 < s.size(); ++i)
+        re.push_back({(int64_t)i});
+      re.push_back({(int64_t)s.size() - 2, (int64_t)s.size() - 1});
+      return Val::tensor(
+          tensor::CollapseShapeOp::create(b, l, f32(s.drop_back()), *x, re));
+    }
     if (e.name == "merge") {
       if (!arity(e, 1, 1) || !checkNamed(e, {}))
         return std::nullopt;
@@ -1494,6 +1533,8 @@ private:
       case Stmt::Kind::Assign: {
         auto v = gen(*s.value);
         if (!v) {
+          for (auto &t : s.targets)
+            scopes.back()[t.first] = Val{Val::Kind::Error};
           ok = false;
           break;
         }
@@ -1726,10 +1767,10 @@ OwningOpRef<ModuleOp> Gen::run() {
 } // namespace
 
 OwningOpRef<ModuleOp> mlirGen(MLIRContext &context, const File &file,
-                              const std::string &filename, Diagnostics &diags) {
+                              const SourceFiles &files, Diagnostics &diags) {
   context.loadDialect<mlir::nl::NLDialect, func::FuncDialect,
                       arith::ArithDialect, tensor::TensorDialect>();
-  Gen gen(context, file, filename, diags);
+  Gen gen(context, file, files, diags);
   return gen.run();
 }
 

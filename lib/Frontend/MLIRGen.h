@@ -17,7 +17,7 @@ namespace nlc::frontend {
 /// `diags`.
 mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context,
                                           const File &file,
-                                          const std::string &filename,
+                                          const SourceFiles &files,
                                           Diagnostics &diags);
 
 } // namespace nlc::frontend

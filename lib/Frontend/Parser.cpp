@@ -41,6 +41,7 @@ enum class Tok {
   Caret,
   At,
   Arrow,
+  String,
   Error
 };
 
@@ -96,6 +97,8 @@ const char *tokName(Tok t) {
     return "'@'";
   case Tok::Arrow:
     return "'->'";
+  case Tok::String:
+    return "a string";
   case Tok::Error:
     return "an invalid character";
   }
@@ -105,7 +108,8 @@ const char *tokName(Tok t) {
 /// Turns the source into tokens. Newlines inside ( ) or [ ] are dropped.
 class Lexer {
 public:
-  Lexer(const std::string &src, Diagnostics &diags) : src(src), diags(diags) {}
+  Lexer(const std::string &src, Diagnostics &diags, unsigned fileId)
+      : src(src), diags(diags), fileId(fileId) {}
 
   std::vector<Token> run() {
     std::vector<Token> out;
@@ -131,6 +135,7 @@ public:
 private:
   const std::string &src;
   Diagnostics &diags;
+  unsigned fileId;
   size_t pos = 0;
   unsigned line = 1, col = 1;
 
@@ -168,7 +173,7 @@ private:
         break;
       }
     }
-    Loc loc{line, col};
+    Loc loc{line, col, fileId};
     if (pos >= src.size())
       return make(Tok::Eof, loc);
     char c = src[pos];
@@ -211,6 +216,19 @@ private:
       t.number = std::strtod(t.text.c_str(), nullptr);
       t.isInt = isInt;
       return t;
+    }
+    if (c == '"') {
+      advance();
+      size_t start = pos;
+      while (pos < src.size() && src[pos] != '"' && src[pos] != '\n')
+        advance();
+      if (pos >= src.size() || src[pos] != '"') {
+        diags.error(loc, "unterminated string (a string ends on its line)");
+        return make(Tok::Error, loc);
+      }
+      std::string text = src.substr(start, pos - start);
+      advance();
+      return make(Tok::String, loc, text);
     }
     advance();
     switch (c) {
@@ -268,7 +286,7 @@ private:
       bool bad = n >= 0x80 ||
                  (n < 0x20 && n != '\n' && n != '\t' && n != '\r') ||
                  n == 0x7f ||
-                 std::string("$%&!?`'\"~|\\<>").find(n) != std::string::npos;
+                 std::string("$%&!?`'~|\\<>").find(n) != std::string::npos;
       if (!bad)
         break;
       advance();
@@ -282,7 +300,7 @@ const std::set<std::string> &reserved() {
   static const std::set<std::string> words = {
       "model",     "level",     "every",     "param",  "state",
       "objective", "optimizer", "retention", "memory", "block",
-      "return",    "repeat",    "in",        "tail"};
+      "return",    "repeat",    "in",        "tail",   "import"};
   return words;
 }
 
@@ -412,6 +430,15 @@ private:
   //===--------------------------------------------------------------------===//
 
   bool parseTopLevel(File &file) {
+    if (atWord("import")) {
+      Loc loc = cur().loc;
+      ++idx;
+      if (!at(Tok::String))
+        return fail("a file name in quotes after 'import'");
+      file.imports.push_back({cur().text, loc});
+      ++idx;
+      return endStatement();
+    }
     if (atWord("model"))
       return parseModel(file);
     if (atWord("level")) {
@@ -709,6 +736,13 @@ private:
     o.body.name = o.name;
     if (accept(Tok::LParen) && !parseNamedArgs(o.defaults, Tok::RParen))
       return false;
+    if (acceptWord("as")) {
+      o.baseLoc = cur().loc;
+      if (!at(Tok::Ident))
+        return fail("a built-in optimizer kind after 'as'");
+      o.base = cur().text;
+      ++idx;
+    }
     if (!expect(Tok::LBrace, "'{' to open the optimizer's body"))
       return false;
     while (!at(Tok::RBrace) && !at(Tok::Eof) && !diags.tooMany()) {
@@ -1014,8 +1048,9 @@ private:
 
 } // namespace
 
-std::unique_ptr<File> parseFile(const std::string &source, Diagnostics &diags) {
-  Lexer lexer(source, diags);
+std::unique_ptr<File> parseFile(const std::string &source, Diagnostics &diags,
+                                unsigned fileId) {
+  Lexer lexer(source, diags, fileId);
   std::vector<Token> toks = lexer.run();
   Parser parser(std::move(toks), diags);
   return parser.parse();

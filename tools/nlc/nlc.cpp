@@ -86,13 +86,15 @@ constexpr uint64_t kMaxSourceBytes = 16ull << 20;
 
 /// Renders the frontend's diagnostics through MLIR's SourceMgr handler:
 /// `file:line:col: error: ...`, the source line and a caret.
-void report(MLIRContext &ctx, const std::string &filename,
+void report(MLIRContext &ctx, const nlc::frontend::SourceFiles &files,
             const nlc::frontend::Diagnostics &diags) {
   std::optional<InFlightDiagnostic> current;
   for (const auto &d : diags.entries) {
-    Location loc = d.loc.line ? Location(FileLineColLoc::get(
-                                    &ctx, filename, d.loc.line, d.loc.col))
-                              : Location(UnknownLoc::get(&ctx));
+    Location loc =
+        d.loc.line
+            ? Location(FileLineColLoc::get(&ctx, files.paths.at(d.loc.file),
+                                           d.loc.line, d.loc.col))
+            : Location(UnknownLoc::get(&ctx));
     if (d.isError) {
       if (current)
         current->report();
@@ -168,7 +170,9 @@ int main(int argc, char **argv) {
     return fail("'" + inputFile + "' is " +
                 Twine(buffer->getBufferSize() >> 20) +
                 " MiB; nl sources are limited to 16 MiB");
-  std::string source = buffer->getBuffer().str();
+  nlc::frontend::SourceFiles files;
+  files.paths.push_back(inputFile);
+  files.contents.push_back(buffer->getBuffer().str());
 
   DialectRegistry registry;
   registry.insert<mlir::nl::NLDialect>();
@@ -180,9 +184,15 @@ int main(int argc, char **argv) {
   SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
 
   nlc::frontend::Diagnostics diags;
-  auto ast = nlc::frontend::parseFile(source, diags);
+  auto ast = nlc::frontend::parseFile(files.contents[0], diags);
+  if (!diags.numErrors)
+    nlc::frontend::resolveImports(*ast, files, diags);
+  for (size_t i = 1; i < files.paths.size(); ++i)
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(files.contents[i], files.paths[i]),
+        llvm::SMLoc());
   if (diags.numErrors) {
-    report(ctx, inputFile, diags);
+    report(ctx, files, diags);
     return 1;
   }
   if (ast->stmts.empty() && ast->levels.empty() && !ast->model)
@@ -200,9 +210,9 @@ int main(int argc, char **argv) {
   }
 
   OwningOpRef<ModuleOp> module =
-      nlc::frontend::mlirGen(ctx, *ast, inputFile, diags);
+      nlc::frontend::mlirGen(ctx, *ast, files, diags);
   if (!module || diags.numErrors) {
-    report(ctx, inputFile, diags);
+    report(ctx, files, diags);
     return 1;
   }
   if (failed(verify(*module)))

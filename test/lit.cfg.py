@@ -9,7 +9,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "NL"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test"]
+config.suffixes = [".mlir", ".test", ".nl"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.nl_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
@@ -22,5 +22,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.nl_tools_dir, config.llvm_tools_dir]
-tools = ["nl-opt", "mlir-opt"]
+tools = ["nl-opt", "nlc", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

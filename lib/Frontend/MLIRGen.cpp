@@ -742,11 +742,10 @@ private:
       v.level = level;
       globals[decl.name] = v;
     }
-    bool ok = true;
-    // Nested levels first, so that their names are known; then the body.
+    // The level's own declarations first, then the levels nested in it.
+    bool ok = fillLevel(decl, *level, parent);
     for (auto &inner : decl.levels)
       ok &= declareLevelTree(*inner, level);
-    ok &= fillLevel(decl, *level, parent);
     return ok;
   }
 

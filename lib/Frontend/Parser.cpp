@@ -513,7 +513,7 @@ private:
     if (!expectIdent(level.name, nameLoc, "a level name") ||
         !expectWord("every"))
       return false;
-    level.period = parsePostfix();
+    level.period = parseExpr();
     if (!level.period)
       return false;
     level.unitLoc = cur().loc;

@@ -33,6 +33,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -179,6 +180,9 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   MLIRContext ctx(registry);
+  // Diagnostics point at the .nl source; dumping the whole module after each
+  // error would bury them.
+  ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
@@ -228,13 +232,25 @@ int main(int argc, char **argv) {
   if (failed(applyPassManagerCLOptions(pm)))
     return 1;
   applyDefaultTimingPassManagerCLOptions(pm);
-  std::string reproducer = (llvm::Twine("/tmp/nlc-reproducer-") +
-                            Twine(llvm::sys::Process::getProcessId()) + ".mlir")
-                               .str();
+  // Written only when a pass fails or crashes; $TMPDIR is respected.
+  SmallString<128> reproducer;
+  llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, reproducer);
+  llvm::sys::path::append(
+      reproducer,
+      "nlc-reproducer-" + Twine(llvm::sys::Process::getProcessId()) + ".mlir");
   pm.enableCrashReproducerGeneration(reproducer, /*genLocalReproducer=*/false);
-  if (!passPipeline.empty() &&
-      failed(parsePassPipeline(passPipeline, pm, llvm::errs())))
-    return fail("invalid --pass-pipeline '" + passPipeline + "'");
+  if (!passPipeline.empty()) {
+    // Parse with its anchor (MLIR_NOTES.md P6: parsing "builtin.module(..)"
+    // into a module pass manager would nest it and run nothing).
+    FailureOr<OpPassManager> parsed =
+        parsePassPipeline(passPipeline, llvm::errs());
+    if (failed(parsed))
+      return fail("invalid --pass-pipeline '" + passPipeline + "'");
+    if (parsed->getOpAnchorName() != ModuleOp::getOperationName())
+      return fail("--pass-pipeline must be anchored on builtin.module, e.g. "
+                  "'builtin.module(nl-print-levels)'");
+    static_cast<OpPassManager &>(pm) = std::move(*parsed);
+  }
   if (failed(pm.run(*module))) {
     llvm::errs() << "nlc: a pass failed on '" << inputFile
                  << "'; the error above names the source location of the "

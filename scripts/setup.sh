@@ -6,12 +6,14 @@
 #
 # Packages: Debian's LLVM/MLIR 22 (linked through the single libMLIR.so; lit
 # and FileCheck come with llvm-22-tools), CMake, Ninja, ccache, a C++17
-# compiler. See docs/building.md.
+# compiler, clang with libFuzzer (parser fuzzing), python3 (lit and test
+# input generators). See docs/building.md.
 set -euo pipefail
 
 packages=(
   cmake ninja-build ccache g++ python3
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  clang libclang-rt-14-dev   # libFuzzer for the parser fuzzer
 )
 
 missing=()

@@ -455,11 +455,7 @@ private:
     }
     ok &= fillStates(decl, level.op.getBody().front(), level, parent);
     ok &= fillObjectives(decl, level.op.getBody().front(), level);
-    if (decl.optimizers.size() > 1) {
-      diags.error(decl.optimizers[1].loc,
-                  "level '" + decl.name + "' has more than one optimizer");
-      ok = false;
-    }
+    ok &= atMostOne(decl.optimizers, decl, "optimizer");
     for (auto &o : decl.optimizers)
       ok &= declareOptimizer(o, level);
     ok &= fillRetention(decl, level.op.getBody().front());
@@ -522,28 +518,48 @@ private:
     return v;
   }
 
-  bool fillObjectives(const LevelDecl &decl, Block &body, LevelInfo &level) {
-    if (decl.objectives.size() > 1) {
-      diags.error(decl.objectives[1].loc,
-                  "'" + decl.name + "' has more than one objective");
-      return false;
+  /// A level has at most one objective, optimizer and retention rule.
+  template <typename T>
+  bool atMostOne(const std::vector<T> &items, const LevelDecl &decl,
+                 const char *what) {
+    if (items.size() <= 1)
+      return true;
+    diags.error(items[1].loc,
+                "level '" + decl.name + "' has more than one " + what);
+    return false;
+  }
+
+  /// The one option `name` of an objective or retention rule (`lp(p = 3)`),
+  /// evaluated as a constant; null after reporting an error.
+  FloatAttr requiredOption(Loc at, const std::vector<NamedArg> &args,
+                           const char *name, const std::string &what) {
+    if (!checkArgNames(args, {name}, what))
+      return nullptr;
+    const NamedArg *a = findArg(args, name);
+    if (!a) {
+      diags.error(at,
+                  what.substr(0, what.find(' ')) + " needs " + name + " = ...");
+      return nullptr;
     }
+    auto v = constNumber(*a->value);
+    return v ? b.getF64FloatAttr(*v) : nullptr;
+  }
+
+  bool fillObjectives(const LevelDecl &decl, Block &body, LevelInfo &level) {
+    if (!atMostOne(decl.objectives, decl, "objective"))
+      return false;
     for (auto &o : decl.objectives) {
       auto kind = mlir::nl::symbolizeObjectiveKind(o.kind);
       if (!kind)
         return error(o.loc, "unknown objective"), false;
       FloatAttr p, delta;
       if (o.kind == "lp" || o.kind == "huber") {
-        const char *name = o.kind == "lp" ? "p" : "delta";
-        if (!checkArgNames(o.args, {name}, o.kind + " objectives"))
-          return false;
-        const NamedArg *a = findArg(o.args, name);
-        if (!a)
-          return error(o.loc, o.kind + " needs " + name + " = ..."), false;
-        auto v = constNumber(*a->value);
+        FloatAttr v =
+            requiredOption(o.loc, o.args, o.kind == "lp" ? "p" : "delta",
+                           o.kind + " objectives");
         if (!v)
           return false;
-        (o.kind == "lp" ? p : delta) = b.getF64FloatAttr(*v);
+        (o.kind == "lp" ? p : delta) = v;
       } else if (!o.args.empty()) {
         return error(o.args[0].loc,
                      "a " + o.kind + " objective takes no options"),
@@ -598,11 +614,8 @@ private:
   }
 
   bool fillRetention(const LevelDecl &decl, Block &body) {
-    if (decl.retentions.size() > 1) {
-      diags.error(decl.retentions[1].loc,
-                  "'" + decl.name + "' has more than one retention rule");
+    if (!atMostOne(decl.retentions, decl, "retention rule"))
       return false;
-    }
     for (auto &r : decl.retentions) {
       auto kind = mlir::nl::symbolizeRetentionKind(r.kind);
       if (!kind)
@@ -612,16 +625,12 @@ private:
                false;
       FloatAttr alpha, lambda;
       if (r.kind == "decay" || r.kind == "local") {
-        const char *name = r.kind == "decay" ? "alpha" : "lambda";
-        if (!checkArgNames(r.args, {name}, r.kind + " retention"))
-          return false;
-        const NamedArg *a = findArg(r.args, name);
-        if (!a)
-          return error(r.loc, r.kind + " needs " + name + " = ..."), false;
-        auto v = constNumber(*a->value);
+        FloatAttr v = requiredOption(r.loc, r.args,
+                                     r.kind == "decay" ? "alpha" : "lambda",
+                                     r.kind + " retention");
         if (!v)
           return false;
-        (r.kind == "decay" ? alpha : lambda) = b.getF64FloatAttr(*v);
+        (r.kind == "decay" ? alpha : lambda) = v;
       } else if (!checkArgNames(r.args, {}, "gate retention")) {
         return false;
       }
@@ -1052,45 +1061,28 @@ private:
         return Val::tensor(mlir::nl::SumOp::create(b, l, t, *x));
       return Val::tensor(mlir::nl::MeanOp::create(b, l, t, *x));
     }
-    if (f == "embed")
-      return genEmbed(e);
-    if (f == "rmsnorm" || f == "l2norm")
-      return genNorm(e);
-    if (f == "conv")
-      return genConv(e);
-    if (f == "attention")
-      return genAttention(e);
-    if (f == "cross_entropy")
-      return genCrossEntropy(e);
-    if (f == "heads" || f == "merge" || f == "per_head" || f == "squeeze")
-      return genHeads(e);
-    if (f == "slice")
-      return genSlice(e);
-    if (f == "memorize")
-      return genMemorize(e);
-    if (f == "self_modify")
-      return genSelfModify(e);
+    using Builtin = std::optional<Val> (Gen::*)(const Expr &);
+    static const std::map<std::string, Builtin> builtins = {
+        {"embed", &Gen::genEmbed},
+        {"rmsnorm", &Gen::genNorm},
+        {"l2norm", &Gen::genNorm},
+        {"conv", &Gen::genConv},
+        {"attention", &Gen::genAttention},
+        {"cross_entropy", &Gen::genCrossEntropy},
+        {"heads", &Gen::genHeads},
+        {"merge", &Gen::genHeads},
+        {"per_head", &Gen::genHeads},
+        {"squeeze", &Gen::genHeads},
+        {"slice", &Gen::genSlice},
+        {"memorize", &Gen::genMemorize},
+        {"self_modify", &Gen::genSelfModify}};
+    if (auto it = builtins.find(f); it != builtins.end())
+      return (this->*(it->second))(e);
     return error(e.loc, "unknown function '" + f + "'");
   }
 
   bool checkNamed(const Expr &e, std::initializer_list<const char *> names) {
-    std::vector<NamedArg> dummy;
-    bool ok = true;
-    for (auto &a : e.named) {
-      bool found = false;
-      std::string list;
-      for (const char *n : names) {
-        found |= a.name == n;
-        list += (list.empty() ? "" : ", ") + std::string(n);
-      }
-      if (!found) {
-        diags.error(a.loc,
-                    "'" + e.name + "' has no option '" + a.name + "'" +
-                        (list.empty() ? "" : " (options: " + list + ")"));
-        ok = false;
-      }
-    }
-    return ok;
+    return checkArgNames(e.named, names, "'" + e.name + "'");
   }
 
   std::optional<Value> tensorArg(const Expr &e, size_t i, size_t rank,

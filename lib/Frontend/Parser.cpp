@@ -578,28 +578,15 @@ private:
     }
     if (atWord("retention")) {
       RetentionDecl r;
-      r.loc = cur().loc;
-      ++idx;
-      Loc l;
-      if (!at(Tok::Ident))
-        return fail("'decay', 'gate' or 'local'");
-      r.kind = cur().text;
-      ++idx;
-      if (accept(Tok::LParen) && !parseNamedArgs(r.args, Tok::RParen))
+      if (!parseWordWithArgs(r.loc, r.kind, r.args,
+                             "'decay', 'gate' or 'local'"))
         return false;
       level.retentions.push_back(std::move(r));
       return endStatement();
     }
     if (!inOptimizerDef && atWord("optimizer")) {
       OptimizerUse o;
-      o.loc = cur().loc;
-      ++idx;
-      Loc l;
-      if (!at(Tok::Ident))
-        return fail("an optimizer name");
-      o.name = cur().text;
-      ++idx;
-      if (accept(Tok::LParen) && !parseNamedArgs(o.args, Tok::RParen))
+      if (!parseWordWithArgs(o.loc, o.name, o.args, "an optimizer name"))
         return false;
       level.optimizers.push_back(std::move(o));
       return endStatement();
@@ -614,6 +601,18 @@ private:
     return fail(inOptimizerDef ? "'param', 'state', 'objective' or 'retention'"
                                : "'param', 'state', 'objective', 'optimizer', "
                                  "'retention' or 'level'");
+  }
+
+  /// `KEYWORD WORD [(name = value, ...)]`, e.g. `retention decay(alpha = A)`.
+  bool parseWordWithArgs(Loc &loc, std::string &word,
+                         std::vector<NamedArg> &args, const char *what) {
+    loc = cur().loc;
+    ++idx; // the keyword
+    if (!at(Tok::Ident))
+      return fail(what);
+    word = cur().text;
+    ++idx;
+    return !accept(Tok::LParen) || parseNamedArgs(args, Tok::RParen);
   }
 
   bool parseParam(ParamDecl &p) {

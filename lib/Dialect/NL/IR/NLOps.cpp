@@ -156,6 +156,7 @@ static void printOptionalBody(OpAsmPrinter &printer, Operation *,
                               Region &body) {
   if (body.empty() || body.front().empty())
     return;
+  printer << ' ';
   printer.printRegion(body, /*printEntryBlockArgs=*/false,
                       /*printBlockTerminators=*/false);
 }

@@ -211,7 +211,7 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
       OptionalAttr<I64Attr>:$slow_period);
   let regions = (region SizedRegion<1>:$body);
   // The body (optimizer state) is printed only when it holds something.
-  let assemblyFormat = "$sym_name $kind attr-dict-with-keyword custom<OptionalBody>($body)";
+  let assemblyFormat = "$sym_name $kind attr-dict-with-keyword `` custom<OptionalBody>($body)";
   let hasVerifier = 1;
 }
 

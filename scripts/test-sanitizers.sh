@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds nlc's own code with AddressSanitizer and UBSan in ./build-asan and
-# runs the lit suite with it (TESTING.md: the suite also runs under ASan and
+# runs the lit suite with it (design/TESTING.md: the suite also runs under ASan and
 # UBSan). Debian's libMLIR.so is not instrumented; LLVM's allocators poison
 # memory from inlined header code, which ASan then misreports when the
 # uninstrumented library touches it, so user poisoning is turned off.

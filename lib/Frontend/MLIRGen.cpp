@@ -444,14 +444,19 @@ private:
     bool ok = true;
     for (auto &p : decl.params) {
       auto v = declareParam(p, level, prefix + p.name);
-      if (!v) {
-        ok = false;
-        continue;
-      }
-      if (blockDepth)
-        scopes.back()[p.name] = *v;
-      else
-        globals[p.name] = *v;
+      ok &= v.has_value();
+      bind(p.name, v ? *v : Val{Val::Kind::Error});
+    }
+    // Every level that holds state is written by an optimizer.
+    if (decl.optimizers.empty() &&
+        (!decl.params.empty() || !decl.states.empty())) {
+      bool memory = !decl.states.empty();
+      diags.error(decl.loc, "level '" + decl.name + "' holds " +
+                                (memory ? "a memory" : "parameters") +
+                                " but has no optimizer (e.g. optimizer " +
+                                (memory ? "gd(lr = 1)" : "adamw(lr = 1e-3)") +
+                                ")");
+      ok = false;
     }
     ok &= fillStates(decl, level.op.getBody().front(), level, parent);
     ok &= fillObjectives(decl, level.op.getBody().front(), level);
@@ -474,22 +479,18 @@ private:
       SymbolRefAttr init;
       if (s.learnedInit) {
         if (!parent) {
-          diags.error(s.loc, "'init learned' needs a slower level around "
-                             "'" +
+          diags.error(s.loc, "'init learned' needs a slower level around '" +
                                  decl.name + "' to learn the initial state");
           ok = false;
-          continue;
+        } else {
+          ParamDecl p;
+          p.loc = s.loc;
+          p.name = level.op.getSymName().str() + "_" + s.name + "_init";
+          auto v = declareParamOfType(p, *parent, *mt);
+          ok &= v.has_value();
+          if (v)
+            init = v->param;
         }
-        ParamDecl p;
-        p.loc = s.loc;
-        p.name = level.op.getSymName().str() + "_" + s.name + "_init";
-        p.memType.emplace();
-        auto v = declareParamOfType(p, *parent, *mt);
-        if (!v) {
-          ok = false;
-          continue;
-        }
-        init = v->param;
       }
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(&body, body.end());
@@ -738,19 +739,30 @@ private:
   }
 
   /// Declares a level tree; levels inside blocks get the instance prefix.
+  /// Binds a name in the current block, or globally outside blocks.
+  void bind(const std::string &name, Val v) {
+    (blockDepth ? scopes.back() : globals)[name] = std::move(v);
+  }
+
+  /// A level that could not be declared: its name and the names of its
+  /// parameters and inner levels fail silently from now on.
+  void poisonLevel(const LevelDecl &decl) {
+    bind(decl.name, Val{Val::Kind::Error});
+    for (auto &p : decl.params)
+      bind(p.name, Val{Val::Kind::Error});
+    for (auto &inner : decl.levels)
+      poisonLevel(*inner);
+  }
+
   bool declareLevelTree(const LevelDecl &decl, LevelInfo *parent) {
     LevelInfo *level = declareLevel(decl, parent, prefix + decl.name);
-    if (!level)
+    if (!level) {
+      poisonLevel(decl);
       return false;
-    if (blockDepth) {
-      Val v{Val::Kind::Level};
-      v.level = level;
-      scopes.back()[decl.name] = v;
-    } else {
-      Val v{Val::Kind::Level};
-      v.level = level;
-      globals[decl.name] = v;
     }
+    Val v{Val::Kind::Level};
+    v.level = level;
+    bind(decl.name, v);
     // The level's own declarations first, then the levels nested in it.
     bool ok = fillLevel(decl, *level, parent);
     for (auto &inner : decl.levels)
@@ -1354,6 +1366,16 @@ private:
           gates[i] = *t;
         }
     }
+    auto ret = level->op.getUnique<mlir::nl::RetentionOp>();
+    bool gated = ret && ret.getKind() == mlir::nl::RetentionKind::gate;
+    if (gated != bool(gates[1]))
+      return error(e.loc, gated ? "level '" + e.args[0]->name +
+                                      "' has 'retention gate': pass decay = "
+                                      "alpha_t (one per token and head, "
+                                      "e.g. per_head(sigmoid(x @ w)))"
+                                : "decay = ... needs 'retention gate' in "
+                                  "level '" +
+                                      e.args[0]->name + "'");
     auto qs = shapeOf(q);
     if (qs.size() != 4 || qs.back() != (int64_t)mt.getIn())
       return error(e.loc, "queries " + shapeStr(qs) +
@@ -1491,12 +1513,21 @@ private:
                                  "': declare a level written every N steps "
                                  "(the pre-training level) or say 'in "
                                  "LEVEL'");
-        if (!owner) {
-          ok = false;
-          break;
+        if (owner && owner->op.getFrequency().getUnit() !=
+                         mlir::nl::FrequencyUnit::steps) {
+          diags.error(s.param->ownerLoc,
+                      "parameters are owned by a level written every N "
+                      "steps; '" +
+                          s.param->owner +
+                          "' is written every N tokens (its state is its "
+                          "memory)");
+          owner = nullptr;
         }
-        auto v = declareParam(*s.param, *owner, prefix + s.param->name);
+        std::optional<Val> v;
+        if (owner)
+          v = declareParam(*s.param, *owner, prefix + s.param->name);
         if (!v) {
+          scopes.back()[s.param->name] = Val{Val::Kind::Error};
           ok = false;
           break;
         }

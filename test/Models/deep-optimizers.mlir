@@ -1,7 +1,7 @@
 // RUN: nl-opt %s | nl-opt | FileCheck %s
 // RUN: nl-opt %s --nl-print-levels -o /dev/null 2>&1 | FileCheck %s --check-prefix=LEVELS
 
-// Deep-optimizer levels written by hand (NL §3; NESTED_LEARNING.md §3): the
+// Deep-optimizer levels written by hand (NL §3; design/NESTED_LEARNING.md §3): the
 // optimizer of a level is itself a level whose context flow is the gradient
 // stream of the level it optimizes.
 //  * @lm_delta: a bigram language model trained by delta momentum written as

@@ -2,7 +2,7 @@
 // RUN: nl-opt %s --mlir-print-op-generic | nl-opt | FileCheck %s
 // RUN: nl-opt %s --nl-print-levels -o /dev/null 2>&1 | FileCheck %s --check-prefix=LEVELS
 
-// One Hope block written by hand (NL-A §8, Eqs. 83-97; NESTED_LEARNING.md §5
+// One Hope block written by hand (NL-A §8, Eqs. 83-97; design/NESTED_LEARNING.md §5
 // and §9): self-modifying Titans (memories for k, v, eta, alpha, each an MLP
 // memory trained by DGD with its own self-generated values, chunk 64) feeding
 // the main memory (chunk 16), followed by a three-level Continuum Memory

@@ -2,7 +2,7 @@
 
 // Linear attention as an associative memory: matrix memory, dot-product
 // objective, GD with lr 1: M_t = M_{t-1} + v_t k_t^T (NL-A §5, Table in
-// NESTED_LEARNING.md §2). Chunk size 1 is the exact recurrence.
+// design/NESTED_LEARNING.md §2). Chunk size 1 is the exact recurrence.
 
 // CHECK-LABEL: nl.model @linear_attention
 // CHECK: nl.level @hebb every <1 tokens>

@@ -4,7 +4,7 @@
 
 // A one-layer Titans (LMM) block written by hand: MLP memory, L2 objective,
 // momentum, data-dependent decay gate, chunk size 16 (Titans Eqs. 12-15;
-// NESTED_LEARNING.md §2 and §9). B = 2, T = 64, D = 128, H = 4, d = 32.
+// design/NESTED_LEARNING.md §2 and §9). B = 2, T = 64, D = 128, H = 4, d = 32.
 
 // CHECK-LABEL: nl.model @titans
 // CHECK: nl.level @pretrain every <1 steps>

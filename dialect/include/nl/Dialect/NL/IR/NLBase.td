@@ -4,7 +4,7 @@
 // optimization problems (levels); each level has a state, a context flow (what
 // it learns from), an inner objective, an optimizer and an update frequency.
 // Source: Behrouz et al., "Nested Learning", NeurIPS 2025 (see
-// docs/dialect/overview.md and design/NESTED_LEARNING.md).
+// docs/dialect/README.md and design/NESTED_LEARNING.md).
 //
 //===----------------------------------------------------------------------===//
 

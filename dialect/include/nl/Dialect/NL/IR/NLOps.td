@@ -74,7 +74,7 @@ def NL_LevelOp : NL_Op<"level", [Symbol, SymbolTable, NoTerminator,
     `every <1 steps>`. An inner level must be at least as fast as its parent
     (levels are sorted so that a higher level has a lower frequency).
     `tail carry` keeps a final partial chunk for the next call; the default
-    (`flush`) processes it with the same rule (NESTED_LEARNING.md §9.6).
+    (`flush`) processes it with the same rule (design/NESTED_LEARNING.md §9.6).
 
     ```mlir
     nl.level @mem every <16 tokens> {
@@ -182,7 +182,7 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
     How the enclosing level's state is written. In Nested Learning an
     optimizer is a level whose context flow is the gradient stream of the
     level it optimizes and whose state (momentum, second moments) is an
-    associative memory (NESTED_LEARNING.md §3). It runs at the frequency of
+    associative memory (design/NESTED_LEARNING.md §3). It runs at the frequency of
     the enclosing level. Hyperparameters are attributes; each kind accepts
     only its own:
 

@@ -22,7 +22,7 @@ def NL_MemoryType : NL_Type<"Memory", "memory"> {
 
     * `matrix`: M(x) = W x, W: `[out, in]`.
     * `mlp`: M(x) = x + W1 act(W2 x), W2: `[hidden, in]`, W1: `[out, hidden]`,
-      `hidden > 0` (NESTED_LEARNING.md §9.1; Hope Eqs. 83–89). The residual
+      `hidden > 0` (design/NESTED_LEARNING.md §9.1; Hope Eqs. 83–89). The residual
       x is added only when `in == out`; otherwise M(x) = W1 act(W2 x) (e.g.
       the scalar eta and alpha memories of self-modifying Titans, `out = 1`).
     * `custom`: the read function `fn` (an `nl.read_fn`) written by the user;

@@ -74,6 +74,7 @@ struct Expr {
   std::vector<ExprPtr> args;   // operands, call arguments, tuple elements;
                                // Repeat: args[0] = count, args[1] = the call
   std::vector<NamedArg> named; // Call: named arguments
+  unsigned depth = 1;          // height of this expression tree
 
   Expr(Kind kind, Loc loc) : kind(kind), loc(loc) {}
 };

@@ -2,7 +2,9 @@
 
 #include "AST.h"
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace nlc::frontend {
@@ -17,31 +19,44 @@ std::string dirOf(const std::string &path) {
 }
 
 bool readFile(const std::string &path, std::string &out, std::string &why) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    why = "no such file";
+    return false;
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    why = "not a regular file";
+    return false;
+  }
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec || size > kMaxSourceBytes) {
+    why = ec ? "cannot read its size" : "file is larger than 16 MiB";
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     why = "cannot open file";
     return false;
   }
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) {
-    why = "cannot read file";
-    return false;
-  }
-  if (static_cast<size_t>(size) > kMaxSourceBytes) {
-    why = "file is larger than 16 MiB";
-    return false;
-  }
-  in.seekg(0);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+  out.assign(size, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(size));
+  out.resize(static_cast<size_t>(in.gcount()));
   return true;
 }
 
-void loadImports(File &into, const File &from, const std::string &fromPath,
+/// A path that names the same file however it is spelled (cycle checks).
+std::string canonical(const std::string &path) {
+  std::error_code ec;
+  auto c = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : c.string();
+}
+
+// `fromPath` is taken by value: `files.paths` grows while it is used.
+void loadImports(File &into, const File &from, std::string fromPath,
                  SourceFiles &files, Diagnostics &diags,
-                 std::vector<std::string> &stack) {
+                 std::vector<std::string> &stack,
+                 std::set<std::string> &loaded) {
   for (auto &[rel, loc] : from.imports) {
     std::string path =
         rel.empty() || rel[0] == '/' ? rel : dirOf(fromPath) + rel;
@@ -51,11 +66,14 @@ void loadImports(File &into, const File &from, const std::string &fromPath,
     }
     bool cycle = false;
     for (auto &p : stack)
-      cycle |= p == path;
+      cycle |= p == canonical(path);
     if (cycle) {
       diags.error(loc, "import cycle: '" + rel + "' imports itself");
       continue;
     }
+    if (!loaded.insert(canonical(path)).second)
+      continue; // already imported: its definitions are there
+
     std::string text, why;
     if (!readFile(path, text, why)) {
       diags.error(loc, "cannot import '" + rel + "': " + why);
@@ -65,8 +83,8 @@ void loadImports(File &into, const File &from, const std::string &fromPath,
     files.paths.push_back(path);
     files.contents.push_back(text);
     std::unique_ptr<File> imported = parseFile(text, diags, id);
-    stack.push_back(path);
-    loadImports(into, *imported, path, files, diags, stack);
+    stack.push_back(canonical(path));
+    loadImports(into, *imported, path, files, diags, stack, loaded);
     stack.pop_back();
     for (auto &m : imported->memories)
       into.memories.push_back(std::move(m));
@@ -80,8 +98,9 @@ void loadImports(File &into, const File &from, const std::string &fromPath,
 } // namespace
 
 void resolveImports(File &file, SourceFiles &files, Diagnostics &diags) {
-  std::vector<std::string> stack = {files.paths.at(0)};
-  loadImports(file, file, files.paths[0], files, diags, stack);
+  std::vector<std::string> stack = {canonical(files.paths.at(0))};
+  std::set<std::string> loaded = {stack[0]};
+  loadImports(file, file, files.paths[0], files, diags, stack, loaded);
 }
 
 } // namespace nlc::frontend

@@ -21,6 +21,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace mlir;
@@ -35,6 +36,9 @@ struct LevelInfo {
   mlir::nl::LevelOp op;
   std::vector<std::string> path; // from the model root
   std::vector<std::pair<std::string, MemoryType>> memories;
+  std::set<std::string> symbols; // names declared in the level's body
+  bool broken = false;           // a state failed: uses fail silently
+  unsigned order = 0;            // declaration order
 };
 
 /// A value while generating: a compile-time number, a tensor, a level, a
@@ -125,7 +129,7 @@ private:
   mlir::nl::ModelOp model;
   std::map<std::string, double> config;
   std::map<std::string, bool> configIsInt;
-  int64_t B = 8, T = 256;
+  int64_t B = 8, T = 256, H = 1; // batch, context, default memory heads
   std::map<std::string, std::unique_ptr<LevelInfo>> levels; // by name
   LevelInfo *defaultOwner = nullptr;
   std::map<std::string, const MemoryDef *> memoryDefs;
@@ -136,6 +140,9 @@ private:
   std::string prefix; // of the block instance being generated
   unsigned blockDepth = 0;
   std::map<std::string, Val> globals; // parameters declared in levels
+  const char *restricted = nullptr;   // "an objective", ...: see inRestricted
+  Loc lossLoc;                        // the last assignment to `loss`
+  unsigned instances = 0;             // block instances generated so far
 
   Location loc(Loc l) {
     return FileLineColLoc::get(&ctx, files.paths.at(l.file), l.line, l.col);
@@ -149,6 +156,44 @@ private:
   // Constants
   //===------------------------------------------------------------------===//
 
+  /// Largest dimension, period or count: shape products stay in int64.
+  static constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+
+  /// a OP b on constants; NaN for a division by zero. `integral` is updated.
+  static double foldConstant(char op, double a, double c, bool &integral) {
+    switch (op) {
+    case '+':
+      return a + c;
+    case '-':
+      return a - c;
+    case '*':
+      return a * c;
+    case '/':
+      if (c == 0)
+        return std::nan("");
+      integral = integral && std::fmod(a, c) == 0;
+      return a / c;
+    case '^':
+      integral = integral && c >= 0;
+      return std::pow(a, c);
+    default:
+      return 0;
+    }
+  }
+
+  /// Folds a binary op on constants, rejecting division by zero and results
+  /// that are not finite (overflow, NaN).
+  std::optional<double> checkedFold(const Expr &e, double l, double r,
+                                    bool &integral) {
+    if (e.op == '/' && r == 0)
+      return error(e.loc, "division by zero in a constant");
+    double folded = foldConstant(e.op, l, r, integral);
+    if (!std::isfinite(folded))
+      return error(e.loc, "constant expression is not finite (" + fmt(l) + " " +
+                              e.op + " " + fmt(r) + ")");
+    return folded;
+  }
+
   /// Evaluates a compile-time number (config names, literals, arithmetic).
   std::optional<double> constNumber(const Expr &e, bool *isInt = nullptr) {
     bool dummy;
@@ -156,6 +201,8 @@ private:
     switch (e.kind) {
     case Expr::Kind::Number:
       integral = e.isInt;
+      if (!std::isfinite(e.number))
+        return error(e.loc, "number out of range");
       return e.number;
     case Expr::Kind::Name: {
       auto it = config.find(e.name);
@@ -183,25 +230,9 @@ private:
       if (!l || !r)
         return std::nullopt;
       integral = li && ri;
-      switch (e.op) {
-      case '+':
-        return *l + *r;
-      case '-':
-        return *l - *r;
-      case '*':
-        return *l * *r;
-      case '/':
-        if (*r == 0)
-          return error(e.loc, "division by zero in a constant");
-        if (integral && std::fmod(*l, *r) != 0)
-          integral = false;
-        return *l / *r;
-      case '^':
-        integral = integral && *r >= 0;
-        return std::pow(*l, *r);
-      default:
+      if (e.op == '@')
         return error(e.loc, "'@' needs tensors, not constants");
-      }
+      return checkedFold(e, *l, *r, integral);
     }
     default:
       return error(e.loc, "expected a constant number");
@@ -215,9 +246,11 @@ private:
     auto v = constNumber(e, &isInt);
     if (!v)
       return std::nullopt;
-    if (!isInt || std::floor(*v) != *v || *v < min || *v > 1e12)
-      return error(e.loc, what + " must be an integer >= " +
-                              std::to_string(min) + ", got " + fmt(*v));
+    (void)isInt; // 1e2 and 100.0 are integers too
+    if (std::floor(*v) != *v || *v < min || *v > kMaxDim)
+      return error(e.loc, what + " must be an integer in [" +
+                              std::to_string(min) + ", " +
+                              std::to_string(kMaxDim) + "], got " + fmt(*v));
     return static_cast<int64_t>(*v);
   }
 
@@ -263,8 +296,7 @@ private:
   std::optional<MemoryType> memoryType(const MemType &t) {
     using mlir::nl::Activation;
     using mlir::nl::MemoryKind;
-    int64_t defaultHeads =
-        config.count("heads") ? static_cast<int64_t>(config["heads"]) : 1;
+    int64_t defaultHeads = H;
     if (t.kind != "matrix" && t.kind != "mlp") {
       auto it = memoryDefs.find(t.kind);
       if (it == memoryDefs.end())
@@ -335,9 +367,47 @@ private:
   }
 
   /// Creates an nl.param in `owner`; returns its reference.
+  /// Creates `nl.param @name : type` at the end of `body`, with the
+  /// declaration's initializer (or `dflt`).
+  bool createParam(Block &body, const ParamDecl &p, const std::string &name,
+                   Type type, mlir::nl::ParamInit dflt) {
+    mlir::nl::ParamInit init = dflt;
+    double scale = 0.02;
+    if (!p.init.empty()) {
+      auto parsed = mlir::nl::symbolizeParamInit(p.init);
+      if (!parsed)
+        return error(p.loc, "unknown initializer '" + p.init +
+                                "' (zeros, ones, identity, normal(std), "
+                                "uniform(bound))"),
+               false;
+      init = *parsed;
+      if (p.initScale) {
+        auto v = constNumber(*p.initScale);
+        if (!v)
+          return false;
+        scale = *v;
+      }
+    }
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(&body, body.end());
+    mlir::nl::ParamOp::create(
+        b, loc(p.loc), b.getStringAttr(name), TypeAttr::get(type),
+        mlir::nl::ParamInitAttr::get(&ctx, init), b.getF64FloatAttr(scale));
+    return true;
+  }
+
+  /// Reserves `name` in `owner`'s symbol table; reports a duplicate.
+  bool reserve(LevelInfo &owner, const std::string &name, Loc at) {
+    if (owner.symbols.insert(name).second)
+      return true;
+    diags.error(at, "'" + name + "' is already declared in level '" +
+                        owner.op.getSymName().str() + "'");
+    return false;
+  }
+
+  /// Creates an nl.param in `owner`; returns its reference.
   std::optional<Val> declareParam(const ParamDecl &p, LevelInfo &owner,
                                   const std::string &name) {
-    OpBuilder::InsertionGuard guard(b);
     Type type;
     if (p.memType) {
       auto mt = memoryType(*p.memType);
@@ -352,34 +422,15 @@ private:
           return std::nullopt;
         shape.push_back(*v);
       }
-      if (shape.empty())
-        return error(p.loc, "parameter '" + p.name + "' needs a shape");
-      type = RankedTensorType::get(shape, b.getF32Type());
+      auto t = tensorTypeOf(p, shape);
+      if (!t)
+        return std::nullopt;
+      type = *t;
     }
-    mlir::nl::ParamInit init = mlir::nl::ParamInit::normal;
-    double scale = 0.02;
-    if (!p.init.empty()) {
-      auto parsed = mlir::nl::symbolizeParamInit(p.init);
-      if (!parsed)
-        return error(p.loc, "unknown initializer '" + p.init +
-                                "' (zeros, ones, identity, normal(std), "
-                                "uniform(bound))");
-      init = *parsed;
-      if (p.initScale) {
-        auto s = constNumber(*p.initScale);
-        if (!s)
-          return std::nullopt;
-        scale = *s;
-      }
-    }
-    Block &body = owner.op.getBody().front();
-    if (SymbolTable::lookupSymbolIn(owner.op, name))
-      return error(p.loc, "'" + name + "' is already declared in level '" +
-                              owner.op.getSymName().str() + "'");
-    b.setInsertionPoint(&body, body.end());
-    mlir::nl::ParamOp::create(
-        b, loc(p.loc), b.getStringAttr(name), TypeAttr::get(type),
-        mlir::nl::ParamInitAttr::get(&ctx, init), b.getF64FloatAttr(scale));
+    if (!reserve(owner, name, p.loc) ||
+        !createParam(owner.op.getBody().front(), p, name, type,
+                     mlir::nl::ParamInit::normal))
+      return std::nullopt;
     Val v{Val::Kind::Param};
     v.param = symbolPath(owner.path, name);
     v.paramType = type;
@@ -400,6 +451,11 @@ private:
                           const std::string &name) {
     if (levels.count(name)) {
       diags.error(decl.loc, "level '" + name + "' is already declared");
+      return nullptr;
+    }
+    if (name == "step") {
+      diags.error(decl.loc, "'step' is reserved: it names the training step "
+                            "function");
       return nullptr;
     }
     auto period = constInt(*decl.period, "an update period");
@@ -434,6 +490,7 @@ private:
     info->path = parent ? parent->path : std::vector<std::string>{};
     info->path.push_back(name);
     LevelInfo *raw = info.get();
+    raw->order = levels.size();
     levels[name] = std::move(info);
     return raw;
   }
@@ -473,6 +530,7 @@ private:
     for (auto &s : decl.states) {
       auto mt = memoryType(s.type);
       if (!mt) {
+        level.broken = true; // memorize on it fails silently
         ok = false;
         continue;
       }
@@ -485,7 +543,7 @@ private:
         } else {
           ParamDecl p;
           p.loc = s.loc;
-          p.name = level.op.getSymName().str() + "_" + s.name + "_init";
+          p.name = level.op.getSymName().str() + "." + s.name + ".init";
           auto v = declareParamOfType(p, *parent, *mt);
           ok &= v.has_value();
           if (v)
@@ -503,16 +561,10 @@ private:
 
   std::optional<Val> declareParamOfType(const ParamDecl &p, LevelInfo &owner,
                                         Type type) {
-    OpBuilder::InsertionGuard guard(b);
-    if (SymbolTable::lookupSymbolIn(owner.op, p.name))
-      return error(p.loc, "'" + p.name + "' is already declared in level '" +
-                              owner.op.getSymName().str() + "'");
-    Block &body = owner.op.getBody().front();
-    b.setInsertionPoint(&body, body.end());
-    mlir::nl::ParamOp::create(
-        b, loc(p.loc), b.getStringAttr(p.name), TypeAttr::get(type),
-        mlir::nl::ParamInitAttr::get(&ctx, mlir::nl::ParamInit::normal),
-        b.getF64FloatAttr(0.02));
+    if (!reserve(owner, p.name, p.loc) ||
+        !createParam(owner.op.getBody().front(), p, p.name, type,
+                     mlir::nl::ParamInit::normal))
+      return std::nullopt;
     Val v{Val::Kind::Param};
     v.param = symbolPath(owner.path, p.name);
     v.paramType = type;
@@ -593,14 +645,16 @@ private:
     Value v = block->addArgument(valT, l);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(block);
-    scopes.push_back({});
+    // The objective sees M, k, v, the settings and level parameters only.
     Val mv{Val::Kind::Memory};
     mv.value = M;
-    scopes.back()[stateName] = mv;
-    scopes.back()["k"] = Val::tensor(k);
-    scopes.back()["v"] = Val::tensor(v);
-    auto result = genTensor(*o.expr);
-    scopes.pop_back();
+    std::map<std::string, Val> frame = {
+        {stateName, mv}, {"k", Val::tensor(k)}, {"v", Val::tensor(v)}};
+    std::optional<Value> result;
+    inRestricted("an objective", std::move(frame), [&] {
+      result = genTensor(*o.expr);
+      return result.has_value();
+    });
     if (!result)
       return false;
     auto rt = cast<RankedTensorType>(result->getType());
@@ -655,10 +709,7 @@ private:
       if (!def->base.empty()) {
         auto base = builtinOptimizers().find(def->base);
         if (base == builtinOptimizers().end())
-          return error(def->baseLoc, "'" + def->base +
-                                         "' is not a built-in optimizer "
-                                         "kind"),
-                 false;
+          return false; // reported with the definition
         kind = base->second;
       }
     } else {
@@ -685,38 +736,42 @@ private:
     OperationState state(loc(o.loc), mlir::nl::OptimizerOp::getOperationName());
     state.addAttribute("sym_name", b.getStringAttr(o.name));
     state.addAttribute("kind", mlir::nl::OptimizerKindAttr::get(&ctx, kind));
+    static const std::set<std::string> known = {
+        "lr",    "beta", "beta1",        "beta2",    "beta3",
+        "alpha", "eps",  "weight_decay", "ns_steps", "slow_period"};
     for (auto &[name, arg] : hyper) {
-      bool isInt = false;
-      auto v = constNumber(*arg.first->value, &isInt);
+      if (!known.count(name)) {
+        std::string list;
+        for (auto &k : known)
+          list += (list.empty() ? "" : ", ") + k;
+        return error(arg.second, "'" + name +
+                                     "' is not an optimizer hyperparameter (" +
+                                     list + ")"),
+               false;
+      }
+      if (name == "ns_steps" || name == "slow_period") {
+        auto v = constInt(*arg.first->value, name);
+        if (!v)
+          return false;
+        state.addAttribute(name, b.getI64IntegerAttr(*v));
+        continue;
+      }
+      auto v = constNumber(*arg.first->value);
       if (!v)
         return false;
-      if (name == "ns_steps" || name == "slow_period") {
-        if (!isInt)
-          return error(arg.second, name + " must be an integer"), false;
-        state.addAttribute(name, b.getI64IntegerAttr((int64_t)*v));
-      } else {
-        state.addAttribute(name, b.getF64FloatAttr(*v));
-      }
+      state.addAttribute(name, b.getF64FloatAttr(*v));
     }
     Region *region = state.addRegion();
     region->emplaceBlock();
     auto op = cast<mlir::nl::OptimizerOp>(b.create(state));
     if (def) {
-      LevelInfo optLevel;
-      optLevel.op = level.op; // init learned resolves against the level
       bool ok = true;
       Block &ob = op.getBody().front();
       for (auto &p : def->body.params) {
-        auto t = paramTensorType(p);
-        if (!t) {
-          ok = false;
-          continue;
-        }
-        b.setInsertionPoint(&ob, ob.end());
-        mlir::nl::ParamOp::create(
-            b, loc(p.loc), b.getStringAttr(p.name), TypeAttr::get(*t),
-            mlir::nl::ParamInitAttr::get(&ctx, mlir::nl::ParamInit::zeros),
-            b.getF64FloatAttr(0.0));
+        auto t = paramTensorType(p, "an optimizer definition",
+                                 /*allowInit=*/true);
+        ok = ok && t &&
+             createParam(ob, p, p.name, *t, mlir::nl::ParamInit::zeros);
       }
       LevelInfo scratch;
       ok &= fillStates(def->body, ob, scratch, nullptr);
@@ -727,7 +782,36 @@ private:
     return true;
   }
 
-  std::optional<Type> paramTensorType(const ParamDecl &p) {
+  /// The tensor type of a parameter with `shape`, within the size limit.
+  std::optional<Type> tensorTypeOf(const ParamDecl &p,
+                                   ArrayRef<int64_t> shape) {
+    if (shape.empty())
+      return error(p.loc, "parameter '" + p.name + "' needs a shape");
+    double n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if (n > double(int64_t(1) << 34))
+      return error(p.loc, "parameter '" + p.name + "' has " + fmt(n) +
+                              " elements; the limit is 2^34");
+    return Type(RankedTensorType::get(shape, b.getF32Type()));
+  }
+
+  /// A parameter of a read function or an optimizer definition: a plain
+  /// tensor (the memory's or the optimizer's state), without owner.
+  std::optional<Type> paramTensorType(const ParamDecl &p, const char *where,
+                                      bool allowInit) {
+    if (p.memType)
+      return error(p.loc, std::string("a memory-typed parameter is not "
+                                      "valid in ") +
+                              where);
+    if (!p.owner.empty())
+      return error(p.ownerLoc,
+                   std::string("'in LEVEL' is not valid in ") + where);
+    if (!p.init.empty() && !allowInit)
+      return error(p.loc, std::string("an initializer is not valid in ") +
+                              where +
+                              " (its parameters are the memory's "
+                              "state)");
     SmallVector<int64_t> shape;
     for (auto &d : p.shape) {
       auto v = constInt(*d, "a parameter dimension");
@@ -735,7 +819,7 @@ private:
         return std::nullopt;
       shape.push_back(*v);
     }
-    return RankedTensorType::get(shape, b.getF32Type());
+    return tensorTypeOf(p, shape);
   }
 
   /// Declares a level tree; levels inside blocks get the instance prefix.
@@ -828,7 +912,7 @@ private:
         return std::nullopt;
       if (v->kind == Val::Kind::Num)
         return Val::number(-v->num, v->isInt);
-      if (v->kind != Val::Kind::Tensor)
+      if (v->kind != Val::Kind::Tensor || !isFloat(v->value))
         return error(e.loc, "cannot negate " + describe(*v));
       return Val::tensor(mlir::nl::NegOp::create(b, loc(e.loc), v->value));
     }
@@ -863,6 +947,9 @@ private:
     return v->value;
   }
 
+  static bool isFloat(Value v) {
+    return isa<FloatType>(cast<ShapedType>(v.getType()).getElementType());
+  }
   static ArrayRef<int64_t> shapeOf(Value v) {
     return cast<RankedTensorType>(v.getType()).getShape();
   }
@@ -876,40 +963,33 @@ private:
     if (!l || !r)
       return std::nullopt;
     if (l->kind == Val::Kind::Num && r->kind == Val::Kind::Num) {
-      double a = l->num, c = r->num;
-      bool isInt = l->isInt && r->isInt;
-      switch (e.op) {
-      case '+':
-        return Val::number(a + c, isInt);
-      case '-':
-        return Val::number(a - c, isInt);
-      case '*':
-        return Val::number(a * c, isInt);
-      case '/':
-        if (c == 0)
-          return error(e.loc, "division by zero");
-        return Val::number(a / c, isInt && std::fmod(a, c) == 0);
-      case '^':
-        return Val::number(std::pow(a, c), isInt && c >= 0);
-      default:
+      if (e.op == '@')
         return error(e.loc, "'@' needs tensors");
-      }
+      bool isInt = l->isInt && r->isInt;
+      auto v = checkedFold(e, l->num, r->num, isInt);
+      if (!v)
+        return std::nullopt;
+      return Val::number(*v, isInt);
     }
     Location l0 = loc(e.loc);
     if (e.op == '^') {
       if (r->kind != Val::Kind::Num)
         return error(e.args[1]->loc, "the exponent of '^' must be a "
                                      "constant number");
-      if (l->kind != Val::Kind::Tensor)
+      if (l->kind != Val::Kind::Tensor || !isFloat(l->value))
         return error(e.args[0]->loc,
                      "cannot raise " + describe(*l) + " to a power");
       return Val::tensor(
           mlir::nl::PowOp::create(b, l0, l->value, b.getF64FloatAttr(r->num)));
     }
-    for (auto *v : {&*l, &*r})
+    for (auto *v : {&*l, &*r}) {
       if (v->kind != Val::Kind::Tensor && v->kind != Val::Kind::Num)
         return error(e.loc, std::string("operator '") + e.op +
                                 "' cannot take " + describe(*v));
+      if (v->kind == Val::Kind::Tensor && !isFloat(v->value))
+        return error(e.loc, std::string("operator '") + e.op +
+                                "' needs floats, got integer token ids");
+    }
     Value lv =
         l->kind == Val::Kind::Num ? scalarConst(l->num, e.loc) : l->value;
     Value rv =
@@ -993,7 +1073,7 @@ private:
     if (const Val *v = lookup(f); v && v->kind == Val::Kind::Memory) {
       if (!arity(e, 1, 1))
         return std::nullopt;
-      auto k = genTensor(*e.args[0]);
+      auto k = floatTensor(*e.args[0], "memory '" + f + "'");
       if (!k)
         return std::nullopt;
       auto mt = cast<MemoryType>(v->value.getType());
@@ -1006,6 +1086,10 @@ private:
       return Val::tensor(
           mlir::nl::ReadOp::create(b, l, f32(out), v->value, *k));
     }
+    if (restricted &&
+        (blocks.count(f) || f == "memorize" || f == "self_modify"))
+      return error(e.loc,
+                   "'" + f + "' cannot be used in " + std::string(restricted));
     if (blocks.count(f))
       return genBlockCall(e, *blocks[f]);
 
@@ -1016,7 +1100,7 @@ private:
     if (auto it = unary.find(f); it != unary.end()) {
       if (!arity(e, 1, 1) || !checkNamed(e, {}))
         return std::nullopt;
-      auto x = genTensor(*e.args[0]);
+      auto x = floatTensor(*e.args[0], "'" + f + "'");
       if (!x)
         return std::nullopt;
       if (f == "softmax" && shapeOf(*x).empty())
@@ -1065,7 +1149,7 @@ private:
     if (f == "sum" || f == "mean") {
       if (!arity(e, 1, 1) || !checkNamed(e, {}))
         return std::nullopt;
-      auto x = genTensor(*e.args[0]);
+      auto x = floatTensor(*e.args[0], "'" + f + "'");
       if (!x)
         return std::nullopt;
       Type t = f32({});
@@ -1097,11 +1181,26 @@ private:
     return checkArgNames(e.named, names, "'" + e.name + "'");
   }
 
+  /// `arg` as a float tensor; `who` names the user in the error.
+  std::optional<Value> floatTensor(const Expr &arg, const std::string &who) {
+    auto v = genTensor(arg);
+    if (v && !isFloat(*v))
+      return error(arg.loc, who + " needs floats, got integer token ids");
+    return v;
+  }
+
+  /// Argument `i` of a builtin call as a tensor of `rank` (-1: any); float
+  /// unless `allowInt` (token ids).
   std::optional<Value> tensorArg(const Expr &e, size_t i, size_t rank,
-                                 const char *what) {
+                                 const char *what, bool allowInt = false) {
     auto v = genTensor(*e.args[i]);
     if (!v)
       return std::nullopt;
+    if (!allowInt && !isFloat(*v))
+      return error(e.args[i]->loc, std::string("'") + e.name + "' needs " +
+                                       what +
+                                       " of floats, got integer "
+                                       "token ids");
     if (rank != size_t(-1) && shapeOf(*v).size() != rank)
       return error(e.args[i]->loc,
                    std::string("'") + e.name + "' needs " + what + " of rank " +
@@ -1130,7 +1229,7 @@ private:
     bool rms = e.name == "rmsnorm";
     if (!arity(e, rms ? 2 : 1, rms ? 2 : 1) || !checkNamed(e, {"eps"}))
       return std::nullopt;
-    auto x = genTensor(*e.args[0]);
+    auto x = floatTensor(*e.args[0], "'" + e.name + "'");
     if (!x)
       return std::nullopt;
     if (shapeOf(*x).empty())
@@ -1204,7 +1303,7 @@ private:
     if (!arity(e, 2, 2) || !checkNamed(e, {}))
       return std::nullopt;
     auto logits = tensorArg(e, 0, 3, "logits [B, T, V]");
-    auto targets = tensorArg(e, 1, 2, "targets [B, T]");
+    auto targets = tensorArg(e, 1, 2, "targets [B, T]", /*allowInt=*/true);
     if (!logits || !targets)
       return std::nullopt;
     if (shapeOf(*logits).take_front(2) != shapeOf(*targets))
@@ -1231,8 +1330,11 @@ private:
       for (size_t i = 0; i + 2 < s.size(); ++i)
         re.push_back({(int64_t)i});
       re.push_back({(int64_t)s.size() - 2, (int64_t)s.size() - 1});
-      return Val::tensor(
-          tensor::CollapseShapeOp::create(b, l, f32(s.drop_back()), *x, re));
+      return Val::tensor(tensor::CollapseShapeOp::create(
+          b, l,
+          RankedTensorType::get(
+              s.drop_back(), cast<ShapedType>(x->getType()).getElementType()),
+          *x, re));
     }
     if (e.name == "merge") {
       if (!arity(e, 1, 1) || !checkNamed(e, {}))
@@ -1303,6 +1405,9 @@ private:
       return nullptr;
     }
     const Val *v = lookup(e.args[0]->name);
+    if (v && (v->kind == Val::Kind::Error ||
+              (v->kind == Val::Kind::Level && v->level->broken)))
+      return nullptr; // already reported
     if (!v || v->kind != Val::Kind::Level) {
       diags.error(e.args[0]->loc, "'" + e.args[0]->name + "' is not a level");
       return nullptr;
@@ -1349,7 +1454,7 @@ private:
         selfValues = *n != 0;
         continue;
       }
-      auto t = genTensor(*a.value);
+      auto t = floatTensor(*a.value, "'" + a.name + "'");
       if (!t)
         return std::nullopt;
       if (a.name == "read") {
@@ -1432,9 +1537,6 @@ private:
                               std::to_string(blk.params.size()) +
                               " argument(s), got " +
                               std::to_string(e.args.size()));
-    if (blockDepth >= 16)
-      return error(e.loc, "blocks nested more than 16 deep (is '" + blk.name +
-                              "' calling itself?)");
     std::map<std::string, Val> frame;
     for (size_t i = 0; i < e.args.size(); ++i) {
       auto v = gen(*e.args[i]);
@@ -1445,11 +1547,27 @@ private:
     return instantiate(blk, std::move(frame), e.loc);
   }
 
+  /// Limits on block instantiation: nesting (recursion) and the total
+  /// number of instances (repeat counts multiply).
+  static constexpr unsigned kMaxBlockDepth = 16, kMaxInstances = 20000;
+
   std::optional<Val> instantiate(const BlockDecl &blk,
                                  std::map<std::string, Val> frame, Loc at) {
+    if (blockDepth >= kMaxBlockDepth)
+      return error(at, "blocks nested more than " +
+                           std::to_string(kMaxBlockDepth) + " deep (is '" +
+                           blk.name + "' calling itself?)");
+    if (instances >= kMaxInstances) {
+      if (instances++ == kMaxInstances) // report once
+        diags.error(at, "more than " + std::to_string(kMaxInstances) +
+                            " block instances (nested repeat counts "
+                            "multiply)");
+      return std::nullopt;
+    }
+    ++instances;
     int n = blockInstances[blk.name]++;
     std::string savedPrefix = prefix;
-    prefix = savedPrefix + blk.name + std::to_string(n) + "_";
+    prefix = savedPrefix + blk.name + "." + std::to_string(n) + ".";
     ++blockDepth;
     // A block sees its arguments and globals, not the caller's locals.
     std::vector<std::map<std::string, Val>> savedScopes;
@@ -1460,8 +1578,11 @@ private:
     scopes.swap(savedScopes);
     --blockDepth;
     prefix = savedPrefix;
-    if (!ok)
+    if (!ok) {
+      if (!blockDepth) // the call site in the step, once
+        diags.note(at, "in this instance of block '" + blk.name + "'");
       return std::nullopt;
+    }
     if (!result)
       return error(blk.loc, "block '" + blk.name + "' has no 'return'");
     return result;
@@ -1479,6 +1600,11 @@ private:
     const BlockDecl &blk = *it->second;
     if (blk.params.size() != 1 || call.args.size() != 1)
       return error(call.loc, "'repeat' chains a block of one argument");
+    if (restricted)
+      return error(e.loc,
+                   "'repeat' cannot be used in " + std::string(restricted));
+    if (!checkNamed(call, {}))
+      return std::nullopt;
     if (*n > 1024)
       return error(e.args[0]->loc, "repeat count over 1024");
     auto x = gen(*call.args[0]);
@@ -1498,11 +1624,23 @@ private:
   // Statements
   //===------------------------------------------------------------------===//
 
-  bool genStmts(const std::vector<Stmt> &stmts, std::optional<Val> *ret) {
+  /// Generates statements in order. In a read function (`readFn`) the
+  /// parameters are already bound to the function's arguments and levels
+  /// are not allowed.
+  bool genStmts(const std::vector<Stmt> &stmts, std::optional<Val> *ret,
+                bool readFn = false) {
     bool ok = true;
-    for (auto &s : stmts) {
+    for (size_t i = 0; i < stmts.size(); ++i) {
+      const Stmt &s = stmts[i];
       if (diags.tooMany())
         return false;
+      if (readFn && s.kind == Stmt::Kind::Param)
+        continue;
+      if (readFn && s.kind == Stmt::Kind::Level) {
+        diags.error(s.loc, "a memory read function cannot declare levels");
+        ok = false;
+        continue;
+      }
       switch (s.kind) {
       case Stmt::Kind::Param: {
         LevelInfo *owner = defaultOwner;
@@ -1545,6 +1683,11 @@ private:
         break;
       }
       case Stmt::Kind::Return: {
+        if (i + 1 < stmts.size()) {
+          diags.error(stmts[i + 1].loc,
+                      "statement after 'return' is never run");
+          return false;
+        }
         auto v = gen(*s.value);
         if (!v)
           return false;
@@ -1562,6 +1705,8 @@ private:
         }
         if (s.targets.size() == 1) {
           scopes.back()[s.targets[0].first] = *v;
+          if (!blockDepth && s.targets[0].first == "loss")
+            lossLoc = s.loc;
           break;
         }
         if (v->kind != Val::Kind::Tuple ||
@@ -1584,34 +1729,37 @@ private:
     // Parameters first: they are the function's leading arguments.
     SmallVector<Type> inputs;
     SmallVector<std::string> names;
+    std::set<std::string> seen = {m.arg};
     for (auto &s : m.body)
       if (s.kind == Stmt::Kind::Param) {
-        auto t = paramTensorType(*s.param);
+        auto t = paramTensorType(*s.param, "a memory read function",
+                                 /*allowInit=*/false);
         if (!t)
           return false;
+        if (!seen.insert(s.param->name).second)
+          return error(s.loc, "'" + s.param->name +
+                                  "' is declared twice in memory '" + m.name +
+                                  "'"),
+                 false;
         inputs.push_back(*t);
         names.push_back(s.param->name);
       }
-    SmallVector<int64_t> inShape, outShape;
-    for (auto &d : m.inShape) {
-      auto v = constInt(*d, "a key dimension");
-      if (!v)
-        return false;
-      inShape.push_back(*v);
-    }
-    for (auto &d : m.outShape) {
-      auto v = constInt(*d, "a value dimension");
-      if (!v)
-        return false;
-      outShape.push_back(*v);
-    }
+    if (m.inShape.size() != 1 || m.outShape.size() != 1)
+      return error(m.loc, "a memory maps a key vector to a value vector: "
+                          "memory " +
+                              m.name + "(" + m.arg + ": [IN]) -> [OUT]"),
+             false;
+    auto in = constInt(*m.inShape[0], "a key width");
+    auto out = constInt(*m.outShape[0], "a value width");
+    if (!in || !out)
+      return false;
     if (inputs.empty())
       return error(m.loc, "memory '" + m.name +
                               "' needs at least one parameter (its state): "
                               "'param W [..]'"),
              false;
-    inputs.push_back(f32(inShape));
-    auto ft = b.getFunctionType(inputs, {f32(outShape)});
+    inputs.push_back(f32({*in}));
+    auto ft = b.getFunctionType(inputs, {f32({*out})});
     OpBuilder::InsertionGuard guard(b);
     Block &mb = model.getBody().front();
     b.setInsertionPoint(&mb, mb.end());
@@ -1624,52 +1772,41 @@ private:
       frame[i + 1 < inputs.size() ? names[i] : m.arg] = Val::tensor(a);
     }
     b.setInsertionPointToStart(block);
-    std::vector<Stmt> code;
+    std::optional<Val> ret;
+    bool ok = inRestricted("a memory read function", std::move(frame), [&] {
+      return genStmts(m.body, &ret, /*readFn=*/true);
+    });
+    if (!ok)
+      return false;
+    if (!ret)
+      return error(m.loc, "memory '" + m.name + "' has no 'return'"), false;
+    Value v = ret->kind == Val::Kind::Num      ? scalarConst(ret->num, m.loc)
+              : ret->kind == Val::Kind::Tensor ? ret->value
+                                               : Value();
+    if (!v || shapeOf(v) != ArrayRef<int64_t>{*out})
+      return error(m.loc, "memory '" + m.name + "' must return [" +
+                              std::to_string(*out) + "], got " +
+                              (v ? shapeStr(shapeOf(v)) : describe(*ret))),
+             false;
+    mlir::nl::YieldOp::create(b, loc(m.loc), ValueRange{v});
+    return true;
+  }
+
+  /// Runs `body` in a region that sees only `frame` and the globals, where
+  /// memorize, self_modify and blocks are not allowed (`where` names it).
+  template <typename F>
+  bool inRestricted(const char *where, std::map<std::string, Val> frame,
+                    F body) {
     std::vector<std::map<std::string, Val>> saved;
     saved.swap(scopes);
-    scopes.push_back(frame);
-    std::optional<Val> ret;
-    bool ok = true;
+    scopes.push_back(std::move(frame));
+    const char *savedRestricted = restricted;
+    restricted = where;
     ++blockDepth;
-    for (auto &s : m.body) {
-      if (s.kind == Stmt::Kind::Param)
-        continue;
-      if (s.kind == Stmt::Kind::Level) {
-        diags.error(s.loc, "a memory read function cannot declare levels");
-        ok = false;
-        continue;
-      }
-      std::vector<Stmt> one;
-      // genStmts takes a vector; evaluate statements one by one.
-      if (s.kind == Stmt::Kind::Return) {
-        auto v = genTensor(*s.value);
-        if (!v) {
-          ok = false;
-          break;
-        }
-        if (shapeOf(*v) != ArrayRef<int64_t>(outShape)) {
-          diags.error(s.loc, "memory '" + m.name + "' returns " +
-                                 shapeStr(shapeOf(*v)) + " but declares " +
-                                 shapeStr(outShape));
-          ok = false;
-          break;
-        }
-        mlir::nl::YieldOp::create(b, loc(s.loc), ValueRange{*v});
-        ret = Val::tensor(*v);
-        break;
-      }
-      auto v = gen(*s.value);
-      if (!v) {
-        ok = false;
-        continue;
-      }
-      for (auto &t : s.targets)
-        scopes.back()[t.first] = *v;
-    }
+    bool ok = body();
     --blockDepth;
+    restricted = savedRestricted;
     scopes.swap(saved);
-    if (ok && !ret)
-      return error(m.loc, "memory '" + m.name + "' has no 'return'"), false;
     return ok;
   }
 };
@@ -1691,22 +1828,23 @@ OwningOpRef<ModuleOp> Gen::run() {
     config[c.name] = *v;
     configIsInt[c.name] = isInt;
   }
-  for (const char *n : {"batch", "context"})
-    if (config.count(n) &&
-        (!configIsInt[n] || config[n] < 1 || config[n] > (1 << 24))) {
-      Loc at = modelLoc;
-      for (auto &c : file.model->config)
-        if (c.name == n)
-          at = c.loc;
-      diags.error(at, std::string("'") + n +
-                          "' must be a positive integer (tokens or "
-                          "sequences)");
+  // Settings with a meaning: sequences per step, tokens per sequence, heads.
+  for (auto &c : file.model->config) {
+    int64_t *target = c.name == "batch"     ? &B
+                      : c.name == "context" ? &T
+                      : c.name == "heads"   ? &H
+                                            : nullptr;
+    if (!target || !config.count(c.name))
+      continue;
+    double v = config[c.name];
+    int64_t limit = c.name == "heads" ? 4096 : (1 << 24);
+    if (std::floor(v) != v || v < 1 || v > limit) {
+      diags.error(c.loc, "'" + c.name + "' must be an integer in [1, " +
+                             std::to_string(limit) + "], got " + fmt(v));
       return nullptr;
     }
-  if (config.count("batch"))
-    B = static_cast<int64_t>(config["batch"]);
-  if (config.count("context"))
-    T = static_cast<int64_t>(config["context"]);
+    *target = static_cast<int64_t>(v);
+  }
 
   auto module = ModuleOp::create(loc(modelLoc));
   b.setInsertionPointToEnd(module.getBody());
@@ -1716,14 +1854,23 @@ OwningOpRef<ModuleOp> Gen::run() {
   for (auto &m : file.memories) {
     if (memoryDefs.count(m.name))
       diags.error(m.loc, "memory '" + m.name + "' is defined twice");
+    if (m.name == "step")
+      diags.error(m.loc, "'step' is reserved: it names the training step "
+                         "function");
     memoryDefs[m.name] = &m;
   }
+  for (auto &m : file.memories) // definitions are checked even if unused
+    if (m.ctor)
+      (void)memoryType(*m.ctor);
   for (auto &o : file.optimizers) {
     if (builtinOptimizers().count(o.name) || optimizerDefs.count(o.name))
       diags.error(
           o.loc,
           "optimizer '" + o.name + "' is already defined" +
               (builtinOptimizers().count(o.name) ? " (it is built in)" : ""));
+    if (!o.base.empty() && !builtinOptimizers().count(o.base))
+      diags.error(o.baseLoc,
+                  "'" + o.base + "' is not a built-in optimizer kind");
     optimizerDefs[o.name] = &o;
   }
   for (auto &blk : file.blocks) {
@@ -1744,10 +1891,12 @@ OwningOpRef<ModuleOp> Gen::run() {
     auto f = info->op.getFrequency();
     if (f.getUnit() != mlir::nl::FrequencyUnit::steps)
       continue;
-    if (!defaultOwner ||
-        f.getPeriod() < defaultOwner->op.getFrequency().getPeriod() ||
-        (f.getPeriod() == defaultOwner->op.getFrequency().getPeriod() &&
-         info->path.size() > defaultOwner->path.size()))
+    // Fastest first; among equals the innermost, then the first declared.
+    auto key = [](LevelInfo *l) {
+      return std::make_tuple(l->op.getFrequency().getPeriod(),
+                             -(int64_t)l->path.size(), l->order);
+    };
+    if (!defaultOwner || key(info.get()) < key(defaultOwner))
       defaultOwner = info.get();
   }
 
@@ -1767,6 +1916,7 @@ OwningOpRef<ModuleOp> Gen::run() {
       mlir::nl::SliceOp::create(b, tl, seqT, tokens, i64(1), i64(0), i64(T)));
   scopes.back()["targets"] = Val::tensor(
       mlir::nl::SliceOp::create(b, tl, seqT, tokens, i64(1), i64(1), i64(T)));
+  lossLoc = modelLoc;
   genStmts(file.stmts, nullptr);
   if (diags.numErrors)
     return nullptr;
@@ -1779,10 +1929,10 @@ OwningOpRef<ModuleOp> Gen::run() {
   }
   if (loss->kind != Val::Kind::Tensor ||
       cast<RankedTensorType>(loss->value.getType()).getRank() != 0) {
-    diags.error(modelLoc, "'loss' must be a scalar, got " + describe(*loss));
+    diags.error(lossLoc, "'loss' must be a scalar, got " + describe(*loss));
     return nullptr;
   }
-  func::ReturnOp::create(b, loc(modelLoc), loss->value);
+  func::ReturnOp::create(b, loc(lossLoc), loss->value);
   return module;
 }
 

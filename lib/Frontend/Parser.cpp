@@ -18,6 +18,9 @@ namespace nlc::frontend {
 namespace {
 
 constexpr unsigned kMaxDepth = 200;
+/// Height limit of one expression tree: long operator chains are built
+/// iteratively here but walked recursively by every later stage.
+constexpr unsigned kMaxTreeDepth = 1000;
 
 enum class Tok {
   Eof,
@@ -220,8 +223,18 @@ private:
     if (c == '"') {
       advance();
       size_t start = pos;
-      while (pos < src.size() && src[pos] != '"' && src[pos] != '\n')
+      while (pos < src.size() && src[pos] != '"' && src[pos] != '\n') {
+        unsigned char u = static_cast<unsigned char>(src[pos]);
+        if (u < 0x20 || u >= 0x7f) {
+          diags.error(Loc{line, col, fileId},
+                      "invalid byte in a string (strings are printable "
+                      "ASCII)");
+          while (pos < src.size() && src[pos] != '\n')
+            advance();
+          return make(Tok::Error, loc);
+        }
         advance();
+      }
       if (pos >= src.size() || src[pos] != '"') {
         diags.error(loc, "unterminated string (a string ends on its line)");
         return make(Tok::Error, loc);
@@ -419,8 +432,8 @@ private:
       if (!ok && p.depth == kMaxDepth + 1)
         p.diags.error(p.cur().loc, "nesting too deep (more than " +
                                        std::to_string(kMaxDepth) +
-                                       " levels of parentheses, brackets "
-                                       "or braces)");
+                                       " levels of parentheses, brackets, "
+                                       "braces or operators)");
     }
     ~DepthGuard() { --p.depth; }
   };
@@ -496,11 +509,21 @@ private:
       if (!expect(Tok::Eq, "'=' after '" + a.name + "'"))
         return false;
       a.value = parseExpr();
-      if (!a.value)
+      if (!a.value || !unique(out, a))
         return false;
       out.push_back(std::move(a));
     } while (accept(Tok::Comma));
     return expect(close);
+  }
+
+  /// A name is given at most once in one argument list.
+  bool unique(const std::vector<NamedArg> &seen, const NamedArg &a) {
+    for (auto &s : seen)
+      if (s.name == a.name) {
+        diags.error(a.loc, "'" + a.name + "' is given twice");
+        return false;
+      }
+    return true;
   }
 
   bool parseLevel(LevelDecl &level) {
@@ -772,6 +795,11 @@ private:
         Loc pl;
         if (!expectIdent(p, pl, "a parameter name"))
           return false;
+        for (auto &[other, ol] : b.params)
+          if (other == p) {
+            diags.error(pl, "parameter '" + p + "' is given twice");
+            return false;
+          }
         b.params.push_back({p, pl});
       } while (accept(Tok::Comma));
       if (!expect(Tok::RParen))
@@ -863,12 +891,28 @@ private:
     return expect(close);
   }
 
+  /// Computes the tree height of a new node and enforces kMaxTreeDepth.
+  ExprPtr finish(ExprPtr e) {
+    for (auto &a : e->args)
+      e->depth = std::max(e->depth, a->depth + 1);
+    for (auto &n : e->named)
+      e->depth = std::max(e->depth, n.value->depth + 1);
+    if (e->depth > kMaxTreeDepth) {
+      diags.error(e->loc, "expression too deep (more than " +
+                              std::to_string(kMaxTreeDepth) +
+                              " nested operators or calls); split it into "
+                              "several statements");
+      return nullptr;
+    }
+    return e;
+  }
+
   ExprPtr binary(char op, Loc loc, ExprPtr lhs, ExprPtr rhs) {
     auto e = std::make_unique<Expr>(Expr::Kind::Binary, loc);
     e->op = op;
     e->args.push_back(std::move(lhs));
     e->args.push_back(std::move(rhs));
-    return e;
+    return finish(std::move(e));
   }
 
   ExprPtr parseExpr() {
@@ -915,7 +959,7 @@ private:
       auto e = std::make_unique<Expr>(Expr::Kind::Unary, loc);
       e->op = '-';
       e->args.push_back(std::move(operand));
-      return e;
+      return finish(std::move(e));
     }
     return parsePower();
   }
@@ -948,7 +992,7 @@ private:
       ++idx;
       if (!parseCallArgs(*call))
         return nullptr;
-      e = std::move(call);
+      e = finish(std::move(call));
     }
     return e;
   }
@@ -963,7 +1007,7 @@ private:
         a.name = cur().text;
         idx += 2;
         a.value = parseExpr();
-        if (!a.value)
+        if (!a.value || !unique(call.named, a))
           return false;
         call.named.push_back(std::move(a));
         continue;
@@ -990,6 +1034,9 @@ private:
       return e;
     }
     if (t.kind == Tok::Ident && t.text == "repeat") {
+      DepthGuard guard(*this);
+      if (!guard.ok)
+        return nullptr;
       Loc loc = t.loc;
       ++idx;
       ExprPtr count = parsePrimary();
@@ -1005,7 +1052,7 @@ private:
       auto e = std::make_unique<Expr>(Expr::Kind::Repeat, loc);
       e->args.push_back(std::move(count));
       e->args.push_back(std::move(call));
-      return e;
+      return finish(std::move(e));
     }
     if (t.kind == Tok::Ident) {
       if (reserved().count(t.text)) {
@@ -1038,7 +1085,7 @@ private:
       }
       if (!expect(Tok::RParen))
         return nullptr;
-      return tuple;
+      return finish(std::move(tuple));
     }
     fail("an expression");
     return nullptr;

@@ -31,6 +31,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -162,8 +163,21 @@ int main(int argc, char **argv) {
                    : (outputFile.empty() ? Emit::nl : Emit::exe);
   std::string out = outputFile.empty() ? "-" : outputFile.getValue();
 
-  // Read the source.
+  // Read the source: a regular file of at most 16 MiB (checked before
+  // reading, so that /dev/zero or a huge file is refused at once).
   std::string error;
+  if (inputFile != "-") {
+    llvm::sys::fs::file_status status;
+    if (std::error_code ec = llvm::sys::fs::status(inputFile, status))
+      return fail("cannot read '" + inputFile + "': " + ec.message());
+    if (!llvm::sys::fs::is_regular_file(status))
+      return fail("cannot read '" + inputFile + "': not a regular file");
+    if (status.getSize() > kMaxSourceBytes)
+      return fail("'" + inputFile + "' is " + Twine(status.getSize() >> 20) +
+                  " MiB; nl sources are limited to 16 MiB");
+    if (llvm::sys::fs::equivalent(inputFile, outputFile.getValue()))
+      return fail("-o '" + outputFile + "' would overwrite the source");
+  }
   auto buffer = openInputFile(inputFile, &error);
   if (!buffer)
     return fail("cannot read '" + inputFile + "': " + error);
@@ -199,19 +213,25 @@ int main(int argc, char **argv) {
     report(ctx, files, diags);
     return 1;
   }
-  if (ast->stmts.empty() && ast->levels.empty() && !ast->model)
+  if (ast->stmts.empty() && ast->levels.empty() && !ast->model &&
+      ast->imports.empty())
     return fail("'" + inputFile +
                 "' is empty: a model needs at least "
                 "'model NAME(...)' and 'loss = ...'");
 
-  auto output = openOutputFile(out, &error);
-  if (!output)
-    return fail("cannot write '" + out + "': " + error);
-  if (stage == Emit::ast) {
-    output->os() << nlc::frontend::printAST(*ast);
+  // The output is opened only once there is something to write, so that a
+  // failed compilation leaves an existing file alone.
+  auto writeOutput = [&](llvm::function_ref<void(raw_ostream &)> write) {
+    auto output = openOutputFile(out, &error);
+    if (!output)
+      return fail("cannot write '" + out + "': " + error);
+    write(output->os());
     output->keep();
     return 0;
-  }
+  };
+  if (stage == Emit::ast)
+    return writeOutput(
+        [&](raw_ostream &os) { os << nlc::frontend::printAST(*ast); });
 
   OwningOpRef<ModuleOp> module =
       nlc::frontend::mlirGen(ctx, *ast, files, diags);
@@ -258,7 +278,5 @@ int main(int argc, char **argv) {
                  << reproducer << "\n";
     return 1;
   }
-  module->print(output->os());
-  output->keep();
-  return 0;
+  return writeOutput([&](raw_ostream &os) { module->print(os); });
 }

@@ -87,6 +87,16 @@ LogicalResult checkDim(Operation *op, int64_t got, int64_t expected,
 
 ModelOp getModel(Operation *op) { return op->getParentOfType<ModelOp>(); }
 
+/// Every float attribute of `op` (hyperparameters, eps, scales) is finite.
+LogicalResult checkFiniteAttrs(Operation *op) {
+  for (NamedAttribute attr : op->getAttrs())
+    if (auto f = dyn_cast<FloatAttr>(attr.getValue()))
+      if (!f.getValue().isFinite())
+        return op->emitOpError()
+               << "'" << attr.getName().getValue() << "' must be finite";
+  return success();
+}
+
 /// Resolves a (possibly nested) symbol reference from the enclosing model.
 Operation *lookupInModel(Operation *from, SymbolRefAttr ref,
                          SymbolTableCollection &tables) {
@@ -248,6 +258,8 @@ LogicalResult LevelOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ParamOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
   Type type = getType();
   if (!isa<MemoryType>(type)) {
     auto tensor = dyn_cast<RankedTensorType>(type);
@@ -333,6 +345,8 @@ LogicalResult MemoryOp::verifySymbolUses(SymbolTableCollection &tables) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ObjectiveOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
   ObjectiveKind kind = getKind();
   if (kind == ObjectiveKind::lp) {
     if (!getP())
@@ -448,6 +462,8 @@ bool acceptsHyper(OptimizerKind kind, StringRef name) {
 } // namespace
 
 LogicalResult OptimizerOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
   OptimizerKind kind = getKind();
   StringRef kindName = stringifyOptimizerKind(kind);
   if (getLr().convertToDouble() <= 0)
@@ -480,9 +496,10 @@ LogicalResult OptimizerOp::verify() {
     return emitOpError() << "weight_decay must be >= 0";
   if (getAlpha() && getAlpha()->convertToDouble() < 0)
     return emitOpError() << "alpha must be >= 0";
-  if (getNsSteps() && *getNsSteps() < 1)
+  // I64Attr getters return uint64_t: compare the signed values.
+  if (getNsStepsAttr() && getNsStepsAttr().getInt() < 1)
     return emitOpError() << "ns_steps (Newton-Schulz iterations) must be >= 1";
-  if (getSlowPeriod() && *getSlowPeriod() < 1)
+  if (getSlowPeriodAttr() && getSlowPeriodAttr().getInt() < 1)
     return emitOpError() << "slow_period must be >= 1";
   if (kind == OptimizerKind::m3 && !getSlowPeriod())
     return emitOpError() << "m3 needs slow_period: the frequency (in steps) "
@@ -519,6 +536,8 @@ LogicalResult OptimizerOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult RetentionOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
   switch (getKind()) {
   case RetentionKind::decay:
     if (!getAlpha() || getAlpha()->convertToDouble() <= 0 ||
@@ -846,6 +865,8 @@ LogicalResult MatmulOp::verify() {
 }
 
 LogicalResult RmsNormOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
   SmallVector<int64_t> x;
   if (failed(checkRank(*this, "input", getInput().getType(), 1, x, true)) ||
       failed(checkShape(*this, "gamma", getGamma().getType(), {x.back()})))
@@ -856,6 +877,8 @@ LogicalResult RmsNormOp::verify() {
 }
 
 LogicalResult L2NormOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
   SmallVector<int64_t> x;
   if (failed(checkRank(*this, "input", getInput().getType(), 1, x, true)))
     return failure();
@@ -880,6 +903,8 @@ LogicalResult CausalConvOp::verify() {
 }
 
 LogicalResult AttentionOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
   SmallVector<int64_t> q, k, v;
   if (failed(checkRank(*this, "query", getQuery().getType(), 4, q)) ||
       failed(checkRank(*this, "key", getKey().getType(), 4, k)) ||
@@ -891,8 +916,9 @@ LogicalResult AttentionOp::verify() {
       failed(checkShape(*this, "result", getResult().getType(),
                         {q[0], q[1], q[2], v[3]})))
     return failure();
-  if (getWindow() && *getWindow() < 1)
-    return emitOpError() << "window must be >= 1 token, got " << *getWindow();
+  if (getWindowAttr() && getWindowAttr().getInt() < 1)
+    return emitOpError() << "window must be >= 1 token, got "
+                         << getWindowAttr().getInt();
   if (getScale() && getScale()->convertToDouble() <= 0)
     return emitOpError() << "scale must be positive";
   return success();

@@ -68,7 +68,6 @@ struct Expr {
   Kind kind;
   Loc loc;
   double number = 0;           // Number
-  bool isInt = false;          // Number: written without '.' or exponent
   std::string name;            // Name; Call: the callee
   char op = 0;                 // Unary: '-'; Binary: + - * / ^ @
   std::vector<ExprPtr> args;   // operands, call arguments, tuple elements;

@@ -4,7 +4,7 @@
 // emits IR. Shapes are static: B = config `batch` (default 8), T = config
 // `context` (default 256); the step function takes tokens [B, T + 1].
 // Blocks are instantiated at each call (their parameters and levels get the
-// prefix `<block><n>_`). Every op carries the FileLineColLoc of its source.
+// prefix `<block>.<n>.`). Every op carries the FileLineColLoc of its source.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,17 +48,15 @@ struct Val {
   /// fails silently so that one mistake gives one message.
   enum class Kind { Num, Tensor, Level, Memory, Param, Tuple, Error } kind;
   double num = 0;
-  bool isInt = false;
   Value value;
   LevelInfo *level = nullptr;
   SymbolRefAttr param;
   Type paramType;
   std::vector<Val> elems;
 
-  static Val number(double v, bool isInt) {
+  static Val number(double v) {
     Val r{Kind::Num};
     r.num = v;
-    r.isInt = isInt;
     return r;
   }
   static Val tensor(Value v) {
@@ -128,7 +126,6 @@ private:
 
   mlir::nl::ModelOp model;
   std::map<std::string, double> config;
-  std::map<std::string, bool> configIsInt;
   int64_t B = 8, T = 256, H = 1; // batch, context, default memory heads
   std::map<std::string, std::unique_ptr<LevelInfo>> levels; // by name
   LevelInfo *defaultOwner = nullptr;
@@ -159,8 +156,8 @@ private:
   /// Largest dimension, period or count: shape products stay in int64.
   static constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
 
-  /// a OP b on constants; NaN for a division by zero. `integral` is updated.
-  static double foldConstant(char op, double a, double c, bool &integral) {
+  /// a OP b on constants; NaN for a division by zero.
+  static double foldConstant(char op, double a, double c) {
     switch (op) {
     case '+':
       return a + c;
@@ -169,12 +166,8 @@ private:
     case '*':
       return a * c;
     case '/':
-      if (c == 0)
-        return std::nan("");
-      integral = integral && std::fmod(a, c) == 0;
-      return a / c;
+      return c == 0 ? std::nan("") : a / c;
     case '^':
-      integral = integral && c >= 0;
       return std::pow(a, c);
     default:
       return 0;
@@ -183,11 +176,10 @@ private:
 
   /// Folds a binary op on constants, rejecting division by zero and results
   /// that are not finite (overflow, NaN).
-  std::optional<double> checkedFold(const Expr &e, double l, double r,
-                                    bool &integral) {
+  std::optional<double> checkedFold(const Expr &e, double l, double r) {
     if (e.op == '/' && r == 0)
       return error(e.loc, "division by zero in a constant");
-    double folded = foldConstant(e.op, l, r, integral);
+    double folded = foldConstant(e.op, l, r);
     if (!std::isfinite(folded))
       return error(e.loc, "constant expression is not finite (" + fmt(l) + " " +
                               e.op + " " + fmt(r) + ")");
@@ -195,44 +187,36 @@ private:
   }
 
   /// Evaluates a compile-time number (config names, literals, arithmetic).
-  std::optional<double> constNumber(const Expr &e, bool *isInt = nullptr) {
-    bool dummy;
-    bool &integral = isInt ? *isInt : dummy;
+  std::optional<double> constNumber(const Expr &e) {
     switch (e.kind) {
     case Expr::Kind::Number:
-      integral = e.isInt;
       if (!std::isfinite(e.number))
         return error(e.loc, "number out of range");
       return e.number;
     case Expr::Kind::Name: {
       auto it = config.find(e.name);
-      if (it == config.end() && (e.name == "true" || e.name == "false")) {
-        integral = true;
+      if (it == config.end() && (e.name == "true" || e.name == "false"))
         return e.name == "true" ? 1.0 : 0.0;
-      }
       if (it == config.end())
         return error(e.loc, "'" + e.name +
                                 "' is not a model setting (constants come "
                                 "from model NAME(name = value, ...))");
-      integral = configIsInt[e.name];
       return it->second;
     }
     case Expr::Kind::Unary: {
-      auto v = constNumber(*e.args[0], &integral);
+      auto v = constNumber(*e.args[0]);
       if (!v)
         return std::nullopt;
       return -*v;
     }
     case Expr::Kind::Binary: {
-      bool li = false, ri = false;
-      auto l = constNumber(*e.args[0], &li);
-      auto r = constNumber(*e.args[1], &ri);
+      auto l = constNumber(*e.args[0]);
+      auto r = constNumber(*e.args[1]);
       if (!l || !r)
         return std::nullopt;
-      integral = li && ri;
       if (e.op == '@')
         return error(e.loc, "'@' needs tensors, not constants");
-      return checkedFold(e, *l, *r, integral);
+      return checkedFold(e, *l, *r);
     }
     default:
       return error(e.loc, "expected a constant number");
@@ -242,11 +226,9 @@ private:
   /// A positive integer constant (shapes, periods, head counts).
   std::optional<int64_t> constInt(const Expr &e, const std::string &what,
                                   int64_t min = 1) {
-    bool isInt = false;
-    auto v = constNumber(e, &isInt);
+    auto v = constNumber(e); // 1e2 and 100.0 are integers too
     if (!v)
       return std::nullopt;
-    (void)isInt; // 1e2 and 100.0 are integers too
     if (std::floor(*v) != *v || *v < min || *v > kMaxDim)
       return error(e.loc, what + " must be an integer in [" +
                               std::to_string(min) + ", " +
@@ -863,8 +845,6 @@ private:
       auto f = it->find(name);
       if (f != it->end())
         return &f->second;
-      if (blockDepth && it == scopes.rbegin() + 0 && false)
-        break;
     }
     auto g = globals.find(name);
     if (g != globals.end())
@@ -876,10 +856,8 @@ private:
   Val materialize(const Val &v, Loc l) {
     if (v.kind != Val::Kind::Param)
       return v;
-    if (isa<MemoryType>(v.paramType)) {
-      Val r = v;
-      return r; // Memory-typed parameters are not values of the step.
-    }
+    if (isa<MemoryType>(v.paramType))
+      return v; // Memory-typed parameters are not values of the step.
     auto op = mlir::nl::GetParamOp::create(b, loc(l), v.paramType, v.param);
     return Val::tensor(op.getResult());
   }
@@ -892,8 +870,12 @@ private:
 
   std::optional<Val> gen(const Expr &e) {
     switch (e.kind) {
-    case Expr::Kind::Number:
-      return Val::number(e.number, e.isInt);
+    case Expr::Kind::Number: {
+      auto v = constNumber(e); // finite
+      if (!v)
+        return std::nullopt;
+      return Val::number(*v);
+    }
     case Expr::Kind::Name: {
       if (const Val *v = lookup(e.name)) {
         if (v->kind == Val::Kind::Error)
@@ -901,9 +883,9 @@ private:
         return materialize(*v, e.loc);
       }
       if (config.count(e.name))
-        return Val::number(config[e.name], configIsInt[e.name]);
+        return Val::number(config[e.name]);
       if (e.name == "true" || e.name == "false")
-        return Val::number(e.name == "true", true);
+        return Val::number(e.name == "true");
       return error(e.loc, "unknown name '" + e.name + "'");
     }
     case Expr::Kind::Unary: {
@@ -911,7 +893,7 @@ private:
       if (!v)
         return std::nullopt;
       if (v->kind == Val::Kind::Num)
-        return Val::number(-v->num, v->isInt);
+        return Val::number(-v->num);
       if (v->kind != Val::Kind::Tensor || !isFloat(v->value))
         return error(e.loc, "cannot negate " + describe(*v));
       return Val::tensor(mlir::nl::NegOp::create(b, loc(e.loc), v->value));
@@ -965,11 +947,10 @@ private:
     if (l->kind == Val::Kind::Num && r->kind == Val::Kind::Num) {
       if (e.op == '@')
         return error(e.loc, "'@' needs tensors");
-      bool isInt = l->isInt && r->isInt;
-      auto v = checkedFold(e, l->num, r->num, isInt);
+      auto v = checkedFold(e, l->num, r->num);
       if (!v)
         return std::nullopt;
-      return Val::number(*v, isInt);
+      return Val::number(*v);
     }
     Location l0 = loc(e.loc);
     if (e.op == '^') {
@@ -1819,14 +1800,12 @@ OwningOpRef<ModuleOp> Gen::run() {
   }
   // Model settings.
   for (auto &c : file.model->config) {
-    bool isInt = false;
-    auto v = constNumber(*c.value, &isInt);
+    auto v = constNumber(*c.value);
     if (!v)
       continue;
     if (config.count(c.name))
       diags.error(c.loc, "setting '" + c.name + "' is given twice");
     config[c.name] = *v;
-    configIsInt[c.name] = isInt;
   }
   // Settings with a meaning: sequences per step, tokens per sequence, heads.
   for (auto &c : file.model->config) {

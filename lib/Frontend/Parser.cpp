@@ -53,7 +53,6 @@ struct Token {
   Loc loc;
   std::string text;
   double number = 0;
-  bool isInt = false;
 };
 
 const char *tokName(Tok t) {
@@ -195,11 +194,9 @@ private:
     if (std::isdigit(static_cast<unsigned char>(c)) ||
         (c == '.' && std::isdigit(static_cast<unsigned char>(peek(1))))) {
       size_t start = pos;
-      bool isInt = true;
       while (std::isdigit(static_cast<unsigned char>(peek())))
         advance();
       if (peek() == '.') {
-        isInt = false;
         advance();
         while (std::isdigit(static_cast<unsigned char>(peek())))
           advance();
@@ -208,7 +205,6 @@ private:
           (std::isdigit(static_cast<unsigned char>(peek(1))) ||
            ((peek(1) == '-' || peek(1) == '+') &&
             std::isdigit(static_cast<unsigned char>(peek(2)))))) {
-        isInt = false;
         advance();
         if (peek() == '-' || peek() == '+')
           advance();
@@ -217,7 +213,6 @@ private:
       }
       Token t = make(Tok::Number, loc, src.substr(start, pos - start));
       t.number = std::strtod(t.text.c_str(), nullptr);
-      t.isInt = isInt;
       return t;
     }
     if (c == '"') {
@@ -1029,7 +1024,6 @@ private:
     if (t.kind == Tok::Number) {
       auto e = std::make_unique<Expr>(Expr::Kind::Number, t.loc);
       e->number = t.number;
-      e->isInt = t.isInt;
       ++idx;
       return e;
     }

@@ -22,5 +22,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.nl_tools_dir, config.llvm_tools_dir]
-tools = ["nl-opt", "nlc", "mlir-opt"]
+tools = ["nl-opt", "nlc", "nl-gradcheck", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

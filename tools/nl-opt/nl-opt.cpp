@@ -5,8 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nl/Conversion/Passes.h"
 #include "nl/Dialect/NL/IR/NLDialect.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
+#include "nl/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -17,11 +19,14 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::nl::registerNLPasses();
+  mlir::nl::registerNLConversionPasses();
+  mlir::nl::registerNLPipelines();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::nl::NLDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  mlir::nl::registerDifferentiableExternalModels(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "nl-opt: the nl dialect's optimizer driver\n", registry));

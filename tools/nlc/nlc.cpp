@@ -193,6 +193,7 @@ int main(int argc, char **argv) {
   registry.insert<mlir::nl::NLDialect>();
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  nl::registerDifferentiableExternalModels(registry);
   MLIRContext ctx(registry);
   // Diagnostics point at the .nl source; dumping the whole module after each
   // error would bury them.

@@ -996,5 +996,100 @@ LogicalResult SliceOp::verify() {
   return checkShape(*this, "result", getResult().getType(), r);
 }
 
+//===----------------------------------------------------------------------===//
+// Primitive ops used by the VJPs
+//===----------------------------------------------------------------------===//
+
+/// True when `from` broadcasts to `to` by NumPy rules (dims aligned on the
+/// right; a size-1 or missing leading dim repeats).
+static bool broadcastsTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+  if (from.size() > to.size())
+    return false;
+  size_t lead = to.size() - from.size();
+  for (size_t i = 0; i < from.size(); ++i)
+    if (from[i] != 1 && !dimsCompatible(from[i], to[lead + i]))
+      return false;
+  return true;
+}
+
+static LogicalResult verifyBroadcastPair(Operation *op, Type small, Type big,
+                                         StringRef smallName,
+                                         StringRef bigName) {
+  auto s = cast<RankedTensorType>(small), b = cast<RankedTensorType>(big);
+  if (s.getElementType() != b.getElementType())
+    return op->emitOpError() << "input and result element types differ";
+  if (!broadcastsTo(s.getShape(), b.getShape()))
+    return op->emitOpError() << smallName << " shape " << shapeStr(s.getShape())
+                             << " does not broadcast to the " << bigName
+                             << " shape " << shapeStr(b.getShape());
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  SmallVector<int64_t> x;
+  if (failed(checkRank(*this, "input", getInput().getType(), 2, x, true)))
+    return failure();
+  std::swap(x[x.size() - 1], x[x.size() - 2]);
+  return checkShape(*this, "result", getResult().getType(), x);
+}
+
+LogicalResult BroadcastOp::verify() {
+  return verifyBroadcastPair(*this, getInput().getType(), getResult().getType(),
+                             "input", "result");
+}
+
+LogicalResult SumToOp::verify() {
+  return verifyBroadcastPair(*this, getResult().getType(), getInput().getType(),
+                             "result", "input");
+}
+
+LogicalResult PadOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  int64_t dim = getDim(), off = getOffset(), size = getSize();
+  if (dim < 0 || dim >= in.getRank())
+    return emitOpError() << "dim " << dim << " out of range for rank "
+                         << in.getRank();
+  if (off < 0 || (!in.isDynamicDim(dim) && off + in.getDimSize(dim) > size))
+    return emitOpError() << "input of size " << in.getDimSize(dim)
+                         << " at offset " << off << " does not fit in " << size;
+  SmallVector<int64_t> r(in.getShape());
+  r[dim] = size;
+  return checkShape(*this, "result", getResult().getType(), r);
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  SmallVector<int64_t> dy, ids, table;
+  if (failed(checkRank(*this, "input", getInput().getType(), 2, dy, true)) ||
+      failed(checkRank(*this, "result", getResult().getType(), 2, table)))
+    return failure();
+  ids.assign(dy.begin(), dy.end() - 1);
+  if (failed(checkShape(*this, "ids", getIds().getType(), ids)))
+    return failure();
+  return checkDim(*this, table[1], dy.back(), "result width vs input width");
+}
+
+LogicalResult OneHotOp::verify() {
+  auto ids = cast<RankedTensorType>(getIds().getType());
+  SmallVector<int64_t> r(ids.getShape());
+  auto res = cast<RankedTensorType>(getResult().getType());
+  if (res.getRank() != ids.getRank() + 1)
+    return emitOpError() << "result must have rank " << ids.getRank() + 1;
+  r.push_back(res.getShape().back());
+  return checkShape(*this, "result", res, r);
+}
+
+LogicalResult CausalMaskOp::verify() {
+  SmallVector<int64_t> x;
+  if (failed(checkRank(*this, "input", getInput().getType(), 2, x, true)))
+    return failure();
+  if (failed(checkDim(*this, x[x.size() - 2], x.back(),
+                      "scores must be square [..., T, T]")))
+    return failure();
+  if (getWindowAttr() && getWindowAttr().getInt() < 1)
+    return emitOpError() << "window must be >= 1 token, got "
+                         << getWindowAttr().getInt();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "nl/Dialect/NL/IR/NLOps.cpp.inc"

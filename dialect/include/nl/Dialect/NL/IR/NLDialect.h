@@ -9,7 +9,9 @@
 #define NL_DIALECT_NL_IR_NLDIALECT_H
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
@@ -33,5 +35,15 @@
 
 #define GET_OP_CLASSES
 #include "nl/Dialect/NL/IR/NLOps.h.inc"
+
+namespace mlir {
+class DialectRegistry;
+namespace nl {
+/// Attaches DifferentiableOpInterface to the upstream ops that nl IR uses
+/// beside its own (tensor.collapse_shape / expand_shape, arith.constant).
+/// Tools call this before creating their MLIRContext.
+void registerDifferentiableExternalModels(DialectRegistry &registry);
+} // namespace nl
+} // namespace mlir
 
 #endif // NL_DIALECT_NL_IR_NLDIALECT_H

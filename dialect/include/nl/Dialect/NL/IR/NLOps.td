@@ -365,7 +365,8 @@ def NL_ReadOp : NL_Op<"read", [Pure,
 //===----------------------------------------------------------------------===//
 
 class NL_ComputeOp<string mnemonic, list<Trait> traits = []>
-    : NL_Op<mnemonic, !listconcat(traits, [Pure, NL_DifferentiableOpInterface])>;
+    : NL_Op<mnemonic, !listconcat(traits, [Pure,
+        DeclareOpInterfaceMethods<NL_DifferentiableOpInterface, ["buildVJP"]>])>;
 
 def NL_EmbeddingOp : NL_ComputeOp<"embedding"> {
   let summary = "token embedding lookup";
@@ -550,6 +551,98 @@ def NL_SliceOp : NL_ComputeOp<"slice"> {
   let assemblyFormat = [{
     $input `dim` `=` $dim `offset` `=` $offset `size` `=` $size attr-dict
     `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Primitive ops used by the VJPs (and by derived inner updates)
+//===----------------------------------------------------------------------===//
+
+def NL_SignOp : NL_UnaryOp<"sign", "sign(x) in {-1, 0, 1} (not differentiable: zero VJP)">;
+def NL_StepOp : NL_UnaryOp<"step", "1 if x > 0 else 0 (not differentiable: zero VJP)">;
+
+def NL_TransposeOp : NL_ComputeOp<"transpose"> {
+  let summary = "swaps the last two dims: [..., M, N] -> [..., N, M]";
+  let arguments = (ins NL_FloatTensor:$input);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def NL_BroadcastOp : NL_ComputeOp<"broadcast"> {
+  let summary = "NumPy-style broadcast to the result shape";
+  let description = [{
+    Dims are aligned on the right; an input dim of size 1 (or a missing
+    leading dim) is repeated. The VJP is `nl.sum_to`.
+  }];
+  let arguments = (ins NL_FloatTensor:$input);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def NL_SumToOp : NL_ComputeOp<"sum_to"> {
+  let summary = "sums a tensor down to a shape it broadcasts from";
+  let description = [{
+    The adjoint of `nl.broadcast`: the input shape must broadcast from the
+    result shape (dims aligned on the right); every repeated dim is summed,
+    e.g. `[B, T, D] -> [D]` or `[B, T, D] -> [B, T, 1]`.
+  }];
+  let arguments = (ins NL_FloatTensor:$input);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def NL_PadOp : NL_ComputeOp<"pad"> {
+  let summary = "zero padding along one dim (the adjoint of nl.slice)";
+  let description = [{
+    Places the input at `offset` .. `offset + in - 1` of dim `dim` in a
+    result of size `size` along that dim; other entries are 0.
+  }];
+  let arguments = (ins NL_FloatTensor:$input, I64Attr:$dim, I64Attr:$offset,
+                       I64Attr:$size);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `dim` `=` $dim `offset` `=` $offset `size` `=` $size attr-dict
+    `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def NL_EmbeddingGradOp : NL_ComputeOp<"embedding_grad"> {
+  let summary = "scatter-add of rows: the adjoint of nl.embedding";
+  let description = [{
+    cotangent `[B, T, D]`, ids `[B, T]` -> table gradient `[V, D]`:
+    result[v, d] = sum over (b, t) with ids[b, t] = v of cotangent[b, t, d].
+  }];
+  let arguments = (ins NL_FloatTensor:$input, NL_IntTensor:$ids);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = "$input `[` $ids `]` attr-dict `:` type($input) `,` type($ids) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def NL_OneHotOp : NL_ComputeOp<"one_hot"> {
+  let summary = "one-hot encoding of integer ids: [...] -> [..., V]";
+  let arguments = (ins NL_IntTensor:$ids);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = "$ids attr-dict `:` type($ids) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def NL_CausalMaskOp : NL_ComputeOp<"causal_mask", [SameOperandsAndResultType]> {
+  let summary = "masks attention scores [..., T, T] outside the causal window";
+  let description = [{
+    result[..., i, j] = `fill` where j > i, or j <= i - window when `window`
+    is set; otherwise the input. The VJP masks the cotangent with 0.
+  }];
+  let arguments = (ins NL_FloatTensor:$input, F64Attr:$fill,
+                       OptionalAttr<I64Attr>:$window);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `fill` `=` $fill (`window` `=` $window^)? attr-dict `:` type($result)
   }];
   let hasVerifier = 1;
 }

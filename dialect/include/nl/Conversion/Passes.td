@@ -1,0 +1,30 @@
+//===- Passes.td - conversions out of the nl dialect ------*- tablegen -*-===//
+
+#ifndef NL_CONVERSION_PASSES_TD
+#define NL_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertNLToLinalg : Pass<"convert-nl-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower nl compute ops to linalg, tensor, arith and math";
+  let description = [{
+    Every nl compute op (the ops with `DifferentiableOpInterface`) becomes
+    linalg on tensors: elementwise ops and broadcasts are `linalg.generic`
+    with broadcasting indexing maps, `nl.sum_to`/`nl.sum` are reductions,
+    `nl.matmul`/`nl.linear` are contractions, slices and pads are
+    `tensor.extract_slice`/`insert_slice`, head split/merge are reshapes plus
+    `linalg.transpose`. Softmax and cross-entropy subtract the row max.
+    `nl.attention` is decomposed into nl ops (q kᵀ, causal mask, softmax,
+    weighted sum) which are then lowered.
+
+    Structure ops, flows, `nl.memorize`, `nl.self_modify` and `nl.read` are
+    left alone (they are rewritten by derive-inner-updates first). The
+    result is ready for bufferization (see the `nl-lower-to-llvm` pipeline).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
+#endif // NL_CONVERSION_PASSES_TD

@@ -1,0 +1,39 @@
+//===- Autodiff.h - reverse-mode automatic differentiation ------*- C++ -*-===//
+//
+// One reverse-mode mechanism serves every level of a nested learning model:
+// derive-inner-updates differentiates inner objectives with it, and
+// build-train-step differentiates the outer loss through the derived inner
+// updates (grad of grad). Each op supplies its vector–Jacobian product through
+// DifferentiableOpInterface; the VJPs are written with differentiable ops, so
+// the result of buildGradients can itself be differentiated.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NL_DIALECT_NL_TRANSFORMS_AUTODIFF_H
+#define NL_DIALECT_NL_TRANSFORMS_AUTODIFF_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Value.h"
+
+namespace mlir::nl {
+
+/// Builds, at the builder's insertion point, the gradient of `output` with
+/// respect to each value of `wrt`: the vector–Jacobian product of the
+/// cotangent `seed` (null: 1, which requires a rank-0 `output`).
+///
+/// `output` must be defined by an op of a block that also holds (or is
+/// dominated by) the definitions of `wrt`; the insertion point must follow
+/// `output`'s definition in that block. The walk visits the ops of that block
+/// in reverse: ops that do not depend on `wrt` or do not reach `output` get no
+/// VJP; a value used several times accumulates its cotangents with `nl.add`.
+/// A `wrt` value that does not reach `output` gets a zero tensor.
+///
+/// Errors (reported on the offending op): an op on the path without
+/// DifferentiableOpInterface, an op with regions on the path, a VJP that
+/// fails or returns a cotangent of the wrong type.
+FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, Value output,
+                                             Value seed, ValueRange wrt);
+
+} // namespace mlir::nl
+
+#endif // NL_DIALECT_NL_TRANSFORMS_AUTODIFF_H

@@ -1,0 +1,34 @@
+//===- Pipelines.h - nlc's registered pass pipelines ------------*- C++ -*-===//
+
+#ifndef NL_PIPELINES_PIPELINES_H
+#define NL_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::nl {
+
+struct NLToLLVMPipelineOptions
+    : public PassPipelineOptions<NLToLLVMPipelineOptions> {
+  PassOptions::Option<bool> resultsToOutParams{
+      *this, "results-to-out-params",
+      llvm::cl::desc("Return results through caller-allocated buffers "
+                     "(the calling convention of nl-gradcheck and the "
+                     "runtime)"),
+      llvm::cl::init(false)};
+};
+
+/// nl compute ops -> linalg -> bufferized loops -> LLVM dialect, on the CPU:
+/// convert-nl-to-linalg, one-shot bufferization with identity layouts at
+/// function boundaries, buffer deallocation, linalg to loops, and the
+/// conversions to the LLVM dialect. Fails (returns failure) only when a pass
+/// name is unknown, i.e. a build problem.
+LogicalResult buildNLToLLVMPipeline(OpPassManager &pm,
+                                    const NLToLLVMPipelineOptions &options);
+
+/// Registers `nl-lower-to-llvm` for nl-opt.
+void registerNLPipelines();
+
+} // namespace mlir::nl
+
+#endif // NL_PIPELINES_PIPELINES_H

@@ -1,0 +1,824 @@
+//===- NLToLinalg.cpp - the convert-nl-to-linalg pass ---------------------===//
+//
+// Lowers the nl compute ops to linalg on tensors (linalg.generic with
+// broadcasting indexing maps, reductions, contractions), tensor (slices,
+// reshapes), arith and math. Composite ops are lowered in one piece
+// (softmax, norms, cross-entropy, causal conv) except attention, which is
+// first decomposed into nl ops (scores, causal mask, softmax, weighted sum)
+// that the same conversion then lowers.
+//
+// Numerics: softmax and cross-entropy subtract the row max; softplus is
+// max(x, 0) + log1p(exp(−|x|)); sigmoid is 1 / (1 + exp(−x)).
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Conversion/Passes.h"
+#include "nl/Dialect/NL/IR/NLDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+namespace mlir::nl {
+#define GEN_PASS_DEF_CONVERTNLTOLINALG
+#include "nl/Conversion/Passes.h.inc"
+} // namespace mlir::nl
+
+using namespace mlir;
+using namespace mlir::nl;
+
+namespace {
+
+using utils::IteratorType;
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Builds linalg on tensors at the rewriter's insertion point.
+struct LinalgBuilder {
+  OpBuilder &b;
+  Location loc;
+
+  Value empty(RankedTensorType t) {
+    return tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType());
+  }
+  Value fconst(Type elt, double v) {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, v));
+  }
+  Value filled(RankedTensorType t, double v) {
+    return linalg::FillOp::create(b, loc,
+                                  ValueRange{fconst(t.getElementType(), v)},
+                                  ValueRange{empty(t)})
+        .getResult(0);
+  }
+
+  /// The map from an output of shape `out` to an input of shape `in` that
+  /// broadcasts NumPy-style (dims aligned on the right).
+  AffineMap broadcastMap(ArrayRef<int64_t> in, ArrayRef<int64_t> out) {
+    SmallVector<AffineExpr> exprs;
+    size_t lead = out.size() - in.size();
+    for (size_t i = 0; i < in.size(); ++i)
+      exprs.push_back(in[i] == 1 && out[lead + i] != 1
+                          ? b.getAffineConstantExpr(0)
+                          : b.getAffineDimExpr(lead + i));
+    return AffineMap::get(out.size(), 0, exprs, b.getContext());
+  }
+
+  /// out[i] = fn(inputs[i]...) with broadcasting.
+  Value elementwise(RankedTensorType out, ValueRange inputs, BodyFn fn) {
+    SmallVector<AffineMap> maps;
+    for (Value in : inputs)
+      maps.push_back(broadcastMap(tt(in).getShape(), out.getShape()));
+    maps.push_back(b.getMultiDimIdentityMap(out.getRank()));
+    SmallVector<IteratorType> its(out.getRank(), IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{out}, inputs, ValueRange{empty(out)}, maps,
+               its,
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 Value r = fn(nb, nl, args.drop_back());
+                 linalg::YieldOp::create(nb, nl, r);
+               })
+        .getResult(0);
+  }
+
+  /// Reduces `in` over the dims where `keep` is false, combining with `fn`
+  /// (acc, x) from `init`; the result holds only the kept dims, in order.
+  Value reduce(Value in, ArrayRef<bool> keep, double init,
+               function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+    RankedTensorType t = tt(in);
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<IteratorType> its;
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      its.push_back(keep[i] ? IteratorType::parallel : IteratorType::reduction);
+      if (keep[i]) {
+        shape.push_back(t.getDimSize(i));
+        outExprs.push_back(b.getAffineDimExpr(i));
+      }
+    }
+    auto outT = RankedTensorType::get(shape, t.getElementType());
+    SmallVector<AffineMap> maps{
+        b.getMultiDimIdentityMap(t.getRank()),
+        AffineMap::get(t.getRank(), 0, outExprs, b.getContext())};
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{outT}, ValueRange{in},
+               ValueRange{filled(outT, init)}, maps, its,
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 linalg::YieldOp::create(nb, nl, fn(nb, nl, args[1], args[0]));
+               })
+        .getResult(0);
+  }
+  Value reduceSum(Value in, ArrayRef<bool> keep) {
+    return reduce(in, keep, 0.0,
+                  [](OpBuilder &nb, Location l, Value a, Value x) {
+                    return arith::AddFOp::create(nb, l, a, x).getResult();
+                  });
+  }
+  Value reduceMax(Value in, ArrayRef<bool> keep) {
+    return reduce(in, keep, -INFINITY,
+                  [](OpBuilder &nb, Location l, Value a, Value x) {
+                    return arith::MaximumFOp::create(nb, l, a, x).getResult();
+                  });
+  }
+  /// Keeps every dim but the last.
+  SmallVector<bool> allButLast(Value v) {
+    SmallVector<bool> keep(tt(v).getRank(), true);
+    keep.back() = false;
+    return keep;
+  }
+
+  /// Reshapes between shapes that differ only by unit dims or by grouping
+  /// (expand or collapse, whichever applies).
+  Value reshape(Value v, RankedTensorType to) {
+    RankedTensorType from = tt(v);
+    if (from == to)
+      return v;
+    if (from.getRank() < to.getRank()) {
+      auto re = getReassociationIndicesForReshape(from, to);
+      assert(re && "no reassociation for expand");
+      return tensor::ExpandShapeOp::create(b, loc, to, v, *re);
+    }
+    auto re = getReassociationIndicesForReshape(from, to);
+    assert(re && "no reassociation for collapse");
+    return tensor::CollapseShapeOp::create(b, loc, to, v, *re);
+  }
+
+  Value transpose(Value v, ArrayRef<int64_t> perm) {
+    RankedTensorType t = tt(v);
+    SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(t.getDimSize(p));
+    auto outT = RankedTensorType::get(shape, t.getElementType());
+    return linalg::TransposeOp::create(b, loc, v, empty(outT), perm)
+        .getResult()[0];
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Scalar helpers (inside linalg bodies)
+//===----------------------------------------------------------------------===//
+
+Value cst(OpBuilder &b, Location l, Type t, double v) {
+  return arith::ConstantOp::create(b, l, b.getFloatAttr(t, v));
+}
+Value sigmoidScalar(OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+  return arith::DivFOp::create(
+      b, l, cst(b, l, t, 1.0),
+      arith::AddFOp::create(b, l, cst(b, l, t, 1.0), e));
+}
+
+Value unaryScalar(Operation *op, OpBuilder &b, Location l, Value x) {
+  Type t = x.getType();
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case([&](NegOp) { return arith::NegFOp::create(b, l, x); })
+      .Case([&](AbsOp) { return math::AbsFOp::create(b, l, x); })
+      .Case([&](ExpOp) { return math::ExpOp::create(b, l, x); })
+      .Case([&](LogOp) { return math::LogOp::create(b, l, x); })
+      .Case([&](SqrtOp) { return math::SqrtOp::create(b, l, x); })
+      .Case([&](TanhOp) { return math::TanhOp::create(b, l, x); })
+      .Case([&](SigmoidOp) { return sigmoidScalar(b, l, x); })
+      .Case([&](SiluOp) {
+        return arith::MulFOp::create(b, l, x, sigmoidScalar(b, l, x));
+      })
+      .Case([&](SoftplusOp) {
+        Value relu = arith::MaximumFOp::create(b, l, x, cst(b, l, t, 0.0));
+        Value negAbs =
+            arith::NegFOp::create(b, l, math::AbsFOp::create(b, l, x));
+        return arith::AddFOp::create(
+            b, l, relu,
+            math::Log1pOp::create(b, l, math::ExpOp::create(b, l, negAbs)));
+      })
+      .Case([&](ReluOp) {
+        return arith::MaximumFOp::create(b, l, x, cst(b, l, t, 0.0));
+      })
+      .Case([&](GeluOp) {
+        // ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+        Value x3 =
+            arith::MulFOp::create(b, l, x, arith::MulFOp::create(b, l, x, x));
+        Value inner = arith::AddFOp::create(
+            b, l, x, arith::MulFOp::create(b, l, cst(b, l, t, 0.044715), x3));
+        Value u = arith::MulFOp::create(
+            b, l, cst(b, l, t, std::sqrt(2.0 / M_PI)), inner);
+        Value th = math::TanhOp::create(b, l, u);
+        Value half = arith::MulFOp::create(b, l, cst(b, l, t, 0.5), x);
+        return arith::MulFOp::create(
+            b, l, half, arith::AddFOp::create(b, l, cst(b, l, t, 1.0), th));
+      })
+      .Case([&](SignOp) {
+        Value zero = cst(b, l, t, 0.0);
+        Value pos =
+            arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, zero);
+        Value neg =
+            arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, zero);
+        return arith::SelectOp::create(
+            b, l, pos, cst(b, l, t, 1.0),
+            arith::SelectOp::create(b, l, neg, cst(b, l, t, -1.0), zero));
+      })
+      .Case([&](StepOp) {
+        Value pos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x,
+                                          cst(b, l, t, 0.0));
+        return arith::SelectOp::create(b, l, pos, cst(b, l, t, 1.0),
+                                       cst(b, l, t, 0.0));
+      })
+      .Case([&](PowOp p) -> Value {
+        double e = p.getExponent().convertToDouble();
+        if (e == 1.0)
+          return x;
+        if (e == 2.0)
+          return arith::MulFOp::create(b, l, x, x);
+        return math::PowFOp::create(b, l, x, cst(b, l, t, e));
+      })
+      .Default([](Operation *) { return Value(); });
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// One pattern class for every nl op, dispatching to `lowerOp`.
+template <typename OpTy>
+struct LowerPattern : public OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  using Adaptor = typename OpConversionPattern<OpTy>::OpAdaptor;
+  LogicalResult
+  matchAndRewrite(OpTy op, Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override;
+};
+
+template <typename OpTy>
+Value lowerBinary(LinalgBuilder &lb, OpTy op, Value a, Value c) {
+  return lb.elementwise(tt(op.getResult()), ValueRange{a, c},
+                        [](OpBuilder &b, Location l, ValueRange s) -> Value {
+                          if constexpr (std::is_same_v<OpTy, AddOp>)
+                            return arith::AddFOp::create(b, l, s[0], s[1]);
+                          else if constexpr (std::is_same_v<OpTy, SubOp>)
+                            return arith::SubFOp::create(b, l, s[0], s[1]);
+                          else if constexpr (std::is_same_v<OpTy, MulOp>)
+                            return arith::MulFOp::create(b, l, s[0], s[1]);
+                          else
+                            return arith::DivFOp::create(b, l, s[0], s[1]);
+                        });
+}
+
+#define DEFINE_LOWERING(OP)                                                    \
+  template <>                                                                  \
+  LogicalResult LowerPattern<OP>::matchAndRewrite(                             \
+      OP op, Adaptor adaptor, ConversionPatternRewriter &rewriter) const
+
+#define BINARY_LOWERING(OP)                                                    \
+  DEFINE_LOWERING(OP) {                                                        \
+    LinalgBuilder lb{rewriter, op.getLoc()};                                   \
+    rewriter.replaceOp(                                                        \
+        op, lowerBinary(lb, op, adaptor.getLhs(), adaptor.getRhs()));          \
+    return success();                                                          \
+  }
+BINARY_LOWERING(AddOp)
+BINARY_LOWERING(SubOp)
+BINARY_LOWERING(MulOp)
+BINARY_LOWERING(DivOp)
+#undef BINARY_LOWERING
+
+#define UNARY_LOWERING(OP)                                                     \
+  DEFINE_LOWERING(OP) {                                                        \
+    LinalgBuilder lb{rewriter, op.getLoc()};                                   \
+    Operation *raw = op.getOperation();                                        \
+    rewriter.replaceOp(                                                        \
+        op, lb.elementwise(tt(op.getResult()), ValueRange{adaptor.getInput()}, \
+                           [&](OpBuilder &b, Location l, ValueRange s) {       \
+                             return unaryScalar(raw, b, l, s[0]);              \
+                           }));                                                \
+    return success();                                                          \
+  }
+UNARY_LOWERING(NegOp)
+UNARY_LOWERING(AbsOp)
+UNARY_LOWERING(ExpOp)
+UNARY_LOWERING(LogOp)
+UNARY_LOWERING(SqrtOp)
+UNARY_LOWERING(SiluOp)
+UNARY_LOWERING(GeluOp)
+UNARY_LOWERING(SigmoidOp)
+UNARY_LOWERING(SoftplusOp)
+UNARY_LOWERING(TanhOp)
+UNARY_LOWERING(ReluOp)
+UNARY_LOWERING(SignOp)
+UNARY_LOWERING(StepOp)
+UNARY_LOWERING(PowOp)
+#undef UNARY_LOWERING
+
+DEFINE_LOWERING(BroadcastOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  rewriter.replaceOp(
+      op,
+      lb.elementwise(tt(op.getResult()), ValueRange{adaptor.getInput()},
+                     [](OpBuilder &, Location, ValueRange s) { return s[0]; }));
+  return success();
+}
+
+/// Sums `in` down to `out` (NumPy broadcasting in reverse).
+Value sumToShape(LinalgBuilder &lb, Value in, RankedTensorType out) {
+  RankedTensorType t = tt(in);
+  size_t lead = t.getRank() - out.getRank();
+  SmallVector<bool> keep(t.getRank(), false);
+  for (int64_t i = lead; i < t.getRank(); ++i)
+    keep[i] = !(out.getDimSize(i - lead) == 1 && t.getDimSize(i) != 1);
+  Value r = lb.reduceSum(in, keep);
+  return lb.reshape(r, out);
+}
+
+DEFINE_LOWERING(SumToOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  rewriter.replaceOp(op,
+                     sumToShape(lb, adaptor.getInput(), tt(op.getResult())));
+  return success();
+}
+
+DEFINE_LOWERING(SumOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  rewriter.replaceOp(op,
+                     sumToShape(lb, adaptor.getInput(), tt(op.getResult())));
+  return success();
+}
+
+DEFINE_LOWERING(MeanOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  Value s = sumToShape(lb, adaptor.getInput(), tt(op.getResult()));
+  double n = (double)tt(op.getInput()).getNumElements();
+  rewriter.replaceOp(
+      op, lb.elementwise(tt(op.getResult()), ValueRange{s},
+                         [&](OpBuilder &b, Location l, ValueRange x) {
+                           return arith::MulFOp::create(
+                               b, l, x[0], cst(b, l, x[0].getType(), 1.0 / n));
+                         }));
+  return success();
+}
+
+DEFINE_LOWERING(TransposeOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  int64_t r = tt(op.getInput()).getRank();
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, r));
+  std::swap(perm[r - 1], perm[r - 2]);
+  rewriter.replaceOp(op, lb.transpose(adaptor.getInput(), perm));
+  return success();
+}
+
+/// out[b.., m, n] = Σ_k lhs[lb.., m, k] rhs[rb.., k, n], where `rhsBatched`
+/// says whether rhs has the batch dims (linear: no).
+Value contraction(LinalgBuilder &lb, Value lhs, Value rhs, bool rhsBatched,
+                  RankedTensorType outT) {
+  OpBuilder &b = lb.b;
+  int64_t r = outT.getRank(); // dims: batch..., (m), n, k
+  int64_t n = r + 1;
+  auto d = [&](int64_t i) { return b.getAffineDimExpr(i); };
+  SmallVector<AffineExpr> lhsE, rhsE, outE;
+  for (int64_t i = 0; i < r - 1; ++i)
+    lhsE.push_back(d(i));
+  lhsE.push_back(d(r)); // k
+  if (rhsBatched)
+    for (int64_t i = 0; i < r - 2; ++i)
+      rhsE.push_back(d(i));
+  rhsE.push_back(d(r));
+  rhsE.push_back(d(r - 1));
+  for (int64_t i = 0; i < r; ++i)
+    outE.push_back(d(i));
+  SmallVector<AffineMap> maps{AffineMap::get(n, 0, lhsE, b.getContext()),
+                              AffineMap::get(n, 0, rhsE, b.getContext()),
+                              AffineMap::get(n, 0, outE, b.getContext())};
+  SmallVector<IteratorType> its(r, IteratorType::parallel);
+  its.push_back(IteratorType::reduction);
+  return linalg::GenericOp::create(
+             b, lb.loc, TypeRange{outT}, ValueRange{lhs, rhs},
+             ValueRange{lb.filled(outT, 0.0)}, maps, its,
+             [](OpBuilder &nb, Location l, ValueRange a) {
+               Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
+               linalg::YieldOp::create(
+                   nb, l, Value(arith::AddFOp::create(nb, l, a[2], p)));
+             })
+      .getResult(0);
+}
+
+DEFINE_LOWERING(MatmulOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  rewriter.replaceOp(op, contraction(lb, adaptor.getLhs(), adaptor.getRhs(),
+                                     /*rhsBatched=*/true, tt(op.getResult())));
+  return success();
+}
+
+DEFINE_LOWERING(LinearOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  Value y = contraction(lb, adaptor.getInput(), adaptor.getWeight(),
+                        /*rhsBatched=*/false, tt(op.getResult()));
+  if (adaptor.getBias())
+    y = lb.elementwise(
+        tt(op.getResult()), ValueRange{y, adaptor.getBias()},
+        [](OpBuilder &b, Location l, ValueRange s) {
+          return arith::AddFOp::create(b, l, s[0], s[1]).getResult();
+        });
+  rewriter.replaceOp(op, y);
+  return success();
+}
+Value indexOf(OpBuilder &b, Location l, int64_t dim) {
+  return linalg::IndexOp::create(b, l, dim);
+}
+Value toIndex(OpBuilder &b, Location l, Value intVal) {
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), intVal);
+}
+
+DEFINE_LOWERING(EmbeddingOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  RankedTensorType outT = tt(op.getResult());
+  int64_t r = outT.getRank();
+  Value table = adaptor.getTable();
+  SmallVector<AffineExpr> idsE;
+  for (int64_t i = 0; i + 1 < r; ++i)
+    idsE.push_back(rewriter.getAffineDimExpr(i));
+  SmallVector<AffineMap> maps{AffineMap::get(r, 0, idsE, rewriter.getContext()),
+                              rewriter.getMultiDimIdentityMap(r)};
+  SmallVector<IteratorType> its(r, IteratorType::parallel);
+  Value y =
+      linalg::GenericOp::create(
+          rewriter, op.getLoc(), TypeRange{outT}, ValueRange{adaptor.getIds()},
+          ValueRange{lb.empty(outT)}, maps, its,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value row = toIndex(b, l, a[0]);
+            Value col = indexOf(b, l, r - 1);
+            linalg::YieldOp::create(b, l,
+                                    Value(tensor::ExtractOp::create(
+                                        b, l, table, ValueRange{row, col})));
+          })
+          .getResult(0);
+  rewriter.replaceOp(op, y);
+  return success();
+}
+
+DEFINE_LOWERING(EmbeddingGradOp) {
+  // out[v, d] = Σ_{i..} [ids[i..] = v] dy[i.., d]; dims (v, d, i...).
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  RankedTensorType outT = tt(op.getResult());
+  int64_t ir = tt(op.getIds()).getRank();
+  int64_t n = 2 + ir;
+  auto d = [&](int64_t i) { return rewriter.getAffineDimExpr(i); };
+  SmallVector<AffineExpr> dyE, idsE;
+  for (int64_t i = 0; i < ir; ++i) {
+    dyE.push_back(d(2 + i));
+    idsE.push_back(d(2 + i));
+  }
+  dyE.push_back(d(1));
+  SmallVector<AffineMap> maps{
+      AffineMap::get(n, 0, dyE, rewriter.getContext()),
+      AffineMap::get(n, 0, idsE, rewriter.getContext()),
+      AffineMap::get(n, 0, {d(0), d(1)}, rewriter.getContext())};
+  SmallVector<IteratorType> its{IteratorType::parallel, IteratorType::parallel};
+  its.append(ir, IteratorType::reduction);
+  Value y =
+      linalg::GenericOp::create(
+          rewriter, op.getLoc(), TypeRange{outT},
+          ValueRange{adaptor.getInput(), adaptor.getIds()},
+          ValueRange{lb.filled(outT, 0.0)}, maps, its,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value hit =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                      toIndex(b, l, a[1]), indexOf(b, l, 0));
+            Value add = arith::AddFOp::create(b, l, a[2], a[0]);
+            linalg::YieldOp::create(
+                b, l, Value(arith::SelectOp::create(b, l, hit, add, a[2])));
+          })
+          .getResult(0);
+  rewriter.replaceOp(op, y);
+  return success();
+}
+
+DEFINE_LOWERING(OneHotOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  RankedTensorType outT = tt(op.getResult());
+  int64_t r = outT.getRank();
+  SmallVector<AffineExpr> idsE;
+  for (int64_t i = 0; i + 1 < r; ++i)
+    idsE.push_back(rewriter.getAffineDimExpr(i));
+  SmallVector<AffineMap> maps{AffineMap::get(r, 0, idsE, rewriter.getContext()),
+                              rewriter.getMultiDimIdentityMap(r)};
+  SmallVector<IteratorType> its(r, IteratorType::parallel);
+  Type elt = outT.getElementType();
+  Value y =
+      linalg::GenericOp::create(
+          rewriter, op.getLoc(), TypeRange{outT}, ValueRange{adaptor.getIds()},
+          ValueRange{lb.empty(outT)}, maps, its,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                              toIndex(b, l, a[0]),
+                                              indexOf(b, l, r - 1));
+            linalg::YieldOp::create(
+                b, l,
+                Value(arith::SelectOp::create(b, l, hit, cst(b, l, elt, 1.0),
+                                              cst(b, l, elt, 0.0))));
+          })
+          .getResult(0);
+  rewriter.replaceOp(op, y);
+  return success();
+}
+
+DEFINE_LOWERING(SliceOp) {
+  RankedTensorType outT = tt(op.getResult());
+  int64_t r = outT.getRank();
+  SmallVector<OpFoldResult> offs(r, rewriter.getIndexAttr(0)), sizes,
+      strides(r, rewriter.getIndexAttr(1));
+  for (int64_t s : outT.getShape())
+    sizes.push_back(rewriter.getIndexAttr(s));
+  offs[op.getDim()] = rewriter.getIndexAttr(op.getOffset());
+  rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+      op, outT, adaptor.getInput(), offs, sizes, strides);
+  return success();
+}
+
+DEFINE_LOWERING(PadOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  RankedTensorType outT = tt(op.getResult()), inT = tt(op.getInput());
+  int64_t r = outT.getRank();
+  SmallVector<OpFoldResult> offs(r, rewriter.getIndexAttr(0)), sizes,
+      strides(r, rewriter.getIndexAttr(1));
+  for (int64_t s : inT.getShape())
+    sizes.push_back(rewriter.getIndexAttr(s));
+  offs[op.getDim()] = rewriter.getIndexAttr(op.getOffset());
+  rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+      op, adaptor.getInput(), lb.filled(outT, 0.0), offs, sizes, strides);
+  return success();
+}
+
+DEFINE_LOWERING(SplitHeadsOp) {
+  // [B, T, H·d] -> [B, T, H, d] -> [B, H, T, d]
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  RankedTensorType outT = tt(op.getResult());
+  auto mid = RankedTensorType::get({outT.getDimSize(0), outT.getDimSize(2),
+                                    outT.getDimSize(1), outT.getDimSize(3)},
+                                   outT.getElementType());
+  Value e = tensor::ExpandShapeOp::create(
+      rewriter, op.getLoc(), mid, adaptor.getInput(),
+      ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  rewriter.replaceOp(op, lb.transpose(e, {0, 2, 1, 3}));
+  return success();
+}
+
+DEFINE_LOWERING(MergeHeadsOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  Value t = lb.transpose(adaptor.getInput(), {0, 2, 1, 3});
+  rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+      op, tt(op.getResult()), t,
+      ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  return success();
+}
+
+DEFINE_LOWERING(CausalMaskOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  RankedTensorType t = tt(op.getResult());
+  int64_t r = t.getRank();
+  double fill = op.getFill().convertToDouble();
+  std::optional<int64_t> window;
+  if (op.getWindowAttr())
+    window = op.getWindowAttr().getInt();
+  rewriter.replaceOp(
+      op, lb.elementwise(
+              t, ValueRange{adaptor.getInput()},
+              [&](OpBuilder &b, Location l, ValueRange s) {
+                Value i = indexOf(b, l, r - 2), j = indexOf(b, l, r - 1);
+                Value masked = arith::CmpIOp::create(
+                    b, l, arith::CmpIPredicate::ugt, j, i);
+                if (window) {
+                  // j <= i − window  <=>  j + window <= i
+                  Value jw = arith::AddIOp::create(
+                      b, l, j, arith::ConstantIndexOp::create(b, l, *window));
+                  masked = arith::OrIOp::create(
+                      b, l, masked,
+                      arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, jw,
+                                            i));
+                }
+                return arith::SelectOp::create(
+                           b, l, masked, cst(b, l, s[0].getType(), fill), s[0])
+                    .getResult();
+              }));
+  return success();
+}
+
+/// softmax over the last dim: exp(x − max) / Σ exp(x − max).
+Value softmax(LinalgBuilder &lb, Value x) {
+  RankedTensorType t = tt(x);
+  Value m = lb.reduceMax(x, lb.allButLast(x));
+  SmallVector<int64_t> keepShape(t.getShape());
+  keepShape.back() = 1;
+  auto kT = RankedTensorType::get(keepShape, t.getElementType());
+  Value mk = lb.reshape(m, kT);
+  Value e = lb.elementwise(
+      t, ValueRange{x, mk}, [](OpBuilder &b, Location l, ValueRange s) {
+        return math::ExpOp::create(b, l,
+                                   arith::SubFOp::create(b, l, s[0], s[1]))
+            .getResult();
+      });
+  Value sum = lb.reshape(lb.reduceSum(e, lb.allButLast(e)), kT);
+  return lb.elementwise(
+      t, ValueRange{e, sum}, [](OpBuilder &b, Location l, ValueRange s) {
+        return arith::DivFOp::create(b, l, s[0], s[1]).getResult();
+      });
+}
+
+DEFINE_LOWERING(SoftmaxOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  rewriter.replaceOp(op, softmax(lb, adaptor.getInput()));
+  return success();
+}
+
+/// x · (Σ_last x² · scale + eps)^{-1/2} (· gamma when given).
+Value normalize(LinalgBuilder &lb, Value x, Value gamma, double scale,
+                double eps) {
+  RankedTensorType t = tt(x);
+  Value sq = lb.elementwise(
+      t, ValueRange{x}, [](OpBuilder &b, Location l, ValueRange s) {
+        return arith::MulFOp::create(b, l, s[0], s[0]).getResult();
+      });
+  SmallVector<int64_t> keepShape(t.getShape());
+  keepShape.back() = 1;
+  auto kT = RankedTensorType::get(keepShape, t.getElementType());
+  Value ss = lb.reshape(lb.reduceSum(sq, lb.allButLast(sq)), kT);
+  SmallVector<Value> ins{x, ss};
+  if (gamma)
+    ins.push_back(gamma);
+  return lb.elementwise(t, ins, [&](OpBuilder &b, Location l, ValueRange s) {
+    Type e = s[0].getType();
+    Value ms = arith::AddFOp::create(
+        b, l, arith::MulFOp::create(b, l, s[1], cst(b, l, e, scale)),
+        cst(b, l, e, eps));
+    Value y =
+        arith::MulFOp::create(b, l, s[0], math::RsqrtOp::create(b, l, ms));
+    return s.size() > 2 ? arith::MulFOp::create(b, l, y, s[2]).getResult() : y;
+  });
+}
+
+DEFINE_LOWERING(RmsNormOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  double d = (double)tt(op.getInput()).getShape().back();
+  rewriter.replaceOp(op, normalize(lb, adaptor.getInput(), adaptor.getGamma(),
+                                   1.0 / d, op.getEps().convertToDouble()));
+  return success();
+}
+
+DEFINE_LOWERING(L2NormOp) {
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  rewriter.replaceOp(op, normalize(lb, adaptor.getInput(), Value(), 1.0,
+                                   op.getEps().convertToDouble()));
+  return success();
+}
+
+DEFINE_LOWERING(CausalConvOp) {
+  // y[b,t,d] = Σ_{j<K, j<=t} w[j,d] x[b,t−j,d]; dims (b, t, d, j).
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  RankedTensorType outT = tt(op.getResult());
+  Value x = adaptor.getInput();
+  auto d = [&](int64_t i) { return rewriter.getAffineDimExpr(i); };
+  MLIRContext *ctx = rewriter.getContext();
+  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {d(3), d(2)}, ctx),
+                              AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  SmallVector<IteratorType> its(3, IteratorType::parallel);
+  its.push_back(IteratorType::reduction);
+  Value y =
+      linalg::GenericOp::create(
+          rewriter, op.getLoc(), TypeRange{outT},
+          ValueRange{adaptor.getWeight()}, ValueRange{lb.filled(outT, 0.0)},
+          maps, its,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value bi = indexOf(b, l, 0), t = indexOf(b, l, 1),
+                  di = indexOf(b, l, 2), j = indexOf(b, l, 3);
+            Value valid =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, t, j);
+            Value src = arith::SelectOp::create(
+                b, l, valid, arith::SubIOp::create(b, l, t, j),
+                arith::ConstantIndexOp::create(b, l, 0));
+            Value xv =
+                tensor::ExtractOp::create(b, l, x, ValueRange{bi, src, di});
+            Value p = arith::MulFOp::create(b, l, a[0], xv);
+            Value acc = arith::AddFOp::create(b, l, a[1], p);
+            linalg::YieldOp::create(
+                b, l, Value(arith::SelectOp::create(b, l, valid, acc, a[1])));
+          })
+          .getResult(0);
+  rewriter.replaceOp(op, y);
+  return success();
+}
+
+DEFINE_LOWERING(CrossEntropyOp) {
+  // loss = mean_{b,t} (logsumexp(logits[b,t,:]) − logits[b,t,target]).
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  Value logits = adaptor.getLogits();
+  RankedTensorType lt = tt(logits);
+  Type elt = lt.getElementType();
+  auto btT = RankedTensorType::get({lt.getDimSize(0), lt.getDimSize(1)}, elt);
+  auto kT = RankedTensorType::get({lt.getDimSize(0), lt.getDimSize(1), 1}, elt);
+  Value m = lb.reduceMax(logits, {true, true, false});
+  Value e =
+      lb.elementwise(lt, ValueRange{logits, lb.reshape(m, kT)},
+                     [](OpBuilder &b, Location l, ValueRange s) {
+                       return math::ExpOp::create(
+                                  b, l, arith::SubFOp::create(b, l, s[0], s[1]))
+                           .getResult();
+                     });
+  Value se = lb.reduceSum(e, {true, true, false});
+  Value tgt = adaptor.getTargets();
+  Value nll = lb.elementwise(
+      btT, ValueRange{se, m, tgt}, [&](OpBuilder &b, Location l, ValueRange s) {
+        Value picked = tensor::ExtractOp::create(
+            b, l, logits,
+            ValueRange{indexOf(b, l, 0), indexOf(b, l, 1),
+                       toIndex(b, l, s[2])});
+        Value lse =
+            arith::AddFOp::create(b, l, math::LogOp::create(b, l, s[0]), s[1]);
+        return arith::SubFOp::create(b, l, lse, picked).getResult();
+      });
+  Value sum = lb.reduceSum(nll, {false, false});
+  double n = (double)(lt.getDimSize(0) * lt.getDimSize(1));
+  rewriter.replaceOp(
+      op, lb.elementwise(tt(op.getResult()), ValueRange{sum},
+                         [&](OpBuilder &b, Location l, ValueRange s) {
+                           return arith::MulFOp::create(b, l, s[0],
+                                                        cst(b, l, elt, 1.0 / n))
+                               .getResult();
+                         }));
+  return success();
+}
+
+DEFINE_LOWERING(AttentionOp) {
+  // Decomposed into nl ops, lowered by the other patterns:
+  // softmax(mask(q kᵀ · scale)) v.
+  Location loc = op.getLoc();
+  Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
+  RankedTensorType qt = tt(q);
+  double s = op.getScale() ? op.getScale()->convertToDouble()
+                           : 1.0 / std::sqrt((double)qt.getShape().back());
+  SmallVector<int64_t> kts(tt(k).getShape());
+  std::swap(kts[2], kts[3]);
+  Value kT = TransposeOp::create(
+      rewriter, loc, RankedTensorType::get(kts, qt.getElementType()), k);
+  auto st = RankedTensorType::get(
+      {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), qt.getDimSize(2)},
+      qt.getElementType());
+  Value scores = MatmulOp::create(rewriter, loc, st, q, kT);
+  auto scalarT = RankedTensorType::get({}, qt.getElementType());
+  Value sc = arith::ConstantOp::create(
+      rewriter, loc, scalarT,
+      DenseElementsAttr::get(scalarT,
+                             rewriter.getFloatAttr(qt.getElementType(), s)));
+  scores = MulOp::create(rewriter, loc, st, scores, sc);
+  scores = CausalMaskOp::create(rewriter, loc, st, scores,
+                                rewriter.getF64FloatAttr(-INFINITY),
+                                op.getWindowAttr());
+  Value p = SoftmaxOp::create(rewriter, loc, st, scores);
+  rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getResult().getType(), p, v);
+  return success();
+}
+
+#undef DEFINE_LOWERING
+
+struct ConvertNLToLinalg
+    : public mlir::nl::impl::ConvertNLToLinalgBase<ConvertNLToLinalg> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           arith::ArithDialect, math::MathDialect,
+                           func::FuncDialect>();
+    // Every compute op is lowered; structure, flows and memories stay.
+    target.addDynamicallyLegalDialect<NLDialect>([](Operation *op) {
+      return !isa<DifferentiableOpInterface>(op) ||
+             isa<MemorizeOp, SelfModifyOp, ReadOp>(op);
+    });
+    RewritePatternSet patterns(ctx);
+    populateNLToLinalgConversionPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::nl::populateNLToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<
+      LowerPattern<AddOp>, LowerPattern<SubOp>, LowerPattern<MulOp>,
+      LowerPattern<DivOp>, LowerPattern<NegOp>, LowerPattern<AbsOp>,
+      LowerPattern<ExpOp>, LowerPattern<LogOp>, LowerPattern<SqrtOp>,
+      LowerPattern<SiluOp>, LowerPattern<GeluOp>, LowerPattern<SigmoidOp>,
+      LowerPattern<SoftplusOp>, LowerPattern<TanhOp>, LowerPattern<ReluOp>,
+      LowerPattern<SignOp>, LowerPattern<StepOp>, LowerPattern<PowOp>,
+      LowerPattern<BroadcastOp>, LowerPattern<SumToOp>, LowerPattern<SumOp>,
+      LowerPattern<MeanOp>, LowerPattern<TransposeOp>, LowerPattern<MatmulOp>,
+      LowerPattern<LinearOp>, LowerPattern<EmbeddingOp>,
+      LowerPattern<EmbeddingGradOp>, LowerPattern<OneHotOp>,
+      LowerPattern<SliceOp>, LowerPattern<PadOp>, LowerPattern<SplitHeadsOp>,
+      LowerPattern<MergeHeadsOp>, LowerPattern<CausalMaskOp>,
+      LowerPattern<SoftmaxOp>, LowerPattern<RmsNormOp>, LowerPattern<L2NormOp>,
+      LowerPattern<CausalConvOp>, LowerPattern<CrossEntropyOp>,
+      LowerPattern<AttentionOp>>(patterns.getContext());
+}

@@ -1,0 +1,595 @@
+//===- NLVJP.cpp - vector–Jacobian products of the nl compute ops ---------===//
+//
+// Every compute op gives the VJP of its result cotangent dy as nl ops, so the
+// VJPs are themselves differentiable (grad of grad: the outer loss is
+// differentiated through derived inner updates). Conventions: a null
+// cotangent is zero; a null operand cotangent means "not differentiable" or
+// "zero". Shapes use the dims named in NLOps.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/IR/NLDialect.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/DialectRegistry.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::nl;
+
+namespace {
+
+/// Builds nl ops for VJP formulas. Binary ops broadcast NumPy-style, and a
+/// rank-0 constant broadcasts against anything.
+struct VJPBuilder {
+  OpBuilder &b;
+  Location loc;
+
+  static RankedTensorType tt(Value v) {
+    return cast<RankedTensorType>(v.getType());
+  }
+
+  RankedTensorType broadcastType(Value x, Value y) {
+    SmallVector<int64_t> shape;
+    bool ok = OpTrait::util::getBroadcastedShape(tt(x).getShape(),
+                                                 tt(y).getShape(), shape);
+    assert(ok && "VJP operands must broadcast");
+    (void)ok;
+    return RankedTensorType::get(shape, tt(x).getElementType());
+  }
+
+  /// A rank-0 constant of `like`'s element type.
+  Value c(Value like, double v) {
+    auto t = RankedTensorType::get({}, tt(like).getElementType());
+    auto ft = cast<FloatType>(t.getElementType());
+    return arith::ConstantOp::create(
+        b, loc, t, DenseElementsAttr::get(t, b.getFloatAttr(ft, v)));
+  }
+
+  template <typename OpTy> Value bin(Value x, Value y) {
+    return OpTy::create(b, loc, broadcastType(x, y), x, y);
+  }
+  Value add(Value x, Value y) {
+    if (!x)
+      return y;
+    if (!y)
+      return x;
+    return bin<AddOp>(x, y);
+  }
+  Value sub(Value x, Value y) { return bin<SubOp>(x, y); }
+  Value mul(Value x, Value y) { return bin<MulOp>(x, y); }
+  Value div(Value x, Value y) { return bin<DivOp>(x, y); }
+  template <typename OpTy> Value un(Value x) {
+    return OpTy::create(b, loc, x.getType(), x);
+  }
+
+  /// Sums `x` down to `target`'s shape (no-op when the types agree).
+  Value sumTo(Value x, Type target) {
+    if (x.getType() == target)
+      return x;
+    return SumToOp::create(b, loc, target, x);
+  }
+  Value bcast(Value x, Type target) {
+    if (x.getType() == target)
+      return x;
+    return BroadcastOp::create(b, loc, target, x);
+  }
+  /// [..., D] -> [..., 1]: the sum over the last dim, rank kept.
+  Value sumLast(Value x) {
+    SmallVector<int64_t> s(tt(x).getShape());
+    s.back() = 1;
+    return sumTo(x, RankedTensorType::get(s, tt(x).getElementType()));
+  }
+  Value transpose(Value x) {
+    SmallVector<int64_t> s(tt(x).getShape());
+    std::swap(s[s.size() - 1], s[s.size() - 2]);
+    return TransposeOp::create(
+        b, loc, RankedTensorType::get(s, tt(x).getElementType()), x);
+  }
+  Value matmul(Value x, Value y) {
+    SmallVector<int64_t> s(tt(x).getShape());
+    s.back() = tt(y).getShape().back();
+    return MatmulOp::create(
+        b, loc, RankedTensorType::get(s, tt(x).getElementType()), x, y);
+  }
+  Value slice(Value x, int64_t dim, int64_t off, int64_t size) {
+    SmallVector<int64_t> s(tt(x).getShape());
+    s[dim] = size;
+    return SliceOp::create(b, loc,
+                           RankedTensorType::get(s, tt(x).getElementType()), x,
+                           dim, off, size);
+  }
+  Value pad(Value x, int64_t dim, int64_t off, int64_t size) {
+    SmallVector<int64_t> s(tt(x).getShape());
+    s[dim] = size;
+    return PadOp::create(b, loc,
+                         RankedTensorType::get(s, tt(x).getElementType()), x,
+                         dim, off, size);
+  }
+  /// Shifts `x` by `j` along `dim` towards higher indices, filling with 0
+  /// (j may be negative: towards lower indices).
+  Value shift(Value x, int64_t dim, int64_t j) {
+    int64_t n = tt(x).getDimSize(dim);
+    if (j == 0)
+      return x;
+    if (std::abs(j) >= n)
+      return mul(x, c(x, 0.0));
+    if (j > 0)
+      return pad(slice(x, dim, 0, n - j), dim, j, n);
+    return pad(slice(x, dim, -j, n + j), dim, 0, n);
+  }
+  /// softmax VJP: y ⊙ (dy − Σ_last dy ⊙ y).
+  Value softmaxVJP(Value y, Value dy) {
+    return mul(y, sub(dy, sumLast(mul(dy, y))));
+  }
+  /// 1 / sqrt(Σ_last x² · scale + eps), shape [..., 1].
+  Value invNorm(Value x, double scale, double eps) {
+    Value ms = sumLast(mul(x, x));
+    if (scale != 1.0)
+      ms = mul(ms, c(x, scale));
+    return div(c(x, 1.0), un<SqrtOp>(add(ms, c(x, eps))));
+  }
+};
+
+LogicalResult noCotangents(Operation *op, SmallVectorImpl<Value> &dxs) {
+  dxs.assign(op->getNumOperands(), Value());
+  return success();
+}
+
+} // namespace
+
+#define VJP_PROLOGUE(OP)                                                       \
+  VJPBuilder v{builder, (OP)->getLoc()};                                       \
+  Value dy = dys.empty() ? Value() : dys[0];                                   \
+  dxs.assign((OP)->getNumOperands(), Value());                                 \
+  if (!dy)                                                                     \
+    return success();                                                          \
+  (void)v;
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult AddOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.sumTo(dy, getLhs().getType());
+  dxs[1] = v.sumTo(dy, getRhs().getType());
+  return success();
+}
+
+LogicalResult SubOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.sumTo(dy, getLhs().getType());
+  dxs[1] = v.sumTo(v.un<NegOp>(dy), getRhs().getType());
+  return success();
+}
+
+LogicalResult MulOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.sumTo(v.mul(dy, getRhs()), getLhs().getType());
+  dxs[1] = v.sumTo(v.mul(dy, getLhs()), getRhs().getType());
+  return success();
+}
+
+LogicalResult DivOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // y = a / b: da = dy / b, db = −dy · y / b.
+  Value dyb = v.div(dy, getRhs());
+  dxs[0] = v.sumTo(dyb, getLhs().getType());
+  dxs[1] = v.sumTo(v.un<NegOp>(v.mul(dyb, getResult())), getRhs().getType());
+  return success();
+}
+
+LogicalResult NegOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.un<NegOp>(dy);
+  return success();
+}
+
+LogicalResult AbsOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.mul(dy, v.un<SignOp>(getInput()));
+  return success();
+}
+
+LogicalResult ExpOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.mul(dy, getResult());
+  return success();
+}
+
+LogicalResult LogOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.div(dy, getInput());
+  return success();
+}
+
+LogicalResult SqrtOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                               SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.div(v.mul(dy, v.c(dy, 0.5)), getResult());
+  return success();
+}
+
+LogicalResult SiluOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                               SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // d/dx x σ(x) = σ(x) (1 + x (1 − σ(x))).
+  Value x = getInput();
+  Value s = v.un<SigmoidOp>(x);
+  Value one = v.c(x, 1.0);
+  dxs[0] = v.mul(dy, v.mul(s, v.add(one, v.mul(x, v.sub(one, s)))));
+  return success();
+}
+
+LogicalResult GeluOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                               SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // y = ½ x (1 + tanh u), u = c (x + a x³), c = √(2/π), a = 0.044715:
+  // dy/dx = ½ (1 + tanh u) + ½ x (1 − tanh² u) c (1 + 3 a x²).
+  Value x = getInput();
+  double cc = std::sqrt(2.0 / M_PI), a = 0.044715;
+  Value x2 = v.mul(x, x);
+  Value u = v.mul(v.c(x, cc), v.add(x, v.mul(v.c(x, a), v.mul(x2, x))));
+  Value t = v.un<TanhOp>(u);
+  Value one = v.c(x, 1.0), half = v.c(x, 0.5);
+  Value du = v.mul(v.c(x, cc), v.add(one, v.mul(v.c(x, 3 * a), x2)));
+  Value d = v.add(v.mul(half, v.add(one, t)),
+                  v.mul(v.mul(half, x), v.mul(v.sub(one, v.mul(t, t)), du)));
+  dxs[0] = v.mul(dy, d);
+  return success();
+}
+
+LogicalResult SigmoidOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                  SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  Value y = getResult();
+  dxs[0] = v.mul(dy, v.mul(y, v.sub(v.c(y, 1.0), y)));
+  return success();
+}
+
+LogicalResult SoftplusOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                   SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.mul(dy, v.un<SigmoidOp>(getInput()));
+  return success();
+}
+
+LogicalResult TanhOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                               SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  Value y = getResult();
+  dxs[0] = v.mul(dy, v.sub(v.c(y, 1.0), v.mul(y, y)));
+  return success();
+}
+
+LogicalResult ReluOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                               SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.mul(dy, v.un<StepOp>(getInput()));
+  return success();
+}
+
+LogicalResult SignOp::buildVJP(OpBuilder &, ValueRange,
+                               SmallVectorImpl<Value> &dxs) {
+  return noCotangents(*this, dxs);
+}
+
+LogicalResult StepOp::buildVJP(OpBuilder &, ValueRange,
+                               SmallVectorImpl<Value> &dxs) {
+  return noCotangents(*this, dxs);
+}
+
+LogicalResult PowOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  double p = getExponent().convertToDouble();
+  Value x = getInput();
+  Value dpow;
+  if (p == 1.0)
+    dpow = v.c(x, 1.0);
+  else if (p == 2.0)
+    dpow = v.mul(v.c(x, 2.0), x);
+  else
+    dpow = v.mul(v.c(x, p), PowOp::create(builder, getLoc(), x.getType(), x,
+                                          builder.getF64FloatAttr(p - 1.0)));
+  dxs[0] = v.mul(dy, dpow);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                 SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.matmul(dy, v.transpose(getRhs()));
+  dxs[1] = v.matmul(v.transpose(getLhs()), dy);
+  return success();
+}
+
+/// Collapses [d0, ..., dn-1] to [d0·...·dn-2, dn-1] (rank 1: [1, d0]).
+static Value asMatrix(OpBuilder &b, Location loc, Value x) {
+  auto t = cast<RankedTensorType>(x.getType());
+  int64_t r = t.getRank();
+  if (r == 2)
+    return x;
+  if (r == 1) {
+    auto to = RankedTensorType::get({1, t.getDimSize(0)}, t.getElementType());
+    return tensor::ExpandShapeOp::create(
+        b, loc, to, x, ArrayRef<ReassociationIndices>{{0, 1}});
+  }
+  ReassociationIndices lead;
+  int64_t m = 1;
+  for (int64_t i = 0; i + 1 < r; ++i) {
+    lead.push_back(i);
+    m *= t.getDimSize(i);
+  }
+  auto to = RankedTensorType::get({m, t.getShape().back()}, t.getElementType());
+  return tensor::CollapseShapeOp::create(
+      b, loc, to, x, ArrayRef<ReassociationIndices>{lead, {r - 1}});
+}
+
+LogicalResult LinearOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                 SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // y = x W + b: dx = dy Wᵀ, dW = Σ xᵀ dy over the leading dims, db = Σ dy.
+  Value w = getWeight();
+  dxs[0] = LinearOp::create(builder, getLoc(), getInput().getType(), dy,
+                            v.transpose(w), Value());
+  Location loc = getLoc();
+  dxs[1] = v.matmul(v.transpose(asMatrix(builder, loc, getInput())),
+                    asMatrix(builder, loc, dy));
+  if (getBias())
+    dxs[2] = v.sumTo(dy, getBias().getType());
+  return success();
+}
+
+LogicalResult EmbeddingOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                    SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = EmbeddingGradOp::create(builder, getLoc(), getTable().getType(), dy,
+                                   getIds());
+  return success();
+}
+
+LogicalResult EmbeddingGradOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                        SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = EmbeddingOp::create(builder, getLoc(), getInput().getType(), dy,
+                               getIds());
+  return success();
+}
+
+LogicalResult OneHotOp::buildVJP(OpBuilder &, ValueRange,
+                                 SmallVectorImpl<Value> &dxs) {
+  return noCotangents(*this, dxs);
+}
+
+LogicalResult TransposeOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                    SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.transpose(dy);
+  return success();
+}
+
+LogicalResult BroadcastOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                    SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.sumTo(dy, getInput().getType());
+  return success();
+}
+
+LogicalResult SumToOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.bcast(dy, getInput().getType());
+  return success();
+}
+
+LogicalResult SliceOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  if (!isa<FloatType>(getElementTypeOrSelf(getInput().getType())))
+    return success(); // integer token ids: not differentiable
+  auto in = cast<RankedTensorType>(getInput().getType());
+  dxs[0] = v.pad(dy, getDim(), getOffset(), in.getDimSize(getDim()));
+  return success();
+}
+
+LogicalResult PadOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  auto in = cast<RankedTensorType>(getInput().getType());
+  dxs[0] = v.slice(dy, getDim(), getOffset(), in.getDimSize(getDim()));
+  return success();
+}
+
+LogicalResult SplitHeadsOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                     SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = MergeHeadsOp::create(builder, getLoc(), getInput().getType(), dy);
+  return success();
+}
+
+LogicalResult MergeHeadsOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                     SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  auto in = cast<RankedTensorType>(getInput().getType());
+  dxs[0] = SplitHeadsOp::create(builder, getLoc(), in, dy, in.getDimSize(1));
+  return success();
+}
+
+LogicalResult CausalMaskOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                     SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = CausalMaskOp::create(builder, getLoc(), dy.getType(), dy,
+                                builder.getF64FloatAttr(0.0), getWindowAttr());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions, norms, softmax, attention, loss
+//===----------------------------------------------------------------------===//
+
+LogicalResult SumOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                              SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.bcast(dy, getInput().getType());
+  return success();
+}
+
+LogicalResult MeanOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                               SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  auto in = cast<RankedTensorType>(getInput().getType());
+  dxs[0] = v.bcast(v.mul(dy, v.c(dy, 1.0 / (double)in.getNumElements())), in);
+  return success();
+}
+
+LogicalResult RmsNormOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                  SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // y = n ⊙ γ with n = x r, r = (mean_last x² + eps)^{-1/2}:
+  // dγ = Σ dy ⊙ n, dx = r (dn − n mean_last(dn ⊙ n)) with dn = dy ⊙ γ.
+  Value x = getInput(), g = getGamma();
+  double invD = 1.0 / (double)v.tt(x).getShape().back();
+  Value r = v.invNorm(x, invD, getEps().convertToDouble());
+  Value n = v.mul(x, r);
+  dxs[1] = v.sumTo(v.mul(dy, n), g.getType());
+  Value dn = v.mul(dy, g);
+  Value proj = v.mul(v.sumLast(v.mul(dn, n)), v.c(x, invD));
+  dxs[0] = v.mul(r, v.sub(dn, v.mul(n, proj)));
+  return success();
+}
+
+LogicalResult L2NormOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                 SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // y = x r, r = (Σ_last x² + eps)^{-1/2}: dx = r (dy − y Σ_last(dy ⊙ y)).
+  Value x = getInput(), y = getResult();
+  Value r = v.invNorm(x, 1.0, getEps().convertToDouble());
+  dxs[0] = v.mul(r, v.sub(dy, v.mul(y, v.sumLast(v.mul(dy, y)))));
+  return success();
+}
+
+LogicalResult SoftmaxOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                  SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  dxs[0] = v.softmaxVJP(getResult(), dy);
+  return success();
+}
+
+LogicalResult CausalConvOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                     SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // y[b,t,d] = Σ_j w[j,d] x[b,t−j,d]:
+  //   dx[b,s,d] = Σ_j w[j,d] dy[b,s+j,d],  dw[j,d] = Σ_{b,t} dy[b,t,d]
+  //   x[b,t−j,d].
+  Value x = getInput(), w = getWeight();
+  int64_t k = v.tt(w).getDimSize(0);
+  Value dx, dw;
+  for (int64_t j = 0; j < k; ++j) {
+    Value wj = v.slice(w, 0, j, 1); // [1, D]
+    dx = v.add(dx, v.shift(v.mul(dy, wj), 1, -j));
+    Value dwj = v.sumTo(v.mul(dy, v.shift(x, 1, j)), wj.getType());
+    dw = v.add(dw, k == 1 ? dwj : v.pad(dwj, 0, j, k));
+  }
+  dxs[0] = dx;
+  dxs[1] = dw;
+  return success();
+}
+
+LogicalResult AttentionOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                    SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // Recomputes P = softmax(mask(q kᵀ s)) and returns
+  // dv = Pᵀ dy, dS = P ⊙ (dP − Σ_last dP ⊙ P) with dP = dy vᵀ,
+  // dq = dS k s, dk = dSᵀ q s.
+  Value q = getQuery(), k = getKey(), val = getValue();
+  double s = getScale() ? getScale()->convertToDouble()
+                        : 1.0 / std::sqrt((double)v.tt(q).getShape().back());
+  Value scores = v.mul(v.matmul(q, v.transpose(k)), v.c(q, s));
+  scores =
+      CausalMaskOp::create(builder, getLoc(), scores.getType(), scores,
+                           builder.getF64FloatAttr(-INFINITY), getWindowAttr());
+  Value p = SoftmaxOp::create(builder, getLoc(), scores.getType(), scores);
+  dxs[2] = v.matmul(v.transpose(p), dy);
+  Value ds = v.softmaxVJP(p, v.matmul(dy, v.transpose(val)));
+  dxs[0] = v.mul(v.matmul(ds, k), v.c(q, s));
+  dxs[1] = v.mul(v.matmul(v.transpose(ds), q), v.c(q, s));
+  return success();
+}
+
+LogicalResult CrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                       SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // loss = −mean_{b,t} log softmax(logits)[targets]:
+  // dlogits = (softmax(logits) − onehot(targets)) dy / (B T).
+  Value logits = getLogits();
+  auto lt = v.tt(logits);
+  Value p = SoftmaxOp::create(builder, getLoc(), lt, logits);
+  Value oh = OneHotOp::create(builder, getLoc(), lt, getTargets());
+  double n = (double)(lt.getDimSize(0) * lt.getDimSize(1));
+  dxs[0] = v.mul(v.sub(p, oh), v.mul(dy, v.c(dy, 1.0 / n)));
+  return success();
+}
+
+#undef VJP_PROLOGUE
+
+//===----------------------------------------------------------------------===//
+// Upstream ops used in nl IR
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// tensor.collapse_shape and tensor.expand_shape are each other's VJP.
+template <typename OpTy, typename InverseTy>
+struct ReshapeVJPModel : public DifferentiableOpInterface::ExternalModel<
+                             ReshapeVJPModel<OpTy, InverseTy>, OpTy> {
+  LogicalResult buildVJP(Operation *op, OpBuilder &b, ValueRange dys,
+                         SmallVectorImpl<Value> &dxs) const {
+    auto reshape = cast<OpTy>(op);
+    dxs.assign(op->getNumOperands(), Value());
+    if (dys.empty() || !dys[0])
+      return success();
+    dxs[0] = InverseTy::create(b, op->getLoc(), reshape.getSrc().getType(),
+                               dys[0], reshape.getReassociationIndices());
+    return success();
+  }
+};
+
+/// Constants do not depend on anything.
+struct ConstantVJPModel
+    : public DifferentiableOpInterface::ExternalModel<ConstantVJPModel,
+                                                      arith::ConstantOp> {
+  LogicalResult buildVJP(Operation *op, OpBuilder &, ValueRange,
+                         SmallVectorImpl<Value> &dxs) const {
+    dxs.clear();
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::nl::registerDifferentiableExternalModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
+    tensor::CollapseShapeOp::attachInterface<
+        ReshapeVJPModel<tensor::CollapseShapeOp, tensor::ExpandShapeOp>>(*ctx);
+    tensor::ExpandShapeOp::attachInterface<
+        ReshapeVJPModel<tensor::ExpandShapeOp, tensor::CollapseShapeOp>>(*ctx);
+  });
+  registry.addExtension(+[](MLIRContext *ctx, arith::ArithDialect *) {
+    arith::ConstantOp::attachInterface<ConstantVJPModel>(*ctx);
+  });
+}

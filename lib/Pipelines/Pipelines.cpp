@@ -1,0 +1,39 @@
+//===- Pipelines.cpp - nlc's registered pass pipelines --------------------===//
+
+#include "nl/Pipelines/Pipelines.h"
+#include "nl/Conversion/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+LogicalResult
+mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
+                                const NLToLLVMPipelineOptions &options) {
+  // The upstream passes are named by their registered pipeline text; the
+  // order follows design/MLIR_NOTES.md §2 (expand-strided-metadata before
+  // lower-affine; convert-bufferization-to-memref after the deallocation
+  // pipeline, which creates bufferization.clone).
+  std::string text = "convert-nl-to-linalg,canonicalize,cse,"
+                     "one-shot-bufferize{bufferize-function-boundaries "
+                     "function-boundary-type-conversion=identity-layout-map},";
+  if (options.resultsToOutParams)
+    text += "buffer-results-to-out-params{modify-public-functions "
+            "hoist-static-allocs},";
+  text += "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+          "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+          "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+          "convert-to-llvm,reconcile-unrealized-casts";
+  return parsePassPipeline(text, pm);
+}
+
+void mlir::nl::registerNLPipelines() {
+  PassPipelineRegistration<NLToLLVMPipelineOptions>(
+      "nl-lower-to-llvm",
+      "Lower nl compute ops to the LLVM dialect on the CPU (linalg, "
+      "bufferization, loops, LLVM)",
+      [](OpPassManager &pm, const NLToLLVMPipelineOptions &options) {
+        if (failed(buildNLToLLVMPipeline(pm, options)))
+          llvm::report_fatal_error("nl-lower-to-llvm: unknown pass name");
+      });
+}

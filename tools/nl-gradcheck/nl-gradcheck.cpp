@@ -1,0 +1,371 @@
+//===- nl-gradcheck.cpp - reverse mode against finite differences ---------===//
+//
+// Usage: nl-gradcheck FILE.mlir [--tol=1e-6] [--eps=1e-6] [--seed=1]
+//
+// For every func.func marked `nl.differentiate` (a scalar float64 loss of
+// float64 tensors and integer tensors), the tool
+//   1. builds @f_grad with nl-generate-gradients (and, for
+//      `nl.differentiate = 2`, @f_dir and @f_dir_grad: grad of grad),
+//   2. lowers the module with the nl-lower-to-llvm pipeline and JIT-compiles
+//   it,
+//   3. draws random inputs (float args: N(0, 1), or U(0.5, 1.5) with the arg
+//      attribute `nl.positive`; integer args: U{0 .. nl.int_bound − 1},
+//      default bound 2) from a seeded generator,
+//   4. compares every gradient with central finite differences
+//      (f(x + eps e_i) − f(x − eps e_i)) / 2 eps, element by element.
+//
+// The error of one gradient tensor is its relative RMS error
+// rms(ad − fd) / rms(fd) (docs/testing.md); a gradient with rms(fd) below
+// 1e-12 is compared absolutely. Prints one line per gradient with the error
+// and the worst element, and exits 1 when any error exceeds --tol.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Conversion/Passes.h"
+#include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+#include "nl/Pipelines/Pipelines.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
+                                      cl::Required);
+static cl::opt<double> tolerance("tol",
+                                 cl::desc("Largest relative RMS error allowed"),
+                                 cl::init(1e-6));
+static cl::opt<double> epsilon("eps", cl::desc("Finite-difference step"),
+                               cl::init(1e-6));
+static cl::opt<double> perturb(
+    "perturb",
+    cl::desc("Add this to element 0 of every reverse-mode gradient (to test "
+             "that the check fails)"),
+    cl::init(0.0), cl::Hidden);
+static cl::opt<unsigned> seed("seed", cl::desc("Random seed for the inputs"),
+                              cl::init(1));
+
+namespace {
+
+/// A tensor argument or result held on the host, passed to JIT code as a
+/// strided memref descriptor {alloc, aligned, offset, sizes..., strides...}.
+struct HostTensor {
+  RankedTensorType type;
+  std::vector<double> f64;  // float64 data
+  std::vector<int64_t> i64; // integer data (widened; narrowed on pack)
+  std::vector<char> bytes;  // storage handed to JIT code
+  std::vector<int64_t> desc;
+
+  bool isFloat() const { return isa<FloatType>(type.getElementType()); }
+  int64_t size() const { return type.getNumElements(); }
+
+  /// Packs data into `bytes` and fills the descriptor.
+  void pack() {
+    unsigned width = type.getElementType().getIntOrFloatBitWidth() / 8;
+    bytes.assign(std::max<int64_t>(size(), 1) * width, 0);
+    for (int64_t i = 0; i < size(); ++i) {
+      if (isFloat())
+        std::memcpy(&bytes[i * 8], &f64[i], 8);
+      else if (width == 8)
+        std::memcpy(&bytes[i * 8], &i64[i], 8);
+      else {
+        int32_t v = (int32_t)i64[i];
+        std::memcpy(&bytes[i * 4], &v, 4);
+      }
+    }
+    int64_t r = type.getRank();
+    desc.assign(3 + 2 * r, 0);
+    void *p = bytes.data();
+    std::memcpy(&desc[0], &p, sizeof(void *));
+    std::memcpy(&desc[1], &p, sizeof(void *));
+    int64_t stride = 1;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      desc[3 + d] = type.getDimSize(d);
+      desc[3 + r + d] = stride;
+      stride *= type.getDimSize(d);
+    }
+  }
+  void unpackFloat() {
+    f64.resize(size());
+    for (int64_t i = 0; i < size(); ++i)
+      std::memcpy(&f64[i], &bytes[i * 8], 8);
+  }
+};
+
+/// Calls a lowered function whose results are out-parameters.
+class Runner {
+public:
+  Runner(ExecutionEngine &engine) : engine(engine) {}
+
+  LogicalResult call(StringRef name, std::vector<HostTensor> &inputs,
+                     std::vector<HostTensor> &outputs) {
+    std::vector<void *> args;
+    for (HostTensor *t : collect(inputs, outputs)) {
+      t->pack();
+      for (int64_t &field : t->desc)
+        args.push_back(&field);
+    }
+    if (llvm::Error e = engine.invokePacked(name, args)) {
+      llvm::errs() << "error: calling @" << name << ": "
+                   << llvm::toString(std::move(e)) << "\n";
+      return failure();
+    }
+    for (HostTensor &o : outputs)
+      o.unpackFloat();
+    return success();
+  }
+
+private:
+  static std::vector<HostTensor *> collect(std::vector<HostTensor> &a,
+                                           std::vector<HostTensor> &b) {
+    std::vector<HostTensor *> all;
+    for (HostTensor &t : a)
+      all.push_back(&t);
+    for (HostTensor &t : b)
+      all.push_back(&t);
+    return all;
+  }
+  ExecutionEngine &engine;
+};
+
+std::vector<HostTensor> makeOutputs(TypeRange types) {
+  std::vector<HostTensor> out;
+  for (Type t : types) {
+    HostTensor h;
+    h.type = cast<RankedTensorType>(t);
+    h.f64.assign(h.size(), 0.0);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+struct Checked {
+  std::string fn;
+  double worst = 0.0;
+  bool ok = true;
+};
+
+std::string indexStr(RankedTensorType t, int64_t flat) {
+  SmallVector<int64_t> idx(t.getRank());
+  for (int64_t d = t.getRank() - 1; d >= 0; --d) {
+    idx[d] = flat % t.getDimSize(d);
+    flat /= t.getDimSize(d);
+  }
+  std::string s = "[";
+  for (size_t i = 0; i < idx.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(idx[i]);
+  return s + "]";
+}
+
+/// Checks @name_grad against finite differences of @name.
+LogicalResult checkFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
+                            Checked &result) {
+  FunctionType ft = f.getFunctionType();
+  std::vector<HostTensor> inputs;
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_real_distribution<double> positive(0.5, 1.5);
+  for (auto [i, t] : llvm::enumerate(ft.getInputs())) {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    if (!rt || !rt.hasStaticShape() ||
+        !(rt.getElementType().isF64() || rt.getElementType().isInteger(32) ||
+          rt.getElementType().isInteger(64)))
+      return f.emitOpError() << "nl-gradcheck needs static tensors of f64, "
+                                "i32 or i64, got argument #"
+                             << i << " of type " << t;
+    HostTensor h;
+    h.type = rt;
+    if (h.isFloat()) {
+      bool pos = (bool)f.getArgAttr(i, "nl.positive");
+      for (int64_t k = 0; k < h.size(); ++k)
+        h.f64.push_back(pos ? positive(rng) : normal(rng));
+    } else {
+      int64_t bound = 2;
+      if (auto a = f.getArgAttrOfType<IntegerAttr>(i, "nl.int_bound"))
+        bound = a.getInt();
+      std::uniform_int_distribution<int64_t> u(0,
+                                               std::max<int64_t>(bound, 1) - 1);
+      for (int64_t k = 0; k < h.size(); ++k)
+        h.i64.push_back(u(rng));
+    }
+    inputs.push_back(std::move(h));
+  }
+  auto module = f->getParentOfType<ModuleOp>();
+  auto g = module.lookupSymbol<func::FuncOp>((f.getSymName() + "_grad").str());
+  if (!g)
+    return f.emitOpError() << "has no gradient function";
+
+  std::vector<HostTensor> gradOut =
+      makeOutputs(g.getFunctionType().getResults());
+  std::vector<HostTensor> lossOut = makeOutputs(ft.getResults());
+  if (failed(run.call(g.getSymName(), inputs, gradOut)) ||
+      failed(run.call(f.getSymName(), inputs, lossOut)))
+    return failure();
+  double loss = lossOut[0].f64[0];
+  if (!std::isfinite(loss) || std::fabs(gradOut[0].f64[0] - loss) >
+                                  1e-12 * std::max(1.0, std::fabs(loss))) {
+    llvm::outs() << "@" << f.getSymName() << ": loss " << loss << " but @"
+                 << g.getSymName() << " returned " << gradOut[0].f64[0]
+                 << ": FAIL\n";
+    result.ok = false;
+    return success();
+  }
+
+  size_t gi = 1;
+  for (auto [ai, in] : llvm::enumerate(inputs)) {
+    if (!in.isFloat())
+      continue;
+    std::vector<double> ad = gradOut[gi++].f64;
+    ad[0] += perturb;
+    std::vector<double> fd(in.size());
+    for (int64_t k = 0; k < in.size(); ++k) {
+      double x0 = in.f64[k], h = epsilon;
+      in.f64[k] = x0 + h;
+      if (failed(run.call(f.getSymName(), inputs, lossOut)))
+        return failure();
+      double fp = lossOut[0].f64[0];
+      in.f64[k] = x0 - h;
+      if (failed(run.call(f.getSymName(), inputs, lossOut)))
+        return failure();
+      double fm = lossOut[0].f64[0];
+      in.f64[k] = x0;
+      fd[k] = (fp - fm) / (2 * h);
+    }
+    double num = 0, den = 0, worstAbs = -1;
+    int64_t worstAt = 0;
+    bool finite = true;
+    for (int64_t k = 0; k < in.size(); ++k) {
+      double d = ad[k] - fd[k];
+      finite &= std::isfinite(ad[k]) && std::isfinite(fd[k]);
+      num += d * d;
+      den += fd[k] * fd[k];
+      if (std::fabs(d) > worstAbs) {
+        worstAbs = std::fabs(d);
+        worstAt = k;
+      }
+    }
+    double rmsErr = std::sqrt(num / in.size()),
+           rmsRef = std::sqrt(den / in.size());
+    double err = rmsRef > 1e-12 ? rmsErr / rmsRef : rmsErr;
+    bool ok = finite && err <= tolerance;
+    result.worst = std::max(result.worst, finite ? err : INFINITY);
+    result.ok &= ok;
+    llvm::outs() << "@" << f.getSymName() << ": d/d%arg" << ai << " " << in.type
+                 << ": " << (rmsRef > 1e-12 ? "rel" : "abs") << " rms error "
+                 << llvm::format("%.3e", err) << ", worst element "
+                 << indexStr(in.type, worstAt) << " (reverse "
+                 << llvm::format("%.9g", ad[worstAt]) << ", finite differences "
+                 << llvm::format("%.9g", fd[worstAt])
+                 << "): " << (ok ? "OK" : "FAIL") << "\n";
+  }
+  return success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM y(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "nl-gradcheck: reverse-mode gradients against finite differences\n");
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+
+  DialectRegistry registry;
+  registry.insert<nl::NLDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  nl::registerDifferentiableExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerAllPasses();
+  nl::registerNLPasses();
+  nl::registerNLConversionPasses();
+  MLIRContext ctx(registry);
+
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(inputFile, ParserConfig(&ctx));
+  if (!module)
+    return 1;
+
+  // Gradient functions, then a copy of the module to lower (the original
+  // keeps the tensor signatures used to build the host buffers).
+  PassManager gen(&ctx);
+  gen.addPass(nl::createNLGenerateGradients());
+  if (failed(gen.run(*module)))
+    return 1;
+  SmallVector<func::FuncOp> checked;
+  module->walk([&](func::FuncOp f) {
+    if (f->hasAttr("nl.differentiate") ||
+        (f.getSymName().ends_with("_dir") &&
+         module->lookupSymbol((f.getSymName() + "_grad").str())))
+      checked.push_back(f);
+  });
+  if (checked.empty()) {
+    llvm::errs() << "error: " << inputFile
+                 << ": no func.func is marked nl.differentiate\n";
+    return 1;
+  }
+
+  OwningOpRef<ModuleOp> lowered = cast<ModuleOp>((*module)->clone());
+  PassManager pm(&ctx);
+  nl::NLToLLVMPipelineOptions options;
+  options.resultsToOutParams = true;
+  if (failed(nl::buildNLToLLVMPipeline(pm, options)) ||
+      failed(pm.run(*lowered)))
+    return 1;
+
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      makeOptimizingTransformer(/*optLevel=*/1, /*sizeLevel=*/0, nullptr);
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.enableGDBNotificationListener = false;
+  engineOptions.enablePerfNotificationListener = false;
+  // memrefCopy (strided copies) lives in MLIR's C runner utilities.
+  SmallVector<StringRef, 1> libs{NL_MLIR_C_RUNNER_UTILS};
+  engineOptions.sharedLibPaths = libs;
+  auto engine = ExecutionEngine::create(*lowered, engineOptions);
+  if (!engine) {
+    llvm::errs() << "error: JIT compilation failed: "
+                 << llvm::toString(engine.takeError()) << "\n";
+    return 1;
+  }
+
+  Runner run(**engine);
+  std::mt19937_64 rng(seed);
+  bool ok = true;
+  double worst = 0;
+  for (func::FuncOp f : checked) {
+    Checked c;
+    if (failed(checkFunction(run, f, rng, c)))
+      return 1;
+    ok &= c.ok;
+    worst = std::max(worst, c.worst);
+  }
+  llvm::outs() << (ok ? "PASS" : "FAIL") << ": " << checked.size()
+               << " function(s), worst relative RMS error "
+               << llvm::format("%.3e", worst) << " (tolerance "
+               << llvm::format("%.1e", (double)tolerance) << ")\n";
+  return ok ? 0 : 1;
+}

@@ -16,7 +16,8 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // pipeline, which creates bufferization.clone).
   std::string text = "convert-nl-to-linalg,canonicalize,cse,"
                      "one-shot-bufferize{bufferize-function-boundaries "
-                     "function-boundary-type-conversion=identity-layout-map},";
+                     "function-boundary-type-conversion=identity-layout-map "
+                     "allow-return-allocs-from-loops},";
   if (options.resultsToOutParams)
     text += "buffer-results-to-out-params{modify-public-functions "
             "hoist-static-allocs},";

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -778,6 +779,104 @@ DEFINE_LOWERING(AttentionOp) {
   return success();
 }
 
+/// One token of a scan: `x[:, :, t]` with the token dim dropped.
+Value tokenSlice(OpBuilder &b, Location loc, Value x, Value t) {
+  RankedTensorType xt = tt(x);
+  int64_t r = xt.getRank();
+  SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes,
+      strides(r, b.getIndexAttr(1));
+  SmallVector<int64_t> dropped;
+  for (int64_t i = 0; i < r; ++i) {
+    sizes.push_back(b.getIndexAttr(i == 2 ? 1 : xt.getDimSize(i)));
+    if (i != 2)
+      dropped.push_back(xt.getDimSize(i));
+  }
+  offs[2] = t;
+  auto resT = RankedTensorType::get(dropped, xt.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, resT, x, offs, sizes, strides);
+}
+
+Value insertToken(OpBuilder &b, Location loc, Value v, Value into, Value t) {
+  RankedTensorType it = tt(into);
+  int64_t r = it.getRank();
+  SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes,
+      strides(r, b.getIndexAttr(1));
+  for (int64_t i = 0; i < r; ++i)
+    sizes.push_back(b.getIndexAttr(i == 2 ? 1 : it.getDimSize(i)));
+  offs[2] = t;
+  return tensor::InsertSliceOp::create(b, loc, v, into, offs, sizes, strides);
+}
+
+/// Lowers a scan to an scf.for over tokens carrying the state; `step`
+/// builds the next state from (gate_t, x_t, h_prev).
+template <typename OpTy>
+LogicalResult
+lowerScan(OpTy op, Value gate, Value x, Value init,
+          ConversionPatternRewriter &rewriter,
+          function_ref<Value(LinalgBuilder &, Value, Value, Value)> step) {
+  Location loc = op.getLoc();
+  LinalgBuilder lb{rewriter, loc};
+  RankedTensorType outT = tt(op.getResult());
+  int64_t n = outT.getDimSize(2);
+  bool rev = op.getReverse();
+  Value lo = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value hi = arith::ConstantIndexOp::create(rewriter, loc, n);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value last = arith::ConstantIndexOp::create(rewriter, loc, n - 1);
+  auto loop = scf::ForOp::create(
+      rewriter, loc, lo, hi, one, ValueRange{init, lb.empty(outT)},
+      [&](OpBuilder &b, Location l, Value i, ValueRange iter) {
+        Value t = rev ? arith::SubIOp::create(b, l, last, i).getResult() : i;
+        LinalgBuilder inner{b, l};
+        Value h = step(inner, tokenSlice(b, l, gate, t),
+                       tokenSlice(b, l, x, t), iter[0]);
+        Value out = insertToken(b, l, h, iter[1], t);
+        scf::YieldOp::create(b, l, ValueRange{h, out});
+      });
+  rewriter.replaceOp(op, loop.getResult(1));
+  return success();
+}
+
+DEFINE_LOWERING(LinearScanOp) {
+  return lowerScan(
+      op, adaptor.getGate(), adaptor.getInput(), adaptor.getInit(), rewriter,
+      [](LinalgBuilder &lb, Value a, Value x, Value h) {
+        // h = a ⊙ h + x, with a [B, H] repeated over the state dims.
+        RankedTensorType ht = tt(h);
+        int64_t r = ht.getRank();
+        OpBuilder &b = lb.b;
+        SmallVector<AffineMap> maps{
+            AffineMap::get(r, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
+                           b.getContext()),
+            b.getMultiDimIdentityMap(r), b.getMultiDimIdentityMap(r)};
+        SmallVector<IteratorType> its(r, IteratorType::parallel);
+        // In place: the state is the generic's output.
+        return linalg::GenericOp::create(
+                   b, lb.loc, TypeRange{ht}, ValueRange{a, x}, ValueRange{h},
+                   maps, its,
+                   [](OpBuilder &nb, Location l, ValueRange s) {
+                     Value p = arith::MulFOp::create(nb, l, s[0], s[2]);
+                     linalg::YieldOp::create(
+                         nb, l, Value(arith::AddFOp::create(nb, l, p, s[1])));
+                   })
+            .getResult(0);
+      });
+}
+
+DEFINE_LOWERING(MatrixScanOp) {
+  return lowerScan(
+      op, adaptor.getGate(), adaptor.getInput(), adaptor.getInit(), rewriter,
+      [](LinalgBuilder &lb, Value a, Value x, Value h) {
+        // h = h a + x: [B, H, Q, P] x [B, H, P, P].
+        Value hw = contraction(lb, h, a, /*rhsBatched=*/true, tt(h));
+        return lb.elementwise(tt(h), ValueRange{hw, x},
+                              [](OpBuilder &b, Location l, ValueRange s) {
+                                return arith::AddFOp::create(b, l, s[0], s[1])
+                                    .getResult();
+                              });
+      });
+}
+
 #undef DEFINE_LOWERING
 
 struct ConvertNLToLinalg
@@ -787,7 +886,7 @@ struct ConvertNLToLinalg
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
-                           func::FuncDialect>();
+                           scf::SCFDialect, func::FuncDialect>();
     // Every compute op is lowered; structure, flows and memories stay.
     target.addDynamicallyLegalDialect<NLDialect>([](Operation *op) {
       return !isa<DifferentiableOpInterface>(op) ||
@@ -820,5 +919,6 @@ void mlir::nl::populateNLToLinalgConversionPatterns(
       LowerPattern<MergeHeadsOp>, LowerPattern<CausalMaskOp>,
       LowerPattern<SoftmaxOp>, LowerPattern<RmsNormOp>, LowerPattern<L2NormOp>,
       LowerPattern<CausalConvOp>, LowerPattern<CrossEntropyOp>,
-      LowerPattern<AttentionOp>>(patterns.getContext());
+      LowerPattern<AttentionOp>, LowerPattern<LinearScanOp>,
+      LowerPattern<MatrixScanOp>>(patterns.getContext());
 }

@@ -15,7 +15,9 @@ def ConvertNLToLinalg : Pass<"convert-nl-to-linalg", "::mlir::ModuleOp"> {
     `tensor.extract_slice`/`insert_slice`, head split/merge are reshapes plus
     `linalg.transpose`. Softmax and cross-entropy subtract the row max.
     `nl.attention` is decomposed into nl ops (q kᵀ, causal mask, softmax,
-    weighted sum) which are then lowered.
+    weighted sum) which are then lowered. The token recurrences
+    `nl.linear_scan`/`nl.matrix_scan` become an `scf.for` over tokens that
+    carries the state.
 
     Structure ops, flows, `nl.memorize`, `nl.self_modify` and `nl.read` are
     left alone (they are rewritten by derive-inner-updates first). The
@@ -24,7 +26,8 @@ def ConvertNLToLinalg : Pass<"convert-nl-to-linalg", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::math::MathDialect"];
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // NL_CONVERSION_PASSES_TD

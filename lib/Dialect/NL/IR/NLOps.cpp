@@ -1091,5 +1091,34 @@ LogicalResult CausalMaskOp::verify() {
   return success();
 }
 
+
+LogicalResult LinearScanOp::verify() {
+  SmallVector<int64_t> a, x, h;
+  if (failed(checkRank(*this, "gate", getGate().getType(), 3, a)) ||
+      failed(checkRank(*this, "input", getInput().getType(), 3, x, true)))
+    return failure();
+  if (failed(checkShape(*this, "gate", getGate().getType(),
+                        {x[0], x[1], x[2]})))
+    return failure();
+  SmallVector<int64_t> h0{x[0], x[1]};
+  h0.append(x.begin() + 3, x.end());
+  if (failed(checkShape(*this, "init", getInit().getType(), h0)))
+    return failure();
+  return checkShape(*this, "result", getResult().getType(), x);
+}
+
+LogicalResult MatrixScanOp::verify() {
+  SmallVector<int64_t> a, x;
+  if (failed(checkRank(*this, "gate", getGate().getType(), 5, a)) ||
+      failed(checkRank(*this, "input", getInput().getType(), 5, x)))
+    return failure();
+  if (failed(checkShape(*this, "gate", getGate().getType(),
+                        {x[0], x[1], x[2], x[4], x[4]})) ||
+      failed(checkShape(*this, "init", getInit().getType(),
+                        {x[0], x[1], x[3], x[4]})))
+    return failure();
+  return checkShape(*this, "result", getResult().getType(), x);
+}
+
 #define GET_OP_CLASSES
 #include "nl/Dialect/NL/IR/NLOps.cpp.inc"

@@ -11,6 +11,7 @@
 #include "nl/Dialect/NL/IR/NLDialect.h"
 
 #include "mlir/Dialect/Traits.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/DialectRegistry.h"
 
 #include <cmath>
@@ -118,6 +119,37 @@ struct VJPBuilder {
     if (j > 0)
       return pad(slice(x, dim, 0, n - j), dim, j, n);
     return pad(slice(x, dim, -j, n + j), dim, 0, n);
+  }
+  Value zeros(Type t) { return bcast(c(Value(), 0.0, t), t); }
+  /// A rank-0 constant of the element type of tensor type `t`.
+  Value c(Value, double v, Type t) {
+    auto st = RankedTensorType::get({}, cast<RankedTensorType>(t).getElementType());
+    return arith::ConstantOp::create(
+        b, loc, st,
+        DenseElementsAttr::get(
+            st, b.getFloatAttr(cast<FloatType>(st.getElementType()), v)));
+  }
+  /// Reshape that inserts unit dims at `pos` (count `k`): [B, H, n] ->
+  /// [B, H, n, 1, ..., 1] with pos = 3, or [B, H, S...] -> [B, H, 1, S...]
+  /// with pos = 2.
+  Value insertUnitDims(Value x, int64_t pos, int64_t k) {
+    if (k == 0)
+      return x;
+    RankedTensorType t = tt(x);
+    SmallVector<int64_t> shape(t.getShape());
+    shape.insert(shape.begin() + pos, k, 1);
+    auto to = RankedTensorType::get(shape, t.getElementType());
+    auto re = getReassociationIndicesForReshape(t, to);
+    assert(re && "insertUnitDims: no reassociation");
+    return tensor::ExpandShapeOp::create(b, loc, to, x, *re);
+  }
+  /// The inverse of insertUnitDims.
+  Value dropUnitDims(Value x, RankedTensorType to) {
+    if (x.getType() == to)
+      return x;
+    auto re = getReassociationIndicesForReshape(tt(x), to);
+    assert(re && "dropUnitDims: shapes do not differ by unit dims");
+    return tensor::CollapseShapeOp::create(b, loc, to, x, *re);
   }
   /// softmax VJP: y ⊙ (dy − Σ_last dy ⊙ y).
   Value softmaxVJP(Value y, Value dy) {
@@ -542,6 +574,70 @@ LogicalResult CrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange dys,
   Value oh = OneHotOp::create(builder, getLoc(), lt, getTargets());
   double n = (double)(lt.getDimSize(0) * lt.getDimSize(1));
   dxs[0] = v.mul(v.sub(p, oh), v.mul(dy, v.c(dy, 1.0 / n)));
+  return success();
+}
+
+/// The state before (forward) or after (reverse) each token: h shifted by one
+/// token with h0 in the vacated slot.
+static Value neighbourStates(VJPBuilder &v, Value h, Value h0, bool reverse) {
+  int64_t n = v.tt(h).getDimSize(2);
+  Value h0t = v.insertUnitDims(h0, 2, 1); // [B, H, 1, S...]
+  Value edge = v.pad(h0t, 2, reverse ? n - 1 : 0, n);
+  return v.add(v.shift(h, 2, reverse ? -1 : 1), edge);
+}
+
+/// The slot of token `t` along dim 2, with the token dim dropped.
+static Value tokenSlot(VJPBuilder &v, Value x, int64_t t, Type dropped) {
+  return v.dropUnitDims(v.slice(x, 2, t, 1), cast<RankedTensorType>(dropped));
+}
+
+LogicalResult LinearScanOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                     SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // Forward h_t = a_t h_{t-1} + x_t: the total cotangent of h_t is
+  // λ_t = dh_t + a_{t+1} λ_{t+1} (a reverse scan), then dx = λ,
+  // da_t = Σ_S λ_t ⊙ h_{t-1}, dh0 = a_0 λ_0. Reverse scans mirror it.
+  bool rev = getReverse();
+  Value a = getGate(), h = getResult(), h0 = getInit();
+  int64_t n = v.tt(h).getDimSize(2), rest = v.tt(h).getRank() - 3;
+  Value aNext = v.shift(a, 2, rev ? 1 : -1);
+  Value lambda = LinearScanOp::create(builder, getLoc(), h.getType(), aNext,
+                                      dy, v.zeros(h0.getType()),
+                                      rev ? UnitAttr() : builder.getUnitAttr());
+  dxs[1] = lambda;
+  Value prev = neighbourStates(v, h, h0, rev);
+  SmallVector<int64_t> gs(v.tt(a).getShape());
+  gs.append(rest, 1);
+  Value da = v.sumTo(v.mul(lambda, prev),
+                     RankedTensorType::get(gs, v.tt(a).getElementType()));
+  dxs[0] = v.dropUnitDims(da, v.tt(a));
+  int64_t edge = rev ? n - 1 : 0;
+  Value aE = v.insertUnitDims(v.slice(a, 2, edge, 1), 3, rest);
+  dxs[2] = tokenSlot(v, v.mul(aE, v.slice(lambda, 2, edge, 1)), 0,
+                     h0.getType());
+  return success();
+}
+
+LogicalResult MatrixScanOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                     SmallVectorImpl<Value> &dxs) {
+  VJP_PROLOGUE(*this);
+  // Forward h_t = h_{t-1} A_t + X_t: λ_t = dh_t + λ_{t+1} A_{t+1}ᵀ (a
+  // reverse scan), dX = λ, dA_t = h_{t-1}ᵀ λ_t, dh0 = λ_0 A_0ᵀ.
+  bool rev = getReverse();
+  Value a = getGate(), h = getResult(), h0 = getInit();
+  int64_t n = v.tt(h).getDimSize(2);
+  Value aT = v.transpose(a);
+  Value aNextT = v.shift(aT, 2, rev ? 1 : -1);
+  Value lambda = MatrixScanOp::create(builder, getLoc(), h.getType(), aNextT,
+                                      dy, v.zeros(h0.getType()),
+                                      rev ? UnitAttr() : builder.getUnitAttr());
+  dxs[1] = lambda;
+  Value prev = neighbourStates(v, h, h0, rev);
+  dxs[0] = v.matmul(v.transpose(prev), lambda);
+  int64_t edge = rev ? n - 1 : 0;
+  dxs[2] = tokenSlot(v, v.matmul(v.slice(lambda, 2, edge, 1),
+                                 v.slice(aT, 2, edge, 1)),
+                     0, h0.getType());
   return success();
 }
 

@@ -647,4 +647,44 @@ def NL_CausalMaskOp : NL_ComputeOp<"causal_mask", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+
+def NL_LinearScanOp : NL_ComputeOp<"linear_scan"> {
+  let summary = "first-order linear recurrence over tokens: h_t = a_t h_{t-1} + x_t";
+  let description = [{
+    The recurrence of momentum and retention inside a chunk (Titans Eqs.
+    13–14; NESTED_LEARNING.md §9.3). Tokens are dim 2:
+    a `[B, H, n]` (a per-token scalar gate), x `[B, H, n, S...]`, h0
+    `[B, H, S...]` (the state before the first token) -> h `[B, H, n, S...]`,
+    h_t = a_t h_{t-1} + x_t for t = 0 .. n-1 with h_{-1} = h0.
+    With `reverse`, tokens run backwards: h_t = a_t h_{t+1} + x_t with
+    h_n = h0 (the adjoint recurrence).
+  }];
+  let arguments = (ins NL_FloatTensor:$gate, NL_FloatTensor:$input,
+                       NL_FloatTensor:$init, UnitAttr:$reverse);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = [{
+    $gate `,` $input `,` $init (`reverse` $reverse^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NL_MatrixScanOp : NL_ComputeOp<"matrix_scan"> {
+  let summary = "matrix linear recurrence over tokens: h_t = h_{t-1} a_t + x_t";
+  let description = [{
+    The recurrence of delta-rule / DGD updates inside a chunk,
+    W_t = W_{t-1} (α_t I − η_t û ûᵀ) − S_t (NL-A Eqs. 56–57, §9.2).
+    a `[B, H, n, P, P]`, x `[B, H, n, Q, P]`, h0 `[B, H, Q, P]` ->
+    h `[B, H, n, Q, P]`. With `reverse`: h_t = h_{t+1} a_t + x_t, h_n = h0.
+  }];
+  let arguments = (ins NL_FloatTensor:$gate, NL_FloatTensor:$input,
+                       NL_FloatTensor:$init, UnitAttr:$reverse);
+  let results = (outs NL_FloatTensor:$result);
+  let assemblyFormat = [{
+    $gate `,` $input `,` $init (`reverse` $reverse^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // NL_OPS_TD

@@ -24,3 +24,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.nl_tools_dir, config.llvm_tools_dir]
 tools = ["nl-opt", "nlc", "nl-gradcheck", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Test generators (e.g. test/Autodiff/Inputs/closed_forms.py) run with the
+# Python that runs lit.
+import sys
+config.substitutions.append(("%python", sys.executable))

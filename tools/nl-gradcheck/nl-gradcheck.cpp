@@ -179,9 +179,9 @@ std::string indexStr(RankedTensorType t, int64_t flat) {
   return s + "]";
 }
 
-/// Checks @name_grad against finite differences of @name.
-LogicalResult checkFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
-                            Checked &result) {
+/// Random inputs for `f` (see the file comment for the distributions).
+FailureOr<std::vector<HostTensor>> makeInputs(func::FuncOp f,
+                                              std::mt19937_64 &rng) {
   FunctionType ft = f.getFunctionType();
   std::vector<HostTensor> inputs;
   std::normal_distribution<double> normal(0.0, 1.0);
@@ -211,8 +211,83 @@ LogicalResult checkFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
     }
     inputs.push_back(std::move(h));
   }
-  auto module = f->getParentOfType<ModuleOp>();
-  auto g = module.lookupSymbol<func::FuncOp>((f.getSymName() + "_grad").str());
+  return inputs;
+}
+
+/// Relative RMS error of `got` against `ref` (absolute when rms(ref) is
+/// below 1e-12), with the worst element.
+struct ErrorStats {
+  double err = 0, rmsRef = 0;
+  int64_t worstAt = 0;
+  bool finite = true;
+};
+ErrorStats compare(const std::vector<double> &got,
+                   const std::vector<double> &ref) {
+  ErrorStats e;
+  double num = 0, den = 0, worstAbs = -1;
+  for (size_t k = 0; k < ref.size(); ++k) {
+    double d = got[k] - ref[k];
+    e.finite &= std::isfinite(got[k]) && std::isfinite(ref[k]);
+    num += d * d;
+    den += ref[k] * ref[k];
+    if (std::fabs(d) > worstAbs) {
+      worstAbs = std::fabs(d);
+      e.worstAt = k;
+    }
+  }
+  size_t n = std::max<size_t>(ref.size(), 1);
+  double rmsErr = std::sqrt(num / n);
+  e.rmsRef = std::sqrt(den / n);
+  e.err = e.rmsRef > 1e-12 ? rmsErr / e.rmsRef : rmsErr;
+  return e;
+}
+
+/// Compares every result of `f` with those of its `nl.compare_with`
+/// reference on the same random inputs.
+LogicalResult compareFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
+                              Checked &result) {
+  auto refName = f->getAttrOfType<FlatSymbolRefAttr>("nl.compare_with");
+  auto ref = refName ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+                           f, refName.getAttr())
+                     : nullptr;
+  if (!ref || ref.getFunctionType() != f.getFunctionType())
+    return f.emitOpError() << "nl.compare_with must name a function of the "
+                              "same type";
+  FailureOr<std::vector<HostTensor>> inputs = makeInputs(f, rng);
+  if (failed(inputs))
+    return failure();
+  std::vector<HostTensor> got = makeOutputs(f.getFunctionType().getResults());
+  std::vector<HostTensor> want = makeOutputs(f.getFunctionType().getResults());
+  if (failed(run.call(f.getSymName(), *inputs, got)) ||
+      failed(run.call(ref.getSymName(), *inputs, want)))
+    return failure();
+  for (size_t i = 0; i < got.size(); ++i) {
+    ErrorStats e = compare(got[i].f64, want[i].f64);
+    bool ok = e.finite && e.err <= tolerance;
+    result.worst = std::max(result.worst, e.finite ? e.err : INFINITY);
+    result.ok &= ok;
+    llvm::outs() << "@" << f.getSymName() << " vs @" << ref.getSymName()
+                 << ": result #" << i << " " << got[i].type << ": "
+                 << (e.rmsRef > 1e-12 ? "rel" : "abs") << " rms error "
+                 << llvm::format("%.3e", e.err) << ", worst element "
+                 << indexStr(got[i].type, e.worstAt) << " ("
+                 << llvm::format("%.9g", got[i].f64[e.worstAt]) << " vs "
+                 << llvm::format("%.9g", want[i].f64[e.worstAt])
+                 << "): " << (ok ? "OK" : "FAIL") << "\n";
+  }
+  return success();
+}
+
+/// Checks @name_grad against finite differences of @name.
+LogicalResult checkFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
+                            Checked &result) {
+  FunctionType ft = f.getFunctionType();
+  FailureOr<std::vector<HostTensor>> made = makeInputs(f, rng);
+  if (failed(made))
+    return failure();
+  std::vector<HostTensor> inputs = std::move(*made);
+  auto g = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      f, StringAttr::get(f.getContext(), f.getSymName() + "_grad"));
   if (!g)
     return f.emitOpError() << "has no gradient function";
 
@@ -252,22 +327,10 @@ LogicalResult checkFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
       in.f64[k] = x0;
       fd[k] = (fp - fm) / (2 * h);
     }
-    double num = 0, den = 0, worstAbs = -1;
-    int64_t worstAt = 0;
-    bool finite = true;
-    for (int64_t k = 0; k < in.size(); ++k) {
-      double d = ad[k] - fd[k];
-      finite &= std::isfinite(ad[k]) && std::isfinite(fd[k]);
-      num += d * d;
-      den += fd[k] * fd[k];
-      if (std::fabs(d) > worstAbs) {
-        worstAbs = std::fabs(d);
-        worstAt = k;
-      }
-    }
-    double rmsErr = std::sqrt(num / in.size()),
-           rmsRef = std::sqrt(den / in.size());
-    double err = rmsRef > 1e-12 ? rmsErr / rmsRef : rmsErr;
+    ErrorStats e = compare(ad, fd);
+    double err = e.err, rmsRef = e.rmsRef;
+    int64_t worstAt = e.worstAt;
+    bool finite = e.finite;
     bool ok = finite && err <= tolerance;
     result.worst = std::max(result.worst, finite ? err : INFINITY);
     result.ok &= ok;
@@ -312,6 +375,7 @@ int main(int argc, char **argv) {
   // Gradient functions, then a copy of the module to lower (the original
   // keeps the tensor signatures used to build the host buffers).
   PassManager gen(&ctx);
+  gen.addPass(nl::createDeriveInnerUpdates());
   gen.addPass(nl::createNLGenerateGradients());
   if (failed(gen.run(*module)))
     return 1;
@@ -319,16 +383,31 @@ int main(int argc, char **argv) {
   module->walk([&](func::FuncOp f) {
     if (f->hasAttr("nl.differentiate") ||
         (f.getSymName().ends_with("_dir") &&
-         module->lookupSymbol((f.getSymName() + "_grad").str())))
+         SymbolTable::lookupNearestSymbolFrom(
+             f, StringAttr::get(&ctx, f.getSymName() + "_grad"))))
       checked.push_back(f);
   });
-  if (checked.empty()) {
+  SmallVector<func::FuncOp> compared;
+  module->walk([&](func::FuncOp f) {
+    if (f->hasAttr("nl.compare_with"))
+      compared.push_back(f);
+  });
+  if (checked.empty() && compared.empty()) {
     llvm::errs() << "error: " << inputFile
-                 << ": no func.func is marked nl.differentiate\n";
+                 << ": no func.func is marked nl.differentiate or "
+                    "nl.compare_with\n";
     return 1;
   }
 
+  // Model declarations hold no code once derived; functions that still read
+  // parameters (nl.get_param) need build-train-step first.
   OwningOpRef<ModuleOp> lowered = cast<ModuleOp>((*module)->clone());
+  for (auto model :
+       llvm::make_early_inc_range(lowered->getOps<nl::ModelOp>())) {
+    for (auto f : llvm::make_early_inc_range(model.getOps<func::FuncOp>()))
+      f->moveBefore(model);
+    model.erase();
+  }
   PassManager pm(&ctx);
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
@@ -337,9 +416,11 @@ int main(int argc, char **argv) {
     return 1;
 
   std::function<llvm::Error(llvm::Module *)> transformer =
-      makeOptimizingTransformer(/*optLevel=*/1, /*sizeLevel=*/0, nullptr);
+      makeOptimizingTransformer(/*optLevel=*/0, /*sizeLevel=*/0, nullptr);
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
+  // Small test functions: compile fast rather than run fast.
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::None;
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
   // memrefCopy (strided copies) lives in MLIR's C runner utilities.
@@ -363,7 +444,15 @@ int main(int argc, char **argv) {
     ok &= c.ok;
     worst = std::max(worst, c.worst);
   }
-  llvm::outs() << (ok ? "PASS" : "FAIL") << ": " << checked.size()
+  for (func::FuncOp f : compared) {
+    Checked c;
+    if (failed(compareFunction(run, f, rng, c)))
+      return 1;
+    ok &= c.ok;
+    worst = std::max(worst, c.worst);
+  }
+  llvm::outs() << (ok ? "PASS" : "FAIL") << ": "
+               << checked.size() + compared.size()
                << " function(s), worst relative RMS error "
                << llvm::format("%.3e", worst) << " (tolerance "
                << llvm::format("%.1e", (double)tolerance) << ")\n";

@@ -828,8 +828,8 @@ lowerScan(OpTy op, Value gate, Value x, Value init,
       [&](OpBuilder &b, Location l, Value i, ValueRange iter) {
         Value t = rev ? arith::SubIOp::create(b, l, last, i).getResult() : i;
         LinalgBuilder inner{b, l};
-        Value h = step(inner, tokenSlice(b, l, gate, t),
-                       tokenSlice(b, l, x, t), iter[0]);
+        Value h = step(inner, tokenSlice(b, l, gate, t), tokenSlice(b, l, x, t),
+                       iter[0]);
         Value out = insertToken(b, l, h, iter[1], t);
         scf::YieldOp::create(b, l, ValueRange{h, out});
       });
@@ -869,11 +869,11 @@ DEFINE_LOWERING(MatrixScanOp) {
       [](LinalgBuilder &lb, Value a, Value x, Value h) {
         // h = h a + x: [B, H, Q, P] x [B, H, P, P].
         Value hw = contraction(lb, h, a, /*rhsBatched=*/true, tt(h));
-        return lb.elementwise(tt(h), ValueRange{hw, x},
-                              [](OpBuilder &b, Location l, ValueRange s) {
-                                return arith::AddFOp::create(b, l, s[0], s[1])
-                                    .getResult();
-                              });
+        return lb.elementwise(
+            tt(h), ValueRange{hw, x},
+            [](OpBuilder &b, Location l, ValueRange s) {
+              return arith::AddFOp::create(b, l, s[0], s[1]).getResult();
+            });
       });
 }
 

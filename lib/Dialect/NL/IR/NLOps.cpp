@@ -1091,14 +1091,13 @@ LogicalResult CausalMaskOp::verify() {
   return success();
 }
 
-
 LogicalResult LinearScanOp::verify() {
   SmallVector<int64_t> a, x, h;
   if (failed(checkRank(*this, "gate", getGate().getType(), 3, a)) ||
       failed(checkRank(*this, "input", getInput().getType(), 3, x, true)))
     return failure();
-  if (failed(checkShape(*this, "gate", getGate().getType(),
-                        {x[0], x[1], x[2]})))
+  if (failed(
+          checkShape(*this, "gate", getGate().getType(), {x[0], x[1], x[2]})))
     return failure();
   SmallVector<int64_t> h0{x[0], x[1]};
   h0.append(x.begin() + 3, x.end());

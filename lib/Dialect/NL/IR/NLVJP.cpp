@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nl/Dialect/NL/IR/NLBuilder.h"
 #include "nl/Dialect/NL/IR/NLDialect.h"
 
 #include "mlir/Dialect/Traits.h"
@@ -21,149 +22,6 @@ using namespace mlir::nl;
 
 namespace {
 
-/// Builds nl ops for VJP formulas. Binary ops broadcast NumPy-style, and a
-/// rank-0 constant broadcasts against anything.
-struct VJPBuilder {
-  OpBuilder &b;
-  Location loc;
-
-  static RankedTensorType tt(Value v) {
-    return cast<RankedTensorType>(v.getType());
-  }
-
-  RankedTensorType broadcastType(Value x, Value y) {
-    SmallVector<int64_t> shape;
-    bool ok = OpTrait::util::getBroadcastedShape(tt(x).getShape(),
-                                                 tt(y).getShape(), shape);
-    assert(ok && "VJP operands must broadcast");
-    (void)ok;
-    return RankedTensorType::get(shape, tt(x).getElementType());
-  }
-
-  /// A rank-0 constant of `like`'s element type.
-  Value c(Value like, double v) {
-    auto t = RankedTensorType::get({}, tt(like).getElementType());
-    auto ft = cast<FloatType>(t.getElementType());
-    return arith::ConstantOp::create(
-        b, loc, t, DenseElementsAttr::get(t, b.getFloatAttr(ft, v)));
-  }
-
-  template <typename OpTy> Value bin(Value x, Value y) {
-    return OpTy::create(b, loc, broadcastType(x, y), x, y);
-  }
-  Value add(Value x, Value y) {
-    if (!x)
-      return y;
-    if (!y)
-      return x;
-    return bin<AddOp>(x, y);
-  }
-  Value sub(Value x, Value y) { return bin<SubOp>(x, y); }
-  Value mul(Value x, Value y) { return bin<MulOp>(x, y); }
-  Value div(Value x, Value y) { return bin<DivOp>(x, y); }
-  template <typename OpTy> Value un(Value x) {
-    return OpTy::create(b, loc, x.getType(), x);
-  }
-
-  /// Sums `x` down to `target`'s shape (no-op when the types agree).
-  Value sumTo(Value x, Type target) {
-    if (x.getType() == target)
-      return x;
-    return SumToOp::create(b, loc, target, x);
-  }
-  Value bcast(Value x, Type target) {
-    if (x.getType() == target)
-      return x;
-    return BroadcastOp::create(b, loc, target, x);
-  }
-  /// [..., D] -> [..., 1]: the sum over the last dim, rank kept.
-  Value sumLast(Value x) {
-    SmallVector<int64_t> s(tt(x).getShape());
-    s.back() = 1;
-    return sumTo(x, RankedTensorType::get(s, tt(x).getElementType()));
-  }
-  Value transpose(Value x) {
-    SmallVector<int64_t> s(tt(x).getShape());
-    std::swap(s[s.size() - 1], s[s.size() - 2]);
-    return TransposeOp::create(
-        b, loc, RankedTensorType::get(s, tt(x).getElementType()), x);
-  }
-  Value matmul(Value x, Value y) {
-    SmallVector<int64_t> s(tt(x).getShape());
-    s.back() = tt(y).getShape().back();
-    return MatmulOp::create(
-        b, loc, RankedTensorType::get(s, tt(x).getElementType()), x, y);
-  }
-  Value slice(Value x, int64_t dim, int64_t off, int64_t size) {
-    SmallVector<int64_t> s(tt(x).getShape());
-    s[dim] = size;
-    return SliceOp::create(b, loc,
-                           RankedTensorType::get(s, tt(x).getElementType()), x,
-                           dim, off, size);
-  }
-  Value pad(Value x, int64_t dim, int64_t off, int64_t size) {
-    SmallVector<int64_t> s(tt(x).getShape());
-    s[dim] = size;
-    return PadOp::create(b, loc,
-                         RankedTensorType::get(s, tt(x).getElementType()), x,
-                         dim, off, size);
-  }
-  /// Shifts `x` by `j` along `dim` towards higher indices, filling with 0
-  /// (j may be negative: towards lower indices).
-  Value shift(Value x, int64_t dim, int64_t j) {
-    int64_t n = tt(x).getDimSize(dim);
-    if (j == 0)
-      return x;
-    if (std::abs(j) >= n)
-      return mul(x, c(x, 0.0));
-    if (j > 0)
-      return pad(slice(x, dim, 0, n - j), dim, j, n);
-    return pad(slice(x, dim, -j, n + j), dim, 0, n);
-  }
-  Value zeros(Type t) { return bcast(c(Value(), 0.0, t), t); }
-  /// A rank-0 constant of the element type of tensor type `t`.
-  Value c(Value, double v, Type t) {
-    auto st = RankedTensorType::get({}, cast<RankedTensorType>(t).getElementType());
-    return arith::ConstantOp::create(
-        b, loc, st,
-        DenseElementsAttr::get(
-            st, b.getFloatAttr(cast<FloatType>(st.getElementType()), v)));
-  }
-  /// Reshape that inserts unit dims at `pos` (count `k`): [B, H, n] ->
-  /// [B, H, n, 1, ..., 1] with pos = 3, or [B, H, S...] -> [B, H, 1, S...]
-  /// with pos = 2.
-  Value insertUnitDims(Value x, int64_t pos, int64_t k) {
-    if (k == 0)
-      return x;
-    RankedTensorType t = tt(x);
-    SmallVector<int64_t> shape(t.getShape());
-    shape.insert(shape.begin() + pos, k, 1);
-    auto to = RankedTensorType::get(shape, t.getElementType());
-    auto re = getReassociationIndicesForReshape(t, to);
-    assert(re && "insertUnitDims: no reassociation");
-    return tensor::ExpandShapeOp::create(b, loc, to, x, *re);
-  }
-  /// The inverse of insertUnitDims.
-  Value dropUnitDims(Value x, RankedTensorType to) {
-    if (x.getType() == to)
-      return x;
-    auto re = getReassociationIndicesForReshape(tt(x), to);
-    assert(re && "dropUnitDims: shapes do not differ by unit dims");
-    return tensor::CollapseShapeOp::create(b, loc, to, x, *re);
-  }
-  /// softmax VJP: y ⊙ (dy − Σ_last dy ⊙ y).
-  Value softmaxVJP(Value y, Value dy) {
-    return mul(y, sub(dy, sumLast(mul(dy, y))));
-  }
-  /// 1 / sqrt(Σ_last x² · scale + eps), shape [..., 1].
-  Value invNorm(Value x, double scale, double eps) {
-    Value ms = sumLast(mul(x, x));
-    if (scale != 1.0)
-      ms = mul(ms, c(x, scale));
-    return div(c(x, 1.0), un<SqrtOp>(add(ms, c(x, eps))));
-  }
-};
-
 LogicalResult noCotangents(Operation *op, SmallVectorImpl<Value> &dxs) {
   dxs.assign(op->getNumOperands(), Value());
   return success();
@@ -172,7 +30,7 @@ LogicalResult noCotangents(Operation *op, SmallVectorImpl<Value> &dxs) {
 } // namespace
 
 #define VJP_PROLOGUE(OP)                                                       \
-  VJPBuilder v{builder, (OP)->getLoc()};                                       \
+  NLBuilder v{builder, (OP)->getLoc()};                                        \
   Value dy = dys.empty() ? Value() : dys[0];                                   \
   dxs.assign((OP)->getNumOperands(), Value());                                 \
   if (!dy)                                                                     \
@@ -579,7 +437,7 @@ LogicalResult CrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange dys,
 
 /// The state before (forward) or after (reverse) each token: h shifted by one
 /// token with h0 in the vacated slot.
-static Value neighbourStates(VJPBuilder &v, Value h, Value h0, bool reverse) {
+static Value neighbourStates(NLBuilder &v, Value h, Value h0, bool reverse) {
   int64_t n = v.tt(h).getDimSize(2);
   Value h0t = v.insertUnitDims(h0, 2, 1); // [B, H, 1, S...]
   Value edge = v.pad(h0t, 2, reverse ? n - 1 : 0, n);
@@ -587,7 +445,7 @@ static Value neighbourStates(VJPBuilder &v, Value h, Value h0, bool reverse) {
 }
 
 /// The slot of token `t` along dim 2, with the token dim dropped.
-static Value tokenSlot(VJPBuilder &v, Value x, int64_t t, Type dropped) {
+static Value tokenSlot(NLBuilder &v, Value x, int64_t t, Type dropped) {
   return v.dropUnitDims(v.slice(x, 2, t, 1), cast<RankedTensorType>(dropped));
 }
 
@@ -601,8 +459,8 @@ LogicalResult LinearScanOp::buildVJP(OpBuilder &builder, ValueRange dys,
   Value a = getGate(), h = getResult(), h0 = getInit();
   int64_t n = v.tt(h).getDimSize(2), rest = v.tt(h).getRank() - 3;
   Value aNext = v.shift(a, 2, rev ? 1 : -1);
-  Value lambda = LinearScanOp::create(builder, getLoc(), h.getType(), aNext,
-                                      dy, v.zeros(h0.getType()),
+  Value lambda = LinearScanOp::create(builder, getLoc(), h.getType(), aNext, dy,
+                                      v.zeros(h0.getType()),
                                       rev ? UnitAttr() : builder.getUnitAttr());
   dxs[1] = lambda;
   Value prev = neighbourStates(v, h, h0, rev);
@@ -613,8 +471,8 @@ LogicalResult LinearScanOp::buildVJP(OpBuilder &builder, ValueRange dys,
   dxs[0] = v.dropUnitDims(da, v.tt(a));
   int64_t edge = rev ? n - 1 : 0;
   Value aE = v.insertUnitDims(v.slice(a, 2, edge, 1), 3, rest);
-  dxs[2] = tokenSlot(v, v.mul(aE, v.slice(lambda, 2, edge, 1)), 0,
-                     h0.getType());
+  dxs[2] =
+      tokenSlot(v, v.mul(aE, v.slice(lambda, 2, edge, 1)), 0, h0.getType());
   return success();
 }
 
@@ -635,9 +493,9 @@ LogicalResult MatrixScanOp::buildVJP(OpBuilder &builder, ValueRange dys,
   Value prev = neighbourStates(v, h, h0, rev);
   dxs[0] = v.matmul(v.transpose(prev), lambda);
   int64_t edge = rev ? n - 1 : 0;
-  dxs[2] = tokenSlot(v, v.matmul(v.slice(lambda, 2, edge, 1),
-                                 v.slice(aT, 2, edge, 1)),
-                     0, h0.getType());
+  dxs[2] = tokenSlot(
+      v, v.matmul(v.slice(lambda, 2, edge, 1), v.slice(aT, 2, edge, 1)), 0,
+      h0.getType());
   return success();
 }
 

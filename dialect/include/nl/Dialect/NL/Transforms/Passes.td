@@ -51,4 +51,32 @@ def NLGenerateGradients : Pass<"nl-generate-gradients", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+
+def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
+  let summary = "Replace every nl.memorize by its update rule, derived from the inner objective";
+  let description = [{
+    For each `nl.memorize`, builds the memory level's update explicitly, chunk
+    by chunk (chunk size C = the level's frequency in tokens; a ragged last
+    chunk is flushed with the same rule): per-token gradients of the inner
+    objective at the chunk-start state, by reverse mode; the inner learning
+    rate η_t = lr · lr(...); momentum S_t = β_t S_{t-1} + η_t g_t
+    (`nl.linear_scan`); retention W_t = α_t W_{t-1} − S_t, or the DGD factor
+    W_{t-1}(α_t I − η_t û ûᵀ) per linear map (`nl.matrix_scan`); then the
+    read y_t = W_t(q_t). Closed forms it reproduces: `dot` on a matrix
+    memory with gd is the Hebbian rule W_t = α_t W_{t-1} + η_t v_t k_tᵀ;
+    `l2` is the delta rule W_t = W_{t-1} − 2 η_t (W_{t-1} k_t − v_t) k_tᵀ
+    (exact at C = 1; at C > 1 the gradient is taken at the chunk start);
+    with a gate it is the gated delta rule; `momentum` + `decay` is Titans
+    (Eqs. 13–14). `local lambda = L` retention scales η to η / (1 + 2 L η)
+    (its proximal step).
+
+    Memory-typed initial-state params are split into tensor params
+    (`<name>.w`, or `<name>.w1` and `<name>.w2` for MLP memories, shape
+    [H, ...]), and the memory levels are erased. See
+    docs/autodiff.md for the full rule and its sources.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // NL_TRANSFORMS_PASSES_TD

@@ -1,0 +1,457 @@
+//===- DeriveInnerUpdates.cpp - the derive-inner-updates pass -------------===//
+//
+// Replaces every nl.memorize by explicit compute ops: the memory's update
+// rule derived by reverse mode from its inner objective, then its optimizer
+// and retention, chunk by chunk (design/NESTED_LEARNING.md §2, §3, §9).
+//
+// For a memory level written every C tokens, the T tokens of the flow form
+// ceil(T/C) chunks (the last one ragged: flushed with the same rule, §9.6).
+// In a chunk of n tokens, with W0 the state at the chunk start:
+//   g_t  = ∇_W ℓ(W0; k_t, v̂_t)                  per token, by reverse mode on
+//                                               the objective (v̂ = W0(v) with
+//                                               self_values, Hope Eq. 86)
+//   u_t  = η_t g_t,  η_t = lr · lr_t            (lr_t: the lr(...) operand)
+//   S_t  = β_t S_{t-1} + u_t                    momentum (§9.3), when the
+//                                               optimizer has one
+//   W_t  = α_t W_{t-1} − S_t (or − u_t)         retention α_t: decay α,
+//                                               gate α_t, or 1
+//   W_t  = W_{t-1}(α_t I − η_t û_t û_tᵀ) − …    with dgd, per linear map with
+//                                               input u_t, û = u/‖u‖ (§9.2)
+//   y_t  = W_t(q_t)                             the read, after the write
+// `local lambda = L` retention is the proximal step of
+// ⟨g, W⟩ + L‖W − W_prev‖² + ‖W − W_prev‖²/(2η): η becomes η / (1 + 2 L η).
+//
+// Memory states: matrix W [B, H, dv, dk] (y = W k); mlp W1 [B, H, dv, h],
+// W2 [B, H, h, dk] (y = k + W1 act(W2 k), the residual when dk = dv).
+// A memory's initial state, an nl.param of type !nl.memory, is split into
+// tensor params `<name>.w` (matrix) or `<name>.w1`, `<name>.w2` (mlp) of
+// shape [H, ...], broadcast over the batch; a memory without one starts at 0.
+// The memory levels, now explicit in the computation, are erased.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/IR/NLBuilder.h"
+#include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Autodiff.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::nl {
+#define GEN_PASS_DEF_DERIVEINNERUPDATES
+#include "nl/Dialect/NL/Transforms/Passes.h.inc"
+} // namespace mlir::nl
+
+using namespace mlir;
+using namespace mlir::nl;
+
+namespace {
+
+/// What a memory level says about its update rule.
+struct MemoryRule {
+  LevelOp level;
+  MemoryOp memory;
+  MemoryType type;
+  ObjectiveOp objective;
+  OptimizerOp optimizer;
+  RetentionOp retention;
+  int64_t chunk;
+  bool hasMomentum;
+  bool dgd;
+};
+
+FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
+  auto model = op->getParentOfType<ModelOp>();
+  auto level = dyn_cast_or_null<LevelOp>(
+      model ? tables.lookupSymbolIn(model, op.getLevel()) : nullptr);
+  if (!level)
+    return op.emitOpError() << "level " << op.getLevel() << " not found";
+  MemoryRule r{level,
+               level.getUnique<MemoryOp>(),
+               MemoryType(),
+               level.getUnique<ObjectiveOp>(),
+               level.getUnique<OptimizerOp>(),
+               level.getUnique<RetentionOp>(),
+               level.getFrequency().getPeriod(),
+               false,
+               false};
+  if (!r.memory || !r.objective || !r.optimizer)
+    return op.emitOpError() << "level " << op.getLevel()
+                            << " needs a memory, an objective and an optimizer "
+                               "to derive its update";
+  r.type = r.memory.getMemoryType();
+  if (r.type.getKind() == MemoryKind::custom)
+    return op.emitOpError()
+           << "cannot derive the update of a custom memory (read function @"
+           << r.type.getFn().getValue() << ") yet";
+  if (r.objective.getKind() == ObjectiveKind::custom)
+    return op.emitOpError()
+           << "cannot derive the update of a custom objective region yet; "
+              "use dot, l2, lp or huber";
+  switch (r.optimizer.getKind()) {
+  case OptimizerKind::gd:
+    break;
+  case OptimizerKind::momentum:
+    r.hasMomentum = true;
+    break;
+  case OptimizerKind::dgd:
+    r.dgd = true;
+    r.hasMomentum = r.optimizer.getBeta().has_value();
+    break;
+  default:
+    return op.emitOpError()
+           << "the inner optimizer '"
+           << stringifyOptimizerKind(r.optimizer.getKind())
+           << "' of a memory level is not derived yet; use gd, momentum or "
+              "dgd";
+  }
+  if (r.optimizer.getWeightDecay() &&
+      r.optimizer.getWeightDecay()->convertToDouble() != 0.0)
+    return op.emitOpError() << "inner optimizer weight_decay is not derived; "
+                               "use nl.retention decay";
+  auto flow = op.getFlow().getDefiningOp<FlowOp>();
+  if (!flow || flow.getKind() != FlowKind::keys_values)
+    return op.emitOpError() << "needs a keys_values flow defined by nl.flow";
+  auto kt = cast<RankedTensorType>(flow.getInputs()[0].getType());
+  auto qt = cast<RankedTensorType>(op.getQueries().getType());
+  if (qt.getDimSize(2) != kt.getDimSize(2))
+    return op.emitOpError() << "reads " << qt.getDimSize(2)
+                            << " queries but writes " << kt.getDimSize(2)
+                            << " tokens; derived reads need one query per "
+                               "token";
+  return r;
+}
+
+/// Derives one nl.memorize.
+class Deriver {
+public:
+  Deriver(OpBuilder &b, MemorizeOp op, const MemoryRule &rule,
+          ArrayRef<Value> init)
+      : b(b), nb{b, op.getLoc()}, op(op), rule(rule), init(init) {}
+
+  FailureOr<Value> run();
+
+private:
+  /// Per-token weights [B, H, n, ...] applied to x [B, H, n, d].
+  /// `hidden` receives act(W2 x) for mlp memories (the input of W1).
+  Value read(ArrayRef<Value> w, Value x, Value *hidden = nullptr);
+  Value act(Value z);
+  Value objective(Value pred, Value target);
+  /// x [B, H, n] -> [B, H, n, 1, ...] to scale a state of rank 3 + rest.
+  Value perToken(Value g, int64_t rest) {
+    return nb.insertUnitDims(g, 3, rest);
+  }
+  /// A per-token gate: the operand's chunk, times `scale`, or `fallback`.
+  Value gate(Value operand, double scale, double fallback, int64_t s,
+             int64_t n);
+  Value repeatPerToken(Value w, int64_t n) {
+    auto t = nb.tt(w);
+    SmallVector<int64_t> shape(t.getShape());
+    shape.insert(shape.begin() + 2, n);
+    return nb.bcast(nb.insertUnitDims(w, 2, 1),
+                    RankedTensorType::get(shape, t.getElementType()));
+  }
+
+  OpBuilder &b;
+  NLBuilder nb;
+  MemorizeOp op;
+  MemoryRule rule;
+  ArrayRef<Value> init;
+};
+
+Value Deriver::act(Value z) {
+  Location loc = op.getLoc();
+  switch (rule.type.getAct()) {
+  case Activation::silu:
+    return SiluOp::create(b, loc, z.getType(), z);
+  case Activation::gelu:
+    return GeluOp::create(b, loc, z.getType(), z);
+  case Activation::relu:
+    return ReluOp::create(b, loc, z.getType(), z);
+  case Activation::tanh:
+    return TanhOp::create(b, loc, z.getType(), z);
+  case Activation::identity:
+    return z;
+  }
+  llvm_unreachable("unknown activation");
+}
+
+Value Deriver::read(ArrayRef<Value> w, Value x, Value *hidden) {
+  auto xt = nb.tt(x);
+  Value xe = nb.insertUnitDims(x, 4, 1); // [B, H, n, d, 1]
+  if (rule.type.getKind() == MemoryKind::matrix) {
+    Value y = nb.matmul(w[0], xe);
+    SmallVector<int64_t> s(xt.getShape());
+    s.back() = rule.type.getOut();
+    return nb.dropUnitDims(y, RankedTensorType::get(s, xt.getElementType()));
+  }
+  Value z = act(nb.matmul(w[1], xe)); // [B, H, n, h, 1]
+  if (hidden) {
+    SmallVector<int64_t> s(xt.getShape());
+    s.back() = rule.type.getHidden();
+    *hidden = nb.dropUnitDims(z, RankedTensorType::get(s, xt.getElementType()));
+  }
+  Value y = nb.matmul(w[0], z);
+  SmallVector<int64_t> s(xt.getShape());
+  s.back() = rule.type.getOut();
+  y = nb.dropUnitDims(y, RankedTensorType::get(s, xt.getElementType()));
+  return rule.type.getIn() == rule.type.getOut() ? nb.add(y, x) : y;
+}
+
+Value Deriver::objective(Value pred, Value target) {
+  Location loc = op.getLoc();
+  auto scalar = RankedTensorType::get({}, nb.tt(pred).getElementType());
+  auto sum = [&](Value x) { return SumOp::create(b, loc, scalar, x); };
+  switch (rule.objective.getKind()) {
+  case ObjectiveKind::dot: // −⟨M(k), v⟩
+    return NegOp::create(b, loc, scalar, sum(nb.mul(pred, target)));
+  case ObjectiveKind::l2: { // ‖M(k) − v‖²
+    Value r = nb.sub(pred, target);
+    return sum(nb.mul(r, r));
+  }
+  case ObjectiveKind::lp: { // ‖M(k) − v‖_p^p
+    Value r = nb.un<AbsOp>(nb.sub(pred, target));
+    return sum(PowOp::create(
+        b, loc, r.getType(), r,
+        b.getF64FloatAttr(rule.objective.getP()->convertToDouble())));
+  }
+  case ObjectiveKind::huber: { // ½ min(|r|, δ)² + δ relu(|r| − δ)
+    double d = rule.objective.getDelta()->convertToDouble();
+    Value r = nb.un<AbsOp>(nb.sub(pred, target));
+    Value over = nb.un<ReluOp>(nb.sub(r, nb.c(r, d)));
+    Value inside = nb.sub(r, over);
+    Value quad = nb.mul(nb.c(r, 0.5), nb.mul(inside, inside));
+    return sum(nb.add(quad, nb.mul(nb.c(r, d), over)));
+  }
+  case ObjectiveKind::custom:
+    break;
+  }
+  llvm_unreachable("custom objectives are rejected by readRule");
+}
+
+Value Deriver::gate(Value operand, double scale, double fallback, int64_t s,
+                    int64_t n) {
+  auto kt = nb.tt(op.getQueries());
+  auto gt = RankedTensorType::get({kt.getDimSize(0), kt.getDimSize(1), n},
+                                  kt.getElementType());
+  if (!operand)
+    return nb.bcast(nb.c(Value(), fallback, gt), gt);
+  Value g = nb.slice(operand, 2, s, n);
+  return scale == 1.0 ? g : nb.mul(g, nb.c(g, scale));
+}
+
+FailureOr<Value> Deriver::run() {
+  Location loc = op.getLoc();
+  auto flow = op.getFlow().getDefiningOp<FlowOp>();
+  Value keys = flow.getInputs()[0], values = flow.getInputs()[1];
+  Value queries = op.getQueries();
+  auto kt = nb.tt(keys);
+  int64_t bsz = kt.getDimSize(0), heads = kt.getDimSize(1),
+          tokens = kt.getDimSize(2), c = rule.chunk;
+  Type elt = kt.getElementType();
+  double lr = rule.optimizer.getLr().convertToDouble();
+  double beta = rule.optimizer.getBeta()
+                    ? rule.optimizer.getBeta()->convertToDouble()
+                    : 0.0;
+  double alpha = 1.0, lambda = 0.0;
+  if (rule.retention) {
+    if (rule.retention.getKind() == RetentionKind::decay)
+      alpha = rule.retention.getAlpha()->convertToDouble();
+    else if (rule.retention.getKind() == RetentionKind::local)
+      lambda = rule.retention.getLambda()->convertToDouble();
+  }
+
+  SmallVector<Value> w(init.begin(), init.end()), mom;
+  for (Value wi : w)
+    mom.push_back(nb.zeros(wi.getType()));
+  auto outT = cast<RankedTensorType>(op.getResult().getType());
+  Value result;
+  for (int64_t s = 0; s < tokens; s += c) {
+    int64_t n = std::min(c, tokens - s);
+    Value kc = nb.slice(keys, 2, s, n), vc = nb.slice(values, 2, s, n),
+          qc = nb.slice(queries, 2, s, n);
+    Value eta = gate(op.getLr(), lr, lr, s, n);
+    Value alphaT = gate(op.getDecay(), 1.0, alpha, s, n);
+    Value betaT = gate(op.getMomentum(), 1.0, beta, s, n);
+
+    // Per-token gradients of the objective at the chunk-start state.
+    SmallVector<Value> w0rep;
+    for (Value wi : w)
+      w0rep.push_back(repeatPerToken(wi, n));
+    Value target = op.getSelfValues() ? read(w0rep, vc) : vc;
+    Value hidden;
+    Value pred = read(w0rep, kc, &hidden);
+    Value loss = objective(pred, target);
+    FailureOr<SmallVector<Value>> grads =
+        buildGradients(b, loss, Value(), w0rep);
+    if (failed(grads))
+      return failure();
+
+    Value etaEff = eta;
+    if (lambda != 0.0) // proximal local retention: η / (1 + 2 λ η)
+      etaEff = nb.div(
+          eta, nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
+    SmallVector<Value> next;
+    for (auto [i, g] : llvm::enumerate(*grads)) {
+      int64_t rest = nb.tt(g).getRank() - 3;
+      Value u = nb.mul(perToken(etaEff, rest), g);
+      if (rule.hasMomentum) {
+        Value sT = LinearScanOp::create(b, loc, g.getType(), betaT, u, mom[i],
+                                        UnitAttr());
+        mom[i] = nb.dropUnitDims(nb.slice(sT, 2, n - 1, 1),
+                                 cast<RankedTensorType>(mom[i].getType()));
+        u = sT;
+      }
+      Value x = nb.un<NegOp>(u);
+      Value wT;
+      if (rule.dgd) {
+        // Input of this linear map: k for W (matrix) and W2, act(W2 k) for
+        // W1 (mlp), at the chunk-start state.
+        bool isW1 = rule.type.getKind() == MemoryKind::mlp && i == 0;
+        Value in = isW1 ? hidden : kc;
+        Value uhat =
+            L2NormOp::create(b, loc, in.getType(), in, b.getF64FloatAttr(1e-6));
+        int64_t p = nb.tt(in).getShape().back();
+        Value col = nb.insertUnitDims(uhat, 4, 1); // [B, H, n, p, 1]
+        Value outer = nb.matmul(col, nb.transpose(col));
+        Value eye = arith::ConstantOp::create(
+            b, loc, RankedTensorType::get({p, p}, elt),
+            DenseElementsAttr::get(RankedTensorType::get({p, p}, elt), [&] {
+              SmallVector<Attribute> v;
+              for (int64_t r = 0; r < p; ++r)
+                for (int64_t q = 0; q < p; ++q)
+                  v.push_back(b.getFloatAttr(elt, r == q));
+              return v;
+            }()));
+        Value a = nb.sub(nb.mul(nb.insertUnitDims(alphaT, 3, 2), eye),
+                         nb.mul(nb.insertUnitDims(eta, 3, 2), outer));
+        wT = MatrixScanOp::create(b, loc, g.getType(), a, x, w[i], UnitAttr());
+      } else {
+        wT = LinearScanOp::create(b, loc, g.getType(), alphaT, x, w[i],
+                                  UnitAttr());
+      }
+      next.push_back(wT);
+    }
+    Value y = read(next, qc);
+    Value placed = n == tokens ? y : nb.pad(y, 2, s, tokens);
+    result = result ? nb.add(result, placed) : placed;
+    for (auto [i, wT] : llvm::enumerate(next))
+      w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
+                             cast<RankedTensorType>(w[i].getType()));
+  }
+  (void)bsz;
+  (void)heads;
+  if (result.getType() != outT)
+    return op.emitOpError() << "derived read has type " << result.getType()
+                            << ", expected " << outT;
+  return result;
+}
+
+/// Tensor shapes [H, ...] of a memory's state.
+SmallVector<SmallVector<int64_t>> stateShapes(MemoryType t) {
+  int64_t h = t.getHeads(), in = t.getIn(), out = t.getOut();
+  if (t.getKind() == MemoryKind::matrix)
+    return {{h, out, in}};
+  int64_t hid = t.getHidden();
+  return {{h, out, hid}, {h, hid, in}};
+}
+
+SmallVector<StringRef> stateSuffixes(MemoryType t) {
+  if (t.getKind() == MemoryKind::matrix)
+    return {"w"};
+  return {"w1", "w2"};
+}
+
+struct DeriveInnerUpdates
+    : public mlir::nl::impl::DeriveInnerUpdatesBase<DeriveInnerUpdates> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTableCollection tables;
+    SmallVector<MemorizeOp> todo;
+    module.walk([&](MemorizeOp m) { todo.push_back(m); });
+    bool failedAny = false;
+    module.walk([&](SelfModifyOp s) {
+      s.emitOpError() << "self-modifying memories are not derived yet";
+      failedAny = true;
+    });
+    if (failedAny)
+      return signalPassFailure();
+
+    SetVector<Operation *> derivedLevels;
+    // Split memory-typed initial-state params into tensor params, once.
+    llvm::DenseMap<Operation *, SmallVector<ParamOp>> split;
+    auto splitParam = [&](ParamOp p, Type elt) -> SmallVector<ParamOp> {
+      auto &slot = split[p];
+      if (!slot.empty())
+        return slot;
+      auto mt = cast<MemoryType>(p.getType());
+      OpBuilder pb(p);
+      for (auto [shape, suffix] :
+           llvm::zip(stateShapes(mt), stateSuffixes(mt))) {
+        auto np = ParamOp::create(
+            pb, p.getLoc(),
+            pb.getStringAttr((p.getSymName() + "." + suffix).str()),
+            TypeAttr::get(RankedTensorType::get(shape, elt)), p.getInitAttr(),
+            p.getStdAttr());
+        slot.push_back(np);
+      }
+      return slot;
+    };
+
+    for (MemorizeOp m : todo) {
+      FailureOr<MemoryRule> rule = readRule(m, tables);
+      if (failed(rule))
+        return signalPassFailure();
+      OpBuilder b(m);
+      NLBuilder nb{b, m.getLoc()};
+      auto kt = cast<RankedTensorType>(
+          m.getFlow().getDefiningOp<FlowOp>().getInputs()[0].getType());
+      Type elt = kt.getElementType();
+      int64_t bsz = kt.getDimSize(0);
+      SmallVector<Value> init;
+      ParamOp initParam;
+      if (auto ref = rule->memory.getInitAttr())
+        initParam = dyn_cast_or_null<ParamOp>(
+            tables.lookupSymbolIn(m->getParentOfType<ModelOp>(), ref));
+      auto shapes = stateShapes(rule->type);
+      if (initParam) {
+        SmallVector<ParamOp> parts = splitParam(initParam, elt);
+        auto owner = initParam->getParentOfType<LevelOp>();
+        for (auto [part, shape] : llvm::zip(parts, shapes)) {
+          auto ref = SymbolRefAttr::get(
+              owner.getSymNameAttr(),
+              {FlatSymbolRefAttr::get(part.getSymNameAttr())});
+          Value v = GetParamOp::create(b, m.getLoc(),
+                                       RankedTensorType::get(shape, elt), ref);
+          SmallVector<int64_t> full{bsz};
+          full.append(shape.begin(), shape.end());
+          init.push_back(nb.bcast(v, RankedTensorType::get(full, elt)));
+        }
+      } else {
+        for (auto &shape : shapes) {
+          SmallVector<int64_t> full{bsz};
+          full.append(shape.begin(), shape.end());
+          init.push_back(nb.zeros(RankedTensorType::get(full, elt)));
+        }
+      }
+      Deriver d(b, m, *rule, init);
+      FailureOr<Value> y = d.run();
+      if (failed(y))
+        return signalPassFailure();
+      m.getResult().replaceAllUsesWith(*y);
+      Value flow = m.getFlow();
+      m.erase();
+      if (flow.use_empty())
+        flow.getDefiningOp()->erase();
+      derivedLevels.insert(rule->level);
+    }
+    // The derived levels are now explicit in the computation.
+    for (Operation *level : derivedLevels)
+      level->erase();
+    for (auto &[param, parts] : split)
+      param->erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Emits a module that checks derive-inner-updates against closed forms.
+
+For each memory rule (NESTED_LEARNING.md §2, §3, §9) and chunk size, the module
+holds a memory level, a function @<case> that runs it with nl.memorize (and is
+derived by the compiler), and @<case>_ref: the closed-form update written out
+token by token with plain nl ops, gradients taken at the chunk-start state,
+independent of the compiler's derivation. nl-gradcheck compares the two
+(nl.compare_with), and checks the outer gradient of a loss through the
+derived rule against finite differences (nl.differentiate).
+
+Usage: closed_forms.py [--grad-at-current-state] [T] [C ...]
+
+--grad-at-current-state writes the exact token recurrence instead (gradients
+at the state before each token): equal to the derived rule at C = 1 only, so
+a test with C > 1 must fail (the check is not vacuous).
+"""
+import sys
+
+B, H, DK, DV = 2, 2, 3, 2
+LR, BETA, DECAY = 0.3, 0.8, 0.9
+# name: (objective, optimizer, retention, gates)
+CASES = {
+    "hebbian": ("dot", "gd", None, False),
+    "hebbian_gated": ("dot", "gd", "gate", True),
+    "delta": ("l2", "gd", None, True),
+    "gated_delta": ("l2", "gd", "gate", True),
+    "titans": ("l2", "momentum", "decay", True),
+    "dgd": ("l2", "dgd", "gate", True),
+}
+
+
+class Fn:
+    def __init__(self):
+        self.lines, self.n = [], 0
+
+    def op(self, text, ty):
+        self.n += 1
+        name = f"%v{self.n}"
+        self.lines.append(f"  {name} = {text} : {ty}")
+        return name
+
+
+def t(*shape):
+    return "tensor<" + "x".join(str(d) for d in shape) + ("x" if shape else "") + "f64>"
+
+
+def binop(f, op, a, sa, b, sb, so):
+    return f.op(f"nl.{op} {a}, {b}", f"({t(*sa)}, {t(*sb)}) -> {t(*so)}")
+
+
+AT_CURRENT = False
+
+
+def reference(name, objective, optimizer, retention, gates, T, C):
+    f = Fn()
+    args = [f"%k: {t(B, H, T, DK)}", f"%v: {t(B, H, T, DV)}", f"%q: {t(B, H, T, DK)}"]
+    if gates:
+        args += [f"%eta: {t(B, H, T)} {{nl.positive}}", f"%alpha: {t(B, H, T)} {{nl.positive}}"]
+    W, S = (B, H, DV, DK), (B, H, DV, DK)
+    w = f.op(f"arith.constant dense<0.0>", t(*W))
+    s = f.op(f"arith.constant dense<0.0>", t(*S))
+    lr = f.op(f"arith.constant dense<{LR}>", t())
+    out = None
+    eye = f.op("arith.constant dense<[" + ", ".join(
+        "[" + ", ".join("1.0" if i == j else "0.0" for j in range(DK)) + "]" for i in range(DK)) + "]>", t(DK, DK))
+
+    def token(x, t_, d):
+        return f.op(f"nl.slice {x} dim = 2 offset = {t_} size = 1", f"{t(B, H, T, d)} -> {t(B, H, 1, d)}")
+
+    def gate(x, t_):
+        g = f.op(f"nl.slice {x} dim = 2 offset = {t_} size = 1", f"{t(B, H, T)} -> {t(B, H, 1)}")
+        return f.op(f"tensor.expand_shape {g} [[0], [1], [2, 3]] output_shape [{B}, {H}, 1, 1]", f"{t(B, H, 1)} into {t(B, H, 1, 1)}")
+
+    for c0 in range(0, T, C):
+        w0 = w  # gradients at the chunk-start state
+        for tk in range(c0, min(c0 + C, T)):
+            k, v, q = token("%k", tk, DK), token("%v", tk, DV), token("%q", tk, DK)
+            kT = f.op(f"nl.transpose {k}", f"{t(B, H, 1, DK)} -> {t(B, H, DK, 1)}")
+            vT = f.op(f"nl.transpose {v}", f"{t(B, H, 1, DV)} -> {t(B, H, DV, 1)}")
+            if objective == "dot":  # ∇(−⟨W k, v⟩) = −v kᵀ
+                g = f.op(f"nl.neg {binop(f, 'matmul', vT, (B, H, DV, 1), k, (B, H, 1, DK), W)}", t(*W))
+            else:  # ∇‖W k − v‖² = 2 (W k − v) kᵀ
+                r = binop(f, "sub", binop(f, "matmul", w if AT_CURRENT else w0, W, kT, (B, H, DK, 1), (B, H, DV, 1)), (B, H, DV, 1), vT, (B, H, DV, 1), (B, H, DV, 1))
+                two = f.op("arith.constant dense<2.0>", t())
+                g = binop(f, "mul", two, (), binop(f, "matmul", r, (B, H, DV, 1), k, (B, H, 1, DK), W), W, W)
+            eta = binop(f, "mul", gate("%eta", tk), (B, H, 1, 1), lr, (), (B, H, 1, 1)) if gates else lr
+            se = (B, H, 1, 1) if gates else ()
+            u = binop(f, "mul", eta, se, g, W, W)
+            if retention == "gate":
+                alpha, sa = gate("%alpha", tk), (B, H, 1, 1)
+            elif retention == "decay":
+                alpha, sa = f.op(f"arith.constant dense<{DECAY}>", t()), ()
+            else:
+                alpha, sa = f.op("arith.constant dense<1.0>", t()), ()
+            if optimizer == "momentum":  # S = β S + η g; W = α W − S
+                beta = f.op(f"arith.constant dense<{BETA}>", t())
+                s = binop(f, "add", binop(f, "mul", beta, (), s, S, S), S, u, W, S)
+                u = s
+            if optimizer == "dgd":  # W = W (α I − η k̂ k̂ᵀ) − η g
+                kh = f.op(f"nl.l2norm {k}", t(B, H, 1, DK))
+                khT = f.op(f"nl.transpose {kh}", f"{t(B, H, 1, DK)} -> {t(B, H, DK, 1)}")
+                outer = binop(f, "matmul", khT, (B, H, DK, 1), kh, (B, H, 1, DK), (B, H, DK, DK))
+                aI = binop(f, "mul", alpha, sa, eye, (DK, DK), (B, H, DK, DK) if sa else (DK, DK))
+                ek = binop(f, "mul", eta, se, outer, (B, H, DK, DK), (B, H, DK, DK))
+                A = binop(f, "sub", aI, (B, H, DK, DK) if sa else (DK, DK), ek, (B, H, DK, DK), (B, H, DK, DK))
+                w = binop(f, "sub", binop(f, "matmul", w, W, A, (B, H, DK, DK), W), W, u, W, W)
+            else:
+                w = binop(f, "sub", binop(f, "mul", alpha, sa, w, W, W), W, u, W, W)
+            y = binop(f, "matmul", w, W, f.op(f"nl.transpose {q}", f"{t(B, H, 1, DK)} -> {t(B, H, DK, 1)}"), (B, H, DK, 1), (B, H, DV, 1))
+            y = f.op(f"nl.transpose {y}", f"{t(B, H, DV, 1)} -> {t(B, H, 1, DV)}")
+            y = f.op(f"nl.pad {y} dim = 2 offset = {tk} size = {T}", f"{t(B, H, 1, DV)} -> {t(B, H, T, DV)}")
+            out = y if out is None else binop(f, "add", out, (B, H, T, DV), y, (B, H, T, DV), (B, H, T, DV))
+    body = "\n".join(f.lines)
+    return (f"func.func @{name}_ref({', '.join(args)}) -> {t(B, H, T, DV)} {{\n{body}\n"
+            f"  return {out} : {t(B, H, T, DV)}\n}}\n")
+
+
+def derived(name, objective, optimizer, retention, gates, T, C):
+    opt = {"gd": f"gd attributes {{lr = {LR} : f64}}",
+           "momentum": f"momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64}}",
+           "dgd": f"dgd attributes {{lr = {LR} : f64}}"}[optimizer]
+    ret = {None: "", "gate": "\n      nl.retention gate", "decay": f"\n      nl.retention decay alpha = {DECAY}"}[retention]
+    mem = f"!nl.memory<matrix, heads = {H}, in = {DK}, out = {DV}>"
+    level = (f"nl.model @{name}_model {{\n  nl.level @outer every <1 steps> {{\n"
+             f"    nl.level @mem every <{C} tokens> {{\n      nl.memory @M : {mem}\n"
+             f"      nl.objective {objective}\n      nl.optimizer @opt {opt}{ret}\n    }}\n"
+             f"    nl.optimizer @outer_opt gd attributes {{lr = 1.0e-03 : f64}}\n  }}\n}}\n")
+    args = [f"%k: {t(B, H, T, DK)}", f"%v: {t(B, H, T, DV)}", f"%q: {t(B, H, T, DK)}"]
+    gate_ops, gate_tys = "", ""
+    if gates:
+        args += [f"%eta: {t(B, H, T)} {{nl.positive}}", f"%alpha: {t(B, H, T)} {{nl.positive}}"]
+        gate_ops = " lr(%eta)" + (" decay(%alpha)" if retention == "gate" else "")
+        gate_tys = f", {t(B, H, T)}" + (f", {t(B, H, T)}" if retention == "gate" else "")
+    flow = f"!nl.flow<keys_values, {t(B, H, T, DK)}, {t(B, H, T, DV)}>"
+    body = (f"  %f = nl.flow keys_values(%k, %v : {t(B, H, T, DK)}, {t(B, H, T, DV)}) -> {flow[8:]}\n"
+            f"  %y = nl.memorize @outer::@mem(%f) read(%q){gate_ops} : "
+            f"({flow}, {t(B, H, T, DK)}{gate_tys}) -> {t(B, H, T, DV)}\n")
+    fn = (f"func.func @{name}({', '.join(args)}) -> {t(B, H, T, DV)} attributes {{nl.compare_with = @{name}_ref}} {{\n"
+          f"{body}  return %y : {t(B, H, T, DV)}\n}}\n")
+    # The outer loss through the derived rule: sum(y ⊙ w), checked by finite differences.
+    largs = args + [f"%w: {t(B, H, T, DV)}"]
+    loss = (f"func.func @{name}_loss({', '.join(largs)}) -> tensor<f64> attributes {{nl.differentiate}} {{\n"
+            f"{body}  %p = nl.mul %y, %w : ({t(B, H, T, DV)}, {t(B, H, T, DV)}) -> {t(B, H, T, DV)}\n"
+            f"  %l = nl.sum %p : {t(B, H, T, DV)} -> tensor<f64>\n  return %l : tensor<f64>\n}}\n")
+    return level, fn, loss
+
+
+def main():
+    global AT_CURRENT
+    argv = sys.argv[1:]
+    if argv and argv[0] == "--grad-at-current-state":
+        AT_CURRENT, argv = True, argv[1:]
+    T = int(argv[0]) if argv else 7
+    chunks = [int(c) for c in argv[1:]] or [1, 4]
+    for C in chunks:
+        for case, spec in CASES.items():
+            name = f"{case}_c{C}"
+            level, fn, loss = derived(name, *spec, T, C)
+            # The functions live in the model, beside the levels they name.
+            print(level.rstrip()[:-1] + fn + loss + reference(name, *spec, T, C) + "}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -112,8 +112,10 @@ const std::map<std::string, mlir::nl::OptimizerKind> &builtinOptimizers() {
 class Gen {
 public:
   Gen(MLIRContext &ctx, const File &file, const SourceFiles &files,
-      Diagnostics &diags)
-      : ctx(ctx), file(file), files(files), diags(diags), b(&ctx) {}
+      Diagnostics &diags, const MLIRGenOptions &options)
+      : ctx(ctx), file(file), files(files), diags(diags), b(&ctx),
+        floatType(options.float64 ? Type(b.getF64Type())
+                                  : Type(b.getF32Type())) {}
 
   OwningOpRef<ModuleOp> run();
 
@@ -123,6 +125,9 @@ private:
   const SourceFiles &files;
   Diagnostics &diags;
   OpBuilder b;
+  /// The element type of every float tensor (f32, or f64 for gradient
+  /// checks).
+  Type floatType;
 
   mlir::nl::ModelOp model;
   std::map<std::string, double> config;
@@ -617,8 +622,8 @@ private:
                           "'state NAME : TYPE' in the level first"),
              false;
     auto [stateName, mt] = level.memories.front();
-    auto keyT = RankedTensorType::get({(int64_t)mt.getIn()}, b.getF32Type());
-    auto valT = RankedTensorType::get({(int64_t)mt.getOut()}, b.getF32Type());
+    auto keyT = RankedTensorType::get({(int64_t)mt.getIn()}, floatType);
+    auto valT = RankedTensorType::get({(int64_t)mt.getOut()}, floatType);
     Block *block = new Block();
     op.getBody().push_back(block);
     Location l = loc(o.loc);
@@ -775,7 +780,7 @@ private:
     if (n > double(int64_t(1) << 34))
       return error(p.loc, "parameter '" + p.name + "' has " + fmt(n) +
                               " elements; the limit is 2^34");
-    return Type(RankedTensorType::get(shape, b.getF32Type()));
+    return Type(RankedTensorType::get(shape, floatType));
   }
 
   /// A parameter of a read function or an optimizer definition: a plain
@@ -863,9 +868,9 @@ private:
   }
 
   Value scalarConst(double v, Loc l) {
-    auto t = RankedTensorType::get({}, b.getF32Type());
+    auto t = RankedTensorType::get({}, floatType);
     return arith::ConstantOp::create(
-        b, loc(l), DenseElementsAttr::get(t, static_cast<float>(v)));
+        b, loc(l), DenseElementsAttr::get(t, b.getFloatAttr(floatType, v)));
   }
 
   std::optional<Val> gen(const Expr &e) {
@@ -936,7 +941,7 @@ private:
     return cast<RankedTensorType>(v.getType()).getShape();
   }
   RankedTensorType f32(ArrayRef<int64_t> shape) {
-    return RankedTensorType::get(shape, b.getF32Type());
+    return RankedTensorType::get(shape, floatType);
   }
 
   std::optional<Val> genBinary(const Expr &e) {
@@ -1918,10 +1923,11 @@ OwningOpRef<ModuleOp> Gen::run() {
 } // namespace
 
 OwningOpRef<ModuleOp> mlirGen(MLIRContext &context, const File &file,
-                              const SourceFiles &files, Diagnostics &diags) {
+                              const SourceFiles &files, Diagnostics &diags,
+                              const MLIRGenOptions &options) {
   context.loadDialect<mlir::nl::NLDialect, func::FuncDialect,
                       arith::ArithDialect, tensor::TensorDialect>();
-  Gen gen(context, file, files, diags);
+  Gen gen(context, file, files, diags, options);
   return gen.run();
 }
 

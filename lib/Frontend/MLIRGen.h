@@ -10,15 +10,19 @@
 
 namespace nlc::frontend {
 
+struct MLIRGenOptions {
+  /// Float tensors are f64 instead of f32 (gradient checks in float64).
+  bool float64 = false;
+};
+
 /// Builds `builtin.module { nl.model @NAME { levels, read functions,
 /// func.func @step } }` from a parsed file. Every op carries the
 /// FileLineColLoc of the source construct it comes from. Checks names,
 /// shapes, types and frequencies; returns null after reporting errors to
 /// `diags`.
-mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context,
-                                          const File &file,
-                                          const SourceFiles &files,
-                                          Diagnostics &diags);
+mlir::OwningOpRef<mlir::ModuleOp>
+mlirGen(mlir::MLIRContext &context, const File &file, const SourceFiles &files,
+        Diagnostics &diags, const MLIRGenOptions &options = {});
 
 } // namespace nlc::frontend
 

@@ -71,6 +71,10 @@ cl::opt<Emit> emit(
                           "object file + C header (not supported yet)"),
                clEnumValN(Emit::exe, "exe", "executable (not supported yet)")),
     cl::cat(nlcCategory));
+cl::opt<bool> float64("f64",
+                      cl::desc("Use float64 for every float tensor (gradient "
+                               "checks against finite differences)"),
+                      cl::init(false), cl::cat(nlcCategory));
 cl::opt<Target>
     target("target", cl::desc("Code generation target"),
            cl::values(clEnumValN(Target::cpu, "cpu", "host CPU"),
@@ -234,8 +238,8 @@ int main(int argc, char **argv) {
     return writeOutput(
         [&](raw_ostream &os) { os << nlc::frontend::printAST(*ast); });
 
-  OwningOpRef<ModuleOp> module =
-      nlc::frontend::mlirGen(ctx, *ast, files, diags);
+  OwningOpRef<ModuleOp> module = nlc::frontend::mlirGen(
+      ctx, *ast, files, diags, nlc::frontend::MLIRGenOptions{float64});
   if (!module || diags.numErrors) {
     report(ctx, files, diags);
     return 1;

@@ -3,6 +3,7 @@
 #include "nl/Dialect/NL/Transforms/Autodiff.h"
 #include "nl/Dialect/NL/IR/NLDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
@@ -109,4 +110,42 @@ FailureOr<SmallVector<Value>> mlir::nl::buildGradients(OpBuilder &builder,
     grads.push_back(g ? g : zerosLike(builder, loc, w.getType()));
   }
   return grads;
+}
+
+FailureOr<func::FuncOp> mlir::nl::buildGradientFunction(func::FuncOp f) {
+  FunctionType ft = f.getFunctionType();
+  auto loss = ft.getNumResults() == 1
+                  ? dyn_cast<RankedTensorType>(ft.getResult(0))
+                  : RankedTensorType();
+  if (!loss || loss.getRank() != 0 || !isa<FloatType>(loss.getElementType()))
+    return f.emitOpError() << "marked nl.differentiate must return one rank-0 "
+                              "float tensor (a loss), got "
+                           << ft;
+  if (!f.getBody().hasOneBlock())
+    return f.emitOpError() << "marked nl.differentiate must have one block";
+
+  OpBuilder b(f);
+  b.setInsertionPointAfter(f);
+  auto g = cast<func::FuncOp>(b.clone(*f));
+  g.setSymName((f.getSymName() + "_grad").str());
+  g->removeAttr("nl.differentiate");
+
+  Block &body = g.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  SmallVector<Value> wrt;
+  for (BlockArgument a : body.getArguments())
+    if (isa<FloatType>(getElementTypeOrSelf(a.getType())))
+      wrt.push_back(a);
+  b.setInsertionPoint(ret);
+  FailureOr<SmallVector<Value>> grads =
+      buildGradients(b, ret.getOperand(0), Value(), wrt);
+  if (failed(grads))
+    return failure();
+  SmallVector<Value> results{ret.getOperand(0)};
+  results.append(grads->begin(), grads->end());
+  func::ReturnOp::create(b, ret.getLoc(), results);
+  ret.erase();
+  g.setFunctionType(
+      b.getFunctionType(ft.getInputs(), ValueRange(results).getTypes()));
+  return g;
 }

@@ -21,42 +21,11 @@ namespace {
 
 LogicalResult addGradientFunction(func::FuncOp f,
                                   func::FuncOp *gradient = nullptr) {
-  FunctionType ft = f.getFunctionType();
-  auto loss = ft.getNumResults() == 1
-                  ? dyn_cast<RankedTensorType>(ft.getResult(0))
-                  : RankedTensorType();
-  if (!loss || loss.getRank() != 0 || !isa<FloatType>(loss.getElementType()))
-    return f.emitOpError() << "marked nl.differentiate must return one rank-0 "
-                              "float tensor (a loss), got "
-                           << ft;
-  if (!f.getBody().hasOneBlock())
-    return f.emitOpError() << "marked nl.differentiate must have one block";
-
-  OpBuilder b(f);
-  b.setInsertionPointAfter(f);
-  auto g = cast<func::FuncOp>(b.clone(*f));
-  g.setSymName((f.getSymName() + "_grad").str());
-  g->removeAttr("nl.differentiate");
-
-  Block &body = g.getBody().front();
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  SmallVector<Value> wrt;
-  for (BlockArgument a : body.getArguments())
-    if (isa<FloatType>(getElementTypeOrSelf(a.getType())))
-      wrt.push_back(a);
-  b.setInsertionPoint(ret);
-  FailureOr<SmallVector<Value>> grads =
-      buildGradients(b, ret.getOperand(0), Value(), wrt);
-  if (failed(grads))
+  FailureOr<func::FuncOp> g = buildGradientFunction(f);
+  if (failed(g))
     return failure();
-  SmallVector<Value> results{ret.getOperand(0)};
-  results.append(grads->begin(), grads->end());
-  func::ReturnOp::create(b, ret.getLoc(), results);
-  ret.erase();
-  g.setFunctionType(
-      b.getFunctionType(ft.getInputs(), ValueRange(results).getTypes()));
   if (gradient)
-    *gradient = g;
+    *gradient = *g;
   return success();
 }
 
@@ -96,7 +65,10 @@ struct NLGenerateGradients
   void runOnOperation() override {
     SmallVector<func::FuncOp> todo;
     getOperation().walk([&](func::FuncOp f) {
-      if (f->hasAttr("nl.differentiate"))
+      // build-train-step marks @loss and builds @loss_grad itself.
+      if (f->hasAttr("nl.differentiate") &&
+          !SymbolTable::lookupNearestSymbolFrom(
+              f, StringAttr::get(f.getContext(), f.getSymName() + "_grad")))
         todo.push_back(f);
     });
     for (func::FuncOp f : todo) {

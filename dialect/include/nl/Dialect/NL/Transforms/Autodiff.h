@@ -12,6 +12,7 @@
 #ifndef NL_DIALECT_NL_TRANSFORMS_AUTODIFF_H
 #define NL_DIALECT_NL_TRANSFORMS_AUTODIFF_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
@@ -33,6 +34,12 @@ namespace mlir::nl {
 /// fails or returns a cotangent of the wrong type.
 FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, Value output,
                                              Value seed, ValueRange wrt);
+
+/// Adds `@<f>_grad` after `f`: the same arguments, returning the loss (f's
+/// single rank-0 float result) followed by its gradient with respect to each
+/// float tensor argument, in order. Errors: f does not return one rank-0
+/// float tensor, has more than one block, or an op on the path has no VJP.
+FailureOr<func::FuncOp> buildGradientFunction(func::FuncOp f);
 
 } // namespace mlir::nl
 

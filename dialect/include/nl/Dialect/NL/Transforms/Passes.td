@@ -79,4 +79,32 @@ def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+
+def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
+  let summary = "Build the outer loss, its gradient through the inner updates, and the training step";
+  let description = [{
+    For every `nl.model` whose `@step` has been through
+    `derive-inner-updates`, replaces `@step` by:
+
+    * `@loss(params..., data...) -> loss`: every trainable parameter
+      (`nl.param` of a level written every step, in declaration order,
+      including the memories' initial states and the weights producing keys,
+      values and gates) becomes a leading argument (`nl.param = @level::@p`);
+    * `@loss_grad(params..., data...) -> (loss, grads...)`: reverse mode
+      through every derived inner update, across chunks;
+    * `@train_step(params..., state..., t, data...) -> (loss, params'...,
+      state'...)`: the outer optimizer of each parameter's level, appended as
+      the slowest level's step: gd, momentum (m = β m − lr g; p += m), adam
+      or adamw (bias-corrected with the step number t ≥ 1; adamw decays
+      decoupled). State arguments are named `nl.state = "<param>.m"`/`".v"`.
+
+    Errors: memories not yet derived, parameters of levels slower than one
+    step (their accumulation is not scheduled yet), outer optimizers other
+    than gd, momentum, adam and adamw.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // NL_TRANSFORMS_PASSES_TD

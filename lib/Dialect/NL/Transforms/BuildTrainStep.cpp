@@ -1,0 +1,272 @@
+//===- BuildTrainStep.cpp - the build-train-step pass ---------------------===//
+//
+// Turns a model's @step (after derive-inner-updates) into
+//   @loss(params..., tokens) -> loss                 every parameter an
+//   argument
+//   @loss_grad(params..., tokens) -> (loss, grads...)  reverse mode through all
+//                                                     derived inner updates
+//   @train_step(params..., state..., t, tokens)
+//       -> (loss, params'..., state'...)             the outer optimizer's step
+// The outer optimizer is the optimizer of the level that owns each parameter
+// (the slowest level; NESTED_LEARNING.md §9.8): gd, momentum, adam or adamw.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/IR/NLBuilder.h"
+#include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Autodiff.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+
+#include <cmath>
+
+namespace mlir::nl {
+#define GEN_PASS_DEF_BUILDTRAINSTEP
+#include "nl/Dialect/NL/Transforms/Passes.h.inc"
+} // namespace mlir::nl
+
+using namespace mlir;
+using namespace mlir::nl;
+
+namespace {
+
+struct Param {
+  ParamOp op;
+  SymbolRefAttr ref; // @level::@name, as nl.get_param names it
+  OptimizerOp optimizer;
+};
+
+/// Names of the optimizer state tensors kept per parameter.
+SmallVector<StringRef> stateNames(OptimizerKind k) {
+  switch (k) {
+  case OptimizerKind::gd:
+    return {};
+  case OptimizerKind::momentum:
+    return {"m"};
+  case OptimizerKind::adam:
+  case OptimizerKind::adamw:
+    return {"m", "v"};
+  default:
+    return {};
+  }
+}
+
+bool isOuterOptimizer(OptimizerKind k) {
+  return k == OptimizerKind::gd || k == OptimizerKind::momentum ||
+         k == OptimizerKind::adam || k == OptimizerKind::adamw;
+}
+
+double attrOr(std::optional<APFloat> a, double fallback) {
+  return a ? a->convertToDouble() : fallback;
+}
+
+/// One optimizer step for one parameter: returns p' and the new state.
+SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
+                                  Value g, ValueRange state, Value t) {
+  double lr = opt.getLr().convertToDouble();
+  double wd = attrOr(opt.getWeightDecay(), 0.0);
+  auto c = [&](double v) { return nb.c(p, v); };
+  switch (opt.getKind()) {
+  case OptimizerKind::gd: { // p -= lr (g + wd p)
+    Value step = wd != 0.0 ? nb.add(g, nb.mul(c(wd), p)) : g;
+    return {nb.sub(p, nb.mul(c(lr), step))};
+  }
+  case OptimizerKind::momentum: { // m = beta m - lr g; p += m (NL Eqs. 17-19)
+    double beta = attrOr(opt.getBeta(), 0.9);
+    Value gg = wd != 0.0 ? nb.add(g, nb.mul(c(wd), p)) : g;
+    Value m = nb.sub(nb.mul(c(beta), state[0]), nb.mul(c(lr), gg));
+    return {nb.add(p, m), m};
+  }
+  case OptimizerKind::adam:
+  case OptimizerKind::adamw: {
+    // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; bias-corrected by 1 - b^t;
+    // adam adds wd p to g, adamw decays p by lr wd (decoupled).
+    double b1 = attrOr(opt.getBeta1(), 0.9), b2 = attrOr(opt.getBeta2(), 0.999);
+    double eps = attrOr(opt.getEps(), 1e-8);
+    bool decoupled = opt.getKind() == OptimizerKind::adamw;
+    Value gg = (!decoupled && wd != 0.0) ? nb.add(g, nb.mul(c(wd), p)) : g;
+    Value m = nb.add(nb.mul(c(b1), state[0]), nb.mul(c(1 - b1), gg));
+    Value v =
+        nb.add(nb.mul(c(b2), state[1]), nb.mul(c(1 - b2), nb.mul(gg, gg)));
+    auto correction = [&](double beta) { // 1 - beta^t = 1 - exp(t ln beta)
+      Value pw = nb.un<ExpOp>(nb.mul(t, nb.c(t, std::log(beta))));
+      return nb.sub(nb.c(t, 1.0), pw);
+    };
+    Value mh = nb.div(m, correction(b1));
+    Value vh = nb.div(v, correction(b2));
+    Value upd = nb.div(mh, nb.add(nb.un<SqrtOp>(vh), c(eps)));
+    if (decoupled && wd != 0.0)
+      upd = nb.add(upd, nb.mul(c(wd), p));
+    return {nb.sub(p, nb.mul(c(lr), upd)), m, v};
+  }
+  default:
+    return {};
+  }
+}
+
+struct BuildTrainStep
+    : public mlir::nl::impl::BuildTrainStepBase<BuildTrainStep> {
+  void runOnOperation() override {
+    for (ModelOp model : getOperation().getOps<ModelOp>())
+      if (failed(build(model)))
+        return signalPassFailure();
+  }
+
+  LogicalResult build(ModelOp model) {
+    auto step = model.lookupSymbol<func::FuncOp>("step");
+    if (!step)
+      return model.emitOpError() << "has no func.func @step to train";
+    WalkResult underived = step.walk([&](Operation *op) {
+      if (isa<MemorizeOp, SelfModifyOp>(op)) {
+        op->emitOpError() << "must be rewritten by derive-inner-updates "
+                             "before build-train-step";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (underived.wasInterrupted())
+      return failure();
+
+    // Parameters in declaration order, with the optimizer that trains them.
+    SmallVector<Param> params;
+    WalkResult bad = model.walk([&](ParamOp p) {
+      if (p->getParentOfType<OptimizerOp>())
+        return WalkResult::advance(); // optimizer state, not a parameter
+      auto level = p->getParentOfType<LevelOp>();
+      if (!isa<RankedTensorType>(p.getType())) {
+        p.emitOpError() << "is a memory; run derive-inner-updates first";
+        return WalkResult::interrupt();
+      }
+      FrequencyAttr f = level.getFrequency();
+      if (f.getUnit() != FrequencyUnit::steps || f.getPeriod() != 1) {
+        p.emitOpError() << "belongs to level @" << level.getSymName()
+                        << ", written every " << f.getPeriod() << " "
+                        << stringifyFrequencyUnit(f.getUnit())
+                        << "; only levels written every step are trained "
+                           "by build-train-step yet";
+        return WalkResult::interrupt();
+      }
+      auto opt = level.getUnique<OptimizerOp>();
+      if (!opt || !isOuterOptimizer(opt.getKind())) {
+        p.emitOpError() << "level @" << level.getSymName()
+                        << (opt ? " has an outer optimizer that "
+                                  "build-train-step cannot apply yet ('" +
+                                      stringifyOptimizerKind(opt.getKind()) +
+                                      "'); use gd, momentum, adam or adamw"
+                                : " has no optimizer");
+        return WalkResult::interrupt();
+      }
+      params.push_back(
+          {p,
+           SymbolRefAttr::get(level.getSymNameAttr(),
+                              {FlatSymbolRefAttr::get(p.getSymNameAttr())}),
+           opt});
+      return WalkResult::advance();
+    });
+    if (bad.wasInterrupted())
+      return failure();
+
+    // @loss: the step with every parameter as a leading argument.
+    OpBuilder b(step);
+    auto loss = cast<func::FuncOp>(b.clone(*step));
+    loss.setSymName("loss");
+    Block &body = loss.getBody().front();
+    for (auto [i, p] : llvm::enumerate(params)) {
+      (void)loss.insertArgument(
+          i, p.op.getType(),
+          b.getDictionaryAttr(b.getNamedAttr("nl.param", p.ref)),
+          p.op.getLoc());
+    }
+    SmallVector<GetParamOp> reads;
+    loss.walk([&](GetParamOp g) { reads.push_back(g); });
+    for (GetParamOp g : reads) {
+      auto it = llvm::find_if(
+          params, [&](const Param &p) { return p.ref == g.getParam(); });
+      if (it == params.end())
+        return g.emitOpError() << "reads " << g.getParam()
+                               << ", which is not a trainable parameter";
+      g.getResult().replaceAllUsesWith(body.getArgument(it - params.begin()));
+      g.erase();
+    }
+    // Token ids are drawn below the vocabulary in gradient checks.
+    int64_t vocab = 0;
+    loss.walk([&](Operation *op) {
+      int64_t v = 0;
+      if (auto e = dyn_cast<EmbeddingOp>(op))
+        v = cast<RankedTensorType>(e.getTable().getType()).getDimSize(0);
+      else if (auto ce = dyn_cast<CrossEntropyOp>(op))
+        v = cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
+      if (v > 0)
+        vocab = vocab ? std::min(vocab, v) : v;
+    });
+    for (unsigned i = params.size(); i < loss.getNumArguments(); ++i)
+      if (vocab &&
+          isa<IntegerType>(getElementTypeOrSelf(loss.getArgument(i).getType())))
+        loss.setArgAttr(i, "nl.int_bound", b.getI64IntegerAttr(vocab));
+    loss->setAttr("nl.differentiate", b.getUnitAttr());
+    FailureOr<func::FuncOp> grad = buildGradientFunction(loss);
+    if (failed(grad))
+      return failure();
+
+    // @train_step: gradients, then the outer optimizer of each parameter.
+    b.setInsertionPointAfter(*grad);
+    SmallVector<Type> ins, outs;
+    SmallVector<DictionaryAttr> argAttrs;
+    Type lossType = loss.getFunctionType().getResult(0);
+    outs.push_back(lossType);
+    for (Param &p : params) {
+      ins.push_back(p.op.getType());
+      argAttrs.push_back(
+          b.getDictionaryAttr(b.getNamedAttr("nl.param", p.ref)));
+      outs.push_back(p.op.getType());
+    }
+    for (Param &p : params)
+      for (StringRef s : stateNames(p.optimizer.getKind())) {
+        ins.push_back(p.op.getType());
+        argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+            "nl.state", b.getStringAttr(p.op.getSymName() + "." + s))));
+        outs.push_back(p.op.getType());
+      }
+    ins.push_back(lossType); // the step number t >= 1 (bias correction)
+    argAttrs.push_back(
+        b.getDictionaryAttr(b.getNamedAttr("nl.step", b.getUnitAttr())));
+    unsigned nData = step.getNumArguments();
+    for (unsigned i = 0; i < nData; ++i) {
+      ins.push_back(step.getArgument(i).getType());
+      argAttrs.push_back(loss.getArgAttrDict(params.size() + i)
+                             ? loss.getArgAttrDict(params.size() + i)
+                             : b.getDictionaryAttr({}));
+    }
+    auto train = func::FuncOp::create(b, step.getLoc(), "train_step",
+                                      b.getFunctionType(ins, outs));
+    train.setAllArgAttrs(argAttrs);
+    Block *tb = train.addEntryBlock();
+    b.setInsertionPointToStart(tb);
+    NLBuilder nb{b, step.getLoc()};
+    SmallVector<Value> callArgs(tb->getArguments().take_front(params.size()));
+    for (unsigned i = 0; i < nData; ++i)
+      callArgs.push_back(tb->getArgument(tb->getNumArguments() - nData + i));
+    auto call = func::CallOp::create(b, step.getLoc(), *grad, callArgs);
+    Value t = tb->getArgument(tb->getNumArguments() - nData - 1);
+    SmallVector<Value> newParams, newState;
+    unsigned stateArg = params.size();
+    for (auto [i, p] : llvm::enumerate(params)) {
+      unsigned ns = stateNames(p.optimizer.getKind()).size();
+      ValueRange state = tb->getArguments().slice(stateArg, ns);
+      stateArg += ns;
+      SmallVector<Value> upd = applyOptimizer(
+          nb, p.optimizer, tb->getArgument(i), call.getResult(1 + i), state, t);
+      newParams.push_back(upd[0]);
+      newState.append(upd.begin() + 1, upd.end());
+    }
+    SmallVector<Value> results{call.getResult(0)};
+    results.append(newParams);
+    results.append(newState);
+    func::ReturnOp::create(b, step.getLoc(), results);
+    step.erase();
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,84 @@
+// RUN: nl-opt --derive-inner-updates --build-train-step --split-input-file --verify-diagnostics %s | FileCheck %s
+
+// Every parameter (declaration order: the weight, then the memory's initial
+// state split by derive-inner-updates) becomes an argument of @loss; the
+// token ids are bounded by the vocabulary for gradient checks; @train_step
+// calls @loss_grad and applies adamw with the step number t.
+// CHECK-LABEL: nl.model @m
+// CHECK: func.func @loss(%{{.*}}: tensor<5x2xf32> {nl.param = @p::@emb}, %{{.*}}: tensor<1x2x2xf32> {nl.param = @p::@M0.w}, %{{.*}}: tensor<2x4xi32> {nl.int_bound = 5 : i64}) -> tensor<f32> attributes {nl.differentiate}
+// CHECK-NOT: nl.get_param
+// CHECK: func.func @loss_grad({{.*}}) -> (tensor<f32>, tensor<5x2xf32>, tensor<1x2x2xf32>)
+// CHECK: nl.embedding_grad
+// CHECK: func.func @train_step(%[[E:.*]]: tensor<5x2xf32> {nl.param = @p::@emb}, %[[W:.*]]: tensor<1x2x2xf32> {nl.param = @p::@M0.w}, %[[EM:.*]]: tensor<5x2xf32> {nl.state = "emb.m"}, %[[EV:.*]]: tensor<5x2xf32> {nl.state = "emb.v"}, %{{.*}}: tensor<1x2x2xf32> {nl.state = "M0.w.m"}, %{{.*}}: tensor<1x2x2xf32> {nl.state = "M0.w.v"}, %[[T:.*]]: tensor<f32> {nl.step}, %[[TOK:.*]]: tensor<2x4xi32> {nl.int_bound = 5 : i64})
+// CHECK-SAME: -> (tensor<f32>, tensor<5x2xf32>, tensor<1x2x2xf32>, tensor<5x2xf32>, tensor<5x2xf32>, tensor<1x2x2xf32>, tensor<1x2x2xf32>)
+// CHECK: %[[G:.*]]:3 = call @loss_grad(%[[E]], %[[W]], %[[TOK]])
+// CHECK: nl.exp
+// CHECK: nl.sqrt
+// CHECK: return %[[G]]#0
+// CHECK-NOT: func.func @step
+nl.model @m {
+  nl.level @p every <1 steps> {
+    nl.param @emb : tensor<5x2xf32>
+    nl.level @mem every <2 tokens> {
+      nl.memory @M : !nl.memory<matrix, heads = 1, in = 2, out = 2> init @p::@M0
+      nl.objective l2
+      nl.optimizer @o gd attributes {lr = 0.5 : f64}
+    }
+    nl.param @M0 : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+    nl.optimizer @adamw adamw attributes {lr = 1.0e-3 : f64, beta1 = 0.9 : f64, beta2 = 0.95 : f64, eps = 1.0e-8 : f64, weight_decay = 0.1 : f64}
+  }
+  func.func @step(%tok: tensor<2x4xi32>) -> tensor<f32> {
+    %in = nl.slice %tok dim = 1 offset = 0 size = 3 : tensor<2x4xi32> -> tensor<2x3xi32>
+    %tg = nl.slice %tok dim = 1 offset = 1 size = 3 : tensor<2x4xi32> -> tensor<2x3xi32>
+    %e = nl.get_param @p::@emb : tensor<5x2xf32>
+    %x = nl.embedding %e[%in] : tensor<5x2xf32>, tensor<2x3xi32> -> tensor<2x3x2xf32>
+    %h = nl.split_heads %x heads = 1 : tensor<2x3x2xf32> -> tensor<2x1x3x2xf32>
+    %f = nl.flow keys_values(%h, %h : tensor<2x1x3x2xf32>, tensor<2x1x3x2xf32>) -> <keys_values, tensor<2x1x3x2xf32>, tensor<2x1x3x2xf32>>
+    %y = nl.memorize @p::@mem(%f) read(%h) : (!nl.flow<keys_values, tensor<2x1x3x2xf32>, tensor<2x1x3x2xf32>>, tensor<2x1x3x2xf32>) -> tensor<2x1x3x2xf32>
+    %m = nl.merge_heads %y : tensor<2x1x3x2xf32> -> tensor<2x3x2xf32>
+    %et = nl.transpose %e : tensor<5x2xf32> -> tensor<2x5xf32>
+    %l = nl.linear %m, %et : (tensor<2x3x2xf32>, tensor<2x5xf32>) -> tensor<2x3x5xf32>
+    %loss = nl.cross_entropy %l, %tg : (tensor<2x3x5xf32>, tensor<2x3xi32>) -> tensor<f32>
+    return %loss : tensor<f32>
+  }
+}
+
+// -----
+
+nl.model @slow {
+  nl.level @p every <16 steps> {
+    // expected-error @+1 {{'nl.param' op belongs to level @p, written every 16 steps; only levels written every step are trained by build-train-step yet}}
+    nl.param @w : tensor<2xf32>
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %w = nl.get_param @p::@w : tensor<2xf32>
+    %s = nl.sum %w : tensor<2xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+// -----
+
+nl.model @muon {
+  nl.level @p every <1 steps> {
+    // expected-error @+1 {{'nl.param' op level @p has an outer optimizer that build-train-step cannot apply yet ('muon'); use gd, momentum, adam or adamw}}
+    nl.param @w : tensor<2x2xf32>
+    nl.optimizer @o muon attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %w = nl.get_param @p::@w : tensor<2x2xf32>
+    %s = nl.sum %w : tensor<2x2xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{'nl.model' op has no func.func @step to train}}
+nl.model @nostep {
+  nl.level @p every <1 steps> {
+    nl.param @w : tensor<2xf32>
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+}

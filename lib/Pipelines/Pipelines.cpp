@@ -13,15 +13,20 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // The upstream passes are named by their registered pipeline text; the
   // order follows design/MLIR_NOTES.md §2 (expand-strided-metadata before
   // lower-affine; convert-bufferization-to-memref after the deallocation
-  // pipeline, which creates bufferization.clone).
-  std::string text = "convert-nl-to-linalg,canonicalize,cse,"
+  // pipeline, which creates bufferization.clone). CSE runs before the
+  // lowering only: nl.checkpoint bodies are isolated regions there, so the
+  // backward pass's recomputation is not merged with the forward pass (which
+  // would keep every chunk's per-token states alive, O(T) memory).
+  std::string text = "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
                      "one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
                      "allow-return-allocs-from-loops},";
   if (options.resultsToOutParams)
     text += "buffer-results-to-out-params{modify-public-functions "
             "hoist-static-allocs},";
-  text += "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+  text += "buffer-deallocation-pipeline,"
+          "func.func(optimize-allocation-liveness),"
+          "convert-bufferization-to-memref,"
           "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
           "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
           "convert-to-llvm,reconcile-unrealized-casts";

@@ -47,10 +47,13 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <sys/resource.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -71,6 +74,16 @@ static cl::opt<double>
     inputScale("scale",
                cl::desc("Standard deviation of the float inputs (default 1)"),
                cl::init(1.0));
+static cl::opt<bool> runOnly(
+    "run-only",
+    cl::desc("Run every gradient function once, without finite differences, "
+             "and report its time and the growth of the peak resident set "
+             "(the memory of the backward pass)"),
+    cl::init(false));
+static cl::opt<std::string>
+    dumpLowered("dump-lowered",
+                cl::desc("Write the lowered module (LLVM dialect) here"),
+                cl::init(""), cl::Hidden);
 static cl::opt<unsigned> seed("seed", cl::desc("Random seed for the inputs"),
                               cl::init(1));
 
@@ -290,6 +303,40 @@ LogicalResult compareFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
   return success();
 }
 
+double peakRssMiB() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0; // KiB on Linux
+}
+
+/// Runs @name_grad once and reports time and peak-memory growth.
+LogicalResult runOnce(Runner &run, func::FuncOp f, std::mt19937_64 &rng) {
+  FailureOr<std::vector<HostTensor>> inputs = makeInputs(f, rng);
+  if (failed(inputs))
+    return failure();
+  auto g = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      f, StringAttr::get(f.getContext(), f.getSymName() + "_grad"));
+  std::vector<HostTensor> out = makeOutputs(g.getFunctionType().getResults());
+  for (HostTensor &t : *inputs)
+    t.pack();
+  for (HostTensor &t : out)
+    t.pack();
+  double before = peakRssMiB();
+  auto start = std::chrono::steady_clock::now();
+  if (failed(run.call(g.getSymName(), *inputs, out)))
+    return failure();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  llvm::outs() << "@" << g.getSymName() << ": loss "
+               << llvm::format("%.6g", out[0].f64[0]) << ", "
+               << llvm::format("%.3f", secs) << " s, peak RSS "
+               << llvm::format("%.1f", peakRssMiB()) << " MiB (+"
+               << llvm::format("%.1f", peakRssMiB() - before)
+               << " MiB during the call)\n";
+  return success();
+}
+
 /// Checks @name_grad against finite differences of @name.
 LogicalResult checkFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
                             Checked &result) {
@@ -429,6 +476,16 @@ int main(int argc, char **argv) {
       failed(pm.run(*lowered)))
     return 1;
 
+  if (!dumpLowered.empty()) {
+    std::string err;
+    auto file = openOutputFile(dumpLowered, &err);
+    if (!file) {
+      llvm::errs() << "error: " << err << "\n";
+      return 1;
+    }
+    lowered->print(file->os());
+    file->keep();
+  }
   std::function<llvm::Error(llvm::Module *)> transformer =
       makeOptimizingTransformer(/*optLevel=*/0, /*sizeLevel=*/0, nullptr);
   ExecutionEngineOptions engineOptions;
@@ -451,6 +508,12 @@ int main(int argc, char **argv) {
   std::mt19937_64 rng(seed);
   bool ok = true;
   double worst = 0;
+  if (runOnly) {
+    for (func::FuncOp f : checked)
+      if (failed(runOnce(run, f, rng)))
+        return 1;
+    return 0;
+  }
   for (func::FuncOp f : checked) {
     Checked c;
     if (failed(checkFunction(run, f, rng, c)))

@@ -883,6 +883,25 @@ struct ConvertNLToLinalg
     : public mlir::nl::impl::ConvertNLToLinalgBase<ConvertNLToLinalg> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // Forward, a checkpoint region is its body (recomputation only matters
+    // to reverse mode, which has already run).
+    SmallVector<CheckpointOp> checkpoints;
+    getOperation().walk([&](CheckpointOp cp) { checkpoints.push_back(cp); });
+    IRRewriter inliner(ctx);
+    for (CheckpointOp cp : checkpoints) {
+      Block &body = cp.getBody().front();
+      auto yield = cast<YieldOp>(body.getTerminator());
+      SmallVector<Value> values;
+      for (Value v : yield.getValues()) {
+        auto arg = dyn_cast<BlockArgument>(v);
+        values.push_back(arg && arg.getOwner() == &body
+                             ? cp.getInputs()[arg.getArgNumber()]
+                             : v);
+      }
+      inliner.eraseOp(yield);
+      inliner.inlineBlockBefore(&body, cp, cp.getInputs());
+      inliner.replaceOp(cp, values);
+    }
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,

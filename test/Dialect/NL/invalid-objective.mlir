@@ -162,6 +162,6 @@ nl.model @m {
 
 // nl.yield only terminates objective and read-function regions.
 func.func @f(%x: tensor<f32>) {
-  // expected-error @+1 {{'nl.yield' op expects parent op to be one of 'nl.objective, nl.read_fn'}}
+  // expected-error @+1 {{'nl.yield' op expects parent op to be one of 'nl.objective, nl.read_fn, nl.checkpoint'}}
   nl.yield %x : tensor<f32>
 }

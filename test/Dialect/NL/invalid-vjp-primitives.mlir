@@ -109,3 +109,25 @@ func.func @f(%s: tensor<2x4x4xf32>) {
   %0 = nl.causal_mask %s fill = 0.0 window = 0 : tensor<2x4x4xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'nl.checkpoint' op yields 1 values whose types must match the results}}
+  %0 = nl.checkpoint(%x) : (tensor<2xf32>) -> tensor<3xf32> {
+  ^bb0(%a: tensor<2xf32>):
+    nl.yield %a : tensor<2xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'nl.checkpoint' op region arguments must match the operands}}
+  %0 = nl.checkpoint(%x) : (tensor<2xf32>) -> tensor<2xf32> {
+  ^bb0(%a: tensor<3xf32>):
+    nl.yield %a : tensor<3xf32>
+  }
+  return
+}

@@ -23,3 +23,16 @@ func.func @primitives(%x: tensor<2x3xf32>, %ids: tensor<2x4xi32>, %dy: tensor<2x
   %8 = nl.step %x : tensor<2x3xf32>
   return
 }
+
+// CHECK-LABEL: func.func @checkpoint
+// CHECK: %{{.*}}:2 = nl.checkpoint(%{{.*}}) : (tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
+// CHECK: ^bb0(%{{.*}}: tensor<2xf32>):
+// CHECK: nl.yield %{{.*}}, %{{.*}} : tensor<2xf32>, tensor<2xf32>
+func.func @checkpoint(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %0:2 = nl.checkpoint(%x) : (tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
+  ^bb0(%a: tensor<2xf32>):
+    %e = nl.exp %a : tensor<2xf32>
+    nl.yield %e, %a : tensor<2xf32>, tensor<2xf32>
+  }
+  return %0#0 : tensor<2xf32>
+}

@@ -17,7 +17,8 @@ def ConvertNLToLinalg : Pass<"convert-nl-to-linalg", "::mlir::ModuleOp"> {
     `nl.attention` is decomposed into nl ops (q kᵀ, causal mask, softmax,
     weighted sum) which are then lowered. The token recurrences
     `nl.linear_scan`/`nl.matrix_scan` become an `scf.for` over tokens that
-    carries the state.
+    carries the state. `nl.checkpoint` regions are inlined (forward, a
+    checkpoint is its body).
 
     Structure ops, flows, `nl.memorize`, `nl.self_modify` and `nl.read` are
     left alone (they are rewritten by derive-inner-updates first). The

@@ -1119,5 +1119,16 @@ LogicalResult MatrixScanOp::verify() {
   return checkShape(*this, "result", getResult().getType(), x);
 }
 
+LogicalResult CheckpointOp::verify() {
+  Block &body = getBody().front();
+  if (body.getArgumentTypes() != getInputs().getTypes())
+    return emitOpError() << "region arguments must match the operands";
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().getTypes() != getResults().getTypes())
+    return emitOpError() << "yields " << yield.getValues().size()
+                         << " values whose types must match the results";
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "nl/Dialect/NL/IR/NLOps.cpp.inc"

@@ -4,7 +4,9 @@
 #include "nl/Dialect/NL/IR/NLDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace mlir::nl;
@@ -17,45 +19,76 @@ static Value zerosLike(OpBuilder &b, Location loc, Type type) {
           t, b.getFloatAttr(cast<FloatType>(t.getElementType()), 0.0)));
 }
 
-FailureOr<SmallVector<Value>> mlir::nl::buildGradients(OpBuilder &builder,
-                                                       Value output, Value seed,
-                                                       ValueRange wrt) {
-  Operation *outDef = output.getDefiningOp();
-  Block *block = outDef ? outDef->getBlock() : output.getParentBlock();
-  Location loc = output.getLoc();
+static FailureOr<SmallVector<Value>> reverseMode(OpBuilder &builder,
+                                                 ArrayRef<Value> outputs,
+                                                 ArrayRef<Value> seeds,
+                                                 ValueRange wrt, Location loc);
+
+/// The VJP of nl.checkpoint: recompute the body from the operands at the
+/// insertion point, then differentiate the recomputation.
+static LogicalResult checkpointVJP(OpBuilder &builder, CheckpointOp op,
+                                   ArrayRef<Value> dys,
+                                   const llvm::DenseSet<Value> &varied,
+                                   SmallVectorImpl<Value> &wrt,
+                                   SmallVectorImpl<Value> &dxs) {
+  IRMapping map;
+  Block &body = op.getBody().front();
+  map.map(body.getArguments(), op.getInputs());
+  for (Operation &inner : body.without_terminator())
+    builder.clone(inner, map);
+  SmallVector<Value> outs, seeds;
+  for (auto [y, dy] :
+       llvm::zip(cast<YieldOp>(body.getTerminator()).getValues(), dys)) {
+    if (!dy)
+      continue;
+    outs.push_back(map.lookupOrDefault(y));
+    seeds.push_back(dy);
+  }
+  // Each distinct varied operand once (an operand may appear twice).
+  llvm::SetVector<Value> unique;
+  for (Value in : op.getInputs())
+    if (varied.contains(in))
+      unique.insert(in);
+  wrt.assign(unique.begin(), unique.end());
+  FailureOr<SmallVector<Value>> g =
+      reverseMode(builder, outs, seeds, wrt, op.getLoc());
+  if (failed(g))
+    return failure();
+  dxs.assign(g->begin(), g->end());
+  return success();
+}
+
+static FailureOr<SmallVector<Value>> reverseMode(OpBuilder &builder,
+                                                 ArrayRef<Value> outputs,
+                                                 ArrayRef<Value> seeds,
+                                                 ValueRange wrt, Location loc) {
+  // The latest op defining an output; the walk starts there.
+  Operation *last = nullptr;
+  Block *block = builder.getInsertionBlock();
+  for (Value o : outputs)
+    if (Operation *d = o.getDefiningOp())
+      if (!last || last->isBeforeInBlock(d))
+        last = d;
 
   // Forward: the values that depend on `wrt` (varied).
   llvm::DenseSet<Value> varied(wrt.begin(), wrt.end());
-  for (Operation &op : *block) {
-    bool dependent = llvm::any_of(op.getOperands(),
-                                  [&](Value v) { return varied.contains(v); });
-    if (!dependent && op.getNumRegions() != 0)
-      op.walk([&](Operation *inner) {
-        for (Value v : inner->getOperands())
-          dependent |= varied.contains(v);
-      });
-    if (dependent)
-      varied.insert(op.getResults().begin(), op.getResults().end());
-    if (&op == outDef)
-      break;
-  }
+  if (last)
+    for (Operation &op : *last->getBlock()) {
+      bool dependent = llvm::any_of(
+          op.getOperands(), [&](Value v) { return varied.contains(v); });
+      if (!dependent && op.getNumRegions() != 0)
+        op.walk([&](Operation *inner) {
+          for (Value v : inner->getOperands())
+            dependent |= varied.contains(v);
+        });
+      if (dependent)
+        varied.insert(op.getResults().begin(), op.getResults().end());
+      if (&op == last)
+        break;
+    }
+  (void)block;
 
-  // Backward: cotangents, seeded at the output.
   llvm::DenseMap<Value, Value> cot;
-  if (!seed) {
-    auto t = dyn_cast<RankedTensorType>(output.getType());
-    if (!t || t.getRank() != 0 || !isa<FloatType>(t.getElementType()))
-      return emitError(loc) << "buildGradients needs a seed for the non-scalar "
-                               "output of type "
-                            << output.getType();
-    seed = arith::ConstantOp::create(
-        builder, loc, t,
-        DenseElementsAttr::get(
-            t, builder.getFloatAttr(cast<FloatType>(t.getElementType()), 1.0)));
-  }
-  if (varied.contains(output))
-    cot[output] = seed;
-
   auto accumulate = [&](Value target, Value c,
                         Operation *from) -> LogicalResult {
     if (c.getType() != target.getType())
@@ -69,18 +102,30 @@ FailureOr<SmallVector<Value>> mlir::nl::buildGradients(OpBuilder &builder,
              : c;
     return success();
   };
+  for (auto [o, seed] : llvm::zip(outputs, seeds))
+    if (varied.contains(o)) {
+      Value &slot = cot[o];
+      slot =
+          slot
+              ? AddOp::create(builder, loc, o.getType(), slot, seed).getResult()
+              : seed;
+    }
 
-  if (outDef) {
-    for (Operation *op = outDef; op; op = op->getPrevNode()) {
-      SmallVector<Value> dys;
-      bool any = false;
-      for (Value r : op->getResults()) {
-        auto it = cot.find(r);
-        dys.push_back(it == cot.end() ? Value() : it->second);
-        any |= it != cot.end();
-      }
-      if (!any)
-        continue;
+  for (Operation *op = last; op; op = op->getPrevNode()) {
+    SmallVector<Value> dys;
+    bool any = false;
+    for (Value r : op->getResults()) {
+      auto it = cot.find(r);
+      dys.push_back(it == cot.end() ? Value() : it->second);
+      any |= it != cot.end();
+    }
+    if (!any)
+      continue;
+    SmallVector<Value> dxs, targets;
+    if (auto cp = dyn_cast<CheckpointOp>(op)) {
+      if (failed(checkpointVJP(builder, cp, dys, varied, targets, dxs)))
+        return failure();
+    } else {
       if (op->getNumRegions() != 0)
         return op->emitOpError()
                << "cannot be differentiated: ops with regions on the path "
@@ -90,18 +135,17 @@ FailureOr<SmallVector<Value>> mlir::nl::buildGradients(OpBuilder &builder,
         return op->emitOpError()
                << "is on the path from the parameters to the output but has "
                   "no VJP (DifferentiableOpInterface)";
-      SmallVector<Value> dxs;
       if (failed(diff.buildVJP(builder, dys, dxs)))
         return failure();
       if (dxs.size() > op->getNumOperands())
         return op->emitOpError()
                << "VJP returned " << dxs.size() << " cotangents for "
                << op->getNumOperands() << " operands";
-      for (auto [operand, dx] : llvm::zip(op->getOperands(), dxs))
-        if (dx && varied.contains(operand) &&
-            failed(accumulate(operand, dx, op)))
-          return failure();
+      targets.assign(op->getOperands().begin(), op->getOperands().end());
     }
+    for (auto [operand, dx] : llvm::zip(targets, dxs))
+      if (dx && varied.contains(operand) && failed(accumulate(operand, dx, op)))
+        return failure();
   }
 
   SmallVector<Value> grads;
@@ -110,6 +154,24 @@ FailureOr<SmallVector<Value>> mlir::nl::buildGradients(OpBuilder &builder,
     grads.push_back(g ? g : zerosLike(builder, loc, w.getType()));
   }
   return grads;
+}
+
+FailureOr<SmallVector<Value>> mlir::nl::buildGradients(OpBuilder &builder,
+                                                       Value output, Value seed,
+                                                       ValueRange wrt) {
+  Location loc = output.getLoc();
+  if (!seed) {
+    auto t = dyn_cast<RankedTensorType>(output.getType());
+    if (!t || t.getRank() != 0 || !isa<FloatType>(t.getElementType()))
+      return emitError(loc) << "buildGradients needs a seed for the non-scalar "
+                               "output of type "
+                            << output.getType();
+    seed = arith::ConstantOp::create(
+        builder, loc, t,
+        DenseElementsAttr::get(
+            t, builder.getFloatAttr(cast<FloatType>(t.getElementType()), 1.0)));
+  }
+  return reverseMode(builder, {output}, {seed}, wrt, loc);
 }
 
 FailureOr<func::FuncOp> mlir::nl::buildGradientFunction(func::FuncOp f) {

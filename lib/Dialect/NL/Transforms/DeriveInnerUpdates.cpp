@@ -127,8 +127,9 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
 class Deriver {
 public:
   Deriver(OpBuilder &b, MemorizeOp op, const MemoryRule &rule,
-          ArrayRef<Value> init)
-      : b(b), nb{b, op.getLoc()}, op(op), rule(rule), init(init) {}
+          ArrayRef<Value> init, bool checkpoint)
+      : b(b), nb{b, op.getLoc()}, op(op), rule(rule), init(init),
+        checkpoint(checkpoint) {}
 
   FailureOr<Value> run();
 
@@ -158,6 +159,7 @@ private:
   MemorizeOp op;
   MemoryRule rule;
   ArrayRef<Value> init;
+  bool checkpoint;
 };
 
 Value Deriver::act(Value z) {
@@ -275,6 +277,44 @@ FailureOr<Value> Deriver::run() {
     Value alphaT = gate(op.getDecay(), 1.0, alpha, s, n);
     Value betaT = gate(op.getMomentum(), 1.0, beta, s, n);
 
+    // The chunk, as a recomputed region: its operands (the chunk-start state
+    // and the chunk's inputs) are all that reverse mode keeps.
+    OpBuilder::InsertionGuard guard(b);
+    CheckpointOp region;
+    if (checkpoint) {
+      SmallVector<Value> inputs(w);
+      if (rule.hasMomentum)
+        inputs.append(mom);
+      inputs.append({kc, vc, qc, eta, alphaT, betaT});
+      SmallVector<Type> results(ValueRange(w).getTypes());
+      if (rule.hasMomentum)
+        llvm::append_range(results, ValueRange(mom).getTypes());
+      auto yt = nb.tt(vc);
+      results.push_back(RankedTensorType::get(
+          {yt.getDimSize(0), yt.getDimSize(1), n, outT.getDimSize(3)}, elt));
+      region = CheckpointOp::create(b, loc, results, inputs);
+      Block *blk = b.createBlock(&region.getBody());
+      for (Value in : inputs)
+        blk->addArgument(in.getType(), loc);
+      b.setInsertionPointToStart(blk);
+      ValueRange args = blk->getArguments();
+      unsigned nw = w.size();
+      for (unsigned i = 0; i < nw; ++i)
+        w[i] = args[i];
+      unsigned off = nw;
+      if (rule.hasMomentum) {
+        for (unsigned i = 0; i < nw; ++i)
+          mom[i] = args[off + i];
+        off += nw;
+      }
+      kc = args[off];
+      vc = args[off + 1];
+      qc = args[off + 2];
+      eta = args[off + 3];
+      alphaT = args[off + 4];
+      betaT = args[off + 5];
+    }
+
     // Per-token gradients of the objective at the chunk-start state.
     SmallVector<Value> w0rep;
     for (Value wi : w)
@@ -334,11 +374,26 @@ FailureOr<Value> Deriver::run() {
       next.push_back(wT);
     }
     Value y = read(next, qc);
-    Value placed = n == tokens ? y : nb.pad(y, 2, s, tokens);
-    result = result ? nb.add(result, placed) : placed;
     for (auto [i, wT] : llvm::enumerate(next))
       w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
                              cast<RankedTensorType>(w[i].getType()));
+    if (region) {
+      SmallVector<Value> yielded(w);
+      if (rule.hasMomentum)
+        yielded.append(mom);
+      yielded.push_back(y);
+      YieldOp::create(b, loc, yielded);
+      b.setInsertionPointAfter(region);
+      unsigned nw = w.size();
+      for (unsigned i = 0; i < nw; ++i)
+        w[i] = region.getResult(i);
+      if (rule.hasMomentum)
+        for (unsigned i = 0; i < nw; ++i)
+          mom[i] = region.getResult(nw + i);
+      y = region.getResults().back();
+    }
+    Value placed = n == tokens ? y : nb.pad(y, 2, s, tokens);
+    result = result ? nb.add(result, placed) : placed;
   }
   (void)bsz;
   (void)heads;
@@ -365,6 +420,7 @@ SmallVector<StringRef> stateSuffixes(MemoryType t) {
 
 struct DeriveInnerUpdates
     : public mlir::nl::impl::DeriveInnerUpdatesBase<DeriveInnerUpdates> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTableCollection tables;
@@ -435,7 +491,7 @@ struct DeriveInnerUpdates
           init.push_back(nb.zeros(RankedTensorType::get(full, elt)));
         }
       }
-      Deriver d(b, m, *rule, init);
+      Deriver d(b, m, *rule, init, checkpoint);
       FailureOr<Value> y = d.run();
       if (failed(y))
         return signalPassFailure();

@@ -15,6 +15,7 @@
 // CHECK: %[[W0:.*]] = nl.get_param @outer::@M0.w : tensor<1x3x2xf32>
 // CHECK: nl.broadcast %[[W0]] : tensor<1x3x2xf32> -> tensor<2x1x3x2xf32>
 // CHECK: nl.slice %{{.*}} dim = 2 offset = 0 size = 2
+// CHECK: nl.checkpoint
 // CHECK: nl.matmul {{.*}} -> tensor<2x1x2x3x1xf32>
 // CHECK: nl.neg
 // CHECK: nl.linear_scan {{.*}} -> tensor<2x1x2x3x2xf32>

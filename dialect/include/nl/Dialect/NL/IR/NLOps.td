@@ -256,8 +256,8 @@ def NL_ReadFnOp : NL_Op<"read_fn", [Symbol, IsolatedFromAbove,
 }
 
 def NL_YieldOp : NL_Op<"yield", [Pure, Terminator, ReturnLike,
-    ParentOneOf<["ObjectiveOp", "ReadFnOp"]>]> {
-  let summary = "terminates an objective or read-function region";
+    ParentOneOf<["ObjectiveOp", "ReadFnOp", "CheckpointOp"]>]> {
+  let summary = "terminates an objective, read-function or checkpoint region";
   let arguments = (ins Variadic<AnyType>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
 }
@@ -683,6 +683,38 @@ def NL_MatrixScanOp : NL_ComputeOp<"matrix_scan"> {
   let assemblyFormat = [{
     $gate `,` $input `,` $init (`reverse` $reverse^)? attr-dict `:`
     functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+
+def NL_CheckpointOp : NL_Op<"checkpoint", [IsolatedFromAbove,
+    SingleBlock, RecursiveMemoryEffects]> {
+  let summary = "a recomputed region: reverse mode keeps its operands, not its intermediates";
+  let description = [{
+    Computes its results from its operands only (the region is isolated).
+    Forward, it is its body. Reverse mode does not keep the body's
+    intermediate values: it recomputes the body from the operands and
+    differentiates the recomputation. derive-inner-updates wraps each chunk
+    of a memory update in one, with the chunk-start state as an operand, so
+    the backward pass holds the memory state at chunk boundaries only:
+    O(T/C) states instead of O(T) (the per-token states of one chunk live
+    while that chunk is recomputed).
+
+    ```mlir
+    %w1, %y = nl.checkpoint(%w0, %k) : (tensor<2x4x4xf32>, tensor<2x8x4xf32>)
+        -> (tensor<2x4x4xf32>, tensor<2x8x4xf32>) {
+    ^bb0(%w: tensor<2x4x4xf32>, %kc: tensor<2x8x4xf32>):
+      ...
+      nl.yield %wn, %yc : tensor<2x4x4xf32>, tensor<2x8x4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$inputs);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
   }];
   let hasVerifier = 1;
 }

@@ -74,7 +74,16 @@ def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
     (`<name>.w`, or `<name>.w1` and `<name>.w2` for MLP memories, shape
     [H, ...]), and the memory levels are erased. See
     docs/autodiff.md for the full rule and its sources.
+
+    Each chunk is an `nl.checkpoint` region (unless `checkpoint=false`):
+    reverse mode keeps the memory state at chunk boundaries only and
+    recomputes a chunk's per-token states in the backward pass.
   }];
+  let options = [
+    Option<"checkpoint", "checkpoint", "bool", /*default=*/"true",
+           "Wrap each chunk in an nl.checkpoint region (recomputed in the "
+           "backward pass)">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
 }

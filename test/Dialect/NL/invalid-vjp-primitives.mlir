@@ -131,3 +131,19 @@ func.func @f(%x: tensor<2xf32>) {
   }
   return
 }
+
+// -----
+
+func.func @f(%a: tensor<2x1x4xf32>, %x: tensor<2x1x5x3xf32>, %h: tensor<2x1x3xf32>) {
+  // expected-error @+1 {{'nl.linear_scan' op gate has shape [2x1x4] but expected [2x1x5]}}
+  %0 = nl.linear_scan %a, %x, %h : (tensor<2x1x4xf32>, tensor<2x1x5x3xf32>, tensor<2x1x3xf32>) -> tensor<2x1x5x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<1x1x4x3x3xf32>, %x: tensor<1x1x4x2x3xf32>, %h: tensor<1x1x3x2xf32>) {
+  // expected-error @+1 {{'nl.matrix_scan' op init has shape [1x1x3x2] but expected [1x1x2x3]}}
+  %0 = nl.matrix_scan %a, %x, %h : (tensor<1x1x4x3x3xf32>, tensor<1x1x4x2x3xf32>, tensor<1x1x3x2xf32>) -> tensor<1x1x4x2x3xf32>
+  return
+}

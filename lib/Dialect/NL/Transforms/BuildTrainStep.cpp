@@ -35,6 +35,8 @@ struct Param {
   ParamOp op;
   SymbolRefAttr ref; // @level::@name, as nl.get_param names it
   OptimizerOp optimizer;
+  LevelOp level;
+  int64_t period; // steps between the level's optimizer steps
 };
 
 /// Names of the optimizer state tensors kept per parameter.
@@ -56,6 +58,8 @@ bool isOuterOptimizer(OptimizerKind k) {
   return k == OptimizerKind::gd || k == OptimizerKind::momentum ||
          k == OptimizerKind::adam || k == OptimizerKind::adamw;
 }
+
+SmallVector<std::string> stateNamesOf(Param p);
 
 double attrOr(std::optional<APFloat> a, double fallback) {
   return a ? a->convertToDouble() : fallback;
@@ -105,6 +109,15 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
   }
 }
 
+SmallVector<std::string> stateNamesOf(Param p) {
+  SmallVector<std::string> names;
+  for (StringRef s : stateNames(p.optimizer.getKind()))
+    names.push_back(s.str());
+  if (p.period > 1)
+    names.push_back("acc"); // the gradient accumulated since the last step
+  return names;
+}
+
 struct BuildTrainStep
     : public mlir::nl::impl::BuildTrainStepBase<BuildTrainStep> {
   void runOnOperation() override {
@@ -139,12 +152,11 @@ struct BuildTrainStep
         return WalkResult::interrupt();
       }
       FrequencyAttr f = level.getFrequency();
-      if (f.getUnit() != FrequencyUnit::steps || f.getPeriod() != 1) {
+      if (f.getUnit() != FrequencyUnit::steps) {
         p.emitOpError() << "belongs to level @" << level.getSymName()
-                        << ", written every " << f.getPeriod() << " "
-                        << stringifyFrequencyUnit(f.getUnit())
-                        << "; only levels written every step are trained "
-                           "by build-train-step yet";
+                        << ", written every " << f.getPeriod()
+                        << " tokens; only levels written per step hold "
+                           "trainable parameters";
         return WalkResult::interrupt();
       }
       auto opt = level.getUnique<OptimizerOp>();
@@ -161,7 +173,7 @@ struct BuildTrainStep
           {p,
            SymbolRefAttr::get(level.getSymNameAttr(),
                               {FlatSymbolRefAttr::get(p.getSymNameAttr())}),
-           opt});
+           opt, level, f.getPeriod()});
       return WalkResult::advance();
     });
     if (bad.wasInterrupted())
@@ -222,7 +234,7 @@ struct BuildTrainStep
       outs.push_back(p.op.getType());
     }
     for (Param &p : params)
-      for (StringRef s : stateNames(p.optimizer.getKind())) {
+      for (StringRef s : stateNamesOf(p)) {
         ins.push_back(p.op.getType());
         argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
             "nl.state", b.getStringAttr(p.op.getSymName() + "." + s))));
@@ -231,6 +243,17 @@ struct BuildTrainStep
     ins.push_back(lossType); // the step number t >= 1 (bias correction)
     argAttrs.push_back(
         b.getDictionaryAttr(b.getNamedAttr("nl.step", b.getUnitAttr())));
+    // One flag per level slower than a step: 1 when its optimizer fires at
+    // this step (the runtime counts steps), else 0.
+    SmallVector<LevelOp> slow;
+    for (Param &p : params)
+      if (p.period > 1 && !llvm::is_contained(slow, p.level))
+        slow.push_back(p.level);
+    for (LevelOp l : slow) {
+      ins.push_back(lossType);
+      argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+          "nl.fire", FlatSymbolRefAttr::get(l.getSymNameAttr()))));
+    }
     unsigned nData = step.getNumArguments();
     for (unsigned i = 0; i < nData; ++i) {
       ins.push_back(step.getArgument(i).getType());
@@ -248,17 +271,40 @@ struct BuildTrainStep
     for (unsigned i = 0; i < nData; ++i)
       callArgs.push_back(tb->getArgument(tb->getNumArguments() - nData + i));
     auto call = func::CallOp::create(b, step.getLoc(), *grad, callArgs);
-    Value t = tb->getArgument(tb->getNumArguments() - nData - 1);
+    unsigned tArg = tb->getNumArguments() - nData - slow.size() - 1;
+    Value t = tb->getArgument(tArg);
     SmallVector<Value> newParams, newState;
     unsigned stateArg = params.size();
     for (auto [i, p] : llvm::enumerate(params)) {
       unsigned ns = stateNames(p.optimizer.getKind()).size();
       ValueRange state = tb->getArguments().slice(stateArg, ns);
       stateArg += ns;
+      Value param = tb->getArgument(i), g = call.getResult(1 + i);
+      if (p.period == 1) {
+        SmallVector<Value> upd =
+            applyOptimizer(nb, p.optimizer, param, g, state, t);
+        newParams.push_back(upd[0]);
+        newState.append(upd.begin() + 1, upd.end());
+        continue;
+      }
+      // A level written every S steps (NESTED_LEARNING.md §9.7): the
+      // gradient accumulates every step; when the level fires, its
+      // optimizer steps on the mean accumulated gradient (its own step count
+      // is t / S) and the accumulator restarts.
+      Value acc = nb.add(tb->getArgument(stateArg++), g);
+      Value fire = tb->getArgument(
+          tArg + 1 + (llvm::find(slow, p.level) - slow.begin()));
+      Value tl = nb.mul(t, nb.c(t, 1.0 / (double)p.period));
       SmallVector<Value> upd = applyOptimizer(
-          nb, p.optimizer, tb->getArgument(i), call.getResult(1 + i), state, t);
-      newParams.push_back(upd[0]);
-      newState.append(upd.begin() + 1, upd.end());
+          nb, p.optimizer, param, nb.mul(acc, nb.c(acc, 1.0 / (double)p.period)),
+          state, tl);
+      auto blend = [&](Value old, Value now) {
+        return nb.add(old, nb.mul(fire, nb.sub(now, old)));
+      };
+      newParams.push_back(blend(param, upd[0]));
+      for (auto [old, now] : llvm::zip(state, ArrayRef(upd).drop_front()))
+        newState.push_back(blend(old, now));
+      newState.push_back(nb.sub(acc, nb.mul(fire, acc)));
     }
     SmallVector<Value> results{call.getResult(0)};
     results.append(newParams);

@@ -45,15 +45,22 @@ nl.model @m {
 
 // -----
 
+// A level written every 16 steps: its parameter's gradient accumulates in
+// "w.acc"; the optimizer steps on the mean when the level's fire flag is 1.
+// CHECK-LABEL: nl.model @slow
+// CHECK: func.func @train_step(%[[W:.*]]: tensor<2xf32> {nl.param = @p::@w}, %[[ACC:.*]]: tensor<2xf32> {nl.state = "w.acc"}, %{{.*}}: tensor<f32> {nl.step}, %[[FIRE:.*]]: tensor<f32> {nl.fire = @p}, %{{.*}}: tensor<2xf32>)
+// CHECK: %[[G:.*]]:3 = call @loss_grad
+// CHECK: %[[A:.*]] = nl.add %[[ACC]], %[[G]]#1
+// CHECK: nl.mul %[[FIRE]]
 nl.model @slow {
   nl.level @p every <16 steps> {
-    // expected-error @+1 {{'nl.param' op belongs to level @p, written every 16 steps; only levels written every step are trained by build-train-step yet}}
     nl.param @w : tensor<2xf32>
     nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
   }
   func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
     %w = nl.get_param @p::@w : tensor<2xf32>
-    %s = nl.sum %w : tensor<2xf32> -> tensor<f32>
+    %m = nl.mul %w, %x : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+    %s = nl.sum %m : tensor<2xf32> -> tensor<f32>
     return %s : tensor<f32>
   }
 }

@@ -107,9 +107,13 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
       or adamw (bias-corrected with the step number t ≥ 1; adamw decays
       decoupled). State arguments are named `nl.state = "<param>.m"`/`".v"`.
 
-    Errors: memories not yet derived, parameters of levels slower than one
-    step (their accumulation is not scheduled yet), outer optimizers other
-    than gd, momentum, adam and adamw.
+    A level written every S > 1 steps (CMS, NESTED_LEARNING.md §9.7)
+    accumulates its parameters' gradients every step (state `"<p>.acc"`) and
+    steps on their mean when its flag argument `nl.fire = @level` is 1 (the
+    runtime counts steps); its own step count is t / S.
+
+    Errors: memories not yet derived, outer optimizers other than gd,
+    momentum, adam and adamw.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect",

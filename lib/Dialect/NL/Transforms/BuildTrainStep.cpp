@@ -170,10 +170,7 @@ struct BuildTrainStep
         return WalkResult::interrupt();
       }
       params.push_back(
-          {p,
-           SymbolRefAttr::get(level.getSymNameAttr(),
-                              {FlatSymbolRefAttr::get(p.getSymNameAttr())}),
-           opt, level, f.getPeriod()});
+          {p, paramPath(p, p.getSymNameAttr()), opt, level, f.getPeriod()});
       return WalkResult::advance();
     });
     if (bad.wasInterrupted())
@@ -292,12 +289,12 @@ struct BuildTrainStep
       // optimizer steps on the mean accumulated gradient (its own step count
       // is t / S) and the accumulator restarts.
       Value acc = nb.add(tb->getArgument(stateArg++), g);
-      Value fire = tb->getArgument(
-          tArg + 1 + (llvm::find(slow, p.level) - slow.begin()));
+      Value fire = tb->getArgument(tArg + 1 +
+                                   (llvm::find(slow, p.level) - slow.begin()));
       Value tl = nb.mul(t, nb.c(t, 1.0 / (double)p.period));
       SmallVector<Value> upd = applyOptimizer(
-          nb, p.optimizer, param, nb.mul(acc, nb.c(acc, 1.0 / (double)p.period)),
-          state, tl);
+          nb, p.optimizer, param,
+          nb.mul(acc, nb.c(acc, 1.0 / (double)p.period)), state, tl);
       auto blend = [&](Value old, Value now) {
         return nb.add(old, nb.mul(fire, nb.sub(now, old)));
       };

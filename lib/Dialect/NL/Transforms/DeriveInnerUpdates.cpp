@@ -61,14 +61,18 @@ struct MemoryRule {
   bool dgd;
 };
 
-FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
+/// The rule of `memory` (default: the level's first) in the level that `op`
+/// (an nl.memorize or nl.self_modify) names.
+FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
+                             SymbolTableCollection &tables,
+                             MemoryOp memory = nullptr) {
   auto model = op->getParentOfType<ModelOp>();
   auto level = dyn_cast_or_null<LevelOp>(
-      model ? tables.lookupSymbolIn(model, op.getLevel()) : nullptr);
+      model ? tables.lookupSymbolIn(model, levelRef) : nullptr);
   if (!level)
-    return op.emitOpError() << "level " << op.getLevel() << " not found";
+    return op->emitOpError() << "level " << levelRef << " not found";
   MemoryRule r{level,
-               level.getUnique<MemoryOp>(),
+               memory ? memory : level.getUnique<MemoryOp>(),
                MemoryType(),
                level.getUnique<ObjectiveOp>(),
                level.getUnique<OptimizerOp>(),
@@ -77,16 +81,17 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
                false,
                false};
   if (!r.memory || !r.objective || !r.optimizer)
-    return op.emitOpError() << "level " << op.getLevel()
-                            << " needs a memory, an objective and an optimizer "
-                               "to derive its update";
+    return op->emitOpError()
+           << "level " << levelRef
+           << " needs a memory, an objective and an optimizer "
+              "to derive its update";
   r.type = r.memory.getMemoryType();
   if (r.type.getKind() == MemoryKind::custom)
-    return op.emitOpError()
+    return op->emitOpError()
            << "cannot derive the update of a custom memory (read function @"
            << r.type.getFn().getValue() << ") yet";
   if (r.objective.getKind() == ObjectiveKind::custom)
-    return op.emitOpError()
+    return op->emitOpError()
            << "cannot derive the update of a custom objective region yet; "
               "use dot, l2, lp or huber";
   switch (r.optimizer.getKind()) {
@@ -100,7 +105,7 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
     r.hasMomentum = r.optimizer.getBeta().has_value();
     break;
   default:
-    return op.emitOpError()
+    return op->emitOpError()
            << "the inner optimizer '"
            << stringifyOptimizerKind(r.optimizer.getKind())
            << "' of a memory level is not derived yet; use gd, momentum or "
@@ -108,8 +113,15 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
   }
   if (r.optimizer.getWeightDecay() &&
       r.optimizer.getWeightDecay()->convertToDouble() != 0.0)
-    return op.emitOpError() << "inner optimizer weight_decay is not derived; "
-                               "use nl.retention decay";
+    return op->emitOpError() << "inner optimizer weight_decay is not derived; "
+                                "use nl.retention decay";
+  return r;
+}
+
+FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
+  FailureOr<MemoryRule> r = ruleOf(op, op.getLevel(), tables);
+  if (failed(r))
+    return failure();
   auto flow = op.getFlow().getDefiningOp<FlowOp>();
   if (!flow || flow.getKind() != FlowKind::keys_values)
     return op.emitOpError() << "needs a keys_values flow defined by nl.flow";
@@ -126,14 +138,18 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
 /// Derives one nl.memorize.
 class Deriver {
 public:
-  Deriver(OpBuilder &b, MemorizeOp op, const MemoryRule &rule,
+  Deriver(OpBuilder &b, Operation *op, const MemoryRule &rule,
           ArrayRef<Value> init, bool checkpoint)
-      : b(b), nb{b, op.getLoc()}, op(op), rule(rule), init(init),
+      : b(b), nb{b, op->getLoc()}, op(op), rule(rule), init(init),
         checkpoint(checkpoint) {}
 
   FailureOr<Value> run();
+  LogicalResult updateChunk(SmallVectorImpl<Value> &w,
+                            SmallVectorImpl<Value> &mom, Value kc, Value values,
+                            Value selfFrom, Value eta, Value alphaT,
+                            Value betaT, int64_t n, double lambda,
+                            SmallVectorImpl<Value> &next);
 
-private:
   /// Per-token weights [B, H, n, ...] applied to x [B, H, n, d].
   /// `hidden` receives act(W2 x) for mlp memories (the input of W1).
   Value read(ArrayRef<Value> w, Value x, Value *hidden = nullptr);
@@ -144,8 +160,8 @@ private:
     return nb.insertUnitDims(g, 3, rest);
   }
   /// A per-token gate: the operand's chunk, times `scale`, or `fallback`.
-  Value gate(Value operand, double scale, double fallback, int64_t s,
-             int64_t n);
+  Value gate(Value operand, double scale, double fallback, int64_t s, int64_t n,
+             Value like);
   Value repeatPerToken(Value w, int64_t n) {
     auto t = nb.tt(w);
     SmallVector<int64_t> shape(t.getShape());
@@ -154,16 +170,17 @@ private:
                     RankedTensorType::get(shape, t.getElementType()));
   }
 
+private:
   OpBuilder &b;
   NLBuilder nb;
-  MemorizeOp op;
+  Operation *op; // the nl.memorize or nl.self_modify being derived
   MemoryRule rule;
   ArrayRef<Value> init;
   bool checkpoint;
 };
 
 Value Deriver::act(Value z) {
-  Location loc = op.getLoc();
+  Location loc = op->getLoc();
   switch (rule.type.getAct()) {
   case Activation::silu:
     return SiluOp::create(b, loc, z.getType(), z);
@@ -202,7 +219,7 @@ Value Deriver::read(ArrayRef<Value> w, Value x, Value *hidden) {
 }
 
 Value Deriver::objective(Value pred, Value target) {
-  Location loc = op.getLoc();
+  Location loc = op->getLoc();
   auto scalar = RankedTensorType::get({}, nb.tt(pred).getElementType());
   auto sum = [&](Value x) { return SumOp::create(b, loc, scalar, x); };
   switch (rule.objective.getKind()) {
@@ -233,8 +250,8 @@ Value Deriver::objective(Value pred, Value target) {
 }
 
 Value Deriver::gate(Value operand, double scale, double fallback, int64_t s,
-                    int64_t n) {
-  auto kt = nb.tt(op.getQueries());
+                    int64_t n, Value like) {
+  auto kt = nb.tt(like);
   auto gt = RankedTensorType::get({kt.getDimSize(0), kt.getDimSize(1), n},
                                   kt.getElementType());
   if (!operand)
@@ -243,7 +260,79 @@ Value Deriver::gate(Value operand, double scale, double fallback, int64_t s,
   return scale == 1.0 ? g : nb.mul(g, nb.c(g, scale));
 }
 
+/// One chunk of the rule for this memory: per-token gradients at the
+/// chunk-start state `w` (targets `values`, or the memory's own reads of
+/// `selfFrom` when `values` is null), momentum and retention scans. Leaves the
+/// per-token states in `next` and the chunk-end momentum in `mom`.
+LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
+                                   SmallVectorImpl<Value> &mom, Value kc,
+                                   Value values, Value selfFrom, Value eta,
+                                   Value alphaT, Value betaT, int64_t n,
+                                   double lambda,
+                                   SmallVectorImpl<Value> &next) {
+  Location loc = op->getLoc();
+  Type elt = nb.tt(kc).getElementType();
+  // Per-token gradients of the objective at the chunk-start state.
+  SmallVector<Value> w0rep;
+  for (Value wi : w)
+    w0rep.push_back(repeatPerToken(wi, n));
+  Value target = values ? values : read(w0rep, selfFrom);
+  Value hidden;
+  Value pred = read(w0rep, kc, &hidden);
+  Value loss = objective(pred, target);
+  FailureOr<SmallVector<Value>> grads = buildGradients(b, loss, Value(), w0rep);
+  if (failed(grads))
+    return failure();
+
+  Value etaEff = eta;
+  if (lambda != 0.0) // proximal local retention: η / (1 + 2 λ η)
+    etaEff = nb.div(
+        eta, nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
+  for (auto [i, g] : llvm::enumerate(*grads)) {
+    int64_t rest = nb.tt(g).getRank() - 3;
+    Value u = nb.mul(perToken(etaEff, rest), g);
+    if (rule.hasMomentum) {
+      Value sT = LinearScanOp::create(b, loc, g.getType(), betaT, u, mom[i],
+                                      UnitAttr());
+      mom[i] = nb.dropUnitDims(nb.slice(sT, 2, n - 1, 1),
+                               cast<RankedTensorType>(mom[i].getType()));
+      u = sT;
+    }
+    Value x = nb.un<NegOp>(u);
+    Value wT;
+    if (rule.dgd) {
+      // Input of this linear map: k for W (matrix) and W2, act(W2 k) for
+      // W1 (mlp), at the chunk-start state.
+      bool isW1 = rule.type.getKind() == MemoryKind::mlp && i == 0;
+      Value in = isW1 ? hidden : kc;
+      Value uhat =
+          L2NormOp::create(b, loc, in.getType(), in, b.getF64FloatAttr(1e-6));
+      int64_t p = nb.tt(in).getShape().back();
+      Value col = nb.insertUnitDims(uhat, 4, 1); // [B, H, n, p, 1]
+      Value outer = nb.matmul(col, nb.transpose(col));
+      Value eye = arith::ConstantOp::create(
+          b, loc, RankedTensorType::get({p, p}, elt),
+          DenseElementsAttr::get(RankedTensorType::get({p, p}, elt), [&] {
+            SmallVector<Attribute> v;
+            for (int64_t r = 0; r < p; ++r)
+              for (int64_t q = 0; q < p; ++q)
+                v.push_back(b.getFloatAttr(elt, r == q));
+            return v;
+          }()));
+      Value a = nb.sub(nb.mul(nb.insertUnitDims(alphaT, 3, 2), eye),
+                       nb.mul(nb.insertUnitDims(eta, 3, 2), outer));
+      wT = MatrixScanOp::create(b, loc, g.getType(), a, x, w[i], UnitAttr());
+    } else {
+      wT = LinearScanOp::create(b, loc, g.getType(), alphaT, x, w[i],
+                                UnitAttr());
+    }
+    next.push_back(wT);
+  }
+  return success();
+}
+
 FailureOr<Value> Deriver::run() {
+  auto op = cast<MemorizeOp>(this->op);
   Location loc = op.getLoc();
   auto flow = op.getFlow().getDefiningOp<FlowOp>();
   Value keys = flow.getInputs()[0], values = flow.getInputs()[1];
@@ -273,9 +362,9 @@ FailureOr<Value> Deriver::run() {
     int64_t n = std::min(c, tokens - s);
     Value kc = nb.slice(keys, 2, s, n), vc = nb.slice(values, 2, s, n),
           qc = nb.slice(queries, 2, s, n);
-    Value eta = gate(op.getLr(), lr, lr, s, n);
-    Value alphaT = gate(op.getDecay(), 1.0, alpha, s, n);
-    Value betaT = gate(op.getMomentum(), 1.0, beta, s, n);
+    Value eta = gate(op.getLr(), lr, lr, s, n, queries);
+    Value alphaT = gate(op.getDecay(), 1.0, alpha, s, n, queries);
+    Value betaT = gate(op.getMomentum(), 1.0, beta, s, n, queries);
 
     // The chunk, as a recomputed region: its operands (the chunk-start state
     // and the chunk's inputs) are all that reverse mode keeps.
@@ -315,64 +404,10 @@ FailureOr<Value> Deriver::run() {
       betaT = args[off + 5];
     }
 
-    // Per-token gradients of the objective at the chunk-start state.
-    SmallVector<Value> w0rep;
-    for (Value wi : w)
-      w0rep.push_back(repeatPerToken(wi, n));
-    Value target = op.getSelfValues() ? read(w0rep, vc) : vc;
-    Value hidden;
-    Value pred = read(w0rep, kc, &hidden);
-    Value loss = objective(pred, target);
-    FailureOr<SmallVector<Value>> grads =
-        buildGradients(b, loss, Value(), w0rep);
-    if (failed(grads))
-      return failure();
-
-    Value etaEff = eta;
-    if (lambda != 0.0) // proximal local retention: η / (1 + 2 λ η)
-      etaEff = nb.div(
-          eta, nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
     SmallVector<Value> next;
-    for (auto [i, g] : llvm::enumerate(*grads)) {
-      int64_t rest = nb.tt(g).getRank() - 3;
-      Value u = nb.mul(perToken(etaEff, rest), g);
-      if (rule.hasMomentum) {
-        Value sT = LinearScanOp::create(b, loc, g.getType(), betaT, u, mom[i],
-                                        UnitAttr());
-        mom[i] = nb.dropUnitDims(nb.slice(sT, 2, n - 1, 1),
-                                 cast<RankedTensorType>(mom[i].getType()));
-        u = sT;
-      }
-      Value x = nb.un<NegOp>(u);
-      Value wT;
-      if (rule.dgd) {
-        // Input of this linear map: k for W (matrix) and W2, act(W2 k) for
-        // W1 (mlp), at the chunk-start state.
-        bool isW1 = rule.type.getKind() == MemoryKind::mlp && i == 0;
-        Value in = isW1 ? hidden : kc;
-        Value uhat =
-            L2NormOp::create(b, loc, in.getType(), in, b.getF64FloatAttr(1e-6));
-        int64_t p = nb.tt(in).getShape().back();
-        Value col = nb.insertUnitDims(uhat, 4, 1); // [B, H, n, p, 1]
-        Value outer = nb.matmul(col, nb.transpose(col));
-        Value eye = arith::ConstantOp::create(
-            b, loc, RankedTensorType::get({p, p}, elt),
-            DenseElementsAttr::get(RankedTensorType::get({p, p}, elt), [&] {
-              SmallVector<Attribute> v;
-              for (int64_t r = 0; r < p; ++r)
-                for (int64_t q = 0; q < p; ++q)
-                  v.push_back(b.getFloatAttr(elt, r == q));
-              return v;
-            }()));
-        Value a = nb.sub(nb.mul(nb.insertUnitDims(alphaT, 3, 2), eye),
-                         nb.mul(nb.insertUnitDims(eta, 3, 2), outer));
-        wT = MatrixScanOp::create(b, loc, g.getType(), a, x, w[i], UnitAttr());
-      } else {
-        wT = LinearScanOp::create(b, loc, g.getType(), alphaT, x, w[i],
-                                  UnitAttr());
-      }
-      next.push_back(wT);
-    }
+    if (failed(updateChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc,
+                           eta, alphaT, betaT, n, lambda, next)))
+      return failure();
     Value y = read(next, qc);
     for (auto [i, wT] : llvm::enumerate(next))
       w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
@@ -421,18 +456,104 @@ SmallVector<StringRef> stateSuffixes(MemoryType t) {
 struct DeriveInnerUpdates
     : public mlir::nl::impl::DeriveInnerUpdatesBase<DeriveInnerUpdates> {
   using Base::Base;
+
+  /// Self-modifying Titans (Hope, NL-A Eqs. 83–89): the memories of the level,
+  /// in declaration order, read the input at the chunk-start state; the
+  /// first two reads are the keys and values of every memory's update, each
+  /// memory generating its own values v̂_i = M_i(v); the reads are the
+  /// results. Gates are the level's constants.
+  template <typename InitFn>
+  FailureOr<LevelOp> deriveSelfModify(SelfModifyOp sm,
+                                      SymbolTableCollection &tables,
+                                      InitFn &initialState) {
+    auto model = sm->getParentOfType<ModelOp>();
+    auto level =
+        dyn_cast_or_null<LevelOp>(tables.lookupSymbolIn(model, sm.getLevel()));
+    if (!level)
+      return sm.emitOpError() << "level " << sm.getLevel() << " not found";
+    SmallVector<MemoryOp> mems(level.getBody().front().getOps<MemoryOp>());
+    if (mems.size() < 2)
+      return sm.emitOpError() << "a self-modifying level needs at least two "
+                                 "memories (the keys and the values)";
+    OpBuilder b(sm);
+    NLBuilder nb{b, sm.getLoc()};
+    Value x = sm.getInput();
+    auto xt = cast<RankedTensorType>(x.getType());
+    Type elt = xt.getElementType();
+    int64_t bsz = xt.getDimSize(0), tokens = xt.getDimSize(2);
+    SmallVector<MemoryRule> rules;
+    SmallVector<SmallVector<Value>> w, mom;
+    for (MemoryOp mem : mems) {
+      FailureOr<MemoryRule> r = ruleOf(sm, sm.getLevel(), tables, mem);
+      if (failed(r))
+        return failure();
+      if (r->retention && r->retention.getKind() == RetentionKind::gate)
+        return sm.emitOpError() << "gate retention needs per-token gates, "
+                                   "which nl.self_modify does not take; use "
+                                   "decay";
+      rules.push_back(*r);
+      w.push_back(initialState(b, sm, *r, elt, bsz));
+      SmallVector<Value> m;
+      for (Value wi : w.back())
+        m.push_back(nb.zeros(wi.getType()));
+      mom.push_back(m);
+    }
+    MemoryRule r0 = rules.front();
+    double lr = r0.optimizer.getLr().convertToDouble();
+    double beta = r0.optimizer.getBeta()
+                      ? r0.optimizer.getBeta()->convertToDouble()
+                      : 0.0;
+    double alpha = 1.0, lambda = 0.0;
+    if (r0.retention && r0.retention.getKind() == RetentionKind::decay)
+      alpha = r0.retention.getAlpha()->convertToDouble();
+    if (r0.retention && r0.retention.getKind() == RetentionKind::local)
+      lambda = r0.retention.getLambda()->convertToDouble();
+    SmallVector<Value> results(mems.size());
+    for (int64_t s = 0; s < tokens; s += r0.chunk) {
+      int64_t n = std::min(r0.chunk, tokens - s);
+      Value xc = nb.slice(x, 2, s, n);
+      SmallVector<Deriver> ds;
+      for (auto [i, r] : llvm::enumerate(rules))
+        ds.emplace_back(b, sm, r, ArrayRef<Value>(), false);
+      Value eta = ds[0].gate(Value(), lr, lr, s, n, x);
+      Value alphaT = ds[0].gate(Value(), 1.0, alpha, s, n, x);
+      Value betaT = ds[0].gate(Value(), 1.0, beta, s, n, x);
+      SmallVector<Value> reads;
+      for (auto [i, d] : llvm::enumerate(ds)) {
+        SmallVector<Value> rep;
+        for (Value wi : w[i])
+          rep.push_back(d.repeatPerToken(wi, n));
+        reads.push_back(d.read(rep, xc));
+      }
+      Value kc = reads[0], vc = reads[1];
+      for (auto [i, d] : llvm::enumerate(ds)) {
+        SmallVector<Value> next;
+        if (failed(d.updateChunk(w[i], mom[i], kc, Value(), vc, eta, alphaT,
+                                 betaT, n, lambda, next)))
+          return failure();
+        for (auto [j, wT] : llvm::enumerate(next))
+          w[i][j] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
+                                    cast<RankedTensorType>(w[i][j].getType()));
+        Value placed = n == tokens ? reads[i] : nb.pad(reads[i], 2, s, tokens);
+        results[i] = results[i] ? nb.add(results[i], placed) : placed;
+      }
+    }
+    for (auto [res, v] : llvm::zip(sm.getResults(), results)) {
+      if (res.getType() != v.getType())
+        return sm.emitOpError() << "derived read has type " << v.getType()
+                                << ", expected " << res.getType();
+      res.replaceAllUsesWith(v);
+    }
+    sm.erase();
+    return level;
+  }
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTableCollection tables;
     SmallVector<MemorizeOp> todo;
     module.walk([&](MemorizeOp m) { todo.push_back(m); });
-    bool failedAny = false;
-    module.walk([&](SelfModifyOp s) {
-      s.emitOpError() << "self-modifying memories are not derived yet";
-      failedAny = true;
-    });
-    if (failedAny)
-      return signalPassFailure();
+    SmallVector<SelfModifyOp> selfMods;
+    module.walk([&](SelfModifyOp s) { selfMods.push_back(s); });
 
     SetVector<Operation *> derivedLevels;
     // Split memory-typed initial-state params into tensor params, once.
@@ -455,30 +576,23 @@ struct DeriveInnerUpdates
       return slot;
     };
 
-    for (MemorizeOp m : todo) {
-      FailureOr<MemoryRule> rule = readRule(m, tables);
-      if (failed(rule))
-        return signalPassFailure();
-      OpBuilder b(m);
-      NLBuilder nb{b, m.getLoc()};
-      auto kt = cast<RankedTensorType>(
-          m.getFlow().getDefiningOp<FlowOp>().getInputs()[0].getType());
-      Type elt = kt.getElementType();
-      int64_t bsz = kt.getDimSize(0);
+    // The initial state of a memory: its split init params broadcast over
+    // the batch, or zeros.
+    auto initialState = [&](OpBuilder &b, Operation *m, const MemoryRule &r,
+                            Type elt, int64_t bsz) {
+      NLBuilder nb{b, m->getLoc()};
+      MemoryRule rule = r;
       SmallVector<Value> init;
       ParamOp initParam;
-      if (auto ref = rule->memory.getInitAttr())
+      if (auto ref = rule.memory.getInitAttr())
         initParam = dyn_cast_or_null<ParamOp>(
             tables.lookupSymbolIn(m->getParentOfType<ModelOp>(), ref));
-      auto shapes = stateShapes(rule->type);
+      auto shapes = stateShapes(rule.type);
       if (initParam) {
         SmallVector<ParamOp> parts = splitParam(initParam, elt);
-        auto owner = initParam->getParentOfType<LevelOp>();
         for (auto [part, shape] : llvm::zip(parts, shapes)) {
-          auto ref = SymbolRefAttr::get(
-              owner.getSymNameAttr(),
-              {FlatSymbolRefAttr::get(part.getSymNameAttr())});
-          Value v = GetParamOp::create(b, m.getLoc(),
+          SymbolRefAttr ref = paramPath(part, part.getSymNameAttr());
+          Value v = GetParamOp::create(b, m->getLoc(),
                                        RankedTensorType::get(shape, elt), ref);
           SmallVector<int64_t> full{bsz};
           full.append(shape.begin(), shape.end());
@@ -491,6 +605,20 @@ struct DeriveInnerUpdates
           init.push_back(nb.zeros(RankedTensorType::get(full, elt)));
         }
       }
+      return init;
+    };
+
+    for (MemorizeOp m : todo) {
+      FailureOr<MemoryRule> rule = readRule(m, tables);
+      if (failed(rule))
+        return signalPassFailure();
+      OpBuilder b(m);
+      NLBuilder nb{b, m.getLoc()};
+      auto kt = cast<RankedTensorType>(
+          m.getFlow().getDefiningOp<FlowOp>().getInputs()[0].getType());
+      Type elt = kt.getElementType();
+      int64_t bsz = kt.getDimSize(0);
+      SmallVector<Value> init = initialState(b, m, *rule, elt, bsz);
       Deriver d(b, m, *rule, init, checkpoint);
       FailureOr<Value> y = d.run();
       if (failed(y))
@@ -501,6 +629,12 @@ struct DeriveInnerUpdates
       if (flow.use_empty())
         flow.getDefiningOp()->erase();
       derivedLevels.insert(rule->level);
+    }
+    for (SelfModifyOp sm : selfMods) {
+      FailureOr<LevelOp> level = deriveSelfModify(sm, tables, initialState);
+      if (failed(level))
+        return signalPassFailure();
+      derivedLevels.insert(*level);
     }
     // The derived levels are now explicit in the computation.
     for (Operation *level : derivedLevels)

@@ -113,3 +113,52 @@ nl.model @custom {
     return %y : tensor<1x1x3x2xf32>
   }
 }
+
+// -----
+
+// Self-modifying memories: each reads the input at the chunk-start state;
+// the first two reads are the keys and values of every memory's update, with
+// self-generated values M_i(v); the level's constants are the gates.
+// CHECK-LABEL: nl.model @selfmod
+// CHECK: nl.param @K0.w : tensor<1x2x2xf32>
+// CHECK: nl.param @V0.w : tensor<1x2x2xf32>
+// CHECK: func.func @step
+// CHECK-COUNT-2: nl.linear_scan
+// CHECK-NOT: nl.self_modify
+nl.model @selfmod {
+  nl.level @outer every <1 steps> {
+    nl.level @proj every <2 tokens> {
+      nl.memory @Mk : !nl.memory<matrix, heads = 1, in = 2, out = 2> init @outer::@K0
+      nl.memory @Mv : !nl.memory<matrix, heads = 1, in = 2, out = 2> init @outer::@V0
+      nl.objective l2
+      nl.optimizer @opt gd attributes {lr = 0.1 : f64}
+      nl.retention decay alpha = 0.9
+    }
+    nl.param @K0 : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+    nl.param @V0 : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%x: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
+    %r:2 = nl.self_modify @outer::@proj(%x) : (tensor<1x1x3x2xf32>) -> (tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>)
+    %s = nl.add %r#0, %r#1 : (tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
+    return %s : tensor<1x1x3x2xf32>
+  }
+}
+
+// -----
+
+nl.model @one {
+  nl.level @outer every <1 steps> {
+    nl.level @proj every <2 tokens> {
+      nl.memory @Mk : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+      nl.objective l2
+      nl.optimizer @opt gd attributes {lr = 0.1 : f64}
+    }
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%x: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
+    // expected-error @+1 {{a self-modifying level needs at least two memories (the keys and the values)}}
+    %r = nl.self_modify @outer::@proj(%x) : (tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
+    return %r : tensor<1x1x3x2xf32>
+  }
+}

@@ -165,6 +165,21 @@ struct NLBuilder {
   }
 };
 
+/// The reference that nl.get_param uses for a state op (an nl.param): the
+/// path of levels from the model down to its owner, then its name, e.g.
+/// @cms_low::@cms_mid::@pretrain::@embedding.
+inline SymbolRefAttr paramPath(Operation *param, StringAttr name) {
+  SmallVector<StringAttr> path;
+  for (auto l = param->getParentOfType<LevelOp>(); l;
+       l = l->getParentOfType<LevelOp>())
+    path.insert(path.begin(), l.getSymNameAttr());
+  SmallVector<FlatSymbolRefAttr> nested;
+  for (StringAttr n : ArrayRef(path).drop_front())
+    nested.push_back(FlatSymbolRefAttr::get(n));
+  nested.push_back(FlatSymbolRefAttr::get(name));
+  return SymbolRefAttr::get(path.front(), nested);
+}
+
 } // namespace mlir::nl
 
 #endif // NL_DIALECT_NL_IR_NLBUILDER_H

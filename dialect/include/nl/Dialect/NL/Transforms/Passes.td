@@ -53,7 +53,7 @@ def NLGenerateGradients : Pass<"nl-generate-gradients", "::mlir::ModuleOp"> {
 
 
 def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
-  let summary = "Replace every nl.memorize by its update rule, derived from the inner objective";
+  let summary = "Replace every nl.memorize and nl.self_modify by its update rule, derived from the inner objective";
   let description = [{
     For each `nl.memorize`, builds the memory level's update explicitly, chunk
     by chunk (chunk size C = the level's frequency in tokens; a ragged last
@@ -69,6 +69,11 @@ def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
     with a gate it is the gated delta rule; `momentum` + `decay` is Titans
     (Eqs. 13–14). `local lambda = L` retention scales η to η / (1 + 2 L η)
     (its proximal step).
+
+    `nl.self_modify` (Hope's self-modifying Titans): per chunk, every memory
+    of the level reads the input at the chunk-start state; the first two
+    reads are the keys and values of every memory's update (each memory
+    generating its own values M_i(v)); the reads are the results.
 
     Memory-typed initial-state params are split into tensor params
     (`<name>.w`, or `<name>.w1` and `<name>.w2` for MLP memories, shape

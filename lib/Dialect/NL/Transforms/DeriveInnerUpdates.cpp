@@ -613,7 +613,6 @@ struct DeriveInnerUpdates
       if (failed(rule))
         return signalPassFailure();
       OpBuilder b(m);
-      NLBuilder nb{b, m.getLoc()};
       auto kt = cast<RankedTensorType>(
           m.getFlow().getDefiningOp<FlowOp>().getInputs()[0].getType());
       Type elt = kt.getElementType();

@@ -532,8 +532,16 @@ DEFINE_LOWERING(SliceOp) {
   for (int64_t s : outT.getShape())
     sizes.push_back(rewriter.getIndexAttr(s));
   offs[op.getDim()] = rewriter.getIndexAttr(op.getOffset());
-  rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
-      op, outT, adaptor.getInput(), offs, sizes, strides);
+  Value view = tensor::ExtractSliceOp::create(
+      rewriter, op.getLoc(), outT, adaptor.getInput(), offs, sizes, strides);
+  // A copy, not a view: a slice kept for long (a chunk-boundary memory state
+  // kept for the backward pass) must not keep its whole source alive.
+  if (!isa<FloatType>(outT.getElementType())) {
+    rewriter.replaceOp(op, view);
+    return success();
+  }
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, view, lb.empty(outT));
   return success();
 }
 

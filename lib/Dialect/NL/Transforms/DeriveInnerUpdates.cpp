@@ -59,6 +59,9 @@ struct MemoryRule {
   int64_t chunk;
   bool hasMomentum;
   bool dgd;
+  // The level's constant rates: inner learning rate, momentum, retention
+  // (1 without one) and local-retention strength (0 without one).
+  double lr = 0.0, beta = 0.0, alpha = 1.0, lambda = 0.0;
 };
 
 /// The rule of `memory` (default: the level's first) in the level that `op`
@@ -115,6 +118,13 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
       r.optimizer.getWeightDecay()->convertToDouble() != 0.0)
     return op->emitOpError() << "inner optimizer weight_decay is not derived; "
                                 "use nl.retention decay";
+  r.lr = r.optimizer.getLr().convertToDouble();
+  if (auto beta = r.optimizer.getBeta())
+    r.beta = beta->convertToDouble();
+  if (r.retention && r.retention.getKind() == RetentionKind::decay)
+    r.alpha = r.retention.getAlpha()->convertToDouble();
+  if (r.retention && r.retention.getKind() == RetentionKind::local)
+    r.lambda = r.retention.getLambda()->convertToDouble();
   return r;
 }
 
@@ -338,20 +348,10 @@ FailureOr<Value> Deriver::run() {
   Value keys = flow.getInputs()[0], values = flow.getInputs()[1];
   Value queries = op.getQueries();
   auto kt = nb.tt(keys);
-  int64_t bsz = kt.getDimSize(0), heads = kt.getDimSize(1),
-          tokens = kt.getDimSize(2), c = rule.chunk;
+  int64_t tokens = kt.getDimSize(2), c = rule.chunk;
   Type elt = kt.getElementType();
-  double lr = rule.optimizer.getLr().convertToDouble();
-  double beta = rule.optimizer.getBeta()
-                    ? rule.optimizer.getBeta()->convertToDouble()
-                    : 0.0;
-  double alpha = 1.0, lambda = 0.0;
-  if (rule.retention) {
-    if (rule.retention.getKind() == RetentionKind::decay)
-      alpha = rule.retention.getAlpha()->convertToDouble();
-    else if (rule.retention.getKind() == RetentionKind::local)
-      lambda = rule.retention.getLambda()->convertToDouble();
-  }
+  double lr = rule.lr, beta = rule.beta, alpha = rule.alpha,
+         lambda = rule.lambda;
 
   SmallVector<Value> w(init.begin(), init.end()), mom;
   for (Value wi : w)
@@ -430,8 +430,6 @@ FailureOr<Value> Deriver::run() {
     Value placed = n == tokens ? y : nb.pad(y, 2, s, tokens);
     result = result ? nb.add(result, placed) : placed;
   }
-  (void)bsz;
-  (void)heads;
   if (result.getType() != outT)
     return op.emitOpError() << "derived read has type " << result.getType()
                             << ", expected " << outT;
@@ -499,15 +497,7 @@ struct DeriveInnerUpdates
       mom.push_back(m);
     }
     MemoryRule r0 = rules.front();
-    double lr = r0.optimizer.getLr().convertToDouble();
-    double beta = r0.optimizer.getBeta()
-                      ? r0.optimizer.getBeta()->convertToDouble()
-                      : 0.0;
-    double alpha = 1.0, lambda = 0.0;
-    if (r0.retention && r0.retention.getKind() == RetentionKind::decay)
-      alpha = r0.retention.getAlpha()->convertToDouble();
-    if (r0.retention && r0.retention.getKind() == RetentionKind::local)
-      lambda = r0.retention.getLambda()->convertToDouble();
+    double lr = r0.lr, beta = r0.beta, alpha = r0.alpha, lambda = r0.lambda;
     SmallVector<Value> results(mems.size());
     for (int64_t s = 0; s < tokens; s += r0.chunk) {
       int64_t n = std::min(r0.chunk, tokens - s);

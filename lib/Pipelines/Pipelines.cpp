@@ -18,6 +18,7 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // backward pass's recomputation is not merged with the forward pass (which
   // would keep every chunk's per-token states alive, O(T) memory).
   std::string text = "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
+                     "linalg-fuse-elementwise-ops,canonicalize,"
                      "one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
                      "allow-return-allocs-from-loops},";

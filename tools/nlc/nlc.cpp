@@ -13,10 +13,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "AST.h"
+#include "Backend.h"
 #include "MLIRGen.h"
 
+#include "nl/Conversion/Passes.h"
 #include "nl/Dialect/NL/IR/NLDialect.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
+#include "nl/Pipelines/Pipelines.h"
 
 #include "mlir/Debug/CLOptionsSetup.h"
 #include "mlir/IR/AsmState.h"
@@ -60,16 +63,15 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
                                 cl::cat(nlcCategory));
 cl::opt<Emit> emit(
     "emit", cl::desc("Stage to produce (default: exe with -o, nl without)"),
-    cl::values(clEnumValN(Emit::ast, "ast", "the parsed syntax tree"),
-               clEnumValN(Emit::nl, "nl", "the nl dialect"),
-               clEnumValN(Emit::linalg, "linalg",
-                          "linalg/tensor/scf (not supported yet)"),
-               clEnumValN(Emit::llvm, "llvm", "LLVM IR (not supported yet)"),
-               clEnumValN(Emit::ptx, "ptx",
-                          "PTX for sm_90 (not supported yet)"),
-               clEnumValN(Emit::obj, "obj",
-                          "object file + C header (not supported yet)"),
-               clEnumValN(Emit::exe, "exe", "executable (not supported yet)")),
+    cl::values(
+        clEnumValN(Emit::ast, "ast", "the parsed syntax tree"),
+        clEnumValN(Emit::nl, "nl", "the nl dialect"),
+        clEnumValN(Emit::linalg, "linalg",
+                   "linalg on tensors: the trained model's entry points"),
+        clEnumValN(Emit::llvm, "llvm", "LLVM IR, optimized for the host CPU"),
+        clEnumValN(Emit::ptx, "ptx", "PTX for sm_90 (not supported yet)"),
+        clEnumValN(Emit::obj, "obj", "object file + C header (<out>.h)"),
+        clEnumValN(Emit::exe, "exe", "executable linked with the runtime")),
     cl::cat(nlcCategory));
 cl::opt<bool> float64("f64",
                       cl::desc("Use float64 for every float tensor (gradient "
@@ -151,13 +153,15 @@ int main(int argc, char **argv) {
   registerDefaultTimingManagerCLOptions();
   registerAllPasses();
   mlir::nl::registerNLPasses();
+  mlir::nl::registerNLConversionPasses();
+  mlir::nl::registerNLPipelines();
   cl::ParseCommandLineOptions(
       argc, argv,
       "nlc: the Nested Learning Compiler\n\n"
       "  nlc model.nl --emit=nl          print the nl dialect\n"
       "  nlc model.nl --emit=ast         print the syntax tree\n"
-      "  nlc model.nl -o model           build an executable (not supported "
-      "yet)\n");
+      "  nlc model.nl -o model           build an executable: model train "
+      "--data FILE --run-dir DIR\n");
 
   if (optLevel > 3)
     return fail("-O" + Twine(optLevel.getValue()) +
@@ -247,24 +251,40 @@ int main(int argc, char **argv) {
   if (failed(verify(*module)))
     return 1;
 
-  if (stage != Emit::nl)
+  if (target == Target::cuda || stage == Emit::ptx)
+    return fail("code generation for the cuda target (--target=cuda, "
+                "--emit=ptx) is not built yet; use the cpu target");
+  if ((stage == Emit::obj || stage == Emit::exe) && out == "-")
     return fail(Twine("--emit=") + emitName(stage) +
-                " is not supported yet: code generation for the " +
-                (target == Target::cuda ? "cuda" : "cpu") +
-                " target is not built (supported: --emit=ast, --emit=nl)");
+                " writes a binary file: give it with -o FILE");
 
-  PassManager pm(&ctx);
-  if (failed(applyPassManagerCLOptions(pm)))
-    return 1;
-  applyDefaultTimingPassManagerCLOptions(pm);
   // Written only when a pass fails or crashes; $TMPDIR is respected.
   SmallString<128> reproducer;
   llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, reproducer);
   llvm::sys::path::append(
       reproducer,
       "nlc-reproducer-" + Twine(llvm::sys::Process::getProcessId()) + ".mlir");
-  pm.enableCrashReproducerGeneration(reproducer, /*genLocalReproducer=*/false);
+  bool configFailed = false;
+  auto configure = [&](PassManager &pm) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      configFailed = true;
+    applyDefaultTimingPassManagerCLOptions(pm);
+    pm.enableCrashReproducerGeneration(reproducer,
+                                       /*genLocalReproducer=*/false);
+  };
+  auto passFailed = [&]() {
+    llvm::errs() << "nlc: a pass failed on '" << inputFile
+                 << "'; the error above names the source location of the "
+                    "op. Reproduce it with:\n  nl-opt --run-reproducer "
+                 << reproducer << "\n";
+    return 1;
+  };
+
   if (!passPipeline.empty()) {
+    PassManager pm(&ctx);
+    configure(pm);
+    if (configFailed)
+      return 1;
     // Parse with its anchor (MLIR_NOTES.md P6: parsing "builtin.module(..)"
     // into a module pass manager would nest it and run nothing).
     FailureOr<OpPassManager> parsed =
@@ -275,13 +295,36 @@ int main(int argc, char **argv) {
       return fail("--pass-pipeline must be anchored on builtin.module, e.g. "
                   "'builtin.module(nl-print-levels)'");
     static_cast<OpPassManager &>(pm) = std::move(*parsed);
+    if (failed(pm.run(*module)))
+      return passFailed();
   }
-  if (failed(pm.run(*module))) {
-    llvm::errs() << "nlc: a pass failed on '" << inputFile
-                 << "'; the error above names the source location of the "
-                    "op. Reproduce it with:\n  nl-opt --run-reproducer "
-                 << reproducer << "\n";
+  if (stage == Emit::nl)
+    return writeOutput([&](raw_ostream &os) { module->print(os); });
+
+  // Code generation: the entry points of the trained model, then linalg,
+  // the LLVM dialect and LLVM.
+  llvm::json::Array levels = nlc::describeLevels(*module);
+  if (failed(nlc::buildEntryPoints(*module, levels, configure)))
+    return passFailed();
+  if (stage == Emit::linalg) {
+    if (failed(nlc::lowerToLinalg(*module, configure)))
+      return passFailed();
+    return writeOutput([&](raw_ostream &os) { module->print(os); });
+  }
+  if (failed(nlc::lowerToLLVMDialect(*module, configure)))
+    return passFailed();
+  nlc::CodegenOptions options;
+  options.optLevel = optLevel;
+  options.output = out;
+  options.emitLLVM = stage == Emit::llvm;
+  options.header = stage == Emit::obj;
+  options.link = stage == Emit::exe;
+  options.argv0 = argv[0];
+  auto &registered = cl::getRegisteredOptions();
+  auto timing = registered.find("mlir-timing");
+  options.timing =
+      timing != registered.end() && timing->second->getNumOccurrences() > 0;
+  if (failed(nlc::emitNative(*module, options)))
     return 1;
-  }
-  return writeOutput([&](raw_ostream &os) { module->print(os); });
+  return 0;
 }

@@ -24,37 +24,70 @@ static FailureOr<SmallVector<Value>> reverseMode(OpBuilder &builder,
                                                  ArrayRef<Value> seeds,
                                                  ValueRange wrt, Location loc);
 
-/// The VJP of nl.checkpoint: recompute the body from the operands at the
-/// insertion point, then differentiate the recomputation.
+/// The VJP of nl.checkpoint is itself an nl.checkpoint: a backward region
+/// whose operands are the primal operands and the non-zero cotangents, whose
+/// body recomputes the forward body and differentiates the recomputation, and
+/// whose results are the cotangents of the distinct varied operands. Being
+/// isolated, it can be outlined (nl-outline-checkpoints) and shared by every
+/// chunk of the same shape, and differentiated again (grad of grad).
 static LogicalResult checkpointVJP(OpBuilder &builder, CheckpointOp op,
                                    ArrayRef<Value> dys,
                                    const llvm::DenseSet<Value> &varied,
                                    SmallVectorImpl<Value> &wrt,
                                    SmallVectorImpl<Value> &dxs) {
-  IRMapping map;
-  Block &body = op.getBody().front();
-  map.map(body.getArguments(), op.getInputs());
-  for (Operation &inner : body.without_terminator())
-    builder.clone(inner, map);
-  SmallVector<Value> outs, seeds;
-  for (auto [y, dy] :
-       llvm::zip(cast<YieldOp>(body.getTerminator()).getValues(), dys)) {
-    if (!dy)
-      continue;
-    outs.push_back(map.lookupOrDefault(y));
-    seeds.push_back(dy);
-  }
   // Each distinct varied operand once (an operand may appear twice).
   llvm::SetVector<Value> unique;
   for (Value in : op.getInputs())
     if (varied.contains(in))
       unique.insert(in);
   wrt.assign(unique.begin(), unique.end());
+
+  SmallVector<Value> inputs(op.getInputs().begin(), op.getInputs().end());
+  for (Value dy : dys)
+    if (dy)
+      inputs.push_back(dy);
+  SmallVector<Type> resultTypes;
+  for (Value w : wrt)
+    resultTypes.push_back(w.getType());
+  auto backward =
+      CheckpointOp::create(builder, op.getLoc(), resultTypes, inputs);
+  Block *block = new Block();
+  backward.getBody().push_back(block);
+  SmallVector<Location> locs(inputs.size(), op.getLoc());
+  block->addArguments(ValueRange(inputs).getTypes(), locs);
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(block);
+  IRMapping map;
+  Block &body = op.getBody().front();
+  // An operand passed twice is one value: both body arguments read the
+  // block argument of its first occurrence, so that its cotangents add up.
+  auto firstArg = [&](Value in) {
+    return block->getArgument(llvm::find(op.getInputs(), in) -
+                              op.getInputs().begin());
+  };
+  for (auto [arg, in] : llvm::zip(body.getArguments(), op.getInputs()))
+    map.map(arg, firstArg(in));
+  for (Operation &inner : body.without_terminator())
+    builder.clone(inner, map);
+  SmallVector<Value> outs, seeds;
+  unsigned nextSeed = op.getInputs().size();
+  for (auto [y, dy] :
+       llvm::zip(cast<YieldOp>(body.getTerminator()).getValues(), dys)) {
+    if (!dy)
+      continue;
+    outs.push_back(map.lookupOrDefault(y));
+    seeds.push_back(block->getArgument(nextSeed++));
+  }
+  SmallVector<Value> innerWrt;
+  for (Value w : wrt)
+    innerWrt.push_back(firstArg(w));
   FailureOr<SmallVector<Value>> g =
-      reverseMode(builder, outs, seeds, wrt, op.getLoc());
+      reverseMode(builder, outs, seeds, innerWrt, op.getLoc());
   if (failed(g))
     return failure();
-  dxs.assign(g->begin(), g->end());
+  YieldOp::create(builder, op.getLoc(), *g);
+  dxs.assign(backward.getResults().begin(), backward.getResults().end());
   return success();
 }
 

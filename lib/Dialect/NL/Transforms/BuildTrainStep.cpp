@@ -66,20 +66,24 @@ double attrOr(std::optional<APFloat> a, double fallback) {
 }
 
 /// One optimizer step for one parameter: returns p' and the new state.
+/// `lrScale` (rank 0) multiplies the optimizer's learning rate: the
+/// runtime's --lr, warmup and schedule.
 SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
-                                  Value g, ValueRange state, Value t) {
+                                  Value g, ValueRange state, Value t,
+                                  Value lrScale) {
   double lr = opt.getLr().convertToDouble();
   double wd = attrOr(opt.getWeightDecay(), 0.0);
   auto c = [&](double v) { return nb.c(p, v); };
+  auto lrTimes = [&](Value x) { return nb.mul(lrScale, nb.mul(c(lr), x)); };
   switch (opt.getKind()) {
   case OptimizerKind::gd: { // p -= lr (g + wd p)
     Value step = wd != 0.0 ? nb.add(g, nb.mul(c(wd), p)) : g;
-    return {nb.sub(p, nb.mul(c(lr), step))};
+    return {nb.sub(p, lrTimes(step))};
   }
   case OptimizerKind::momentum: { // m = beta m - lr g; p += m (NL Eqs. 17-19)
     double beta = attrOr(opt.getBeta(), 0.9);
     Value gg = wd != 0.0 ? nb.add(g, nb.mul(c(wd), p)) : g;
-    Value m = nb.sub(nb.mul(c(beta), state[0]), nb.mul(c(lr), gg));
+    Value m = nb.sub(nb.mul(c(beta), state[0]), lrTimes(gg));
     return {nb.add(p, m), m};
   }
   case OptimizerKind::adam:
@@ -102,7 +106,7 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     Value upd = nb.div(mh, nb.add(nb.un<SqrtOp>(vh), c(eps)));
     if (decoupled && wd != 0.0)
       upd = nb.add(upd, nb.mul(c(wd), p));
-    return {nb.sub(p, nb.mul(c(lr), upd)), m, v};
+    return {nb.sub(p, lrTimes(upd)), m, v};
   }
   default:
     return {};
@@ -240,6 +244,9 @@ struct BuildTrainStep
     ins.push_back(lossType); // the step number t >= 1 (bias correction)
     argAttrs.push_back(
         b.getDictionaryAttr(b.getNamedAttr("nl.step", b.getUnitAttr())));
+    ins.push_back(lossType); // the learning-rate scale (1 = as declared)
+    argAttrs.push_back(
+        b.getDictionaryAttr(b.getNamedAttr("nl.lr_scale", b.getUnitAttr())));
     // One flag per level slower than a step: 1 when its optimizer fires at
     // this step (the runtime counts steps), else 0.
     SmallVector<LevelOp> slow;
@@ -268,8 +275,8 @@ struct BuildTrainStep
     for (unsigned i = 0; i < nData; ++i)
       callArgs.push_back(tb->getArgument(tb->getNumArguments() - nData + i));
     auto call = func::CallOp::create(b, step.getLoc(), *grad, callArgs);
-    unsigned tArg = tb->getNumArguments() - nData - slow.size() - 1;
-    Value t = tb->getArgument(tArg);
+    unsigned tArg = tb->getNumArguments() - nData - slow.size() - 2;
+    Value t = tb->getArgument(tArg), lrScale = tb->getArgument(tArg + 1);
     SmallVector<Value> newParams, newState;
     unsigned stateArg = params.size();
     for (auto [i, p] : llvm::enumerate(params)) {
@@ -279,7 +286,7 @@ struct BuildTrainStep
       Value param = tb->getArgument(i), g = call.getResult(1 + i);
       if (p.period == 1) {
         SmallVector<Value> upd =
-            applyOptimizer(nb, p.optimizer, param, g, state, t);
+            applyOptimizer(nb, p.optimizer, param, g, state, t, lrScale);
         newParams.push_back(upd[0]);
         newState.append(upd.begin() + 1, upd.end());
         continue;
@@ -289,12 +296,12 @@ struct BuildTrainStep
       // optimizer steps on the mean accumulated gradient (its own step count
       // is t / S) and the accumulator restarts.
       Value acc = nb.add(tb->getArgument(stateArg++), g);
-      Value fire = tb->getArgument(tArg + 1 +
+      Value fire = tb->getArgument(tArg + 2 +
                                    (llvm::find(slow, p.level) - slow.begin()));
       Value tl = nb.mul(t, nb.c(t, 1.0 / (double)p.period));
       SmallVector<Value> upd = applyOptimizer(
           nb, p.optimizer, param,
-          nb.mul(acc, nb.c(acc, 1.0 / (double)p.period)), state, tl);
+          nb.mul(acc, nb.c(acc, 1.0 / (double)p.period)), state, tl, lrScale);
       auto blend = [&](Value old, Value now) {
         return nb.add(old, nb.mul(fire, nb.sub(now, old)));
       };

@@ -508,6 +508,47 @@ struct DeriveInnerUpdates
       Value eta = ds[0].gate(Value(), lr, lr, s, n, x);
       Value alphaT = ds[0].gate(Value(), 1.0, alpha, s, n, x);
       Value betaT = ds[0].gate(Value(), 1.0, beta, s, n, x);
+
+      // The chunk, as a recomputed region (as in Deriver::run): every
+      // memory's chunk-start state and momentum, and the chunk's input.
+      OpBuilder::InsertionGuard guard(b);
+      CheckpointOp region;
+      if (checkpoint) {
+        SmallVector<Value> inputs;
+        SmallVector<Type> types;
+        for (auto [i, r] : llvm::enumerate(rules)) {
+          inputs.append(w[i]);
+          if (r.hasMomentum)
+            inputs.append(mom[i]);
+        }
+        llvm::append_range(types, ValueRange(inputs).getTypes());
+        for (Value res : sm.getResults()) {
+          auto rt = cast<RankedTensorType>(res.getType());
+          SmallVector<int64_t> shape(rt.getShape());
+          shape[2] = n;
+          types.push_back(RankedTensorType::get(shape, elt));
+        }
+        inputs.append({xc, eta, alphaT, betaT});
+        region = CheckpointOp::create(b, sm.getLoc(), types, inputs);
+        Block *blk = b.createBlock(&region.getBody());
+        for (Value in : inputs)
+          blk->addArgument(in.getType(), sm.getLoc());
+        b.setInsertionPointToStart(blk);
+        auto args = blk->getArguments();
+        unsigned off = 0;
+        for (auto [i, r] : llvm::enumerate(rules)) {
+          for (Value &wi : w[i])
+            wi = args[off++];
+          if (r.hasMomentum)
+            for (Value &mi : mom[i])
+              mi = args[off++];
+        }
+        xc = args[off];
+        eta = args[off + 1];
+        alphaT = args[off + 2];
+        betaT = args[off + 3];
+      }
+
       SmallVector<Value> reads;
       for (auto [i, d] : llvm::enumerate(ds)) {
         SmallVector<Value> rep;
@@ -524,7 +565,30 @@ struct DeriveInnerUpdates
         for (auto [j, wT] : llvm::enumerate(next))
           w[i][j] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
                                     cast<RankedTensorType>(w[i][j].getType()));
-        Value placed = n == tokens ? reads[i] : nb.pad(reads[i], 2, s, tokens);
+      }
+      if (region) {
+        SmallVector<Value> yielded;
+        for (auto [i, r] : llvm::enumerate(rules)) {
+          yielded.append(w[i]);
+          if (r.hasMomentum)
+            yielded.append(mom[i]);
+        }
+        yielded.append(reads);
+        YieldOp::create(b, sm.getLoc(), yielded);
+        b.setInsertionPointAfter(region);
+        unsigned off = 0;
+        for (auto [i, r] : llvm::enumerate(rules)) {
+          for (Value &wi : w[i])
+            wi = region.getResult(off++);
+          if (r.hasMomentum)
+            for (Value &mi : mom[i])
+              mi = region.getResult(off++);
+        }
+        for (Value &read : reads)
+          read = region.getResult(off++);
+      }
+      for (auto [i, read] : llvm::enumerate(reads)) {
+        Value placed = n == tokens ? read : nb.pad(read, 2, s, tokens);
         results[i] = results[i] ? nb.add(results[i], placed) : placed;
       }
     }

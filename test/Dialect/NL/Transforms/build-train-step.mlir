@@ -9,7 +9,7 @@
 // CHECK-NOT: nl.get_param
 // CHECK: func.func @loss_grad({{.*}}) -> (tensor<f32>, tensor<5x2xf32>, tensor<1x2x2xf32>)
 // CHECK: nl.embedding_grad
-// CHECK: func.func @train_step(%[[E:.*]]: tensor<5x2xf32> {nl.param = @p::@emb}, %[[W:.*]]: tensor<1x2x2xf32> {nl.param = @p::@M0.w}, %[[EM:.*]]: tensor<5x2xf32> {nl.state = "emb.m"}, %[[EV:.*]]: tensor<5x2xf32> {nl.state = "emb.v"}, %{{.*}}: tensor<1x2x2xf32> {nl.state = "M0.w.m"}, %{{.*}}: tensor<1x2x2xf32> {nl.state = "M0.w.v"}, %[[T:.*]]: tensor<f32> {nl.step}, %[[TOK:.*]]: tensor<2x4xi32> {nl.int_bound = 5 : i64})
+// CHECK: func.func @train_step(%[[E:.*]]: tensor<5x2xf32> {nl.param = @p::@emb}, %[[W:.*]]: tensor<1x2x2xf32> {nl.param = @p::@M0.w}, %[[EM:.*]]: tensor<5x2xf32> {nl.state = "emb.m"}, %[[EV:.*]]: tensor<5x2xf32> {nl.state = "emb.v"}, %{{.*}}: tensor<1x2x2xf32> {nl.state = "M0.w.m"}, %{{.*}}: tensor<1x2x2xf32> {nl.state = "M0.w.v"}, %[[T:.*]]: tensor<f32> {nl.step}, %{{.*}}: tensor<f32> {nl.lr_scale}, %[[TOK:.*]]: tensor<2x4xi32> {nl.int_bound = 5 : i64})
 // CHECK-SAME: -> (tensor<f32>, tensor<5x2xf32>, tensor<1x2x2xf32>, tensor<5x2xf32>, tensor<5x2xf32>, tensor<1x2x2xf32>, tensor<1x2x2xf32>)
 // CHECK: %[[G:.*]]:3 = call @loss_grad(%[[E]], %[[W]], %[[TOK]])
 // CHECK: nl.exp
@@ -48,7 +48,7 @@ nl.model @m {
 // A level written every 16 steps: its parameter's gradient accumulates in
 // "w.acc"; the optimizer steps on the mean when the level's fire flag is 1.
 // CHECK-LABEL: nl.model @slow
-// CHECK: func.func @train_step(%[[W:.*]]: tensor<2xf32> {nl.param = @p::@w}, %[[ACC:.*]]: tensor<2xf32> {nl.state = "w.acc"}, %{{.*}}: tensor<f32> {nl.step}, %[[FIRE:.*]]: tensor<f32> {nl.fire = @p}, %{{.*}}: tensor<2xf32>)
+// CHECK: func.func @train_step(%[[W:.*]]: tensor<2xf32> {nl.param = @p::@w}, %[[ACC:.*]]: tensor<2xf32> {nl.state = "w.acc"}, %{{.*}}: tensor<f32> {nl.step}, %{{.*}}: tensor<f32> {nl.lr_scale}, %[[FIRE:.*]]: tensor<f32> {nl.fire = @p}, %{{.*}}: tensor<2xf32>)
 // CHECK: %[[G:.*]]:3 = call @loss_grad
 // CHECK: %[[A:.*]] = nl.add %[[ACC]], %[[G]]#1
 // CHECK: nl.mul %[[FIRE]]

@@ -106,8 +106,11 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
       values and gates) becomes a leading argument (`nl.param = @level::@p`);
     * `@loss_grad(params..., data...) -> (loss, grads...)`: reverse mode
       through every derived inner update, across chunks;
-    * `@train_step(params..., state..., t, data...) -> (loss, params'...,
-      state'...)`: the outer optimizer of each parameter's level, appended as
+    * `@train_step(params..., state..., t, lr_scale, fires..., data...) ->
+      (loss, params'..., state'...)`: the outer optimizer of each
+      parameter's level (its learning rate times `lr_scale`, argument
+      `nl.lr_scale`, so that the runtime can set, warm up and schedule it),
+      appended as
       the slowest level's step: gd, momentum (m = β m − lr g; p += m), adam
       or adamw (bias-corrected with the step number t ≥ 1; adamw decays
       decoupled). State arguments are named `nl.state = "<param>.m"`/`".v"`.
@@ -123,6 +126,61 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::func::FuncDialect"];
+}
+
+def OutlineCheckpoints : Pass<"nl-outline-checkpoints", "::mlir::ModuleOp"> {
+  let summary = "Outline every nl.checkpoint into a private function, one per distinct body";
+  let description = [{
+    Each `nl.checkpoint` region (a chunk of a derived memory update, or the
+    backward region that reverse mode builds for it: recompute + VJP) becomes
+    a `func.call` to a private `func.func` next to the function holding it.
+    Regions that are equal op for op (same ops, types and attributes, as for
+    every full chunk of one level in every layer) share one function, so the
+    code of a model whose memories run ⌈T/C⌉ chunks per layer holds one
+    forward and one backward kernel per chunk shape, not one per chunk: the
+    compiled module stays small and each chunk's update (read, inner
+    gradient, momentum, retention, write) is one function, called once per
+    chunk.
+
+    ```mlir
+    %r:2 = nl.checkpoint(%w, %k) : (...) -> (...) { ... }
+    // becomes
+    %r:2 = func.call @loss.chunk0(%w, %k) : (...) -> (...)
+    ```
+
+    Run it after `build-train-step` (reverse mode differentiates
+    `nl.checkpoint` regions, not calls). The functions are named
+    `<function>.chunk<N>`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def ExportEntryPoints : Pass<"nl-export-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Move a trained model's functions out of its nl.model and describe their ABI";
+  let description = [{
+    The last nl-level pass before code generation, after `build-train-step`
+    (and `nl-outline-checkpoints`). For the module's one `nl.model`:
+
+    * adds `@logits(params..., tokens) -> logits [B, T, vocab]`: `@loss`
+      returning its `nl.cross_entropy` logits (the generation entry point;
+      the targets column of `tokens` is ignored);
+    * moves every function out of the `nl.model` into the module and erases
+      the model;
+    * sets the module attribute `nl.manifest`: a JSON string describing the
+      model for the runtime (`runtime/README.md`): `model`, `vocab`,
+      `batch`, `context` (tokens), `params` (name, level, shape, init, std),
+      and for each entry point (`train_step`, `loss`, `loss_grad`,
+      `logits`) its `args` and `results` in ABI order, each with `name`,
+      `role` (param, state, step, lr_scale, fire, tokens, loss, grad,
+      logits),
+      `shape` and `dtype`. After `nl-lower-to-llvm{results-to-out-params}`
+      every entry point takes its arguments and then its results, each as a
+      pointer to a dense row-major buffer.
+
+    Errors: no `nl.model`, more than one, or no `@train_step` (run
+    `derive-inner-updates` and `build-train-step` first).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
 #endif // NL_TRANSFORMS_PASSES_TD

@@ -1,0 +1,234 @@
+//===- ExportEntryPoints.cpp - a trained model's entry points and ABI -----===//
+//
+// Moves the functions of the module's nl.model to the module, adds @logits
+// and describes every entry point's arguments and results in the module
+// attribute `nl.manifest` (JSON). See the pass description in Passes.td and
+// runtime/README.md for the manifest's fields.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/Support/JSON.h"
+
+namespace mlir::nl {
+#define GEN_PASS_DEF_EXPORTENTRYPOINTS
+#include "nl/Dialect/NL/Transforms/Passes.h.inc"
+} // namespace mlir::nl
+
+using namespace mlir;
+using namespace mlir::nl;
+
+namespace {
+
+llvm::json::Array shapeOf(Type type) {
+  llvm::json::Array shape;
+  if (auto t = dyn_cast<ShapedType>(type))
+    for (int64_t d : t.getShape())
+      shape.push_back(d);
+  return shape;
+}
+
+std::string dtypeOf(Type type) {
+  Type elt = getElementTypeOrSelf(type);
+  if (elt.isF32())
+    return "f32";
+  if (elt.isF64())
+    return "f64";
+  if (elt.isInteger(32))
+    return "i32";
+  if (elt.isInteger(64))
+    return "i64";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << elt;
+  return s;
+}
+
+llvm::json::Object tensorEntry(StringRef name, StringRef role, Type type) {
+  return llvm::json::Object{{"name", name},
+                            {"role", role},
+                            {"shape", shapeOf(type)},
+                            {"dtype", dtypeOf(type)}};
+}
+
+/// The arguments of `f` as ABI entries, named and given a role from their
+/// argument attributes (build-train-step's nl.param, nl.state, nl.step,
+/// nl.fire and nl.int_bound).
+llvm::json::Array describeArgs(func::FuncOp f) {
+  llvm::json::Array args;
+  for (unsigned i = 0, e = f.getNumArguments(); i < e; ++i) {
+    Type t = f.getArgumentTypes()[i];
+    if (auto p = f.getArgAttrOfType<SymbolRefAttr>(i, "nl.param")) {
+      llvm::json::Object o =
+          tensorEntry(p.getLeafReference().getValue(), "param", t);
+      o["level"] = p.getRootReference().getValue();
+      args.push_back(std::move(o));
+    } else if (auto s = f.getArgAttrOfType<StringAttr>(i, "nl.state")) {
+      args.push_back(tensorEntry(s.getValue(), "state", t));
+    } else if (f.getArgAttr(i, "nl.step")) {
+      args.push_back(tensorEntry("step", "step", t));
+    } else if (f.getArgAttr(i, "nl.lr_scale")) {
+      args.push_back(tensorEntry("lr_scale", "lr_scale", t));
+    } else if (auto l = f.getArgAttrOfType<FlatSymbolRefAttr>(i, "nl.fire")) {
+      llvm::json::Object o =
+          tensorEntry(("fire." + l.getValue()).str(), "fire", t);
+      o["level"] = l.getValue();
+      args.push_back(std::move(o));
+    } else {
+      args.push_back(tensorEntry("tokens", "tokens", t));
+    }
+  }
+  return args;
+}
+
+struct ExportEntryPointsPass
+    : public mlir::nl::impl::ExportEntryPointsBase<ExportEntryPointsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<ModelOp> models(module.getOps<ModelOp>());
+    if (models.size() != 1) {
+      module.emitError() << "nl-export-entry-points: expected one nl.model, "
+                            "found "
+                         << models.size();
+      return signalPassFailure();
+    }
+    ModelOp model = models.front();
+    SymbolTable modelTable(model);
+    auto train = modelTable.lookup<func::FuncOp>("train_step");
+    auto loss = modelTable.lookup<func::FuncOp>("loss");
+    auto lossGrad = modelTable.lookup<func::FuncOp>("loss_grad");
+    if (!train || !loss || !lossGrad) {
+      model.emitError() << "nl-export-entry-points: @" << model.getSymName()
+                        << " has no @train_step, @loss and @loss_grad; run "
+                           "derive-inner-updates and build-train-step first";
+      return signalPassFailure();
+    }
+
+    // @logits: @loss returning the logits its cross-entropy reads.
+    OpBuilder b(loss);
+    b.setInsertionPointAfter(loss);
+    auto logits = cast<func::FuncOp>(b.clone(*loss));
+    logits.setSymName("logits");
+    logits->removeAttr("nl.differentiate");
+    auto ret = cast<func::ReturnOp>(logits.getBody().front().getTerminator());
+    auto ce = ret.getOperand(0).getDefiningOp<CrossEntropyOp>();
+    if (!ce) {
+      loss.emitError() << "nl-export-entry-points: @loss must return an "
+                          "nl.cross_entropy to derive @logits from it";
+      return signalPassFailure();
+    }
+    ret->setOperand(0, ce.getLogits());
+    ce.erase();
+    logits.setFunctionType(b.getFunctionType(logits.getArgumentTypes(),
+                                             ret.getOperand(0).getType()));
+
+    // The manifest.
+    llvm::json::Object manifest;
+    manifest["model"] = model.getSymName();
+    unsigned tokensArg = loss.getNumArguments() - 1;
+    auto tokens = cast<RankedTensorType>(loss.getArgumentTypes()[tokensArg]);
+    if (auto v = loss.getArgAttrOfType<IntegerAttr>(tokensArg, "nl.int_bound"))
+      manifest["vocab"] = v.getInt();
+    manifest["batch"] = tokens.getDimSize(0);
+    manifest["context"] = tokens.getDimSize(1) - 1;
+    manifest["dtype"] = dtypeOf(train.getArgumentTypes()[0]);
+
+    llvm::json::Array params;
+    llvm::json::Array levels;
+    model.walk([&](LevelOp level) {
+      FrequencyAttr f = level.getFrequency();
+      llvm::json::Object o{{"name", level.getSymName()},
+                           {"every", f.getPeriod()},
+                           {"unit", stringifyFrequencyUnit(f.getUnit())}};
+      if (auto parent = level->getParentOfType<LevelOp>())
+        o["parent"] = parent.getSymName();
+      for (auto opt : level.getBody().front().getOps<OptimizerOp>())
+        o["optimizer"] = stringifyOptimizerKind(opt.getKind());
+      levels.push_back(std::move(o));
+    });
+    model.walk([&](ParamOp p) {
+      auto level = p->getParentOfType<LevelOp>();
+      params.push_back(llvm::json::Object{
+          {"name", p.getSymName()},
+          {"level", level ? level.getSymName() : StringRef()},
+          {"shape", shapeOf(p.getType())},
+          {"init", stringifyParamInit(p.getInit())},
+          {"std", p.getStd().convertToDouble()}});
+    });
+    manifest["levels"] = std::move(levels);
+    manifest["params"] = std::move(params);
+
+    llvm::json::Object functions;
+    // train_step: (loss, params'..., state'...) in argument order.
+    {
+      llvm::json::Array args = describeArgs(train), results;
+      results.push_back(tensorEntry("loss", "loss", train.getResultTypes()[0]));
+      unsigned r = 1;
+      for (const llvm::json::Value &a : args) {
+        const llvm::json::Object *o = a.getAsObject();
+        StringRef role = *o->getString("role");
+        if (role != "param" && role != "state")
+          continue;
+        if (r >= train.getNumResults() ||
+            train.getResultTypes()[r] !=
+                train.getArgumentTypes()[&a - &args.front()]) {
+          train.emitError() << "nl-export-entry-points: result " << r
+                            << " of @train_step does not match its argument "
+                            << *o->getString("name");
+          return signalPassFailure();
+        }
+        results.push_back(tensorEntry(*o->getString("name"), role,
+                                      train.getResultTypes()[r++]));
+      }
+      functions["train_step"] = llvm::json::Object{
+          {"args", std::move(args)}, {"results", std::move(results)}};
+    }
+    functions["loss"] = llvm::json::Object{
+        {"args", describeArgs(loss)},
+        {"results", llvm::json::Array{tensorEntry("loss", "loss",
+                                                  loss.getResultTypes()[0])}}};
+    {
+      llvm::json::Array args = describeArgs(lossGrad), results;
+      results.push_back(
+          tensorEntry("loss", "loss", lossGrad.getResultTypes()[0]));
+      for (unsigned i = 1; i < lossGrad.getNumResults(); ++i) {
+        auto p = lossGrad.getArgAttrOfType<SymbolRefAttr>(i - 1, "nl.param");
+        results.push_back(
+            tensorEntry(p ? p.getLeafReference().getValue() : StringRef("grad"),
+                        "grad", lossGrad.getResultTypes()[i]));
+      }
+      functions["loss_grad"] = llvm::json::Object{
+          {"args", std::move(args)}, {"results", std::move(results)}};
+    }
+    functions["logits"] = llvm::json::Object{
+        {"args", describeArgs(logits)},
+        {"results", llvm::json::Array{tensorEntry(
+                        "logits", "logits", logits.getResultTypes()[0])}}};
+    manifest["functions"] = std::move(functions);
+
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::json::Value(std::move(manifest));
+    module->setAttr("nl.manifest", StringAttr::get(&getContext(), text));
+
+    // The functions move to the module; the model's levels are now in the
+    // manifest and the computation.
+    SymbolTable moduleTable(module);
+    for (func::FuncOp f : llvm::make_early_inc_range(
+             model.getBody().front().getOps<func::FuncOp>())) {
+      f->moveBefore(model);
+      if (f.isPrivate())
+        continue;
+      if (!llvm::is_contained({"train_step", "loss", "loss_grad", "logits"},
+                              f.getSymName()))
+        f.setPrivate();
+    }
+    model.erase();
+  }
+};
+
+} // namespace

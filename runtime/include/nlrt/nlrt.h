@@ -1,0 +1,52 @@
+/*===- nlrt.h - the C ABI of models compiled by nlc -----------------------===*
+ *
+ * An object file produced by `nlc model.nl --emit=obj` defines the symbols
+ * below; `nlc model.nl -o model` links it with libnlrt, whose main() gives
+ * the executable its subcommands (train, eval, generate, gradcheck, info).
+ *
+ * Every entry point takes one array of pointers: its arguments, then its
+ * results, in the order that the manifest lists them. Each pointer is the
+ * first element of a dense row-major buffer of the listed shape and dtype
+ * (f32 parameters, optimizer state and scalars; i32 tokens). Results are
+ * written into caller-allocated buffers; inputs are only read. The entry
+ * points are reentrant (no global state) and allocate their temporaries
+ * with malloc/free.
+ *
+ * `nl_manifest` is a NUL-terminated JSON document (runtime/README.md):
+ * model, vocab, batch, context, levels, params (name, level, shape,
+ * initializer) and, for each entry point, its args and results.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef NLRT_NLRT_H
+#define NLRT_NLRT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The model's manifest (JSON). */
+extern const char nl_manifest[];
+
+/** One training step: (params, optimizer state, step t >= 1, lr scale,
+ *  fire flags of slower levels, tokens [B, T+1]) -> (loss in nats/token,
+ *  params', state'). */
+void nl_train_step(void **args);
+/** The outer loss (mean cross-entropy, nats/token) of a batch of tokens
+ *  [B, T+1]: (params, tokens) -> (loss). */
+void nl_loss(void **args);
+/** The loss and its gradient with respect to every parameter:
+ *  (params, tokens) -> (loss, grads). */
+void nl_loss_grad(void **args);
+/** Next-token logits [B, T, vocab] for tokens [B, T+1] (the last column is
+ *  ignored): (params, tokens) -> (logits). */
+void nl_logits(void **args);
+
+/** The executables' main(): the subcommands of runtime/README.md. */
+int nlrt_main(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NLRT_NLRT_H */

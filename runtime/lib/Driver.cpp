@@ -1,0 +1,667 @@
+//===- Driver.cpp - the subcommands of compiled models --------------------===//
+//
+//   model train --data FILE --run-dir DIR [--steps N] [--lr X] [--seed S]
+//               [--resume] [--eval-every N] [--eval-batches N]
+//               [--log-every N] [--warmup N] [--schedule constant|cosine]
+//   model eval --data FILE --run-dir DIR [--eval-batches N]
+//   model generate --run-dir DIR --prompt TEXT [--tokens N]
+//                  [--temperature X] [--seed S]
+//   model gradcheck [--run-dir DIR] [--data FILE] [--seed S] [--eps X]
+//   model info
+//
+// See runtime/README.md. Errors print `model: error: ...` and exit 1; a
+// non-finite loss exits 3 and keeps the last good checkpoint.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Dataset.h"
+#include "Model.h"
+#include "Random.h"
+#include "nlrt/nlrt.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace nlrt {
+namespace {
+
+constexpr double kLn2 = 0.6931471805599453;
+const char *kCheckpoint = "checkpoint.safetensors";
+
+/// Exit codes.
+enum : int { kOk = 0, kError = 1, kNonFinite = 3 };
+
+struct NonFinite : Error {
+  using Error::Error;
+};
+
+double now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string duration(double s) {
+  if (!std::isfinite(s) || s < 0)
+    return "?";
+  long t = std::lround(s);
+  if (t >= 3600)
+    return fmt::format("{}h{:02}m", t / 3600, t / 60 % 60);
+  if (t >= 60)
+    return fmt::format("{}m{:02}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+bool exists(const std::string &path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+/// Calls one entry point: assembles its pointer array from the buffers that
+/// `lookup` gives for each argument and result.
+class Call {
+public:
+  Call(const EntryPoint &e, EntryFn fn) : e_(e), fn_(fn) {}
+  template <typename Lookup> void bind(Lookup lookup) {
+    ptrs_.clear();
+    for (const TensorSpec &t : e_.args)
+      ptrs_.push_back(lookup(t, /*result=*/false));
+    for (const TensorSpec &t : e_.results)
+      ptrs_.push_back(lookup(t, /*result=*/true));
+  }
+  void operator()() { fn_(ptrs_.data()); }
+
+private:
+  const EntryPoint &e_;
+  EntryFn fn_;
+  std::vector<void *> ptrs_;
+};
+
+/// Buffers for one call of `loss`, `loss_grad` or `logits` on `state`.
+struct Scratch {
+  std::vector<int32_t> tokens;
+  std::map<std::string, Buffer> out;
+  float scalar = 0;
+};
+
+void *bindParamsAndTokens(State &state, Scratch &s, const TensorSpec &t,
+                          bool result) {
+  if (result) {
+    if (t.role == "loss")
+      return &s.scalar;
+    auto it = s.out.find(t.role + ":" + t.name);
+    if (it == s.out.end())
+      it = s.out.emplace(t.role + ":" + t.name, Buffer(t.numel())).first;
+    return it->second.data();
+  }
+  if (t.role == "tokens")
+    return s.tokens.data();
+  auto it = state.tensors.find(t.name);
+  if (it == state.tensors.end())
+    throw Error("internal: no buffer for argument '" + t.name + "'");
+  return it->second.data();
+}
+
+/// The runtime's view of one executable: the model and its options.
+class Runner {
+public:
+  explicit Runner(Model &model) : model_(model), m_(model.manifest()) {}
+
+  double evaluate(State &state, const Dataset &data, int64_t batches) {
+    Scratch s;
+    s.tokens.resize(static_cast<size_t>(m_.batch * (m_.context + 1)));
+    Call call(model_.entry("loss"), nl_loss);
+    call.bind([&](const TensorSpec &t, bool r) {
+      return bindParamsAndTokens(state, s, t, r);
+    });
+    double sum = 0;
+    for (int64_t i = 0; i < batches; ++i) {
+      data.valBatch(i, batches, m_.batch, m_.context, s.tokens.data());
+      call();
+      sum += s.scalar;
+    }
+    return sum / static_cast<double>(batches);
+  }
+
+  Model &model_;
+  const Manifest &m_;
+};
+
+// ----------------------------------------------------------------------------
+// train
+
+struct TrainOptions {
+  std::string data, runDir, schedule = "constant";
+  int64_t steps = 1000, batch = 0, context = 0, evalEvery = 100,
+          evalBatches = 8, logEvery = 10, warmup = 0;
+  double lr = 0;
+  uint64_t seed = 0;
+  bool resume = false;
+};
+
+/// Drops metrics lines of steps after `step` (written by a run that stopped
+/// after its last checkpoint), so that a resumed run does not repeat them.
+void truncateMetrics(const std::string &path, int64_t step) {
+  std::ifstream in(path);
+  if (!in)
+    return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.value("step", 0) > step)
+      continue;
+    kept += line + "\n";
+  }
+  in.close();
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kept;
+    if (!out)
+      throw Error("cannot write '" + tmp + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Error("cannot write '" + path + "'");
+}
+
+int train(Model &model, const TrainOptions &o) {
+  const Manifest &m = model.manifest();
+  if (o.batch && o.batch != m.batch)
+    throw Error(fmt::format("--batch {}: '{}' was compiled for batch {} (set "
+                            "batch = {} in the model line and recompile)",
+                            o.batch, m.model, m.batch, o.batch));
+  if (o.context && o.context != m.context)
+    throw Error(fmt::format("--context {}: '{}' was compiled for context {} "
+                            "(set context = {} in the model line and "
+                            "recompile)",
+                            o.context, m.model, m.context, o.context));
+  Dataset data = Dataset::load(o.data, m.vocab, m.context);
+
+  if (mkdir(o.runDir.c_str(), 0755) != 0 && errno != EEXIST)
+    throw Error("cannot create run directory '" + o.runDir +
+                "': " + std::strerror(errno));
+  std::string ckpt = o.runDir + "/" + kCheckpoint;
+  std::string metricsPath = o.runDir + "/metrics.jsonl";
+  State cur;
+  if (o.resume) {
+    if (!exists(ckpt))
+      throw Error("--resume: no checkpoint in '" + o.runDir + "' (expected " +
+                  ckpt + ")");
+    cur = model.load(ckpt);
+    if (cur.step > o.steps)
+      throw Error(fmt::format("--resume: the checkpoint is at step {}, past "
+                              "--steps {}",
+                              cur.step, o.steps));
+    truncateMetrics(metricsPath, cur.step);
+  } else {
+    if (exists(ckpt))
+      throw Error("'" + o.runDir + "' already holds a run (" + ckpt +
+                  "); pass --resume to continue it, or choose another "
+                  "--run-dir");
+    cur = model.init(o.seed);
+    std::remove(metricsPath.c_str());
+  }
+  // The second set of buffers: train_step writes the new parameters and
+  // state there, then the two sets swap. Laid out once.
+  State next = model.init(cur.seed);
+
+  const EntryPoint &e = model.entry("train_step");
+  float stepValue = 0, lrScale = 1, loss = 0;
+  std::map<std::string, float> fire;
+  std::vector<int32_t> tokens(static_cast<size_t>(m.batch * (m.context + 1)));
+  auto scaleAt = [&](int64_t step) {
+    // step is 1-based. --lr sets the rate relative to the compiled one
+    // through the lr scale input (every outer level scales alike).
+    double s = o.lr > 0 ? o.lr : 1.0;
+    if (o.warmup > 0 && step <= o.warmup)
+      s *= static_cast<double>(step) / static_cast<double>(o.warmup);
+    else if (o.schedule == "cosine" && o.steps > o.warmup)
+      s *= 0.1 + 0.9 * 0.5 *
+                     (1 + std::cos(3.141592653589793 *
+                                   static_cast<double>(step - o.warmup) /
+                                   static_cast<double>(o.steps - o.warmup)));
+    return static_cast<float>(s);
+  };
+
+  FILE *metrics = std::fopen(metricsPath.c_str(), "a");
+  if (!metrics)
+    throw Error("cannot write '" + metricsPath + "': " + std::strerror(errno));
+  auto writeMetric = [&](int64_t step, const char *split, double l, double tps,
+                         double wall) {
+    nlohmann::json j{{"step", step},    {"tokens", step * m.batch * m.context},
+                     {"split", split},  {"loss", l},
+                     {"bpb", l / kLn2}, {"tokens_per_s", tps},
+                     {"wall_s", wall}};
+    std::fprintf(metrics, "%s\n", j.dump().c_str());
+    std::fflush(metrics);
+  };
+
+  Runner runner(model);
+  bool tty = isatty(fileno(stderr));
+  fmt::print(stderr,
+             "{}: training {} steps from step {} (batch {} x context {} "
+             "tokens, data '{}': {} training / {} validation bytes)\n",
+             m.model, o.steps, cur.step, m.batch, m.context, o.data,
+             data.trainTokens(), data.valTokens());
+  double start = now(), windowStart = start;
+  int64_t windowSteps = 0, startStep = cur.step;
+  double windowLoss = 0;
+  int64_t lastGood = -1;
+  auto checkpoint = [&]() {
+    model.save(cur, ckpt);
+    lastGood = cur.step;
+  };
+
+  Call call(e, nl_train_step);
+  auto bind = [&](State &in, State &out) {
+    call.bind([&](const TensorSpec &t, bool result) -> void * {
+      State &s = result ? out : in;
+      if (t.role == "param" || t.role == "state")
+        return s.tensors.at(t.name).data();
+      if (t.role == "loss")
+        return &loss;
+      if (t.role == "step")
+        return &stepValue;
+      if (t.role == "lr_scale")
+        return &lrScale;
+      if (t.role == "fire")
+        return &fire[t.level];
+      if (t.role == "tokens")
+        return tokens.data();
+      throw Error("the train_step argument '" + t.name + "' has role '" +
+                  t.role + "', which this runtime does not know");
+    });
+  };
+
+  while (cur.step < o.steps) {
+    int64_t t = cur.step + 1;
+    data.trainBatch(cur.seed, cur.step, m.batch, m.context, tokens.data());
+    stepValue = static_cast<float>(t);
+    lrScale = scaleAt(t);
+    bind(cur, next);
+    for (auto &[level, flag] : fire) // bind() creates the flags
+      flag = t % m.stepsOf(level) == 0 ? 1.0f : 0.0f;
+    call();
+    if (!std::isfinite(loss)) {
+      std::fclose(metrics);
+      throw NonFinite(fmt::format(
+          "step {}: the training loss is {}; stopping. {}", t, loss,
+          lastGood >= 0 ? fmt::format("The last good checkpoint (step {}) is "
+                                      "kept in '{}'.",
+                                      lastGood, ckpt)
+                        : std::string("No checkpoint was written.")));
+    }
+    std::swap(cur.tensors, next.tensors);
+    cur.step = t;
+    windowLoss += loss;
+    ++windowSteps;
+
+    bool last = t == o.steps;
+    if (t % o.logEvery == 0 || last) {
+      double wall = now(), dt = wall - windowStart;
+      double tps = static_cast<double>(windowSteps * m.batch * m.context) /
+                   std::max(dt, 1e-9);
+      double mean = windowLoss / static_cast<double>(windowSteps);
+      writeMetric(t, "train", mean, tps, wall - start);
+      double eta = (wall - start) / static_cast<double>(t - startStep) *
+                   static_cast<double>(o.steps - t);
+      fmt::print(stderr,
+                 "{}step {}/{}  loss {:.4f} ({:.3f} bpb)  {:.0f} tok/s  "
+                 "ETA {}{}",
+                 tty ? "\r" : "", t, o.steps, mean, mean / kLn2, tps,
+                 duration(eta), tty ? "   " : "\n");
+      std::fflush(stderr);
+      windowStart = wall;
+      windowSteps = 0;
+      windowLoss = 0;
+    }
+    if ((o.evalEvery > 0 && t % o.evalEvery == 0) || last) {
+      double v = runner.evaluate(cur, data, o.evalBatches);
+      if (!std::isfinite(v)) {
+        std::fclose(metrics);
+        throw NonFinite(fmt::format("step {}: the validation loss is {}; "
+                                    "stopping",
+                                    t, v));
+      }
+      writeMetric(t, "val", v, 0, now() - start);
+      fmt::print(stderr, "{}step {}: validation loss {:.4f} ({:.3f} bpb)\n",
+                 tty ? "\n" : "", t, v, v / kLn2);
+      checkpoint();
+    }
+  }
+  std::fclose(metrics);
+  if (lastGood != cur.step)
+    checkpoint();
+  fmt::print(stderr, "{}: done: {} steps in {}; checkpoint {}\n", m.model,
+             cur.step - startStep, duration(now() - start), ckpt);
+  return kOk;
+}
+
+// ----------------------------------------------------------------------------
+// eval, generate, gradcheck, info
+
+int evaluate(Model &model, const std::string &dataPath,
+             const std::string &runDir, int64_t batches) {
+  const Manifest &m = model.manifest();
+  Dataset data = Dataset::load(dataPath, m.vocab, m.context);
+  State s = model.load(runDir + "/" + kCheckpoint);
+  Runner runner(model);
+  double v = runner.evaluate(s, data, batches);
+  fmt::print("{{\"step\": {}, \"split\": \"val\", \"loss\": {:.6f}, "
+             "\"bpb\": {:.6f}, \"tokens\": {}}}\n",
+             s.step, v, v / kLn2, batches * m.batch * m.context);
+  return std::isfinite(v) ? kOk : kNonFinite;
+}
+
+int generate(Model &model, const std::string &runDir, const std::string &prompt,
+             int64_t count, double temperature, uint64_t seed) {
+  const Manifest &m = model.manifest();
+  State s = model.load(runDir + "/" + kCheckpoint);
+  std::vector<int32_t> text;
+  for (unsigned char c : prompt) {
+    if (c >= m.vocab)
+      throw Error(fmt::format("--prompt: byte {} is outside the model's "
+                              "vocabulary of {} tokens",
+                              c, m.vocab));
+    text.push_back(c);
+  }
+  if (text.empty())
+    text.push_back('\n');
+  Scratch scratch;
+  scratch.tokens.assign(static_cast<size_t>(m.batch * (m.context + 1)), 0);
+  Call call(model.entry("logits"), nl_logits);
+  call.bind([&](const TensorSpec &t, bool r) {
+    return bindParamsAndTokens(s, scratch, t, r);
+  });
+  const float *logits = scratch.out.begin()->second.data();
+  std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+  std::vector<double> p(static_cast<size_t>(m.vocab));
+  for (int64_t i = 0; i < count; ++i) {
+    // The last `context` tokens, in row 0 (the model is causal: the
+    // positions after them do not change their logits).
+    size_t n = std::min(text.size(), static_cast<size_t>(m.context));
+    std::copy(text.end() - static_cast<long>(n), text.end(),
+              scratch.tokens.begin());
+    call();
+    const float *row = logits + (n - 1) * static_cast<size_t>(m.vocab);
+    int32_t next = 0;
+    if (temperature <= 0) {
+      next = static_cast<int32_t>(std::max_element(row, row + m.vocab) - row);
+    } else {
+      double mx = *std::max_element(row, row + m.vocab), z = 0;
+      for (int64_t v = 0; v < m.vocab; ++v)
+        z += p[v] = std::exp((row[v] - mx) / temperature);
+      double u = randomUniform(seed, 0x67656e ^ 0, i) * z;
+      for (next = 0; next < m.vocab - 1 && (u -= p[next]) > 0; ++next)
+        ;
+    }
+    text.push_back(next);
+    std::fputc(next, stdout);
+    std::fflush(stdout);
+  }
+  std::fputc('\n', stdout);
+  return kOk;
+}
+
+/// The compiled gradient against central finite differences of the compiled
+/// loss along random directions, one per parameter tensor (float32: the
+/// tolerance is loose; the float64 checks are nl-gradcheck's).
+int gradcheck(Model &model, const std::string &runDir,
+              const std::string &dataPath, uint64_t seed, double eps,
+              double tol) {
+  const Manifest &m = model.manifest();
+  State s = runDir.empty() ? model.init(seed)
+                           : model.load(runDir + "/" + kCheckpoint);
+  Scratch scratch;
+  scratch.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
+  if (!dataPath.empty()) {
+    Dataset data = Dataset::load(dataPath, m.vocab, m.context);
+    data.trainBatch(seed, 0, m.batch, m.context, scratch.tokens.data());
+  } else {
+    for (size_t i = 0; i < scratch.tokens.size(); ++i)
+      scratch.tokens[i] = static_cast<int32_t>(randomBits(seed, 0x746f6b, i) %
+                                               static_cast<uint64_t>(m.vocab));
+  }
+  Call grad(model.entry("loss_grad"), nl_loss_grad);
+  grad.bind([&](const TensorSpec &t, bool r) {
+    return bindParamsAndTokens(s, scratch, t, r);
+  });
+  grad();
+  Scratch lossScratch;
+  lossScratch.tokens = scratch.tokens;
+  Call loss(model.entry("loss"), nl_loss);
+  loss.bind([&](const TensorSpec &t, bool r) {
+    return bindParamsAndTokens(s, lossScratch, t, r);
+  });
+  int failures = 0;
+  uint64_t stream = 0;
+  for (const TensorSpec &t : model.entry("loss_grad").args) {
+    if (t.role != "param")
+      continue;
+    ++stream;
+    Buffer &p = s.tensors.at(t.name);
+    const float *g = scratch.out.at("grad:" + t.name).data();
+    std::vector<float> v(p.size());
+    double dot = 0, norm = 0;
+    for (size_t i = 0; i < p.size(); ++i) {
+      v[i] = static_cast<float>(randomNormal(seed, stream, i));
+      norm += double(v[i]) * v[i];
+    }
+    norm = std::sqrt(norm);
+    for (size_t i = 0; i < p.size(); ++i) {
+      v[i] = static_cast<float>(v[i] / norm);
+      dot += double(g[i]) * v[i];
+    }
+    std::vector<float> saved(p.data(), p.data() + p.size());
+    auto at = [&](double h) {
+      for (size_t i = 0; i < p.size(); ++i)
+        p.data()[i] = static_cast<float>(saved[i] + h * v[i]);
+      loss();
+      return static_cast<double>(lossScratch.scalar);
+    };
+    double up = at(eps), down = at(-eps);
+    double fd = (up - down) / (2 * eps);
+    std::copy(saved.begin(), saved.end(), p.data());
+    // The rounding of two float32 losses bounds what the difference can
+    // resolve: 4 ulp-sized errors of the loss over 2 eps.
+    double noise =
+        4 * 1.1920929e-7 * std::max(std::fabs(up), std::fabs(down)) / (2 * eps);
+    double diff = std::fabs(fd - dot);
+    bool ok = diff <= tol * std::fabs(fd) + noise;
+    failures += !ok;
+    fmt::print("{} {}: directional derivative {:.6e}, finite difference "
+               "{:.6e} (+- {:.1e} rounding), |difference| {:.2e}\n",
+               ok ? "ok  " : "FAIL", t.name, dot, fd, noise, diff);
+  }
+  fmt::print("{}: {} parameter tensor(s), {} failed (eps {}, tolerance {})\n",
+             failures ? "FAIL" : "PASS", stream, failures, eps, tol);
+  return failures ? kError : kOk;
+}
+
+int info(const Model &model) {
+  const Manifest &m = model.manifest();
+  fmt::print("model {}: vocab {}, batch {}, context {} tokens, {}\n", m.model,
+             m.vocab, m.batch, m.context, m.dtype);
+  std::map<std::string, int64_t> perLevel;
+  int64_t total = 0, state = 0;
+  for (const TensorSpec &t : model.entry("train_step").args) {
+    if (t.role == "param") {
+      perLevel[t.level] += t.numel();
+      total += t.numel();
+    } else if (t.role == "state") {
+      state += t.numel();
+    }
+  }
+  fmt::print("levels (slowest first):\n");
+  for (const LevelSpec &l : m.levels) {
+    fmt::print("  {:<24} every {} {}", l.name, l.every, l.unit);
+    if (!l.optimizer.empty())
+      fmt::print(", optimizer {}", l.optimizer);
+    if (l.memory)
+      fmt::print(", memory (state per sequence, written by the inner "
+                 "objective)");
+    if (perLevel.count(l.name))
+      fmt::print(", {} parameters", perLevel[l.name]);
+    fmt::print("\n");
+  }
+  fmt::print("parameters: {} ({:.2f} MiB); optimizer state: {} ({:.2f} MiB)\n",
+             total, total * 4.0 / (1 << 20), state, state * 4.0 / (1 << 20));
+  fmt::print("entry points: train_step, loss, loss_grad, logits\n");
+  return kOk;
+}
+
+} // namespace
+
+int run(int argc, char **argv) {
+  std::string exe = argc ? argv[0] : "model";
+  exe = exe.substr(exe.find_last_of('/') + 1);
+  try {
+    Model model(Manifest::parse(nl_manifest));
+    const Manifest &m = model.manifest();
+    CLI::App app{fmt::format(
+        "{}: a Nested Learning model compiled by nlc (vocab {}, batch {}, "
+        "context {})",
+        m.model, m.vocab, m.batch, m.context)};
+    app.name(exe);
+    app.require_subcommand(1);
+
+    TrainOptions t;
+    auto *trainCmd = app.add_subcommand("train", "train on a text file");
+    trainCmd->add_option("--data", t.data, "text file (bytes are tokens)")
+        ->required();
+    trainCmd
+        ->add_option("--run-dir", t.runDir,
+                     "directory for metrics.jsonl and checkpoints")
+        ->required();
+    trainCmd->add_option("--steps", t.steps, "training steps")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    trainCmd
+        ->add_option("--batch", t.batch,
+                     "sequences per step (must equal the compiled batch)")
+        ->check(CLI::PositiveNumber);
+    trainCmd
+        ->add_option("--context", t.context,
+                     "tokens per sequence (must equal the compiled "
+                     "context)")
+        ->check(CLI::PositiveNumber);
+    trainCmd
+        ->add_option("--lr", t.lr,
+                     "scale of every outer learning rate (1 = as "
+                     "compiled)")
+        ->check(CLI::PositiveNumber);
+    trainCmd
+        ->add_option("--warmup", t.warmup,
+                     "steps of linear learning-rate warmup")
+        ->check(CLI::NonNegativeNumber);
+    trainCmd
+        ->add_option("--schedule", t.schedule,
+                     "learning-rate schedule after warmup")
+        ->check(CLI::IsMember({"constant", "cosine"}))
+        ->capture_default_str();
+    trainCmd->add_option("--seed", t.seed, "seed of initialization and batches")
+        ->capture_default_str();
+    trainCmd->add_flag("--resume", t.resume,
+                       "continue the run in --run-dir from its checkpoint");
+    trainCmd
+        ->add_option("--eval-every", t.evalEvery,
+                     "steps between validation and checkpoint (0: at the "
+                     "end only)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    trainCmd
+        ->add_option("--eval-batches", t.evalBatches,
+                     "validation batches per evaluation")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    trainCmd
+        ->add_option("--log-every", t.logEvery,
+                     "steps between progress lines and train metrics")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+
+    std::string dataPath, runDir, prompt;
+    int64_t evalBatches = 8, count = 200;
+    double temperature = 0.8, eps = 1e-2, tol = 5e-2;
+    uint64_t seed = 0;
+    auto *evalCmd = app.add_subcommand("eval", "validation loss of a run");
+    evalCmd->add_option("--data", dataPath, "text file")->required();
+    evalCmd->add_option("--run-dir", runDir, "run directory")->required();
+    evalCmd->add_option("--eval-batches", evalBatches, "validation batches")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+
+    auto *genCmd = app.add_subcommand("generate", "sample text from a run");
+    genCmd->add_option("--run-dir", runDir, "run directory")->required();
+    genCmd->add_option("--prompt", prompt, "text to continue")->required();
+    genCmd->add_option("--tokens", count, "tokens to generate")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    genCmd
+        ->add_option("--temperature", temperature,
+                     "softmax temperature (0: greedy)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    genCmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
+
+    auto *gradCmd = app.add_subcommand(
+        "gradcheck", "compiled gradient against finite differences");
+    gradCmd->add_option("--run-dir", runDir,
+                        "check at this run's checkpoint (default: a fresh "
+                        "initialization)");
+    gradCmd->add_option("--data", dataPath,
+                        "take a batch from this text (default: random "
+                        "tokens)");
+    gradCmd->add_option("--seed", seed, "seed")->capture_default_str();
+    gradCmd->add_option("--eps", eps, "finite-difference step")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    gradCmd->add_option("--tol", tol, "relative tolerance")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+
+    auto *infoCmd =
+        app.add_subcommand("info", "levels, frequencies, parameter counts");
+
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+      return app.exit(e);
+    }
+    if (*trainCmd)
+      return train(model, t);
+    if (*evalCmd)
+      return evaluate(model, dataPath, runDir, evalBatches);
+    if (*genCmd)
+      return generate(model, runDir, prompt, count, temperature, seed);
+    if (*gradCmd)
+      return gradcheck(model, runDir, dataPath, seed, eps, tol);
+    if (*infoCmd)
+      return info(model);
+    return kError;
+  } catch (const NonFinite &e) {
+    fmt::print(stderr, "\n{}: error: {}\n", exe, e.what());
+    return kNonFinite;
+  } catch (const Error &e) {
+    fmt::print(stderr, "{}: error: {}\n", exe, e.what());
+    return kError;
+  } catch (const std::bad_alloc &) {
+    fmt::print(stderr, "{}: error: out of memory\n", exe);
+    return kError;
+  }
+}
+
+} // namespace nlrt
+
+extern "C" int nlrt_main(int argc, char **argv) {
+  return nlrt::run(argc, argv);
+}

@@ -1,0 +1,233 @@
+//===- Model.cpp - a compiled model: manifest, state, checkpoints ---------===//
+
+#include "Model.h"
+#include "Random.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace nlrt {
+
+int64_t TensorSpec::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+int64_t Manifest::stepsOf(const std::string &level) const {
+  for (const LevelSpec &l : levels)
+    if (l.name == level && l.unit == "steps")
+      return l.every;
+  return 1;
+}
+
+Manifest Manifest::parse(const char *text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw Error("the model's manifest is not valid JSON (was the object "
+                "compiled by this version of nlc?)");
+  Manifest m;
+  try {
+    m.model = j.at("model").get<std::string>();
+    m.dtype = j.value("dtype", "f32");
+    m.vocab = j.at("vocab").get<int64_t>();
+    m.batch = j.at("batch").get<int64_t>();
+    m.context = j.at("context").get<int64_t>();
+    for (auto &l : j.at("levels")) {
+      LevelSpec s;
+      s.name = l.at("name").get<std::string>();
+      s.every = l.at("every").get<int64_t>();
+      s.unit = l.at("unit").get<std::string>();
+      s.parent = l.value("parent", "");
+      s.optimizer = l.value("optimizer", "");
+      s.memory = l.value("memory", false);
+      m.levels.push_back(s);
+    }
+    for (auto &p : j.at("params")) {
+      ParamSpec s;
+      s.name = p.at("name").get<std::string>();
+      s.level = p.value("level", "");
+      s.init = p.at("init").get<std::string>();
+      s.std = p.value("std", 0.02);
+      s.shape = p.at("shape").get<std::vector<int64_t>>();
+      m.params.push_back(s);
+    }
+    for (auto &[name, f] : j.at("functions").items()) {
+      EntryPoint e;
+      for (const char *part : {"args", "results"})
+        for (auto &a : f.at(part)) {
+          TensorSpec t;
+          t.name = a.at("name").get<std::string>();
+          t.role = a.at("role").get<std::string>();
+          t.dtype = a.at("dtype").get<std::string>();
+          t.level = a.value("level", "");
+          t.shape = a.at("shape").get<std::vector<int64_t>>();
+          (std::string(part) == "args" ? e.args : e.results).push_back(t);
+        }
+      m.functions[name] = e;
+    }
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(std::string("the model's manifest is malformed: ") + e.what());
+  }
+  if (m.dtype != "f32")
+    throw Error("the model was compiled for " + m.dtype +
+                "; executables run f32 models (compile without --f64)");
+  for (const char *f : {"train_step", "loss", "loss_grad", "logits"})
+    if (!m.functions.count(f))
+      throw Error(std::string("the model's manifest has no entry point ") + f);
+  return m;
+}
+
+Buffer::Buffer(size_t n) : n_(n) {
+  if (n) {
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    ptr_ = static_cast<float *>(std::aligned_alloc(64, bytes));
+    if (!ptr_)
+      throw std::bad_alloc();
+    std::memset(ptr_, 0, bytes);
+  }
+}
+Buffer::Buffer(Buffer &&o) noexcept : ptr_(o.ptr_), n_(o.n_) {
+  o.ptr_ = nullptr;
+  o.n_ = 0;
+}
+Buffer &Buffer::operator=(Buffer &&o) noexcept {
+  std::swap(ptr_, o.ptr_);
+  std::swap(n_, o.n_);
+  return *this;
+}
+Buffer::~Buffer() { std::free(ptr_); }
+
+Model::Model(Manifest manifest) : m_(std::move(manifest)) {}
+
+const EntryPoint &Model::entry(const std::string &name) const {
+  return m_.functions.at(name);
+}
+
+State Model::init(uint64_t seed) const {
+  State s;
+  s.seed = seed;
+  std::map<std::string, const ParamSpec *> specs;
+  for (const ParamSpec &p : m_.params)
+    specs[p.name] = &p;
+  uint64_t stream = 0;
+  for (const TensorSpec &t : entry("train_step").args) {
+    if (t.role != "param" && t.role != "state")
+      continue;
+    Buffer b(static_cast<size_t>(t.numel()));
+    ++stream;
+    const ParamSpec *p =
+        t.role == "param" && specs.count(t.name) ? specs[t.name] : nullptr;
+    if (p) {
+      float *d = b.data();
+      if (p->init == "ones") {
+        for (size_t i = 0; i < b.size(); ++i)
+          d[i] = 1.0f;
+      } else if (p->init == "normal") {
+        for (size_t i = 0; i < b.size(); ++i)
+          d[i] = static_cast<float>(p->std * randomNormal(seed, stream, i));
+      } else if (p->init == "uniform") {
+        for (size_t i = 0; i < b.size(); ++i)
+          d[i] = static_cast<float>(p->std *
+                                    (2 * randomUniform(seed, stream, i) - 1));
+      } else if (p->init == "identity") {
+        int64_t n = t.shape.empty() ? 1 : t.shape.back();
+        for (int64_t i = 0; i < n && i * n + i < t.numel(); ++i)
+          d[i * n + i] = 1.0f;
+      }
+    }
+    s.tensors.emplace(t.name, std::move(b));
+  }
+  return s;
+}
+
+std::string Model::signature() const {
+  std::string sig = m_.model;
+  for (const TensorSpec &t : entry("train_step").args) {
+    if (t.role != "param" && t.role != "state")
+      continue;
+    sig += ";" + t.name + "[";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      sig += (i ? "," : "") + std::to_string(t.shape[i]);
+    sig += "]";
+  }
+  return std::to_string(splitmix64(std::hash<std::string>()(sig)));
+}
+
+void Model::save(const State &state, const std::string &path,
+                 const std::map<std::string, std::string> &extra) const {
+  Safetensors file;
+  for (const auto &[name, b] : state.tensors) {
+    StoredTensor t;
+    t.dtype = "F32";
+    for (const TensorSpec &s : entry("train_step").args)
+      if (s.name == name)
+        t.shape = s.shape;
+    const char *bytes = reinterpret_cast<const char *>(b.data());
+    t.bytes.assign(bytes, bytes + b.size() * sizeof(float));
+    file.tensors.emplace(name, std::move(t));
+  }
+  file.metadata = extra;
+  file.metadata["nl.model"] = m_.model;
+  file.metadata["nl.signature"] = signature();
+  file.metadata["nl.step"] = std::to_string(state.step);
+  file.metadata["nl.seed"] = std::to_string(state.seed);
+  file.metadata["nl.rng"] = "splitmix64 keyed by (nl.seed, stream, step)";
+  writeSafetensors(path, file);
+}
+
+State Model::load(const std::string &path,
+                  std::map<std::string, std::string> *metadata) const {
+  Safetensors file = readSafetensors(path);
+  auto meta = [&](const char *key) -> std::string {
+    auto it = file.metadata.find(key);
+    if (it == file.metadata.end())
+      throw Error("'" + path + "' is not an nlc checkpoint: no " + key +
+                  " in its metadata");
+    return it->second;
+  };
+  if (meta("nl.model") != m_.model)
+    throw Error("'" + path + "' is a checkpoint of model '" + meta("nl.model") +
+                "', not of '" + m_.model + "'");
+  State s;
+  try {
+    s.step = std::stoll(meta("nl.step"));
+    s.seed = std::stoull(meta("nl.seed"));
+  } catch (const std::logic_error &) {
+    throw Error("'" + path + "' has a bad nl.step or nl.seed");
+  }
+  for (const TensorSpec &t : entry("train_step").args) {
+    if (t.role != "param" && t.role != "state")
+      continue;
+    auto it = file.tensors.find(t.name);
+    if (it == file.tensors.end())
+      throw Error("'" + path + "' lacks tensor '" + t.name +
+                  "': a checkpoint of another configuration of '" + m_.model +
+                  "'?");
+    if (it->second.dtype != "F32" || it->second.shape != t.shape) {
+      std::string want, got;
+      for (int64_t d : t.shape)
+        want += (want.empty() ? "" : "x") + std::to_string(d);
+      for (int64_t d : it->second.shape)
+        got += (got.empty() ? "" : "x") + std::to_string(d);
+      throw Error("'" + path + "': tensor '" + t.name + "' is " +
+                  it->second.dtype + " [" + got + "], the model needs F32 [" +
+                  want + "] (a checkpoint of another configuration?)");
+    }
+    Buffer b(static_cast<size_t>(t.numel()));
+    std::memcpy(b.data(), it->second.bytes.data(), it->second.bytes.size());
+    s.tensors.emplace(t.name, std::move(b));
+  }
+  if (meta("nl.signature") != signature())
+    throw Error("'" + path + "' was written by a different build of '" +
+                m_.model + "' (its parameters or state differ)");
+  if (metadata)
+    *metadata = file.metadata;
+  return s;
+}
+
+} // namespace nlrt

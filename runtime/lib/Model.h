@@ -1,0 +1,115 @@
+//===- Model.h - a compiled model: manifest, state, entry points -*- C++
+//-*-===//
+//
+// The runtime's view of a model compiled by nlc: its manifest (nl_manifest,
+// JSON), one buffer per parameter and optimizer-state tensor laid out once,
+// initialization from the manifest's initializers, calls of the entry points
+// (nlrt.h) and checkpoints.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NLRT_MODEL_H
+#define NLRT_MODEL_H
+
+#include "Safetensors.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace nlrt {
+
+/// One argument or result of an entry point.
+struct TensorSpec {
+  std::string name, role, dtype, level;
+  std::vector<int64_t> shape;
+  int64_t numel() const;
+};
+
+struct EntryPoint {
+  std::vector<TensorSpec> args, results;
+};
+
+struct LevelSpec {
+  std::string name, unit, parent, optimizer;
+  int64_t every = 1;
+  bool memory = false;
+};
+
+struct ParamSpec {
+  std::string name, level, init;
+  std::vector<int64_t> shape;
+  double std = 0.02;
+};
+
+struct Manifest {
+  std::string model, dtype;
+  int64_t vocab = 256, batch = 1, context = 1;
+  std::vector<LevelSpec> levels;
+  std::vector<ParamSpec> params;
+  std::map<std::string, EntryPoint> functions;
+  /// The level's period in steps (1 for unknown levels or token levels).
+  int64_t stepsOf(const std::string &level) const;
+  /// Reads and checks nl_manifest. Throws Error.
+  static Manifest parse(const char *json);
+};
+
+/// A float buffer aligned to 64 bytes (one cache line, one AVX-512 vector).
+class Buffer {
+public:
+  explicit Buffer(size_t n = 0);
+  Buffer(Buffer &&) noexcept;
+  Buffer &operator=(Buffer &&) noexcept;
+  Buffer(const Buffer &) = delete;
+  ~Buffer();
+  float *data() { return ptr_; }
+  const float *data() const { return ptr_; }
+  size_t size() const { return n_; }
+
+private:
+  float *ptr_ = nullptr;
+  size_t n_ = 0;
+};
+
+using EntryFn = void (*)(void **);
+
+/// Parameters and optimizer state of one model, by name.
+struct State {
+  std::map<std::string, Buffer> tensors;
+  int64_t step = 0;  // training steps taken
+  uint64_t seed = 0; // of initialization and batch sampling
+};
+
+class Model {
+public:
+  explicit Model(Manifest manifest);
+  const Manifest &manifest() const { return m_; }
+
+  /// Fresh parameters from the manifest's initializers (counter-based RNG
+  /// keyed by `seed` and the parameter's index), zero optimizer state.
+  State init(uint64_t seed) const;
+
+  /// The tensors an entry point reads and writes as params or state.
+  const EntryPoint &entry(const std::string &name) const;
+
+  /// Writes `state` (every tensor plus step, seed, model name and the ABI
+  /// signature in the metadata) to `path` atomically.
+  void save(const State &state, const std::string &path,
+            const std::map<std::string, std::string> &extra = {}) const;
+  /// Reads a checkpoint written by save(): checks the model name, the ABI
+  /// signature and every tensor's presence, dtype and shape.
+  State load(const std::string &path,
+             std::map<std::string, std::string> *metadata = nullptr) const;
+
+  /// A signature of the parameters and state (names, shapes): checkpoints
+  /// of another model or another configuration do not match.
+  std::string signature() const;
+
+private:
+  Manifest m_;
+};
+
+} // namespace nlrt
+
+#endif // NLRT_MODEL_H

@@ -1,0 +1,416 @@
+//===- Backend.cpp - nlc's CPU code generation ----------------------------===//
+
+#include "Backend.h"
+
+#include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+#include "nl/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace mlir;
+
+namespace nlc {
+
+static LogicalResult error(const Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "nlc") << message << "\n";
+  return failure();
+}
+
+llvm::json::Array describeLevels(ModuleOp module) {
+  llvm::json::Array levels;
+  module.walk<WalkOrder::PreOrder>([&](nl::LevelOp level) {
+    nl::FrequencyAttr f = level.getFrequency();
+    llvm::json::Object o{{"name", level.getSymName()},
+                         {"every", f.getPeriod()},
+                         {"unit", nl::stringifyFrequencyUnit(f.getUnit())}};
+    if (auto parent = level->getParentOfType<nl::LevelOp>())
+      o["parent"] = parent.getSymName();
+    Block &body = level.getBody().front();
+    for (auto opt : body.getOps<nl::OptimizerOp>())
+      o["optimizer"] = nl::stringifyOptimizerKind(opt.getKind());
+    o["memory"] = !body.getOps<nl::MemoryOp>().empty();
+    levels.push_back(std::move(o));
+  });
+  return levels;
+}
+
+static LogicalResult
+runPipeline(ModuleOp module, StringRef text,
+            const std::function<void(PassManager &)> &configure) {
+  PassManager pm(module->getContext());
+  configure(pm);
+  if (failed(parsePassPipeline(text, pm, llvm::errs())))
+    return error("internal: bad pipeline '" + text + "'");
+  return pm.run(module);
+}
+
+LogicalResult
+buildEntryPoints(ModuleOp module, const llvm::json::Array &levels,
+                 const std::function<void(PassManager &)> &configure) {
+  if (failed(runPipeline(module,
+                         "derive-inner-updates,build-train-step,"
+                         "nl-outline-checkpoints,nl-export-entry-points",
+                         configure)))
+    return failure();
+  auto attr = module->getAttrOfType<StringAttr>("nl.manifest");
+  llvm::Expected<llvm::json::Value> manifest =
+      llvm::json::parse(attr.getValue());
+  if (!manifest)
+    return error("internal: bad manifest: " +
+                 llvm::toString(manifest.takeError()));
+  // Levels as declared (memory levels included).
+  (*manifest->getAsObject())["levels"] = llvm::json::Array(levels);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << *manifest;
+  module->setAttr("nl.manifest", StringAttr::get(module->getContext(), text));
+  return success();
+}
+
+LogicalResult
+lowerToLinalg(ModuleOp module,
+              const std::function<void(PassManager &)> &configure) {
+  return runPipeline(module,
+                     "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
+                     "linalg-fuse-elementwise-ops,canonicalize",
+                     configure);
+}
+
+LogicalResult
+lowerToLLVMDialect(ModuleOp module,
+                   const std::function<void(PassManager &)> &configure) {
+  PassManager pm(module->getContext());
+  configure(pm);
+  nl::NLToLLVMPipelineOptions options;
+  options.resultsToOutParams = true;
+  if (failed(nl::buildNLToLLVMPipeline(pm, options)))
+    return error("internal: the nl-lower-to-llvm pipeline did not build");
+  return pm.run(module);
+}
+
+namespace {
+
+/// The ABI entries (args, then results) of one entry point in the manifest.
+struct Entry {
+  std::string name;
+  SmallVector<SmallVector<int64_t>> shapes;
+  const llvm::json::Object *spec;
+};
+
+SmallVector<Entry> entriesOf(const llvm::json::Object &manifest) {
+  SmallVector<Entry> entries;
+  const llvm::json::Object *functions = manifest.getObject("functions");
+  for (const auto &[name, value] : *functions) {
+    Entry e{name.str(), {}, value.getAsObject()};
+    for (const char *part : {"args", "results"})
+      for (const llvm::json::Value &t : *e.spec->getArray(part)) {
+        SmallVector<int64_t> shape;
+        for (const llvm::json::Value &d : *t.getAsObject()->getArray("shape"))
+          shape.push_back(*d.getAsInteger());
+        e.shapes.push_back(shape);
+      }
+    entries.push_back(std::move(e));
+  }
+  llvm::sort(entries,
+             [](const Entry &a, const Entry &b) { return a.name < b.name; });
+  return entries;
+}
+
+/// `void nl_<fn>(void **args)`: loads each buffer pointer and calls the
+/// lowered function with the memref descriptor it expects (allocated and
+/// aligned pointer, offset 0, static sizes, row-major strides).
+LogicalResult addPackedEntryPoint(llvm::Module &m, const Entry &e) {
+  llvm::Function *f = m.getFunction(e.name);
+  if (!f)
+    return error("internal: no function @" + e.name + " in the LLVM module");
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptr = llvm::PointerType::getUnqual(ctx);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *wrapper = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false),
+      llvm::GlobalValue::ExternalLinkage, "nl_" + e.name, m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  SmallVector<llvm::Value *> args;
+  for (auto [i, shape] : llvm::enumerate(e.shapes)) {
+    llvm::Value *slot =
+        b.CreateConstInBoundsGEP1_64(ptr, wrapper->getArg(0), i);
+    llvm::Value *p = b.CreateLoad(ptr, slot);
+    args.append({p, p, b.getInt64(0)});
+    SmallVector<int64_t> strides(shape.size(), 1);
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 2; d >= 0; --d)
+      strides[d] = strides[d + 1] * shape[d + 1];
+    for (int64_t s : shape)
+      args.push_back(llvm::ConstantInt::get(i64, s));
+    for (int64_t s : strides)
+      args.push_back(llvm::ConstantInt::get(i64, s));
+  }
+  if (args.size() != f->arg_size())
+    return error("internal: @" + e.name + " takes " + Twine(f->arg_size()) +
+                 " LLVM arguments, the manifest describes " +
+                 Twine(args.size()));
+  for (auto [a, p] : llvm::zip(args, f->args()))
+    if (a->getType() != p.getType())
+      return error("internal: @" + e.name +
+                   " has an argument of unexpected LLVM type");
+  b.CreateCall(f, args);
+  b.CreateRetVoid();
+  return success();
+}
+
+/// Writes the C header of --emit=obj: the entry points and a descriptor of
+/// every argument and result.
+void writeHeader(raw_ostream &os, const llvm::json::Object &manifest,
+                 ArrayRef<Entry> entries) {
+  std::string model = manifest.getString("model")->str();
+  std::string guard = "NL_MODEL_" + StringRef(model).upper() + "_H";
+  os << "/* Generated by nlc: the C ABI of model '" << model
+     << "' (runtime/include/nlrt/nlrt.h).\n"
+     << " * Each entry point takes an array of pointers: its args, then its\n"
+     << " * results, each a dense row-major buffer of the given shape. */\n"
+     << "#ifndef " << guard << "\n#define " << guard << "\n\n"
+     << "#include <stdint.h>\n\n"
+     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+     << "#ifndef NL_TENSOR_DESC_DEFINED\n#define NL_TENSOR_DESC_DEFINED\n"
+     << "typedef struct {\n  const char *name; /* parameter or state name */\n"
+     << "  const char *role;  /* param, state, step, lr_scale, fire, tokens, "
+        "loss, grad, logits */\n"
+     << "  const char *level; /* the level that writes it, or \"\" */\n"
+     << "  const char *dtype; /* f32 or i32 */\n  int rank;\n"
+     << "  int64_t shape[8];\n} nl_tensor_desc;\n#endif\n\n"
+     << "extern const char nl_manifest[]; /* JSON */\n";
+  for (const Entry &e : entries) {
+    os << "\nvoid nl_" << e.name << "(void **args);\n";
+    for (const char *part : {"args", "results"}) {
+      const llvm::json::Array *list = e.spec->getArray(part);
+      os << "#define NL_" << StringRef(e.name).upper() << "_NUM_"
+         << StringRef(part).upper() << " " << list->size() << "\n";
+      os << "static const nl_tensor_desc nl_" << e.name << "_" << part
+         << "[] = {\n";
+      for (const llvm::json::Value &v : *list) {
+        const llvm::json::Object *t = v.getAsObject();
+        const llvm::json::Array *shape = t->getArray("shape");
+        os << "  {\"" << *t->getString("name") << "\", \""
+           << *t->getString("role") << "\", \""
+           << t->getString("level").value_or("") << "\", \""
+           << *t->getString("dtype") << "\", " << shape->size() << ", {";
+        for (auto [i, d] : llvm::enumerate(*shape))
+          os << (i ? ", " : "") << *d.getAsInteger();
+        os << "}},\n";
+      }
+      os << "};\n";
+    }
+  }
+  os << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
+}
+
+/// The runtime library: next to nlc in a build tree (bin/ and lib/) and in
+/// an install prefix alike.
+std::string findRuntime(const std::string &argv0) {
+  static int anchor;
+  std::string exe = llvm::sys::fs::getMainExecutable(argv0.c_str(), &anchor);
+  SmallString<256> lib(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(lib, "lib", "libnlrt.a");
+  return std::string(lib);
+}
+
+} // namespace
+
+LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
+  auto manifestAttr = module->getAttrOfType<StringAttr>("nl.manifest");
+  if (!manifestAttr)
+    return error("internal: the module has no nl.manifest");
+  llvm::Expected<llvm::json::Value> parsed =
+      llvm::json::parse(manifestAttr.getValue());
+  if (!parsed)
+    return error("internal: bad manifest");
+  const llvm::json::Object &manifest = *parsed->getAsObject();
+  SmallVector<Entry> entries = entriesOf(manifest);
+
+  llvm::TimerGroup timers("nlc", "nlc code generation (LLVM)");
+  auto timed = [&](StringRef name) {
+    return std::make_unique<llvm::NamedRegionTimer>(
+        name, name, "nlc", "nlc code generation (LLVM)", !options.timing);
+  };
+
+  registerBuiltinDialectTranslation(*module->getContext());
+  registerLLVMDialectTranslation(*module->getContext());
+  llvm::LLVMContext llvmContext;
+  auto timer = timed("Translate to LLVM IR");
+  std::unique_ptr<llvm::Module> m =
+      translateModuleToLLVMIR(module, llvmContext, "nl_model");
+  timer.reset();
+  if (!m)
+    return error("translation to LLVM IR failed");
+
+  for (const Entry &e : entries)
+    if (failed(addPackedEntryPoint(*m, e)))
+      return failure();
+  // Only the packed entry points and the manifest are exported.
+  for (llvm::Function &f : *m)
+    if (!f.isDeclaration() && !f.getName().starts_with("nl_"))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  auto *text = llvm::ConstantDataArray::getString(
+      llvmContext, manifestAttr.getValue(), /*AddNull=*/true);
+  new llvm::GlobalVariable(*m, text->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, text,
+                           "nl_manifest");
+
+  // The host CPU (AVX-512 where it has it).
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return error("no LLVM target for " + triple.str() + ": " + err);
+  llvm::SubtargetFeatures features;
+  for (const auto &f : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(f.first(), f.second);
+  llvm::CodeGenOptLevel cgLevel =
+      options.optLevel == 0   ? llvm::CodeGenOptLevel::None
+      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                              : llvm::CodeGenOptLevel::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features.getString(),
+      llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt, cgLevel));
+  m->setTargetTriple(triple);
+  m->setDataLayout(tm->createDataLayout());
+
+  if (llvm::verifyModule(*m, &llvm::errs()))
+    return error("internal: the generated LLVM IR does not verify");
+
+  if (options.optLevel > 0) {
+    timer = timed("LLVM optimization");
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PipelineTuningOptions tuning;
+    llvm::PassBuilder pb(tm.get(), tuning);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::OptimizationLevel level =
+        options.optLevel == 1   ? llvm::OptimizationLevel::O1
+        : options.optLevel == 2 ? llvm::OptimizationLevel::O2
+                                : llvm::OptimizationLevel::O3;
+    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+    mpm.run(*m, mam);
+    timer.reset();
+  }
+
+  if (options.emitLLVM) {
+    auto out = openOutputFile(options.output, &err);
+    if (!out)
+      return error("cannot write '" + options.output + "': " + err);
+    m->print(out->os(), nullptr);
+    out->keep();
+    return success();
+  }
+
+  // The object: to a temporary next to the output, renamed when complete.
+  std::string objPath =
+      options.link ? options.output + ".o.tmp" : options.output;
+  {
+    timer = timed("LLVM code generation");
+    std::error_code ec;
+    llvm::ToolOutputFile obj(objPath, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return error("cannot write '" + objPath + "': " + ec.message());
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, obj.os(), nullptr,
+                                llvm::CodeGenFileType::ObjectFile))
+      return error("the LLVM target cannot emit object files");
+    pm.run(*m);
+    obj.os().flush();
+    if (obj.os().has_error())
+      return error("cannot write '" + objPath + "'");
+    obj.keep();
+    timer.reset();
+  }
+  if (options.header) {
+    std::string headerPath =
+        (llvm::sys::path::parent_path(options.output).empty()
+             ? std::string()
+             : llvm::sys::path::parent_path(options.output).str() + "/") +
+        llvm::sys::path::stem(options.output).str() + ".h";
+    auto out = openOutputFile(headerPath, &err);
+    if (!out)
+      return error("cannot write '" + headerPath + "': " + err);
+    writeHeader(out->os(), manifest, entries);
+    out->keep();
+  }
+  if (!options.link)
+    return success();
+
+  // Link with the runtime (main, the subcommands) and MLIR's C runner
+  // utilities (memrefCopy).
+  timer = timed("Link");
+  std::string runtime = findRuntime(options.argv0);
+  auto cleanup = llvm::make_scope_exit([&] {
+    llvm::sys::fs::remove(objPath);
+    llvm::sys::fs::remove(options.output + ".tmp");
+  });
+  if (!llvm::sys::fs::exists(runtime))
+    return error("cannot find the runtime library: " + runtime +
+                 " does not exist (build the nlrt target, or install nlc "
+                 "with cmake --install)");
+  const char *cxxEnv = std::getenv("NLC_CXX");
+  llvm::ErrorOr<std::string> cxx =
+      llvm::sys::findProgramByName(cxxEnv ? cxxEnv : "c++");
+  if (!cxx)
+    return error("cannot find a C++ compiler to link with ('" +
+                 Twine(cxxEnv ? cxxEnv : "c++") +
+                 "'; set NLC_CXX): " + cxx.getError().message());
+  std::string tmpExe = options.output + ".tmp";
+  std::string libDir = NL_LLVM_LIBRARY_DIR;
+  SmallVector<std::string> argv{*cxx,
+                                objPath,
+                                runtime,
+                                "-o",
+                                tmpExe,
+                                "-L" + libDir,
+                                "-Wl,-rpath," + libDir,
+                                "-lmlir_c_runner_utils",
+                                "-lm",
+                                "-pthread"};
+  SmallVector<StringRef> argvRef(argv.begin(), argv.end());
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*cxx, argvRef, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0)
+    return error("linking '" + options.output + "' failed (" +
+                 llvm::join(argvRef, " ") + ")" +
+                 (message.empty() ? "" : ": " + message));
+  if (std::error_code ec = llvm::sys::fs::rename(tmpExe, options.output))
+    return error("cannot write '" + options.output + "': " + ec.message());
+  return success();
+}
+
+} // namespace nlc

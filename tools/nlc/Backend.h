@@ -1,0 +1,66 @@
+//===- Backend.h - nlc's CPU code generation ---------------------*- C++
+//-*-===//
+//
+// From the nl dialect of a model to linalg, LLVM IR, an object file with a C
+// header, or an executable linked with the runtime (runtime/README.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NLC_BACKEND_H
+#define NLC_BACKEND_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/JSON.h"
+
+#include <functional>
+#include <string>
+
+namespace nlc {
+
+/// Every level of every nl.model in `module` (before derive-inner-updates
+/// erases the memory levels), slowest first: name, every, unit, parent,
+/// optimizer, memory.
+llvm::json::Array describeLevels(mlir::ModuleOp module);
+
+/// nl -> the entry points of a trained model (derive-inner-updates,
+/// build-train-step, nl-outline-checkpoints, nl-export-entry-points), with
+/// `levels` written into the manifest. `configure` adds the command line's
+/// instrumentation to each pass manager.
+mlir::LogicalResult
+buildEntryPoints(mlir::ModuleOp module, const llvm::json::Array &levels,
+                 const std::function<void(mlir::PassManager &)> &configure);
+
+/// The entry points -> linalg on tensors (convert-nl-to-linalg and
+/// elementwise fusion), for --emit=linalg.
+mlir::LogicalResult
+lowerToLinalg(mlir::ModuleOp module,
+              const std::function<void(mlir::PassManager &)> &configure);
+
+/// The entry points -> the LLVM dialect (nl-lower-to-llvm with results
+/// returned through out-parameters).
+mlir::LogicalResult
+lowerToLLVMDialect(mlir::ModuleOp module,
+                   const std::function<void(mlir::PassManager &)> &configure);
+
+struct CodegenOptions {
+  unsigned optLevel = 2;
+  std::string output;    // file to write ("-" for stdout)
+  bool emitLLVM = false; // LLVM IR text instead of an object
+  bool header = false;   // also write <output>.h (--emit=obj)
+  bool link = false;     // link an executable with the runtime
+  std::string argv0;     // nlc's path, to find the runtime
+  bool timing = false;   // print LLVM's stage times
+};
+
+/// The LLVM dialect -> LLVM IR with the packed entry points nl_<fn>(void **)
+/// and nl_manifest, optimized for the host CPU, then written as IR, an
+/// object (+ header) or a linked executable. Reports errors on llvm::errs()
+/// prefixed with "nlc: error:" and returns failure.
+mlir::LogicalResult emitNative(mlir::ModuleOp module,
+                               const CodegenOptions &options);
+
+} // namespace nlc
+
+#endif // NLC_BACKEND_H

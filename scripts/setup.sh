@@ -7,13 +7,16 @@
 # Packages: Debian's LLVM/MLIR 22 (linked through the single libMLIR.so; lit
 # and FileCheck come with llvm-22-tools), CMake, Ninja, ccache, a C++17
 # compiler, clang with libFuzzer (parser fuzzing), python3 (lit and test
-# input generators). See docs/building.md.
+# input generators), the runtime's libraries (CLI11, nlohmann-json, fmt),
+# then the Python environment of the tests (scripts/setup-python.sh). See
+# docs/building.md.
 set -euo pipefail
 
 packages=(
   cmake ninja-build ccache g++ python3
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   clang libclang-rt-14-dev   # libFuzzer for the parser fuzzer
+  libcli11-dev nlohmann-json3-dev libfmt-dev   # the runtime (nlrt)
 )
 
 missing=()
@@ -22,7 +25,9 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  exec "$(dirname "$0")/setup-python.sh"
+fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -37,3 +42,4 @@ if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
   exit 1
 fi
 echo "setup: done"
+exec "$(dirname "$0")/setup-python.sh"

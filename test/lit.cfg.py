@@ -17,6 +17,8 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs", 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%nl_src_root", config.nl_src_root))
 config.substitutions.append(("%nl_obj_root", config.nl_obj_root))
+config.substitutions.append(("%llvm_lib_dir", config.llvm_lib_dir))
+config.substitutions.append(("%cmake", config.cmake_command))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
@@ -27,5 +29,27 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Test generators (e.g. test/Autodiff/Inputs/closed_forms.py) run with the
 # Python that runs lit.
+# The project's environment (.venv, made by scripts/setup-python.sh) when it
+# exists: it has numpy and safetensors.
 import sys
-config.substitutions.append(("%python", sys.executable))
+nl_python = os.path.join(config.nl_src_root, ".venv", "bin", "python")
+if not os.path.exists(nl_python):
+    nl_python = sys.executable
+config.substitutions.insert(0, ("%python", nl_python))
+
+# Real text for the runtime tests: the project's Tiny Shakespeare
+# (../shared/data, next to the checkout; NL_DATA overrides it).
+nl_data = os.environ.get(
+    "NL_DATA",
+    os.path.join(config.nl_src_root, "..", "shared", "data", "tinyshakespeare.txt"))
+if not os.path.isfile(nl_data):
+    lit_config.fatal(f"runtime tests need a text file: {nl_data} does not exist "
+                     "(set NL_DATA to a text file of at least 100 kB)")
+config.substitutions.append(("%nl_data", os.path.abspath(nl_data)))
+# Python packages of the checkpoint tests (installed by scripts/setup.sh).
+import subprocess
+if subprocess.run([nl_python, "-c", "import numpy, safetensors"],
+                  capture_output=True).returncode != 0:
+    lit_config.fatal("the checkpoint tests need numpy and safetensors in "
+                     f"{nl_python} (run scripts/setup.sh)")
+config.available_features.add("safetensors")

@@ -521,6 +521,45 @@ int info(const Model &model) {
 
 } // namespace
 
+bool isSubcommand(CLI::App &app, const std::string &name) {
+  for (CLI::App *sub : app.get_subcommands({}))
+    if (sub->get_name() == name)
+      return true;
+  return false;
+}
+
+/// Flag validators with messages that name the expectation.
+CLI::Validator integerAtLeast(long long low) {
+  return CLI::Validator(
+      [low](std::string &s) -> std::string {
+        try {
+          size_t used = 0;
+          long long v = std::stoll(s, &used);
+          if (used == s.size() && v >= low)
+            return "";
+        } catch (const std::logic_error &) {
+        }
+        return fmt::format("must be an integer >= {}, got '{}'", low, s);
+      },
+      fmt::format("INT>={}", low));
+}
+CLI::Validator positiveReal(bool allowZero) {
+  return CLI::Validator(
+      [allowZero](std::string &s) -> std::string {
+        try {
+          size_t used = 0;
+          double v = std::stod(s, &used);
+          if (used == s.size() && std::isfinite(v) &&
+              (allowZero ? v >= 0 : v > 0))
+            return "";
+        } catch (const std::logic_error &) {
+        }
+        return fmt::format("must be a finite number {} 0, got '{}'",
+                           allowZero ? ">=" : ">", s);
+      },
+      allowZero ? "REAL>=0" : "REAL>0");
+}
+
 int run(int argc, char **argv) {
   std::string exe = argc ? argv[0] : "model";
   exe = exe.substr(exe.find_last_of('/') + 1);
@@ -544,25 +583,25 @@ int run(int argc, char **argv) {
         ->required();
     trainCmd->add_option("--steps", t.steps, "training steps")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(integerAtLeast(1));
     trainCmd
         ->add_option("--batch", t.batch,
                      "sequences per step (must equal the compiled batch)")
-        ->check(CLI::PositiveNumber);
+        ->check(integerAtLeast(1));
     trainCmd
         ->add_option("--context", t.context,
                      "tokens per sequence (must equal the compiled "
                      "context)")
-        ->check(CLI::PositiveNumber);
+        ->check(integerAtLeast(1));
     trainCmd
         ->add_option("--lr", t.lr,
                      "scale of every outer learning rate (1 = as "
                      "compiled)")
-        ->check(CLI::PositiveNumber);
+        ->check(positiveReal(false));
     trainCmd
         ->add_option("--warmup", t.warmup,
                      "steps of linear learning-rate warmup")
-        ->check(CLI::NonNegativeNumber);
+        ->check(integerAtLeast(0));
     trainCmd
         ->add_option("--schedule", t.schedule,
                      "learning-rate schedule after warmup")
@@ -577,17 +616,17 @@ int run(int argc, char **argv) {
                      "steps between validation and checkpoint (0: at the "
                      "end only)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(integerAtLeast(0));
     trainCmd
         ->add_option("--eval-batches", t.evalBatches,
                      "validation batches per evaluation")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(integerAtLeast(1));
     trainCmd
         ->add_option("--log-every", t.logEvery,
                      "steps between progress lines and train metrics")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(integerAtLeast(1));
 
     std::string dataPath, runDir, prompt;
     int64_t evalBatches = 8, count = 200;
@@ -598,19 +637,19 @@ int run(int argc, char **argv) {
     evalCmd->add_option("--run-dir", runDir, "run directory")->required();
     evalCmd->add_option("--eval-batches", evalBatches, "validation batches")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(integerAtLeast(1));
 
     auto *genCmd = app.add_subcommand("generate", "sample text from a run");
     genCmd->add_option("--run-dir", runDir, "run directory")->required();
     genCmd->add_option("--prompt", prompt, "text to continue")->required();
     genCmd->add_option("--tokens", count, "tokens to generate")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(integerAtLeast(0));
     genCmd
         ->add_option("--temperature", temperature,
                      "softmax temperature (0: greedy)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(positiveReal(true));
     genCmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
 
     auto *gradCmd = app.add_subcommand(
@@ -624,18 +663,30 @@ int run(int argc, char **argv) {
     gradCmd->add_option("--seed", seed, "seed")->capture_default_str();
     gradCmd->add_option("--eps", eps, "finite-difference step")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positiveReal(false));
     gradCmd->add_option("--tol", tol, "relative tolerance")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positiveReal(false));
 
     auto *infoCmd =
         app.add_subcommand("info", "levels, frequencies, parameter counts");
 
+    if (argc > 1 && argv[1][0] != '-' && !isSubcommand(app, argv[1]))
+      throw Error(fmt::format("unknown subcommand '{}' (one of: train, eval, "
+                              "generate, gradcheck, info)",
+                              argv[1]));
     try {
       app.parse(argc, argv);
-    } catch (const CLI::ParseError &e) {
+    } catch (const CLI::CallForHelp &e) {
       return app.exit(e);
+    } catch (const CLI::CallForAllHelp &e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError &e) {
+      fmt::print(stderr,
+                 "{}: error: {}\nRun '{} --help' for the subcommands and "
+                 "their flags.\n",
+                 exe, e.what(), exe);
+      return kError;
     }
     if (*trainCmd)
       return train(model, t);

@@ -252,7 +252,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   llvm::TimerGroup timers("nlc", "nlc code generation (LLVM)");
   auto timed = [&](StringRef name) {
     return std::make_unique<llvm::NamedRegionTimer>(
-        name, name, "nlc", "nlc code generation (LLVM)", !options.timing);
+        name, name, "nlc", "nlc code generation (LLVM)", options.timing);
   };
 
   registerBuiltinDialectTranslation(*module->getContext());
@@ -316,11 +316,24 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::OptimizationLevel level =
-        options.optLevel == 1   ? llvm::OptimizationLevel::O1
-        : options.optLevel == 2 ? llvm::OptimizationLevel::O2
-                                : llvm::OptimizationLevel::O3;
-    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+    // -O3 is LLVM's own O3 pipeline. -O1 and -O2 run a function pipeline
+    // chosen for the generated code: few, very large functions of loop
+    // nests, on which LLVM's O1/O2 (inliner, GVN, the CGSCC pipeline) take
+    // minutes. -O2 adds LICM and loop vectorization at the host's vector
+    // width.
+    llvm::ModulePassManager mpm;
+    if (options.optLevel >= 3) {
+      mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+    } else {
+      std::string text =
+          options.optLevel == 1
+              ? "function(sroa,early-cse,instcombine,simplifycfg)"
+              : "function(sroa,early-cse,instcombine,simplifycfg,"
+                "loop-mssa(licm),loop-vectorize,instcombine,simplifycfg)";
+      if (llvm::Error e = pb.parsePassPipeline(mpm, text))
+        return error("internal: bad LLVM pipeline: " +
+                     llvm::toString(std::move(e)));
+    }
     mpm.run(*m, mam);
     timer.reset();
   }

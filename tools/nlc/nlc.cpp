@@ -44,6 +44,8 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <optional>
 
 using namespace mlir;
@@ -89,6 +91,12 @@ cl::opt<std::string>
                  cl::desc("Extra passes to run on the nl IR, e.g. "
                           "'builtin.module(nl-print-levels)'"),
                  cl::init(""), cl::cat(nlcCategory));
+
+cl::list<std::string> setConfig(
+    "set",
+    cl::desc("Override a value of the model line, e.g. --set d=64 --set "
+             "context=128 (repeatable)"),
+    cl::value_desc("name=value"), cl::cat(nlcCategory));
 
 constexpr uint64_t kMaxSourceBytes = 16ull << 20;
 
@@ -221,6 +229,34 @@ int main(int argc, char **argv) {
   if (diags.numErrors) {
     report(ctx, files, diags);
     return 1;
+  }
+  // --set name=value: replace a value of the model line.
+  for (const std::string &item : setConfig) {
+    size_t eq = item.find('=');
+    std::string name = item.substr(0, eq);
+    if (eq == std::string::npos || name.empty())
+      return fail("--set '" + item + "': expected name=value, e.g. d=64");
+    std::string text = item.substr(eq + 1);
+    char *end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end || !std::isfinite(value))
+      return fail("--set " + item + ": '" + text + "' is not a number");
+    if (!ast->model)
+      return fail("--set " + item + ": '" + inputFile +
+                  "' has no model line");
+    auto &config = ast->model->config;
+    auto it = llvm::find_if(
+        config, [&](const nlc::frontend::NamedArg &a) { return a.name == name; });
+    if (it == config.end()) {
+      std::string names;
+      for (const auto &a : config)
+        names += (names.empty() ? "" : ", ") + a.name;
+      return fail("--set " + item + ": model '" + ast->model->name +
+                  "' has no value '" + name + "' (it has " + names + ")");
+    }
+    it->value = std::make_unique<nlc::frontend::Expr>(
+        nlc::frontend::Expr::Kind::Number, it->value->loc);
+    it->value->number = value;
   }
   if (ast->stmts.empty() && ast->levels.empty() && !ast->model &&
       ast->imports.empty())

@@ -114,10 +114,15 @@ struct LinalgBuilder {
                })
         .getResult(0);
   }
+  /// Sums may be reassociated (fastmath reassoc): LLVM then vectorizes a
+  /// sum along the innermost loop. The order of additions, hence rounding,
+  /// is the vectorizer's; results stay deterministic for one binary.
   Value reduceSum(Value in, ArrayRef<bool> keep) {
     return reduce(in, keep, 0.0,
                   [](OpBuilder &nb, Location l, Value a, Value x) {
-                    return arith::AddFOp::create(nb, l, a, x).getResult();
+                    return arith::AddFOp::create(nb, l, a, x,
+                                                 arith::FastMathFlags::reassoc)
+                        .getResult();
                   });
   }
   Value reduceMax(Value in, ArrayRef<bool> keep) {
@@ -371,28 +376,36 @@ DEFINE_LOWERING(TransposeOp) {
 
 /// out[b.., m, n] = Σ_k lhs[lb.., m, k] rhs[rb.., k, n], where `rhsBatched`
 /// says whether rhs has the batch dims (linear: no).
+///
+/// The iteration domain is ordered (batch.., m, k, n): the loops that
+/// convert-linalg-to-loops makes nest k outside n, so that the innermost
+/// loop runs along rows of rhs and out (contiguous, no reduction) and LLVM
+/// vectorizes it at the host's vector width without reassociating sums.
 Value contraction(LinalgBuilder &lb, Value lhs, Value rhs, bool rhsBatched,
                   RankedTensorType outT) {
   OpBuilder &b = lb.b;
-  int64_t r = outT.getRank(); // dims: batch..., (m), n, k
+  int64_t r = outT.getRank(); // domain: batch..., (m), k, n
   int64_t n = r + 1;
   auto d = [&](int64_t i) { return b.getAffineDimExpr(i); };
+  AffineExpr k = d(r - 1), col = d(r);
   SmallVector<AffineExpr> lhsE, rhsE, outE;
   for (int64_t i = 0; i < r - 1; ++i)
     lhsE.push_back(d(i));
-  lhsE.push_back(d(r)); // k
+  lhsE.push_back(k);
   if (rhsBatched)
     for (int64_t i = 0; i < r - 2; ++i)
       rhsE.push_back(d(i));
-  rhsE.push_back(d(r));
-  rhsE.push_back(d(r - 1));
-  for (int64_t i = 0; i < r; ++i)
+  rhsE.push_back(k);
+  rhsE.push_back(col);
+  for (int64_t i = 0; i < r - 1; ++i)
     outE.push_back(d(i));
+  outE.push_back(col);
   SmallVector<AffineMap> maps{AffineMap::get(n, 0, lhsE, b.getContext()),
                               AffineMap::get(n, 0, rhsE, b.getContext()),
                               AffineMap::get(n, 0, outE, b.getContext())};
-  SmallVector<IteratorType> its(r, IteratorType::parallel);
+  SmallVector<IteratorType> its(r - 1, IteratorType::parallel);
   its.push_back(IteratorType::reduction);
+  its.push_back(IteratorType::parallel);
   return linalg::GenericOp::create(
              b, lb.loc, TypeRange{outT}, ValueRange{lhs, rhs},
              ValueRange{lb.filled(outT, 0.0)}, maps, its,

@@ -8,11 +8,16 @@ Usage: tiny_model.py EXAMPLE.nl T C
 import re
 import sys
 
-path, T, C = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-text = open(path).read()
-text, n = re.subn(r"^model (\w+)\(.*\)$",
-                  rf"model \1(vocab = 7, d = 4, layers = 1, heads = 2, context = {T}, batch = 2)",
-                  text, count=1, flags=re.M)
-assert n == 1, "no model line"
-text = re.sub(r"every \d+ tokens \{", f"every {C} tokens {{", text)
-sys.stdout.write(text)
+
+def shrink(text, T, C, vocab=7, d=4):
+    """The example's text with its model line and memory frequencies set."""
+    text, n = re.subn(r"^model (\w+)\(.*\)$",
+                      rf"model \1(vocab = {vocab}, d = {d}, layers = 1, heads = 2, context = {T}, batch = 2)",
+                      text, count=1, flags=re.M)
+    assert n == 1, "no model line"
+    return re.sub(r"every \d+ tokens \{", f"every {C} tokens {{", text)
+
+
+if __name__ == "__main__":
+    path, T, C = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    sys.stdout.write(shrink(open(path).read(), T, C))

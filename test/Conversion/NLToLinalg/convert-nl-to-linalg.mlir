@@ -27,10 +27,14 @@ func.func @sum_to(%a: tensor<2x3x4xf32>) -> tensor<3x1xf32> {
 
 // -----
 
-// matmul is a contraction with the batch dims parallel.
+// matmul is a contraction with the batch dims parallel, its domain ordered
+// (batch, m, k, n): the innermost loop runs along rows (vectorizable).
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-LABEL: func.func @matmul
 // CHECK: linalg.fill
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
 // CHECK: arith.mulf
 // CHECK: arith.addf
 func.func @matmul(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>) -> tensor<2x3x5xf32> {

@@ -48,9 +48,10 @@ std::string dtypeOf(Type type) {
   return s;
 }
 
+/// (json::Value does not own a StringRef: the strings are copied.)
 llvm::json::Object tensorEntry(StringRef name, StringRef role, Type type) {
-  return llvm::json::Object{{"name", name},
-                            {"role", role},
+  return llvm::json::Object{{"name", name.str()},
+                            {"role", role.str()},
                             {"shape", shapeOf(type)},
                             {"dtype", dtypeOf(type)}};
 }
@@ -65,7 +66,11 @@ llvm::json::Array describeArgs(func::FuncOp f) {
     if (auto p = f.getArgAttrOfType<SymbolRefAttr>(i, "nl.param")) {
       llvm::json::Object o =
           tensorEntry(p.getLeafReference().getValue(), "param", t);
-      o["level"] = p.getRootReference().getValue();
+      // @outer::@inner::@p: the level is the innermost one, before the leaf.
+      ArrayRef<FlatSymbolRefAttr> nested = p.getNestedReferences();
+      o["level"] = (nested.size() > 1 ? nested[nested.size() - 2].getValue()
+                                      : p.getRootReference().getValue())
+                       .str();
       args.push_back(std::move(o));
     } else if (auto s = f.getArgAttrOfType<StringAttr>(i, "nl.state")) {
       args.push_back(tensorEntry(s.getValue(), "state", t));

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sys/stat.h>
@@ -186,9 +187,11 @@ int train(Model &model, const TrainOptions &o) {
                             o.context, m.model, m.context, o.context));
   Dataset data = Dataset::load(o.data, m.vocab, m.context);
 
-  if (mkdir(o.runDir.c_str(), 0755) != 0 && errno != EEXIST)
+  std::error_code ec;
+  std::filesystem::create_directories(o.runDir, ec);
+  if (ec || !std::filesystem::is_directory(o.runDir))
     throw Error("cannot create run directory '" + o.runDir +
-                "': " + std::strerror(errno));
+                "': " + (ec ? ec.message() : "not a directory"));
   std::string ckpt = o.runDir + "/" + kCheckpoint;
   std::string metricsPath = o.runDir + "/metrics.jsonl";
   State cur;

@@ -18,7 +18,8 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // backward pass's recomputation is not merged with the forward pass (which
   // would keep every chunk's per-token states alive, O(T) memory).
   std::string text = "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
-                     "linalg-fuse-elementwise-ops,canonicalize,"
+                     "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,"
+                     "canonicalize,"
                      "one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
                      "allow-return-allocs-from-loops},";
@@ -27,7 +28,7 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
             "hoist-static-allocs},";
   text += "buffer-deallocation-pipeline,"
           "func.func(optimize-allocation-liveness),"
-          "convert-bufferization-to-memref,"
+          "convert-bufferization-to-memref,convert-memref-copy-to-linalg,"
           "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
           "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
           "convert-to-llvm,reconcile-unrealized-casts";

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -27,6 +28,7 @@
 
 namespace mlir::nl {
 #define GEN_PASS_DEF_CONVERTNLTOLINALG
+#define GEN_PASS_DEF_CONVERTMEMREFCOPYTOLINALG
 #include "nl/Conversion/Passes.h.inc"
 } // namespace mlir::nl
 
@@ -410,9 +412,13 @@ Value contraction(LinalgBuilder &lb, Value lhs, Value rhs, bool rhsBatched,
              b, lb.loc, TypeRange{outT}, ValueRange{lhs, rhs},
              ValueRange{lb.filled(outT, 0.0)}, maps, its,
              [](OpBuilder &nb, Location l, ValueRange a) {
+               // Reassociable, like reduceSum: when a unit n dim is folded
+               // away, k is innermost and the sum vectorizes.
                Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
                linalg::YieldOp::create(
-                   nb, l, Value(arith::AddFOp::create(nb, l, a[2], p)));
+                   nb, l,
+                   Value(arith::AddFOp::create(nb, l, a[2], p,
+                                               arith::FastMathFlags::reassoc)));
              })
       .getResult(0);
 }
@@ -962,3 +968,24 @@ void mlir::nl::populateNLToLinalgConversionPatterns(
       LowerPattern<AttentionOp>, LowerPattern<LinearScanOp>,
       LowerPattern<MatrixScanOp>>(patterns.getContext());
 }
+
+namespace {
+struct ConvertMemRefCopyToLinalgPass
+    : public mlir::nl::impl::ConvertMemRefCopyToLinalgBase<
+          ConvertMemRefCopyToLinalgPass> {
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp c) {
+      auto src = dyn_cast<MemRefType>(c.getSource().getType());
+      auto dst = dyn_cast<MemRefType>(c.getTarget().getType());
+      if (src && dst && src.hasStaticShape() && dst.hasStaticShape())
+        copies.push_back(c);
+    });
+    for (memref::CopyOp c : copies) {
+      OpBuilder b(c);
+      linalg::CopyOp::create(b, c.getLoc(), c.getSource(), c.getTarget());
+      c.erase();
+    }
+  }
+};
+} // namespace

@@ -31,4 +31,25 @@ def ConvertNLToLinalg : Pass<"convert-nl-to-linalg", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def ConvertMemRefCopyToLinalg
+    : Pass<"convert-memref-copy-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Rewrite memref.copy between static shapes as linalg.copy";
+  let description = [{
+    Bufferization writes a chunk's results into strided views of the whole
+    sequence (`tensor.insert_slice`) and copies buffers it clones with
+    `memref.copy`, which the LLVM lowering turns into a call of the C runner
+    utilities' `memrefCopy`: an element-by-element loop over a generic
+    descriptor, slow on strided views. With static shapes, `linalg.copy`
+    says the same, becomes loops with `convert-linalg-to-loops`, and LLVM
+    vectorizes them. Copies of dynamic shapes are left alone.
+
+    ```mlir
+    memref.copy %a, %v : memref<2x4xf32> to memref<2x4xf32, strided<[8, 1]>>
+    // becomes
+    linalg.copy ins(%a : memref<2x4xf32>) outs(%v : memref<2x4xf32, strided<[8, 1]>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // NL_CONVERSION_PASSES_TD

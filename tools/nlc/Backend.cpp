@@ -12,9 +12,11 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/SystemLibraries.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -303,6 +305,11 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   if (llvm::verifyModule(*m, &llvm::errs()))
     return error("internal: the generated LLVM IR does not verify");
 
+  // glibc's vector math library (libmvec): exp, log, tanh... in vectorized
+  // loops become calls of their SIMD variants (in the optimizer and in code
+  // generation, which replaces vector intrinsics by library calls).
+  llvm::TargetLibraryInfoImpl tlii(triple);
+  tlii.addVectorizableFunctionsFromVecLib(llvm::VectorLibrary::LIBMVEC, triple);
   if (options.optLevel > 0) {
     timer = timed("LLVM optimization");
     llvm::LoopAnalysisManager lam;
@@ -311,6 +318,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
     llvm::ModuleAnalysisManager mam;
     llvm::PipelineTuningOptions tuning;
     llvm::PassBuilder pb(tm.get(), tuning);
+    fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);
@@ -357,6 +365,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
     if (ec)
       return error("cannot write '" + objPath + "': " + ec.message());
     llvm::legacy::PassManager pm;
+    pm.add(new llvm::TargetLibraryInfoWrapperPass(tlii));
     if (tm->addPassesToEmitFile(pm, obj.os(), nullptr,
                                 llvm::CodeGenFileType::ObjectFile))
       return error("the LLVM target cannot emit object files");
@@ -411,6 +420,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                                 "-L" + libDir,
                                 "-Wl,-rpath," + libDir,
                                 "-lmlir_c_runner_utils",
+                                "-lmvec",
                                 "-lm",
                                 "-pthread"};
   SmallVector<StringRef> argvRef(argv.begin(), argv.end());

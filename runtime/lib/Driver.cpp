@@ -30,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -717,5 +718,10 @@ int run(int argc, char **argv) {
 } // namespace nlrt
 
 extern "C" int nlrt_main(int argc, char **argv) {
+  // The entry points allocate their temporaries with malloc on every call.
+  // Keep freed memory in the process (no mmap/munmap per buffer, no trimming)
+  // so that steady-state steps do not page-fault it in again.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, -1);
   return nlrt::run(argc, argv);
 }

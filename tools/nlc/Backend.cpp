@@ -395,7 +395,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   // utilities (memrefCopy).
   timer = timed("Link");
   std::string runtime = findRuntime(options.argv0);
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(objPath);
     llvm::sys::fs::remove(options.output + ".tmp");
   });

@@ -8,14 +8,14 @@
 # The CPU code is correct but not yet fast, so the default run is a reduced
 # configuration of the example (width 32, 2 layers, 2 heads, context 64,
 # batch 8; NL_HOPE_CONFIG overrides it with nlc --set flags) for NL_STEPS
-# steps (default 300, about 6 minutes here).
+# steps (default 800, about 7 minutes here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 build="${NL_BUILD_DIR:-build}"
 data="${NL_DATA:-../shared/data/tinyshakespeare.txt}"
-steps="${NL_STEPS:-300}"
+steps="${NL_STEPS:-800}"
 run="${NL_RUN_DIR:-runs/hope}"
 read -r -a config <<< "${NL_HOPE_CONFIG:---set d=32 --set layers=2 --set heads=2 --set context=64 --set batch=8}"
 
@@ -25,7 +25,7 @@ echo "== compiling examples/hope.nl ${config[*]}"
 rm -rf "$run"
 echo "== training on $data"
 "$build/hope" train --data "$data" --run-dir "$run" --steps "$steps" \
-  --lr 3 --warmup 20 --schedule cosine --eval-every 100 --log-every 10
+  --lr 3 --warmup 20 --schedule cosine --eval-every 200 --log-every 20
 echo "== validation"
 "$build/hope" eval --data "$data" --run-dir "$run"
 echo "== sample"

@@ -7,20 +7,28 @@
 
 using namespace mlir;
 
+/// nl -> linalg on tensors, fused: the first stage of nl-lower-to-llvm and
+/// what `nlc --emit=linalg` prints. CSE runs here only: nl.checkpoint bodies
+/// are isolated regions before convert-nl-to-linalg inlines them, so the
+/// backward pass's recomputation is not merged with the forward pass (which
+/// would keep every chunk's per-token states alive, O(T) memory).
+static constexpr const char *kNLToLinalg =
+    "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
+    "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,canonicalize";
+
+LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm) {
+  return parsePassPipeline(kNLToLinalg, pm);
+}
+
 LogicalResult
 mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
                                 const NLToLLVMPipelineOptions &options) {
   // The upstream passes are named by their registered pipeline text; the
   // order follows design/MLIR_NOTES.md §2 (expand-strided-metadata before
   // lower-affine; convert-bufferization-to-memref after the deallocation
-  // pipeline, which creates bufferization.clone). CSE runs before the
-  // lowering only: nl.checkpoint bodies are isolated regions there, so the
-  // backward pass's recomputation is not merged with the forward pass (which
-  // would keep every chunk's per-token states alive, O(T) memory).
-  std::string text = "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
-                     "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,"
-                     "canonicalize,"
-                     "one-shot-bufferize{bufferize-function-boundaries "
+  // pipeline, which creates bufferization.clone).
+  std::string text = std::string(kNLToLinalg) +
+                     ",one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
                      "allow-return-allocs-from-loops},";
   if (options.resultsToOutParams)

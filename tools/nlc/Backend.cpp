@@ -40,24 +40,6 @@ static LogicalResult error(const Twine &message) {
   return failure();
 }
 
-llvm::json::Array describeLevels(ModuleOp module) {
-  llvm::json::Array levels;
-  module.walk<WalkOrder::PreOrder>([&](nl::LevelOp level) {
-    nl::FrequencyAttr f = level.getFrequency();
-    llvm::json::Object o{{"name", level.getSymName()},
-                         {"every", f.getPeriod()},
-                         {"unit", nl::stringifyFrequencyUnit(f.getUnit())}};
-    if (auto parent = level->getParentOfType<nl::LevelOp>())
-      o["parent"] = parent.getSymName();
-    Block &body = level.getBody().front();
-    for (auto opt : body.getOps<nl::OptimizerOp>())
-      o["optimizer"] = nl::stringifyOptimizerKind(opt.getKind());
-    o["memory"] = !body.getOps<nl::MemoryOp>().empty();
-    levels.push_back(std::move(o));
-  });
-  return levels;
-}
-
 static LogicalResult
 runPipeline(ModuleOp module, StringRef text,
             const std::function<void(PassManager &)> &configure) {
@@ -94,10 +76,11 @@ buildEntryPoints(ModuleOp module, const llvm::json::Array &levels,
 LogicalResult
 lowerToLinalg(ModuleOp module,
               const std::function<void(PassManager &)> &configure) {
-  return runPipeline(module,
-                     "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
-                     "linalg-fuse-elementwise-ops,canonicalize",
-                     configure);
+  PassManager pm(module->getContext());
+  configure(pm);
+  if (failed(nl::buildNLToLinalgPipeline(pm)))
+    return error("internal: the nl-to-linalg pipeline did not build");
+  return pm.run(module);
 }
 
 LogicalResult

@@ -19,11 +19,6 @@
 
 namespace nlc {
 
-/// Every level of every nl.model in `module` (before derive-inner-updates
-/// erases the memory levels), slowest first: name, every, unit, parent,
-/// optimizer, memory.
-llvm::json::Array describeLevels(mlir::ModuleOp module);
-
 /// nl -> the entry points of a trained model (derive-inner-updates,
 /// build-train-step, nl-outline-checkpoints, nl-export-entry-points), with
 /// `levels` written into the manifest. `configure` adds the command line's
@@ -32,8 +27,8 @@ mlir::LogicalResult
 buildEntryPoints(mlir::ModuleOp module, const llvm::json::Array &levels,
                  const std::function<void(mlir::PassManager &)> &configure);
 
-/// The entry points -> linalg on tensors (convert-nl-to-linalg and
-/// elementwise fusion), for --emit=linalg.
+/// The entry points -> linalg on tensors (buildNLToLinalgPipeline: the
+/// first stage of lowerToLLVMDialect), for --emit=linalg.
 mlir::LogicalResult
 lowerToLinalg(mlir::ModuleOp module,
               const std::function<void(mlir::PassManager &)> &configure);

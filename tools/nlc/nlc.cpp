@@ -18,6 +18,7 @@
 
 #include "nl/Conversion/Passes.h"
 #include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Manifest.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 #include "nl/Pipelines/Pipelines.h"
 
@@ -242,11 +243,11 @@ int main(int argc, char **argv) {
     if (text.empty() || *end || !std::isfinite(value))
       return fail("--set " + item + ": '" + text + "' is not a number");
     if (!ast->model)
-      return fail("--set " + item + ": '" + inputFile +
-                  "' has no model line");
+      return fail("--set " + item + ": '" + inputFile + "' has no model line");
     auto &config = ast->model->config;
-    auto it = llvm::find_if(
-        config, [&](const nlc::frontend::NamedArg &a) { return a.name == name; });
+    auto it = llvm::find_if(config, [&](const nlc::frontend::NamedArg &a) {
+      return a.name == name;
+    });
     if (it == config.end()) {
       std::string names;
       for (const auto &a : config)
@@ -339,7 +340,7 @@ int main(int argc, char **argv) {
 
   // Code generation: the entry points of the trained model, then linalg,
   // the LLVM dialect and LLVM.
-  llvm::json::Array levels = nlc::describeLevels(*module);
+  llvm::json::Array levels = nl::describeLevels(*module);
   if (failed(nlc::buildEntryPoints(*module, levels, configure)))
     return passFailed();
   if (stage == Emit::linalg) {

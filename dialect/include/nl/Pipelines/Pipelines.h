@@ -18,6 +18,11 @@ struct NLToLLVMPipelineOptions
       llvm::cl::init(false)};
 };
 
+/// nl compute ops -> linalg on tensors, with elementwise fusion and unit
+/// dims folded: the first stage of buildNLToLLVMPipeline (`nlc
+/// --emit=linalg` stops here).
+LogicalResult buildNLToLinalgPipeline(OpPassManager &pm);
+
 /// nl compute ops -> linalg -> bufferized loops -> LLVM dialect, on the CPU:
 /// convert-nl-to-linalg, one-shot bufferization with identity layouts at
 /// function boundaries, buffer deallocation, linalg to loops, and the

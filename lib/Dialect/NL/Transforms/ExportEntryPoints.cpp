@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Manifest.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -143,18 +144,6 @@ struct ExportEntryPointsPass
     manifest["dtype"] = dtypeOf(train.getArgumentTypes()[0]);
 
     llvm::json::Array params;
-    llvm::json::Array levels;
-    model.walk([&](LevelOp level) {
-      FrequencyAttr f = level.getFrequency();
-      llvm::json::Object o{{"name", level.getSymName()},
-                           {"every", f.getPeriod()},
-                           {"unit", stringifyFrequencyUnit(f.getUnit())}};
-      if (auto parent = level->getParentOfType<LevelOp>())
-        o["parent"] = parent.getSymName();
-      for (auto opt : level.getBody().front().getOps<OptimizerOp>())
-        o["optimizer"] = stringifyOptimizerKind(opt.getKind());
-      levels.push_back(std::move(o));
-    });
     model.walk([&](ParamOp p) {
       auto level = p->getParentOfType<LevelOp>();
       params.push_back(llvm::json::Object{
@@ -164,7 +153,7 @@ struct ExportEntryPointsPass
           {"init", stringifyParamInit(p.getInit())},
           {"std", p.getStd().convertToDouble()}});
     });
-    manifest["levels"] = std::move(levels);
+    manifest["levels"] = mlir::nl::describeLevels(model);
     manifest["params"] = std::move(params);
 
     llvm::json::Object functions;
@@ -237,3 +226,21 @@ struct ExportEntryPointsPass
 };
 
 } // namespace
+
+llvm::json::Array mlir::nl::describeLevels(Operation *root) {
+  llvm::json::Array levels;
+  root->walk<WalkOrder::PreOrder>([&](LevelOp level) {
+    FrequencyAttr f = level.getFrequency();
+    llvm::json::Object o{{"name", level.getSymName()},
+                         {"every", f.getPeriod()},
+                         {"unit", stringifyFrequencyUnit(f.getUnit())}};
+    if (auto parent = level->getParentOfType<LevelOp>())
+      o["parent"] = parent.getSymName();
+    Block &body = level.getBody().front();
+    for (auto opt : body.getOps<OptimizerOp>())
+      o["optimizer"] = stringifyOptimizerKind(opt.getKind());
+    o["memory"] = !body.getOps<MemoryOp>().empty();
+    levels.push_back(std::move(o));
+  });
+  return levels;
+}

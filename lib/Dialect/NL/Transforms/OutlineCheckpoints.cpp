@@ -43,28 +43,24 @@ std::string bodyKey(CheckpointOp op) {
 struct OutlineCheckpointsPass
     : public mlir::nl::impl::OutlineCheckpointsBase<OutlineCheckpointsPass> {
   void runOnOperation() override {
-    // Every function holding checkpoints, wherever its symbol table is (the
-    // module or an nl.model).
+    // Every function, wherever its symbol table is (the module or an
+    // nl.model); the walk is over before any function is added.
     SmallVector<func::FuncOp> funcs;
-    getOperation().walk([&](func::FuncOp f) {
-      if (!f.getOps<CheckpointOp>().empty() ||
-          f.walk([](CheckpointOp) {
-             return WalkResult::interrupt();
-           }).wasInterrupted())
-        funcs.push_back(f);
-    });
+    getOperation().walk([&](func::FuncOp f) { funcs.push_back(f); });
     // Per symbol table: a call can only name a function of its own table.
     DenseMap<Operation *, llvm::StringMap<func::FuncOp>> outlinedIn;
     for (func::FuncOp f : funcs) {
+      // Innermost first, so that a body holding checkpoints calls them.
+      SmallVector<CheckpointOp> checkpoints;
+      f.walk<WalkOrder::PostOrder>(
+          [&](CheckpointOp cp) { checkpoints.push_back(cp); });
+      if (checkpoints.empty())
+        continue;
       Operation *tableOp = SymbolTable::getNearestSymbolTable(f);
       SymbolTable table(tableOp);
       llvm::StringMap<func::FuncOp> &outlined = outlinedIn[tableOp];
       unsigned counter = 0;
       Operation *last = f; // the functions follow f in creation order
-      // Innermost first, so that a body holding checkpoints calls them.
-      SmallVector<CheckpointOp> checkpoints;
-      f.walk<WalkOrder::PostOrder>(
-          [&](CheckpointOp cp) { checkpoints.push_back(cp); });
       for (CheckpointOp cp : checkpoints) {
         std::string key = bodyKey(cp);
         func::FuncOp callee = outlined.lookup(key);

@@ -31,7 +31,6 @@
 #include <fstream>
 #include <functional>
 #include <malloc.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace nlrt {
@@ -61,11 +60,6 @@ std::string duration(double s) {
   if (t >= 60)
     return fmt::format("{}m{:02}s", t / 60, t % 60);
   return fmt::format("{}s", t);
-}
-
-bool exists(const std::string &path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0;
 }
 
 /// Calls one entry point: assembles its pointer array from the buffers that
@@ -113,30 +107,24 @@ void *bindParamsAndTokens(State &state, Scratch &s, const TensorSpec &t,
   return it->second.data();
 }
 
-/// The runtime's view of one executable: the model and its options.
-class Runner {
-public:
-  explicit Runner(Model &model) : model_(model), m_(model.manifest()) {}
-
-  double evaluate(State &state, const Dataset &data, int64_t batches) {
-    Scratch s;
-    s.tokens.resize(static_cast<size_t>(m_.batch * (m_.context + 1)));
-    Call call(model_.entry("loss"), nl_loss);
-    call.bind([&](const TensorSpec &t, bool r) {
-      return bindParamsAndTokens(state, s, t, r);
-    });
-    double sum = 0;
-    for (int64_t i = 0; i < batches; ++i) {
-      data.valBatch(i, batches, m_.batch, m_.context, s.tokens.data());
-      call();
-      sum += s.scalar;
-    }
-    return sum / static_cast<double>(batches);
+/// The mean loss (nats/token) of `state` on `batches` validation batches.
+double validationLoss(const Model &model, State &state, const Dataset &data,
+                      int64_t batches) {
+  const Manifest &m = model.manifest();
+  Scratch s;
+  s.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
+  Call call(model.entry("loss"), nl_loss);
+  call.bind([&](const TensorSpec &t, bool r) {
+    return bindParamsAndTokens(state, s, t, r);
+  });
+  double sum = 0;
+  for (int64_t i = 0; i < batches; ++i) {
+    data.valBatch(i, batches, m.batch, m.context, s.tokens.data());
+    call();
+    sum += s.scalar;
   }
-
-  Model &model_;
-  const Manifest &m_;
-};
+  return sum / static_cast<double>(batches);
+}
 
 // ----------------------------------------------------------------------------
 // train
@@ -197,7 +185,7 @@ int train(Model &model, const TrainOptions &o) {
   std::string metricsPath = o.runDir + "/metrics.jsonl";
   State cur;
   if (o.resume) {
-    if (!exists(ckpt))
+    if (!std::filesystem::exists(ckpt))
       throw Error("--resume: no checkpoint in '" + o.runDir + "' (expected " +
                   ckpt + ")");
     cur = model.load(ckpt);
@@ -207,7 +195,7 @@ int train(Model &model, const TrainOptions &o) {
                               cur.step, o.steps));
     truncateMetrics(metricsPath, cur.step);
   } else {
-    if (exists(ckpt))
+    if (std::filesystem::exists(ckpt))
       throw Error("'" + o.runDir + "' already holds a run (" + ckpt +
                   "); pass --resume to continue it, or choose another "
                   "--run-dir");
@@ -216,11 +204,14 @@ int train(Model &model, const TrainOptions &o) {
   }
   // The second set of buffers: train_step writes the new parameters and
   // state there, then the two sets swap. Laid out once.
-  State next = model.init(cur.seed);
+  State next = model.allocate(cur.seed);
 
   const EntryPoint &e = model.entry("train_step");
   float stepValue = 0, lrScale = 1, loss = 0;
-  std::map<std::string, float> fire;
+  std::map<std::string, float> fire; // by level
+  for (const TensorSpec &t : e.args)
+    if (t.role == "fire")
+      fire[t.level] = 0;
   std::vector<int32_t> tokens(static_cast<size_t>(m.batch * (m.context + 1)));
   auto scaleAt = [&](int64_t step) {
     // step is 1-based. --lr sets the rate relative to the compiled one
@@ -249,7 +240,6 @@ int train(Model &model, const TrainOptions &o) {
     std::fflush(metrics);
   };
 
-  Runner runner(model);
   bool tty = isatty(fileno(stderr));
   fmt::print(stderr,
              "{}: training {} steps from step {} (batch {} x context {} "
@@ -265,8 +255,11 @@ int train(Model &model, const TrainOptions &o) {
     lastGood = cur.step;
   };
 
-  Call call(e, nl_train_step);
-  auto bind = [&](State &in, State &out) {
+  // Two calls, bound once: forward reads `cur` and writes `next`, backward
+  // the other way. The buffers stay put when the maps swap, so after each
+  // step the other call reads what this one wrote.
+  Call forward(e, nl_train_step), backward(e, nl_train_step);
+  auto bind = [&](Call &call, State &in, State &out) {
     call.bind([&](const TensorSpec &t, bool result) -> void * {
       State &s = result ? out : in;
       if (t.role == "param" || t.role == "state")
@@ -278,23 +271,24 @@ int train(Model &model, const TrainOptions &o) {
       if (t.role == "lr_scale")
         return &lrScale;
       if (t.role == "fire")
-        return &fire[t.level];
+        return &fire.at(t.level);
       if (t.role == "tokens")
         return tokens.data();
       throw Error("the train_step argument '" + t.name + "' has role '" +
                   t.role + "', which this runtime does not know");
     });
   };
+  bind(forward, cur, next);
+  bind(backward, next, cur);
 
   while (cur.step < o.steps) {
     int64_t t = cur.step + 1;
     data.trainBatch(cur.seed, cur.step, m.batch, m.context, tokens.data());
     stepValue = static_cast<float>(t);
     lrScale = scaleAt(t);
-    bind(cur, next);
-    for (auto &[level, flag] : fire) // bind() creates the flags
+    for (auto &[level, flag] : fire)
       flag = t % m.stepsOf(level) == 0 ? 1.0f : 0.0f;
-    call();
+    ((t - startStep) % 2 == 1 ? forward : backward)();
     if (!std::isfinite(loss)) {
       std::fclose(metrics);
       throw NonFinite(fmt::format(
@@ -329,7 +323,7 @@ int train(Model &model, const TrainOptions &o) {
       windowLoss = 0;
     }
     if ((o.evalEvery > 0 && t % o.evalEvery == 0) || last) {
-      double v = runner.evaluate(cur, data, o.evalBatches);
+      double v = validationLoss(model, cur, data, o.evalBatches);
       if (!std::isfinite(v)) {
         std::fclose(metrics);
         throw NonFinite(fmt::format("step {}: the validation loss is {}; "
@@ -358,8 +352,7 @@ int evaluate(Model &model, const std::string &dataPath,
   const Manifest &m = model.manifest();
   Dataset data = Dataset::load(dataPath, m.vocab, m.context);
   State s = model.load(runDir + "/" + kCheckpoint);
-  Runner runner(model);
-  double v = runner.evaluate(s, data, batches);
+  double v = validationLoss(model, s, data, batches);
   fmt::print("{{\"step\": {}, \"split\": \"val\", \"loss\": {:.6f}, "
              "\"bpb\": {:.6f}, \"tokens\": {}}}\n",
              s.step, v, v / kLn2, batches * m.batch * m.context);
@@ -404,7 +397,7 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
       double mx = *std::max_element(row, row + m.vocab), z = 0;
       for (int64_t v = 0; v < m.vocab; ++v)
         z += p[v] = std::exp((row[v] - mx) / temperature);
-      double u = randomUniform(seed, 0x67656e ^ 0, i) * z;
+      double u = randomUniform(seed, 0x67656e /* "gen" */, i) * z;
       for (next = 0; next < m.vocab - 1 && (u -= p[next]) > 0; ++next)
         ;
     }

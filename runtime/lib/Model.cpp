@@ -108,9 +108,17 @@ const EntryPoint &Model::entry(const std::string &name) const {
   return m_.functions.at(name);
 }
 
-State Model::init(uint64_t seed) const {
+State Model::allocate(uint64_t seed) const {
   State s;
   s.seed = seed;
+  for (const TensorSpec &t : entry("train_step").args)
+    if (t.role == "param" || t.role == "state")
+      s.tensors.emplace(t.name, Buffer(static_cast<size_t>(t.numel())));
+  return s;
+}
+
+State Model::init(uint64_t seed) const {
+  State s = allocate(seed);
   std::map<std::string, const ParamSpec *> specs;
   for (const ParamSpec &p : m_.params)
     specs[p.name] = &p;
@@ -118,11 +126,11 @@ State Model::init(uint64_t seed) const {
   for (const TensorSpec &t : entry("train_step").args) {
     if (t.role != "param" && t.role != "state")
       continue;
-    Buffer b(static_cast<size_t>(t.numel()));
     ++stream;
     const ParamSpec *p =
         t.role == "param" && specs.count(t.name) ? specs[t.name] : nullptr;
     if (p) {
+      Buffer &b = s.tensors.at(t.name);
       float *d = b.data();
       if (p->init == "ones") {
         for (size_t i = 0; i < b.size(); ++i)
@@ -140,7 +148,6 @@ State Model::init(uint64_t seed) const {
           d[i * n + i] = 1.0f;
       }
     }
-    s.tensors.emplace(t.name, std::move(b));
   }
   return s;
 }

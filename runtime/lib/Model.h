@@ -86,6 +86,9 @@ public:
   explicit Model(Manifest manifest);
   const Manifest &manifest() const { return m_; }
 
+  /// Zeroed buffers for every parameter and optimizer-state tensor.
+  State allocate(uint64_t seed) const;
+
   /// Fresh parameters from the manifest's initializers (counter-based RNG
   /// keyed by `seed` and the parameter's index), zero optimizer state.
   State init(uint64_t seed) const;

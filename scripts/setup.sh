@@ -17,6 +17,7 @@ packages=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   clang libclang-rt-14-dev   # libFuzzer for the parser fuzzer
   libcli11-dev nlohmann-json3-dev libfmt-dev   # the runtime (nlrt)
+  libomp-22-dev   # OpenMP threads of the fused chunk kernels (nlc --openmp)
 )
 
 missing=()

@@ -13,7 +13,7 @@ using namespace mlir;
 /// backward pass's recomputation is not merged with the forward pass (which
 /// would keep every chunk's per-token states alive, O(T) memory).
 static constexpr const char *kNLToLinalg =
-    "canonicalize,cse,convert-nl-to-linalg,canonicalize,"
+    "fuse-memory-updates,canonicalize,cse,convert-nl-to-linalg,canonicalize,"
     "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,canonicalize";
 
 LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm) {
@@ -37,8 +37,11 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   text += "buffer-deallocation-pipeline,"
           "func.func(optimize-allocation-liveness),"
           "convert-bufferization-to-memref,convert-memref-copy-to-linalg,"
-          "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
-          "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+          "convert-linalg-to-loops,expand-strided-metadata,lower-affine,";
+  if (options.openmp)
+    text +=
+        "scf-forall-to-parallel,convert-scf-to-openmp,nl-inline-alloca-scopes,";
+  text += "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
           "convert-to-llvm,reconcile-unrealized-casts";
   return parsePassPipeline(text, pm);
 }

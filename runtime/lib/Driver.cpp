@@ -3,10 +3,12 @@
 //   model train --data FILE --run-dir DIR [--steps N] [--lr X] [--seed S]
 //               [--resume] [--eval-every N] [--eval-batches N]
 //               [--log-every N] [--warmup N] [--schedule constant|cosine]
-//   model eval --data FILE --run-dir DIR [--eval-batches N]
+//               [--threads N]
+//   model eval --data FILE --run-dir DIR [--eval-batches N] [--threads N]
 //   model generate --run-dir DIR --prompt TEXT [--tokens N]
-//                  [--temperature X] [--seed S]
+//                  [--temperature X] [--seed S] [--threads N]
 //   model gradcheck [--run-dir DIR] [--data FILE] [--seed S] [--eps X]
+//                   [--threads N]
 //   model info
 //
 // See runtime/README.md. Errors print `model: error: ...` and exit 1; a
@@ -32,6 +34,10 @@
 #include <functional>
 #include <malloc.h>
 #include <unistd.h>
+
+// OpenMP's runtime, linked when the model was compiled with nlc --openmp
+// (weak: a model compiled without it has no threads to set).
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
 
 namespace nlrt {
 namespace {
@@ -668,6 +674,14 @@ int run(int argc, char **argv) {
     auto *infoCmd =
         app.add_subcommand("info", "levels, frequencies, parameter counts");
 
+    // Threads of the fused chunk kernels (parallel over batch x heads).
+    int64_t threads = 0;
+    for (CLI::App *cmd : {trainCmd, evalCmd, genCmd, gradCmd})
+      cmd->add_option("--threads", threads,
+                      "threads of the fused memory-update kernels (default: "
+                      "every core; results do not depend on it)")
+          ->check(integerAtLeast(1));
+
     if (argc > 1 && argv[1][0] != '-' && !isSubcommand(app, argv[1]))
       throw Error(fmt::format("unknown subcommand '{}' (one of: train, eval, "
                               "generate, gradcheck, info)",
@@ -685,6 +699,10 @@ int run(int argc, char **argv) {
                  exe, e.what(), exe);
       return kError;
     }
+    if (omp_set_num_threads)
+      omp_set_num_threads(static_cast<int>(
+          threads ? threads
+                  : std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN))));
     if (*trainCmd)
       return train(model, t);
     if (*evalCmd)

@@ -10,6 +10,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
@@ -51,12 +52,13 @@ runPipeline(ModuleOp module, StringRef text,
 }
 
 LogicalResult
-buildEntryPoints(ModuleOp module, const llvm::json::Array &levels,
+buildEntryPoints(ModuleOp module, const llvm::json::Array &levels, bool fuse,
                  const std::function<void(PassManager &)> &configure) {
-  if (failed(runPipeline(module,
-                         "derive-inner-updates,build-train-step,"
-                         "nl-outline-checkpoints,nl-export-entry-points",
-                         configure)))
+  std::string passes = "derive-inner-updates,build-train-step,";
+  if (fuse)
+    passes += "fuse-memory-updates,";
+  passes += "nl-outline-checkpoints,nl-export-entry-points";
+  if (failed(runPipeline(module, passes, configure)))
     return failure();
   auto attr = module->getAttrOfType<StringAttr>("nl.manifest");
   llvm::Expected<llvm::json::Value> manifest =
@@ -84,12 +86,13 @@ lowerToLinalg(ModuleOp module,
 }
 
 LogicalResult
-lowerToLLVMDialect(ModuleOp module,
+lowerToLLVMDialect(ModuleOp module, bool openmp,
                    const std::function<void(PassManager &)> &configure) {
   PassManager pm(module->getContext());
   configure(pm);
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
+  options.openmp = openmp;
   if (failed(nl::buildNLToLLVMPipeline(pm, options)))
     return error("internal: the nl-lower-to-llvm pipeline did not build");
   return pm.run(module);
@@ -242,6 +245,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
 
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
+  registerOpenMPDialectTranslation(*module->getContext());
   llvm::LLVMContext llvmContext;
   auto timer = timed("Translate to LLVM IR");
   std::unique_ptr<llvm::Module> m =
@@ -406,6 +410,8 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                                 "-lmvec",
                                 "-lm",
                                 "-pthread"};
+  if (options.openmp)
+    argv.push_back("-lomp"); // libomp of the LLVM lib dir (libomp-22-dev)
   SmallVector<StringRef> argvRef(argv.begin(), argv.end());
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cxx, argvRef, std::nullopt, {}, 0, 0,

@@ -20,11 +20,13 @@
 namespace nlc {
 
 /// nl -> the entry points of a trained model (derive-inner-updates,
-/// build-train-step, nl-outline-checkpoints, nl-export-entry-points), with
-/// `levels` written into the manifest. `configure` adds the command line's
-/// instrumentation to each pass manager.
+/// build-train-step, fuse-memory-updates unless `fuse` is false,
+/// nl-outline-checkpoints, nl-export-entry-points), with `levels` written
+/// into the manifest. `configure` adds the command line's instrumentation to
+/// each pass manager.
 mlir::LogicalResult
 buildEntryPoints(mlir::ModuleOp module, const llvm::json::Array &levels,
+                 bool fuse,
                  const std::function<void(mlir::PassManager &)> &configure);
 
 /// The entry points -> linalg on tensors (buildNLToLinalgPipeline: the
@@ -34,9 +36,10 @@ lowerToLinalg(mlir::ModuleOp module,
               const std::function<void(mlir::PassManager &)> &configure);
 
 /// The entry points -> the LLVM dialect (nl-lower-to-llvm with results
-/// returned through out-parameters).
+/// returned through out-parameters; with `openmp`, the fused chunk loops
+/// over (batch, head) run on OpenMP threads).
 mlir::LogicalResult
-lowerToLLVMDialect(mlir::ModuleOp module,
+lowerToLLVMDialect(mlir::ModuleOp module, bool openmp,
                    const std::function<void(mlir::PassManager &)> &configure);
 
 struct CodegenOptions {
@@ -45,6 +48,7 @@ struct CodegenOptions {
   bool emitLLVM = false; // LLVM IR text instead of an object
   bool header = false;   // also write <output>.h (--emit=obj)
   bool link = false;     // link an executable with the runtime
+  bool openmp = false;   // the module calls OpenMP's runtime (libomp)
   std::string argv0;     // nlc's path, to find the runtime
   bool timing = false;   // print LLVM's stage times
 };

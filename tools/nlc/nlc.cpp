@@ -93,6 +93,16 @@ cl::opt<std::string>
                           "'builtin.module(nl-print-levels)'"),
                  cl::init(""), cl::cat(nlcCategory));
 
+cl::opt<bool> fuseMemoryUpdates(
+    "fuse-memory-updates",
+    cl::desc("Run each chunk of a memory update as one kernel per (batch, "
+             "head) slice (default on; =false keeps the unfused lowering)"),
+    cl::init(true), cl::cat(nlcCategory));
+cl::opt<bool> openmp("openmp",
+                     cl::desc("Run the fused chunk kernels on OpenMP threads "
+                              "(default on; executables take --threads)"),
+                     cl::init(true), cl::cat(nlcCategory));
+
 cl::list<std::string> setConfig(
     "set",
     cl::desc("Override a value of the model line, e.g. --set d=64 --set "
@@ -341,14 +351,15 @@ int main(int argc, char **argv) {
   // Code generation: the entry points of the trained model, then linalg,
   // the LLVM dialect and LLVM.
   llvm::json::Array levels = nl::describeLevels(*module);
-  if (failed(nlc::buildEntryPoints(*module, levels, configure)))
+  if (failed(
+          nlc::buildEntryPoints(*module, levels, fuseMemoryUpdates, configure)))
     return passFailed();
   if (stage == Emit::linalg) {
     if (failed(nlc::lowerToLinalg(*module, configure)))
       return passFailed();
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }
-  if (failed(nlc::lowerToLLVMDialect(*module, configure)))
+  if (failed(nlc::lowerToLLVMDialect(*module, openmp, configure)))
     return passFailed();
   nlc::CodegenOptions options;
   options.optLevel = optLevel;
@@ -356,6 +367,7 @@ int main(int argc, char **argv) {
   options.emitLLVM = stage == Emit::llvm;
   options.header = stage == Emit::obj;
   options.link = stage == Emit::exe;
+  options.openmp = openmp;
   options.argv0 = argv[0];
   auto &registered = cl::getRegisteredOptions();
   auto timing = registered.find("mlir-timing");

@@ -5,3 +5,17 @@
 // CHECK-NOT: linalg.
 // CHECK-NOT: memref.
 // CHECK: llvm.func
+
+// The pipeline starts with fuse-memory-updates; with `openmp`, the fused
+// chunk of fuse-memory-updates.mlir runs its (batch, head) loop as an OpenMP
+// parallel loop; without, in order.
+// RUN: nl-opt --split-input-file --pass-pipeline='builtin.module(nl-lower-to-llvm{openmp})' %S/../../Dialect/NL/Transforms/fuse-memory-updates.mlir | FileCheck %s --check-prefix=OMP
+// OMP-LABEL: llvm.func @chunk(
+// OMP: omp.parallel
+// OMP: omp.wsloop
+// OMP-NOT: memref.alloca_scope
+// OMP-NOT: scf.
+// RUN: nl-opt --split-input-file --nl-lower-to-llvm %S/../../Dialect/NL/Transforms/fuse-memory-updates.mlir | FileCheck %s --check-prefix=SEQ
+// SEQ-LABEL: llvm.func @chunk(
+// SEQ-NOT: omp.
+// SEQ: llvm.return

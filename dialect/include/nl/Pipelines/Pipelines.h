@@ -16,6 +16,12 @@ struct NLToLLVMPipelineOptions
                      "(the calling convention of nl-gradcheck and the "
                      "runtime)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> openmp{
+      *this, "openmp",
+      llvm::cl::desc("Run scf.forall loops (the fused chunk kernels of "
+                     "fuse-memory-updates) on OpenMP threads; without it "
+                     "they run sequentially"),
+      llvm::cl::init(false)};
 };
 
 /// nl compute ops -> linalg on tensors, with elementwise fusion and unit

@@ -128,6 +128,81 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def FuseMemoryUpdates : Pass<"fuse-memory-updates", "::mlir::ModuleOp"> {
+  let summary = "Run each chunk of a memory update as one kernel per (batch, head) slice, in parallel";
+  let description = [{
+    A derived memory update (`derive-inner-updates`) is a chain of
+    `nl.checkpoint` regions, one per chunk, each computing read + inner
+    gradient + momentum + retention + write for every sequence of the batch
+    and every head at once: each op of the chunk sweeps the whole
+    `[B, H, ...]` state (at width 128, batch 16, the per-token states of one
+    chunk are tens of MB), so the state leaves the cache between ops.
+
+    Every memory is independent across batch rows and heads, so this pass
+    rewrites the body of each chunk (a checkpoint whose operands and results
+    all have the leading dims `[B, H]` and whose body only mixes values
+    within one `(b, h)` slice) into an `scf.forall` over `(b, h)` around the
+    same chunk on `[1, 1, ...]` slices:
+
+    ```mlir
+    %r:2 = nl.checkpoint(%w, %k) : (tensor<16x4x32x32xf32>, ...) -> ... {
+    ^bb0(%w0: tensor<16x4x32x32xf32>, %k0: ...):
+      %f:2 = scf.forall (%b, %h) in (16, 4) shared_outs(%o0 = %e0, %o1 = %e1) {
+        %ws = tensor.extract_slice %w0[%b, %h, 0, 0] [1, 1, 32, 32] [1, 1, 1, 1]
+        ...
+        %c:2 = nl.checkpoint(%ws, %ks) : (tensor<1x1x32x32xf32>, ...) -> ... {
+          // the old body, on one slice
+        }
+        scf.forall.in_parallel { tensor.parallel_insert_slice %c#0 into %o0[...] ... }
+      }
+      nl.yield %f#0, %f#1
+    }
+    ```
+
+    One slice's state, momentum and per-token states stay in cache for the
+    whole chunk (one fused kernel per chunk and slice); the `B × H`
+    iterations are independent, so `nl-lower-to-llvm{openmp}` runs them on
+    threads (`scf.forall` → `scf.parallel` → OpenMP). The forward and the
+    backward chunks (the checkpoints that reverse mode builds) are both
+    rewritten. Run it after `build-train-step` (reverse mode does not
+    differentiate `scf.forall`) and before `nl-outline-checkpoints`, which
+    makes each distinct chunk (loop and slice kernel) one function.
+
+    A chunk is left as it is (counted in `chunks-left`; with `remarks`, a
+    remark on the chunk says why) when an
+    operand or result lacks the leading `[B, H]` dims, when `B × H = 1`, or
+    when its body holds an op that could mix slices (a reduction over the
+    batch or heads, a slice or pad of dims 0 or 1, an op the pass does not
+    know).
+  }];
+  let statistics = [
+    Statistic<"numFused", "chunks-fused", "Chunks rewritten into a loop over (batch, head) slices">,
+    Statistic<"numLeft", "chunks-left", "Chunks left unfused">,
+  ];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark on every chunk left unfused, with the reason">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def InlineAllocaScopes : Pass<"nl-inline-alloca-scopes"> {
+  let summary = "Inline memref.alloca_scope regions that allocate nothing on the stack";
+  let description = [{
+    `convert-scf-to-openmp` wraps the body of every parallel loop in a
+    `memref.alloca_scope`, whose region must stay a single block; once
+    `convert-scf-to-cf` turns the loops inside into blocks it no longer
+    verifies. A scope holding no `memref.alloca` (nlc's buffers are heap
+    allocations) bounds nothing, so this pass moves its body into the
+    enclosing block. Scopes with stack allocations, or with results, are
+    kept. Part of `nl-lower-to-llvm{openmp}`, between
+    `convert-scf-to-openmp` and `convert-scf-to-cf`.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def OutlineCheckpoints : Pass<"nl-outline-checkpoints", "::mlir::ModuleOp"> {
   let summary = "Outline every nl.checkpoint into a private function, one per distinct body";
   let description = [{

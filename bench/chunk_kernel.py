@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""The memory-update kernel alone: fused against unfused against a naive loop.
+
+One Titans memory (a matrix memory per head, the L2 objective, momentum
+beta = 0.9, a per-token inner learning rate and forget gate; Titans Eqs.
+13-14, NESTED_LEARNING.md §9) over T tokens, batch B, H heads of width D
+(keys and values), chunk size C: `nl.memorize` derived by the compiler
+(derive-inner-updates), then lowered three ways, in one run:
+
+  * fused: fuse-memory-updates + nl-lower-to-llvm{openmp}, one thread and
+    every core (OMP_NUM_THREADS);
+  * unfused: the same IR lowered without fuse-memory-updates (each op of a
+    chunk sweeps the whole [B, H, ...] state);
+  * naive: a plain C loop, token by token, with the same chunked rule
+    (gradients at the chunk-start state), cc -O2 -march=native;
+
+and, beside them, NumPy's sgemm (OpenBLAS) on 1024 x 1024 matrices at one
+thread and at every core: the machine's peak as a yardstick.
+
+Work per token and head (multiply-adds count 2): W0 k (2 D^2), the gradient
+2 (W0 k - v) k^T (2 D^2), momentum S = beta S + eta g (3 D^2), retention
+W = alpha W - S (2 D^2), the read W q (2 D^2): 11 D^2 flops. The compiled
+kernels' outputs are checked against the naive loop (relative RMS error)
+before they are timed.
+
+Prints a Markdown table. Nothing here is a test.
+
+Usage: chunk_kernel.py [--build DIR] [--chunks 16 64] [--widths 32 64]
+           [--batch 16] [--heads 4] [--tokens 256] [--repeat 5]
+"""
+import argparse
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+LLVM = "/usr/lib/llvm-22"
+LR, BETA = 0.1, 0.9
+NAIVE_C = r"""
+#include <stdint.h>
+#include <string.h>
+#include <stdlib.h>
+/* k, q [B,H,T,D]; v, y [B,H,T,D]; eta, alpha [B,H,T]; W, S [D(out), D(in)] */
+void naive(int64_t B, int64_t H, int64_t T, int64_t C, int64_t D,
+           const float *k, const float *v, const float *q, const float *eta,
+           const float *alpha, float *y, float lr, float beta) {
+  float *W = malloc(sizeof(float) * D * D), *W0 = malloc(sizeof(float) * D * D);
+  float *S = malloc(sizeof(float) * D * D), *r = malloc(sizeof(float) * D);
+  for (int64_t bh = 0; bh < B * H; ++bh) {
+    memset(W, 0, sizeof(float) * D * D);
+    memset(S, 0, sizeof(float) * D * D);
+    for (int64_t t = 0; t < T; ++t) {
+      if (t % C == 0) memcpy(W0, W, sizeof(float) * D * D);
+      const float *kt = k + (bh * T + t) * D, *vt = v + (bh * T + t) * D;
+      const float *qt = q + (bh * T + t) * D;
+      float e = lr * eta[bh * T + t], al = alpha[bh * T + t];
+      for (int64_t i = 0; i < D; ++i) {
+        float s = 0;
+        for (int64_t j = 0; j < D; ++j) s += W0[i * D + j] * kt[j];
+        r[i] = s - vt[i];
+      }
+      for (int64_t i = 0; i < D; ++i)
+        for (int64_t j = 0; j < D; ++j) {
+          float g = 2 * r[i] * kt[j];
+          S[i * D + j] = beta * S[i * D + j] + e * g;
+          W[i * D + j] = al * W[i * D + j] - S[i * D + j];
+        }
+      float *yt = y + (bh * T + t) * D;
+      for (int64_t i = 0; i < D; ++i) {
+        float s = 0;
+        for (int64_t j = 0; j < D; ++j) s += W[i * D + j] * qt[j];
+        yt[i] = s;
+      }
+    }
+  }
+  free(W); free(W0); free(S); free(r);
+}
+"""
+
+
+def module(B, H, T, D, C):
+    """The memorize, in a model with the memory's level (f32)."""
+    t = lambda *s: "tensor<" + "x".join(map(str, s)) + "xf32>"
+    flow = f"!nl.flow<keys_values, {t(B, H, T, D)}, {t(B, H, T, D)}>"
+    return f"""nl.model @bench {{
+  nl.level @outer every <1 steps> {{
+    nl.level @mem every <{C} tokens> {{
+      nl.memory @M : !nl.memory<matrix, heads = {H}, in = {D}, out = {D}>
+      nl.objective l2
+      nl.optimizer @opt momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64}}
+      nl.retention gate
+    }}
+    nl.optimizer @outer_opt gd attributes {{lr = 1.0e-03 : f64}}
+  }}
+  func.func @chunk(%k: {t(B, H, T, D)}, %v: {t(B, H, T, D)}, %q: {t(B, H, T, D)}, %eta: {t(B, H, T)}, %alpha: {t(B, H, T)}) -> {t(B, H, T, D)} attributes {{llvm.emit_c_interface}} {{
+    %f = nl.flow keys_values(%k, %v : {t(B, H, T, D)}, {t(B, H, T, D)}) -> {flow[8:]}
+    %y = nl.memorize @outer::@mem(%f) read(%q) lr(%eta) decay(%alpha) : ({flow}, {t(B, H, T, D)}, {t(B, H, T)}, {t(B, H, T)}) -> {t(B, H, T, D)}
+    return %y : {t(B, H, T, D)}
+  }}
+}}
+"""
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode:
+        sys.exit(f"{' '.join(cmd[:3])} ... failed:\n{r.stderr[-3000:]}")
+    return r.stdout
+
+
+def hoist_functions(text):
+    """Moves the functions of the (derived) nl.model to the module."""
+    lines, out, funcs, i = text.splitlines(), [], [], 0
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("func.func"):
+            indent = len(line) - len(line.lstrip())
+            j = i + 1
+            while not (lines[j].startswith(" " * indent + "}") and len(lines[j]) - len(lines[j].lstrip()) == indent):
+                j += 1
+            funcs += lines[i:j + 1]
+            i = j + 1
+            continue
+        out.append(line)
+        i += 1
+    assert out[-1] == "}"
+    return "\n".join(out[:-1] + funcs + ["}"]) + "\n"
+
+
+def compile_kernel(a, work, name, src, passes):
+    """nl -> LLVM dialect -> LLVM IR -> a shared library."""
+    derived = run([os.path.join(a.build, "bin", "nl-opt"), "--derive-inner-updates"], input=src)
+    mlir = os.path.join(work, f"{name}.mlir")
+    open(mlir, "w").write(hoist_functions(derived))
+    lowered = run([os.path.join(a.build, "bin", "nl-opt"), mlir,
+                   f"--pass-pipeline=builtin.module({passes})"])
+    ll = run([f"{LLVM}/bin/mlir-translate", "--mlir-to-llvmir"], input=lowered)
+    llpath, obj, so = (os.path.join(work, name + e) for e in (".ll", ".o", ".so"))
+    open(llpath, "w").write(ll)
+    run([f"{LLVM}/bin/opt", "-O2", llpath, "-o", llpath + ".bc"])
+    run([f"{LLVM}/bin/llc", "-O2", "-mcpu=native", "-relocation-model=pic",
+         "-filetype=obj", llpath + ".bc", "-o", obj])
+    run(["cc", "-shared", obj, "-o", so, f"-L{LLVM}/lib", f"-Wl,-rpath,{LLVM}/lib",
+         "-lmlir_c_runner_utils", "-lomp", "-lmvec", "-lm"])
+    return so
+
+
+def descriptor(arr):
+    """A ranked memref descriptor (allocated, aligned, offset, sizes, strides)."""
+    import numpy as np
+    rank = arr.ndim
+
+    class Desc(ctypes.Structure):
+        _fields_ = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
+                    ("offset", ctypes.c_int64), ("sizes", ctypes.c_int64 * rank),
+                    ("strides", ctypes.c_int64 * rank)]
+    d = Desc()
+    d.allocated = d.aligned = arr.ctypes.data
+    d.offset = 0
+    d.sizes[:] = arr.shape
+    d.strides[:] = [s // arr.itemsize for s in arr.strides]
+    return d
+
+
+def child(kind, path, B, H, T, D, C, repeat, out_path):
+    """Runs one kernel (in a process of its own, for OMP_NUM_THREADS) and
+    prints its best time in seconds."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    k = rng.standard_normal((B, H, T, D), dtype=np.float32)
+    k /= np.linalg.norm(k, axis=-1, keepdims=True)
+    v = rng.standard_normal((B, H, T, D), dtype=np.float32)
+    q = rng.standard_normal((B, H, T, D), dtype=np.float32)
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    eta = rng.uniform(0.1, 1.0, (B, H, T)).astype(np.float32)
+    alpha = rng.uniform(0.9, 1.0, (B, H, T)).astype(np.float32)
+    y = np.zeros((B, H, T, D), np.float32)
+    lib = ctypes.CDLL(path)
+    if kind == "naive":
+        f = lib.naive
+        f.argtypes = [ctypes.c_int64] * 5 + [ctypes.c_void_p] * 6 + [ctypes.c_float] * 2
+        call = lambda: f(B, H, T, C, D, k.ctypes.data, v.ctypes.data, q.ctypes.data,
+                         eta.ctypes.data, alpha.ctypes.data, y.ctypes.data, LR, BETA)
+    else:
+        descs = [descriptor(x) for x in (k, v, q, eta, alpha, y)]
+        f = lib._mlir_ciface_chunk
+        call = lambda: f(*[ctypes.byref(d) for d in descs])
+    call()  # warm-up (and the result that is checked)
+    np.save(out_path, y)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    print(min(times))
+
+
+def sgemm(n=1024, repeat=5):
+    import numpy as np
+    x = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    x @ x
+    best = min(_timed(lambda: x @ x) for _ in range(repeat))
+    print(2 * n ** 3 / best / 1e9)
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def in_child(threads, *args):
+    """Runs this script with `args` in a process with `threads` threads."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    r = subprocess.run([sys.executable, __file__, *map(str, args)], env=env,
+                       capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"{args[0]} failed:\n{r.stderr[-3000:]}")
+    return float(r.stdout.split()[-1])
+
+
+def measure(a, kind, path, shape, threads, work):
+    out = os.path.join(work, f"y-{kind}-{threads}.npy")
+    secs = in_child(threads, "--child", kind, path, *shape, a.repeat, out)
+    return secs, out
+
+
+def main():
+    import numpy as np
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--build", default=os.path.join(root, "build"))
+    p.add_argument("--chunks", nargs="+", type=int, default=[16, 64])
+    p.add_argument("--widths", nargs="+", type=int, default=[32, 64])
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--tokens", type=int, default=256)
+    p.add_argument("--repeat", type=int, default=5)
+    a = p.parse_args()
+    cpus = os.cpu_count() or 1
+    work = tempfile.mkdtemp(prefix="nl-chunk-")
+    peak = {t: in_child(t, "--sgemm") for t in sorted({1, cpus})}
+    naive_src = os.path.join(work, "naive.c")
+    open(naive_src, "w").write(NAIVE_C)
+    naive_so = os.path.join(work, "naive.so")
+    run(["cc", "-O2", "-march=native", "-shared", "-fPIC", naive_src, "-o", naive_so])
+
+    B, H, T = a.batch, a.heads, a.tokens
+    rows = []
+    for D in a.widths:
+        for C in a.chunks:
+            shape = (B, H, T, D, C)
+            src = module(B, H, T, D, C)
+            fused = compile_kernel(a, work, f"fused-{D}-{C}", src,
+                                   "nl-lower-to-llvm{results-to-out-params openmp}")
+            unfused = compile_kernel(a, work, f"unfused-{D}-{C}", src,
+                                     "nl-outline-checkpoints,nl-lower-to-llvm{results-to-out-params}")
+            flops = 11 * D * D * B * H * T
+            ref_secs, ref_out = measure(a, "naive", naive_so, shape, 1, work)
+            ref = np.load(ref_out).astype(np.float64)
+            result = [("naive", 1, ref_secs)]
+            for kind, path, threads in [("unfused", unfused, 1), ("fused", fused, 1), ("fused", fused, cpus)]:
+                if (kind, threads) in [(r[0], r[1]) for r in result]:
+                    continue  # one core: no second fused row
+                secs, out = measure(a, kind, path, shape, threads, work)
+                got = np.load(out).astype(np.float64)
+                err = np.sqrt(np.mean((got - ref) ** 2)) / np.sqrt(np.mean(ref ** 2))
+                if not err < 1e-4:
+                    sys.exit(f"{kind} D={D} C={C}: relative RMS error {err:.2e} against the naive loop")
+                result.append((kind, threads, secs))
+            for kind, threads, secs in result:
+                gf = flops / secs / 1e9
+                rows.append((D, C, kind, threads, secs * 1e3, gf, gf / peak[threads],
+                             ref_secs / secs, next(s for k, _, s in result if k == "unfused") / secs))
+                print(f"D={D} C={C} {kind} ({threads} thread(s)): {secs * 1e3:.2f} ms, {gf:.2f} GFLOP/s", file=sys.stderr)
+
+    print(f"\nB {B}, {H} heads, T {T} tokens; sgemm (NumPy/OpenBLAS, 1024^3): "
+          + ", ".join(f"{peak[t]:.1f} GFLOP/s at {t} thread(s)" for t in sorted(peak)) + "\n")
+    print("| head width | chunk | kernel | threads | ms / call | GFLOP/s | of sgemm peak | vs naive | vs unfused |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for D, C, kind, threads, ms, gf, frac, vn, vu in rows:
+        print(f"| {D} | {C} | {kind} | {threads} | {ms:.2f} | {gf:.2f} | {100 * frac:.1f} % | {vn:.2f}x | {vu:.2f}x |")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        kind, path, *ints, out = sys.argv[2:]
+        child(kind, path, *map(int, ints), out)
+    elif sys.argv[1:2] == ["--sgemm"]:
+        sgemm()
+    else:
+        main()

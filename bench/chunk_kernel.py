@@ -38,8 +38,9 @@ import time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-LLVM = "/usr/lib/llvm-22"
-LR, BETA = 0.1, 0.9
+sys.path.insert(0, os.path.join(root, "test", "Numerics", "Inputs"))
+import memory_kernel as mk  # noqa: E402  (shared with test/Numerics)
+
 NAIVE_C = r"""
 #include <stdint.h>
 #include <string.h>
@@ -82,113 +83,19 @@ void naive(int64_t B, int64_t H, int64_t T, int64_t C, int64_t D,
 """
 
 
-def module(B, H, T, D, C):
-    """The memorize, in a model with the memory's level (f32)."""
-    t = lambda *s: "tensor<" + "x".join(map(str, s)) + "xf32>"
-    flow = f"!nl.flow<keys_values, {t(B, H, T, D)}, {t(B, H, T, D)}>"
-    return f"""nl.model @bench {{
-  nl.level @outer every <1 steps> {{
-    nl.level @mem every <{C} tokens> {{
-      nl.memory @M : !nl.memory<matrix, heads = {H}, in = {D}, out = {D}>
-      nl.objective l2
-      nl.optimizer @opt momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64}}
-      nl.retention gate
-    }}
-    nl.optimizer @outer_opt gd attributes {{lr = 1.0e-03 : f64}}
-  }}
-  func.func @chunk(%k: {t(B, H, T, D)}, %v: {t(B, H, T, D)}, %q: {t(B, H, T, D)}, %eta: {t(B, H, T)}, %alpha: {t(B, H, T)}) -> {t(B, H, T, D)} attributes {{llvm.emit_c_interface}} {{
-    %f = nl.flow keys_values(%k, %v : {t(B, H, T, D)}, {t(B, H, T, D)}) -> {flow[8:]}
-    %y = nl.memorize @outer::@mem(%f) read(%q) lr(%eta) decay(%alpha) : ({flow}, {t(B, H, T, D)}, {t(B, H, T)}, {t(B, H, T)}) -> {t(B, H, T, D)}
-    return %y : {t(B, H, T, D)}
-  }}
-}}
-"""
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode:
-        sys.exit(f"{' '.join(cmd[:3])} ... failed:\n{r.stderr[-3000:]}")
-    return r.stdout
-
-
-def hoist_functions(text):
-    """Moves the functions of the (derived) nl.model to the module."""
-    lines, out, funcs, i = text.splitlines(), [], [], 0
-    while i < len(lines):
-        line = lines[i]
-        if line.lstrip().startswith("func.func"):
-            indent = len(line) - len(line.lstrip())
-            j = i + 1
-            while not (lines[j].startswith(" " * indent + "}") and len(lines[j]) - len(lines[j].lstrip()) == indent):
-                j += 1
-            funcs += lines[i:j + 1]
-            i = j + 1
-            continue
-        out.append(line)
-        i += 1
-    assert out[-1] == "}"
-    return "\n".join(out[:-1] + funcs + ["}"]) + "\n"
-
-
-def compile_kernel(a, work, name, src, passes):
-    """nl -> LLVM dialect -> LLVM IR -> a shared library."""
-    derived = run([os.path.join(a.build, "bin", "nl-opt"), "--derive-inner-updates"], input=src)
-    mlir = os.path.join(work, f"{name}.mlir")
-    open(mlir, "w").write(hoist_functions(derived))
-    lowered = run([os.path.join(a.build, "bin", "nl-opt"), mlir,
-                   f"--pass-pipeline=builtin.module({passes})"])
-    ll = run([f"{LLVM}/bin/mlir-translate", "--mlir-to-llvmir"], input=lowered)
-    llpath, obj, so = (os.path.join(work, name + e) for e in (".ll", ".o", ".so"))
-    open(llpath, "w").write(ll)
-    run([f"{LLVM}/bin/opt", "-O2", llpath, "-o", llpath + ".bc"])
-    run([f"{LLVM}/bin/llc", "-O2", "-mcpu=native", "-relocation-model=pic",
-         "-filetype=obj", llpath + ".bc", "-o", obj])
-    run(["cc", "-shared", obj, "-o", so, f"-L{LLVM}/lib", f"-Wl,-rpath,{LLVM}/lib",
-         "-lmlir_c_runner_utils", "-lomp", "-lmvec", "-lm"])
-    return so
-
-
-def descriptor(arr):
-    """A ranked memref descriptor (allocated, aligned, offset, sizes, strides)."""
-    import numpy as np
-    rank = arr.ndim
-
-    class Desc(ctypes.Structure):
-        _fields_ = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
-                    ("offset", ctypes.c_int64), ("sizes", ctypes.c_int64 * rank),
-                    ("strides", ctypes.c_int64 * rank)]
-    d = Desc()
-    d.allocated = d.aligned = arr.ctypes.data
-    d.offset = 0
-    d.sizes[:] = arr.shape
-    d.strides[:] = [s // arr.itemsize for s in arr.strides]
-    return d
-
-
 def child(kind, path, B, H, T, D, C, repeat, out_path):
     """Runs one kernel (in a process of its own, for OMP_NUM_THREADS) and
     prints its best time in seconds."""
     import numpy as np
-    rng = np.random.default_rng(0)
-    k = rng.standard_normal((B, H, T, D), dtype=np.float32)
-    k /= np.linalg.norm(k, axis=-1, keepdims=True)
-    v = rng.standard_normal((B, H, T, D), dtype=np.float32)
-    q = rng.standard_normal((B, H, T, D), dtype=np.float32)
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    eta = rng.uniform(0.1, 1.0, (B, H, T)).astype(np.float32)
-    alpha = rng.uniform(0.9, 1.0, (B, H, T)).astype(np.float32)
-    y = np.zeros((B, H, T, D), np.float32)
-    lib = ctypes.CDLL(path)
+    x = mk.inputs(B, H, T, D, D)
     if kind == "naive":
+        lib = ctypes.CDLL(path)
+        y = np.zeros((B, H, T, D), np.float32)
         f = lib.naive
         f.argtypes = [ctypes.c_int64] * 5 + [ctypes.c_void_p] * 6 + [ctypes.c_float] * 2
-        call = lambda: f(B, H, T, C, D, k.ctypes.data, v.ctypes.data, q.ctypes.data,
-                         eta.ctypes.data, alpha.ctypes.data, y.ctypes.data, LR, BETA)
+        call = lambda: f(B, H, T, C, D, *(a.ctypes.data for a in x), y.ctypes.data, mk.LR, mk.BETA)
     else:
-        descs = [descriptor(x) for x in (k, v, q, eta, alpha, y)]
-        f = lib._mlir_ciface_chunk
-        call = lambda: f(*[ctypes.byref(d) for d in descs])
+        y, call, _ = mk.kernel(path)(*x)
     call()  # warm-up (and the result that is checked)
     np.save(out_path, y)
     times = []
@@ -246,18 +153,17 @@ def main():
     naive_src = os.path.join(work, "naive.c")
     open(naive_src, "w").write(NAIVE_C)
     naive_so = os.path.join(work, "naive.so")
-    run(["cc", "-O2", "-march=native", "-shared", "-fPIC", naive_src, "-o", naive_so])
+    subprocess.run(["cc", "-O2", "-march=native", "-shared", "-fPIC", naive_src, "-o", naive_so], check=True)
 
     B, H, T = a.batch, a.heads, a.tokens
     rows = []
     for D in a.widths:
         for C in a.chunks:
             shape = (B, H, T, D, C)
-            src = module(B, H, T, D, C)
-            fused = compile_kernel(a, work, f"fused-{D}-{C}", src,
-                                   "nl-lower-to-llvm{results-to-out-params openmp}")
-            unfused = compile_kernel(a, work, f"unfused-{D}-{C}", src,
-                                     "nl-outline-checkpoints,nl-lower-to-llvm{results-to-out-params}")
+            src = mk.module("titans", B, H, T, D, D, C)
+            bin_dir = os.path.join(a.build, "bin")
+            fused = mk.compile_kernel(bin_dir, work, f"fused-{D}-{C}", src, True)
+            unfused = mk.compile_kernel(bin_dir, work, f"unfused-{D}-{C}", src, False)
             flops = 11 * D * D * B * H * T
             ref_secs, ref_out = measure(a, "naive", naive_so, shape, 1, work)
             ref = np.load(ref_out).astype(np.float64)

@@ -17,6 +17,7 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs", 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%nl_src_root", config.nl_src_root))
 config.substitutions.append(("%nl_obj_root", config.nl_obj_root))
+config.substitutions.append(("%nl_tools_dir", config.nl_tools_dir))
 config.substitutions.append(("%llvm_lib_dir", config.llvm_lib_dir))
 config.substitutions.append(("%cmake", config.cmake_command))
 

@@ -99,6 +99,11 @@ LogicalResult sliceBody(Block &body, const Slicing &s, std::string &why) {
     why = ("'" + op.getName().getStringRef() + "' " + reason).str();
     return failure();
   };
+  // Dead code first, last op first so that whole dead chains go (e.g. the
+  // inner objective's value and its negation).
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
   DenseSet<Value> sliced(body.args_begin(), body.args_end());
   for (Operation &op : llvm::make_early_inc_range(body)) {
     if (op.hasTrait<OpTrait::IsTerminator>())
@@ -107,10 +112,6 @@ LogicalResult sliceBody(Block &body, const Slicing &s, std::string &why) {
                               [&](Value v) { return sliced.contains(v); });
     if (!reads && !isUniform(&op, s))
       continue;
-    if (isOpTriviallyDead(&op)) { // e.g. the inner objective's value
-      op.erase();
-      continue;
-    }
     DenseElementsAttr splat;
     if (!reads && matchPattern(op.getResult(0), m_Constant(&splat))) {
       OpBuilder b(&op);

@@ -37,8 +37,10 @@ func.func @chunk(%w: tensor<2x3x4x5xf32>, %x: tensor<2x3x6x4x5xf32>, %a: tensor<
     %y = nl.add %s, %w1 : (tensor<2x3x6x4x5xf32>, tensor<2x3x1x4x5xf32>) -> tensor<2x3x6x4x5xf32>
     %last = nl.slice %y dim = 2 offset = 5 size = 1 : tensor<2x3x6x4x5xf32> -> tensor<2x3x1x4x5xf32>
     %end = tensor.collapse_shape %last [[0], [1], [2, 3], [4]] : tensor<2x3x1x4x5xf32> into tensor<2x3x4x5xf32>
-    // The inner objective's value, unused: dropped, not a reason to refuse.
+    // The inner objective's value, unused (here through a negation): dropped,
+    // not a reason to refuse.
     %loss = nl.sum %y : tensor<2x3x6x4x5xf32> -> tensor<f32>
+    %negloss = nl.neg %loss : tensor<f32>
     nl.yield %end, %y : tensor<2x3x4x5xf32>, tensor<2x3x6x4x5xf32>
   }
   return %r#0, %r#1 : tensor<2x3x4x5xf32>, tensor<2x3x6x4x5xf32>

@@ -98,12 +98,7 @@ def child(kind, path, B, H, T, D, C, repeat, out_path):
         y, call, _ = mk.kernel(path)(*x)
     call()  # warm-up (and the result that is checked)
     np.save(out_path, y)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    print(min(times))
+    print(min(_timed(call) for _ in range(repeat)))
 
 
 def sgemm(n=1024, repeat=5):
@@ -166,14 +161,13 @@ def main():
             unfused = mk.compile_kernel(bin_dir, work, f"unfused-{D}-{C}", src, False)
             flops = 11 * D * D * B * H * T
             ref_secs, ref_out = measure(a, "naive", naive_so, shape, 1, work)
-            ref = np.load(ref_out).astype(np.float64)
+            ref = np.load(ref_out)
             result = [("naive", 1, ref_secs)]
             for kind, path, threads in [("unfused", unfused, 1), ("fused", fused, 1), ("fused", fused, cpus)]:
                 if (kind, threads) in [(r[0], r[1]) for r in result]:
                     continue  # one core: no second fused row
                 secs, out = measure(a, kind, path, shape, threads, work)
-                got = np.load(out).astype(np.float64)
-                err = np.sqrt(np.mean((got - ref) ** 2)) / np.sqrt(np.mean(ref ** 2))
+                err = mk.rel_rms(ref, np.load(out))
                 if not err < 1e-4:
                     sys.exit(f"{kind} D={D} C={C}: relative RMS error {err:.2e} against the naive loop")
                 result.append((kind, threads, secs))

@@ -157,8 +157,8 @@ def main():
             shape = (B, H, T, D, C)
             src = mk.module("titans", B, H, T, D, D, C)
             bin_dir = os.path.join(a.build, "bin")
-            fused = mk.compile_kernel(bin_dir, work, f"fused-{D}-{C}", src, True)
-            unfused = mk.compile_kernel(bin_dir, work, f"unfused-{D}-{C}", src, False)
+            fused = mk.compile_kernel(bin_dir, work, f"fused-{D}-{C}", src, "rolled")
+            unfused = mk.compile_kernel(bin_dir, work, f"unfused-{D}-{C}", src, "unfused")
             flops = 11 * D * D * B * H * T
             ref_secs, ref_out = measure(a, "naive", naive_so, shape, 1, work)
             ref = np.load(ref_out)

@@ -7,17 +7,25 @@
 
 using namespace mlir;
 
-/// nl -> linalg on tensors, fused: the first stage of nl-lower-to-llvm and
-/// what `nlc --emit=linalg` prints. CSE runs here only: nl.checkpoint bodies
-/// are isolated regions before convert-nl-to-linalg inlines them, so the
-/// backward pass's recomputation is not merged with the forward pass (which
-/// would keep every chunk's per-token states alive, O(T) memory).
-static constexpr const char *kNLToLinalg =
-    "fuse-memory-updates,canonicalize,cse,convert-nl-to-linalg,canonicalize,"
-    "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,canonicalize";
+/// nl -> linalg on tensors, fused and scheduled: the first stage of
+/// nl-lower-to-llvm and what `nlc --emit=linalg` prints. CSE runs here
+/// only: nl.checkpoint bodies are isolated regions before
+/// convert-nl-to-linalg inlines them, so the backward pass's recomputation
+/// is not merged with the forward pass (which would keep every chunk's
+/// per-token states alive, O(T) memory). CSE before schedule-levels makes
+/// the chunks' shared constants one value, which rolling needs.
+static std::string nlToLinalg(bool rollChunks) {
+  return std::string("fuse-memory-updates,canonicalize,cse,"
+                     "schedule-levels{roll-chunks=") +
+         (rollChunks ? "1" : "0") +
+         "},canonicalize,cse,convert-nl-to-linalg,canonicalize,"
+         "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,"
+         "canonicalize";
+}
 
-LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm) {
-  return parsePassPipeline(kNLToLinalg, pm);
+LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
+                                                bool rollChunks) {
+  return parsePassPipeline(nlToLinalg(rollChunks), pm);
 }
 
 LogicalResult
@@ -27,7 +35,7 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // order follows design/MLIR_NOTES.md §2 (expand-strided-metadata before
   // lower-affine; convert-bufferization-to-memref after the deallocation
   // pipeline, which creates bufferization.clone).
-  std::string text = std::string(kNLToLinalg) +
+  std::string text = nlToLinalg(options.rollChunks) +
                      ",one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
                      "allow-return-allocs-from-loops},";

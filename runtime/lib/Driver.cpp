@@ -238,10 +238,15 @@ int train(Model &model, const TrainOptions &o) {
     throw Error("cannot write '" + metricsPath + "': " + std::strerror(errno));
   auto writeMetric = [&](int64_t step, const char *split, double l, double tps,
                          double wall) {
+    // The heap that malloc holds (every thread's arena): the entry points'
+    // temporaries are laid out by the first step and reused after it, so it
+    // stays the same from one step to the next.
+    struct mallinfo2 mi = mallinfo2();
+    double heap = static_cast<double>(mi.arena + mi.hblkhd) / (1 << 20);
     nlohmann::json j{{"step", step},    {"tokens", step * m.batch * m.context},
                      {"split", split},  {"loss", l},
                      {"bpb", l / kLn2}, {"tokens_per_s", tps},
-                     {"wall_s", wall}};
+                     {"wall_s", wall},  {"heap_mib", heap}};
     std::fprintf(metrics, "%s\n", j.dump().c_str());
     std::fflush(metrics);
   };

@@ -76,23 +76,24 @@ buildEntryPoints(ModuleOp module, const llvm::json::Array &levels, bool fuse,
 }
 
 LogicalResult
-lowerToLinalg(ModuleOp module,
+lowerToLinalg(ModuleOp module, bool rollChunks,
               const std::function<void(PassManager &)> &configure) {
   PassManager pm(module->getContext());
   configure(pm);
-  if (failed(nl::buildNLToLinalgPipeline(pm)))
+  if (failed(nl::buildNLToLinalgPipeline(pm, rollChunks)))
     return error("internal: the nl-to-linalg pipeline did not build");
   return pm.run(module);
 }
 
 LogicalResult
-lowerToLLVMDialect(ModuleOp module, bool openmp,
+lowerToLLVMDialect(ModuleOp module, bool openmp, bool rollChunks,
                    const std::function<void(PassManager &)> &configure) {
   PassManager pm(module->getContext());
   configure(pm);
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
   options.openmp = openmp;
+  options.rollChunks = rollChunks;
   if (failed(nl::buildNLToLLVMPipeline(pm, options)))
     return error("internal: the nl-lower-to-llvm pipeline did not build");
   return pm.run(module);

@@ -30,16 +30,17 @@ buildEntryPoints(mlir::ModuleOp module, const llvm::json::Array &levels,
                  const std::function<void(mlir::PassManager &)> &configure);
 
 /// The entry points -> linalg on tensors (buildNLToLinalgPipeline: the
-/// first stage of lowerToLLVMDialect), for --emit=linalg.
+/// first stage of lowerToLLVMDialect), for --emit=linalg. `rollChunks`:
+/// schedule-levels rolls each level's chunk calls into loops.
 mlir::LogicalResult
-lowerToLinalg(mlir::ModuleOp module,
+lowerToLinalg(mlir::ModuleOp module, bool rollChunks,
               const std::function<void(mlir::PassManager &)> &configure);
 
 /// The entry points -> the LLVM dialect (nl-lower-to-llvm with results
 /// returned through out-parameters; with `openmp`, the fused chunk loops
 /// over (batch, head) run on OpenMP threads).
 mlir::LogicalResult
-lowerToLLVMDialect(mlir::ModuleOp module, bool openmp,
+lowerToLLVMDialect(mlir::ModuleOp module, bool openmp, bool rollChunks,
                    const std::function<void(mlir::PassManager &)> &configure);
 
 struct CodegenOptions {

@@ -98,6 +98,11 @@ cl::opt<bool> fuseMemoryUpdates(
     cl::desc("Run each chunk of a memory update as one kernel per (batch, "
              "head) slice (default on; =false keeps the unfused lowering)"),
     cl::init(true), cl::cat(nlcCategory));
+cl::opt<bool> scheduleLevels(
+    "schedule-levels",
+    cl::desc("Run each level's chunks as a loop (default on; =false keeps "
+             "one call per chunk in straight line)"),
+    cl::init(true), cl::cat(nlcCategory));
 cl::opt<bool> openmp("openmp",
                      cl::desc("Run the fused chunk kernels on OpenMP threads "
                               "(default on; executables take --threads)"),
@@ -355,11 +360,12 @@ int main(int argc, char **argv) {
           nlc::buildEntryPoints(*module, levels, fuseMemoryUpdates, configure)))
     return passFailed();
   if (stage == Emit::linalg) {
-    if (failed(nlc::lowerToLinalg(*module, configure)))
+    if (failed(nlc::lowerToLinalg(*module, scheduleLevels, configure)))
       return passFailed();
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }
-  if (failed(nlc::lowerToLLVMDialect(*module, openmp, configure)))
+  if (failed(
+          nlc::lowerToLLVMDialect(*module, openmp, scheduleLevels, configure)))
     return passFailed();
   nlc::CodegenOptions options;
   options.optLevel = optLevel;

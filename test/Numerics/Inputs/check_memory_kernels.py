@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compiled float32 memory updates against the float64 token-by-token
 reference (memory_kernel.py), for every rule, T not a multiple of C, C = 1,
-fused and unfused lowerings; chunked against chunk size 1 where the rule's
+fused (straight line and rolled into a loop by schedule-levels) and unfused
+lowerings; chunked against chunk size 1 where the rule's
 gradient does not depend on the state (Hebbian); one thread against two;
 and a control that must fail (the exact recurrence is not the chunked rule
 at C > 1). Prints one line per check, then PASS or FAIL lines (exit 1).
@@ -37,10 +38,12 @@ outputs = {}
 for rule, T, C in cases:
     x = mk.inputs(B, H, T, DK, DV, seed=T)
     ref = mk.reference(rule, C, *x)
-    for fused in (True, False) if (T, C) in [(17, 4), (65, 16)] else (True,):
-        variant = "fused" if fused else "unfused"
+    variants = ("fused",)
+    if (T, C) in [(17, 4), (65, 16)]:
+        variants = ("fused", "rolled", "unfused")
+    for variant in variants:
         so = mk.compile_kernel(bin_dir, work, f"{rule}-{T}-{C}-{variant}",
-                               mk.module(rule, B, H, T, DK, DV, C), fused)
+                               mk.module(rule, B, H, T, DK, DV, C), variant)
         y, call, _ = mk.kernel(so)(*x)
         omp.omp_set_num_threads(2)
         call()
@@ -48,7 +51,7 @@ for rule, T, C in cases:
         err = mk.rel_rms(ref, y)
         check(f"{rule} T={T} C={C} {variant}", err < TOL,
               f"relative RMS error {err:.2e} against the float64 reference")
-        if fused and (T, C) == (17, 4):
+        if variant == "fused" and (T, C) == (17, 4):
             omp.omp_set_num_threads(1)
             call()
             check(f"{rule} T={T} C={C} one thread", (y == outputs[rule, T, C, variant]).all(),

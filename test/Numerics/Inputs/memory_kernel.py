@@ -8,8 +8,9 @@ each token's write:
 
     y = memorize(k, v, read = q, lr = eta, decay = alpha)   # k, q [B,H,T,DK]
 
-`compile_kernel` runs derive-inner-updates, then nl-lower-to-llvm with
-(fused) or without (unfused) fuse-memory-updates, and LLVM's opt/llc; the
+`compile_kernel` runs derive-inner-updates, then one of the lowerings of
+`PIPELINES` (fused, fused and rolled into a loop, unfused), and LLVM's
+opt/llc; the
 library exports `_mlir_ciface_chunk(k, v, q, eta, alpha, y)` (memref
 descriptors). `reference` is the rule written token by token from
 NESTED_LEARNING.md §2-3, §9 (gradients at the chunk-start state), in float64,
@@ -85,17 +86,29 @@ def _hoist_functions(text):
     return "module {\n" + "\n".join(funcs) + "\n}\n"
 
 
-def compile_kernel(bin_dir, work, name, src, fused):
-    """nl -> LLVM dialect -> LLVM IR -> `work/name.so`."""
+# The lowerings compared: the fused chunks in straight line, the fused chunks
+# outlined and rolled into a loop (schedule-levels), and the unfused chunks in
+# straight line (the benchmarks' baseline).
+PIPELINES = {
+    "fused": "nl-lower-to-llvm{results-to-out-params openmp roll-chunks=0}",
+    "rolled": "fuse-memory-updates,nl-outline-checkpoints,"
+              "nl-lower-to-llvm{results-to-out-params openmp}",
+    # nl-lower-to-llvm starts with fuse-memory-updates; outlining the chunks
+    # first leaves nothing for it to fuse.
+    "unfused": "nl-outline-checkpoints,"
+               "nl-lower-to-llvm{results-to-out-params roll-chunks=0}",
+}
+
+
+def compile_kernel(bin_dir, work, name, src, variant):
+    """nl -> LLVM dialect (the lowering `PIPELINES[variant]`) -> LLVM IR ->
+    `work/name.so`."""
     nl_opt = os.path.join(bin_dir, "nl-opt")
     derived = _run([nl_opt, "--derive-inner-updates"], input=src)
     mlir = os.path.join(work, f"{name}.mlir")
     open(mlir, "w").write(_hoist_functions(derived))
-    # nl-lower-to-llvm starts with fuse-memory-updates; outlining the chunks
-    # first leaves nothing for it to fuse (the unfused lowering).
-    passes = ("nl-lower-to-llvm{results-to-out-params openmp}" if fused else
-              "nl-outline-checkpoints,nl-lower-to-llvm{results-to-out-params}")
-    lowered = _run([nl_opt, mlir, f"--pass-pipeline=builtin.module({passes})"])
+    lowered = _run([nl_opt, mlir,
+                    f"--pass-pipeline=builtin.module({PIPELINES[variant]})"])
     ll = os.path.join(work, f"{name}.ll")
     open(ll, "w").write(_run([f"{LLVM}/bin/mlir-translate", "--mlir-to-llvmir"], input=lowered))
     obj, so = os.path.join(work, f"{name}.o"), os.path.join(work, f"{name}.so")

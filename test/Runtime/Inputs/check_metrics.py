@@ -11,7 +11,7 @@ import sys
 
 path, margin = sys.argv[1], float(sys.argv[2])
 rows = [json.loads(line) for line in open(path)]
-fields = {"step", "tokens", "split", "loss", "bpb", "tokens_per_s", "wall_s"}
+fields = {"step", "tokens", "split", "loss", "bpb", "tokens_per_s", "wall_s", "heap_mib"}
 for r in rows:
     missing = fields - r.keys()
     assert not missing, f"line {r} lacks {missing}"

@@ -22,12 +22,19 @@ struct NLToLLVMPipelineOptions
                      "fuse-memory-updates) on OpenMP threads; without it "
                      "they run sequentially"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> rollChunks{
+      *this, "roll-chunks",
+      llvm::cl::desc("Roll each level's chains of chunk calls into scf.for "
+                     "loops (schedule-levels); without it they stay in "
+                     "straight line"),
+      llvm::cl::init(true)};
 };
 
 /// nl compute ops -> linalg on tensors, with elementwise fusion and unit
 /// dims folded: the first stage of buildNLToLLVMPipeline (`nlc
-/// --emit=linalg` stops here).
-LogicalResult buildNLToLinalgPipeline(OpPassManager &pm);
+/// --emit=linalg` stops here). `rollChunks`: schedule-levels' roll-chunks.
+LogicalResult buildNLToLinalgPipeline(OpPassManager &pm,
+                                      bool rollChunks = true);
 
 /// nl compute ops -> linalg -> bufferized loops -> LLVM dialect, on the CPU:
 /// convert-nl-to-linalg, one-shot bufferization with identity layouts at

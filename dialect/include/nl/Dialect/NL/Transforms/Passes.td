@@ -188,6 +188,74 @@ def FuseMemoryUpdates : Pass<"fuse-memory-updates", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ScheduleLevels : Pass<"schedule-levels", "::mlir::ModuleOp"> {
+  let summary = "Run each level's chunks as a loop: state carried across chunks, outputs written in place";
+  let description = [{
+    `derive-inner-updates` writes a memory level's update frequency as
+    ⌈T/C⌉ chunks in straight line (NESTED_LEARNING.md §9), and reverse mode
+    adds as many backward chunks; after `nl-outline-checkpoints` each chunk
+    is a call. This pass turns that schedule into loops:
+
+    1. A chunked output assembled as a sum of zero paddings (the forward
+       reads, `y = pad(y_0, 0) + pad(y_1, C) + ...`, and the adjoints of
+       the per-chunk slices of keys, values and gates) becomes a chain of
+       `tensor.insert_slice` into one zero tensor. The windows are
+       disjoint, so the result is bit for bit the same; the cost falls
+       from a `[B, H, T, ...]` temporary and add per chunk (O(T²/C)) to one
+       buffer written in place (O(T)).
+    2. A chain of calls to one chunk function, where each call reads the
+       state (memory, momentum, or their adjoints) that the previous call
+       returns, becomes an `scf.for` over the chunks:
+
+       ```mlir
+       %r:3 = scf.for %i = %c0 to %c15 step %c1
+           iter_args(%w = %w0, %y = %zeros, %s = %empty) -> (...) {
+         %off = arith.addi %c0, (%i * 16)
+         %k = tensor.extract_slice %keys[0, 0, %off, 0] [8, 4, 16, 32] [1, 1, 1, 1]
+         %c:2 = func.call @loss.chunk1(%w, %k) : ...
+         %y2 = tensor.insert_slice %c#1 into %y[0, 0, %off, 0] [8, 4, 16, 32] [1, 1, 1, 1]
+         %s2 = tensor.insert_slice %c#0 into %s[%i, 0, 0, 0] [1, 8, 4, 32, 32] [1, 1, 1, 1, 1]
+         scf.yield %c#0, %y2, %s2 : ...
+       }
+       ```
+
+       The iterations are matched op for op: a value read by every chunk
+       is loop-invariant; a value that differs only by an offset in
+       arithmetic progression (a slice at `i * C`, or at `(n - 1 - i) * C`
+       in the backward pass) is sliced at a computed offset; the previous
+       chunk's result is an `iter_args` value; accumulations of the
+       chunks' outputs (insertions or sums) are carried. Chunk results
+       read after the loop (the chunk-start states that the backward pass
+       recomputes from) are stacked into one `[n, ...]` tensor. When the
+       whole chain does not match (the first and last chunks are often
+       special: a zero initial adjoint, a ragged tail), the longest run
+       that does is rolled.
+
+    The arithmetic is unchanged (the same ops in the same order), so a
+    rolled and an unrolled executable train to the same weights. The code
+    to compile shrinks by about the number of chunks per level.
+
+    Run it after `nl-outline-checkpoints` (rolling looks for calls); part
+    1 alone applies anywhere (it is the first step of `nl-lower-to-llvm`
+    after `fuse-memory-updates`).
+  }];
+  let options = [
+    Option<"rollChunks", "roll-chunks", "bool", /*default=*/"true",
+           "Roll chains of chunk calls into scf.for loops (part 2)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark on every chain of chunk calls left unrolled, with "
+           "the reason">,
+  ];
+  let statistics = [
+    Statistic<"numLoops", "loops", "Chains of chunk calls rolled into loops">,
+    Statistic<"numChunksRolled", "chunks-rolled", "Chunk calls moved into loops">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def InlineAllocaScopes : Pass<"nl-inline-alloca-scopes"> {
   let summary = "Inline memref.alloca_scope regions that allocate nothing on the stack";
   let description = [{

@@ -5,12 +5,15 @@ One Titans memory (a matrix memory per head, the L2 objective, momentum
 beta = 0.9, a per-token inner learning rate and forget gate; Titans Eqs.
 13-14, NESTED_LEARNING.md §9) over T tokens, batch B, H heads of width D
 (keys and values), chunk size C: `nl.memorize` derived by the compiler
-(derive-inner-updates), then lowered three ways, in one run:
+(derive-inner-updates, in its chunked parallel form), then lowered several
+ways, in one run:
 
-  * fused: fuse-memory-updates + nl-lower-to-llvm{openmp}, one thread and
-    every core (OMP_NUM_THREADS);
+  * fused: fuse-memory-updates + schedule-levels + nl-lower-to-llvm{openmp},
+    one thread and every core (OMP_NUM_THREADS);
   * unfused: the same IR lowered without fuse-memory-updates (each op of a
     chunk sweeps the whole [B, H, ...] state);
+  * scan: fused, but derived as scans (derive-inner-updates{dual-form=0}:
+    the n per-token D x D states of momentum and retention materialized);
   * naive: a plain C loop, token by token, with the same chunked rule
     (gradients at the chunk-start state), cc -O2 -march=native;
 
@@ -19,7 +22,9 @@ thread and at every core: the machine's peak as a yardstick.
 
 Work per token and head (multiply-adds count 2): W0 k (2 D^2), the gradient
 2 (W0 k - v) k^T (2 D^2), momentum S = beta S + eta g (3 D^2), retention
-W = alpha W - S (2 D^2), the read W q (2 D^2): 11 D^2 flops. The compiled
+W = alpha W - S (2 D^2), the read W q (2 D^2): 11 D^2 flops, the work of
+the recurrent form; GFLOP/s below are that work over the time (the chunked
+parallel form does O(C D + D^2) per token instead). The compiled
 kernels' outputs are checked against the naive loop (relative RMS error)
 before they are timed.
 
@@ -159,11 +164,13 @@ def main():
             bin_dir = os.path.join(a.build, "bin")
             fused = mk.compile_kernel(bin_dir, work, f"fused-{D}-{C}", src, "rolled")
             unfused = mk.compile_kernel(bin_dir, work, f"unfused-{D}-{C}", src, "unfused")
+            scan = mk.compile_kernel(bin_dir, work, f"scan-{D}-{C}", src, "scan")
             flops = 11 * D * D * B * H * T
             ref_secs, ref_out = measure(a, "naive", naive_so, shape, 1, work)
             ref = np.load(ref_out)
             result = [("naive", 1, ref_secs)]
-            for kind, path, threads in [("unfused", unfused, 1), ("fused", fused, 1), ("fused", fused, cpus)]:
+            for kind, path, threads in [("unfused", unfused, 1), ("scan", scan, 1),
+                                        ("fused", fused, 1), ("fused", fused, cpus)]:
                 if (kind, threads) in [(r[0], r[1]) for r in result]:
                     continue  # one core: no second fused row
                 secs, out = measure(a, kind, path, shape, threads, work)

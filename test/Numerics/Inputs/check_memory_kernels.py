@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Compiled float32 memory updates against the float64 token-by-token
 reference (memory_kernel.py), for every rule, T not a multiple of C, C = 1,
-fused (straight line and rolled into a loop by schedule-levels) and unfused
-lowerings; chunked against chunk size 1 where the rule's
+fused (straight line and rolled into a loop by schedule-levels), derived
+as scans instead of the chunked parallel form, and unfused lowerings;
+chunked against chunk size 1 where the rule's
 gradient does not depend on the state (Hebbian); one thread against two;
 and a control that must fail (the exact recurrence is not the chunked rule
 at C > 1). Prints one line per check, then PASS or FAIL lines (exit 1).
@@ -40,7 +41,7 @@ for rule, T, C in cases:
     ref = mk.reference(rule, C, *x)
     variants = ("fused",)
     if (T, C) in [(17, 4), (65, 16)]:
-        variants = ("fused", "rolled", "unfused")
+        variants = ("fused", "rolled", "scan", "unfused")
     for variant in variants:
         so = mk.compile_kernel(bin_dir, work, f"{rule}-{T}-{C}-{variant}",
                                mk.module(rule, B, H, T, DK, DV, C), variant)

@@ -9,7 +9,8 @@ each token's write:
     y = memorize(k, v, read = q, lr = eta, decay = alpha)   # k, q [B,H,T,DK]
 
 `compile_kernel` runs derive-inner-updates, then one of the lowerings of
-`PIPELINES` (fused, fused and rolled into a loop, unfused), and LLVM's
+`PIPELINES` (fused, fused and rolled into a loop, derived as scans, unfused),
+and LLVM's
 opt/llc; the
 library exports `_mlir_ciface_chunk(k, v, q, eta, alpha, y)` (memref
 descriptors). `reference` is the rule written token by token from
@@ -87,9 +88,11 @@ def _hoist_functions(text):
 
 
 # The lowerings compared: the fused chunks in straight line, the fused chunks
-# outlined and rolled into a loop (schedule-levels), and the unfused chunks in
-# straight line (the benchmarks' baseline).
+# outlined and rolled into a loop (schedule-levels), the fused chunks derived
+# as scans (per-token states) instead of the chunked parallel form, and the
+# unfused chunks in straight line (the benchmarks' baseline).
 PIPELINES = {
+    "scan": "nl-lower-to-llvm{results-to-out-params openmp roll-chunks=0}",
     "fused": "nl-lower-to-llvm{results-to-out-params openmp roll-chunks=0}",
     "rolled": "fuse-memory-updates,nl-outline-checkpoints,"
               "nl-lower-to-llvm{results-to-out-params openmp}",
@@ -104,7 +107,8 @@ def compile_kernel(bin_dir, work, name, src, variant):
     """nl -> LLVM dialect (the lowering `PIPELINES[variant]`) -> LLVM IR ->
     `work/name.so`."""
     nl_opt = os.path.join(bin_dir, "nl-opt")
-    derived = _run([nl_opt, "--derive-inner-updates"], input=src)
+    derive = "--derive-inner-updates=dual-form=" + ("0" if variant == "scan" else "1")
+    derived = _run([nl_opt, derive], input=src)
     mlir = os.path.join(work, f"{name}.mlir")
     open(mlir, "w").write(_hoist_functions(derived))
     lowered = _run([nl_opt, mlir,

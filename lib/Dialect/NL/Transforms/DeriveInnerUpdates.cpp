@@ -149,9 +149,9 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
 class Deriver {
 public:
   Deriver(OpBuilder &b, Operation *op, const MemoryRule &rule,
-          ArrayRef<Value> init, bool checkpoint)
+          ArrayRef<Value> init, bool checkpoint, bool dualForm = false)
       : b(b), nb{b, op->getLoc()}, op(op), rule(rule), init(init),
-        checkpoint(checkpoint) {}
+        checkpoint(checkpoint), dualForm(dualForm) {}
 
   FailureOr<Value> run();
   LogicalResult updateChunk(SmallVectorImpl<Value> &w,
@@ -159,6 +159,10 @@ public:
                             Value selfFrom, Value eta, Value alphaT,
                             Value betaT, int64_t n, double lambda,
                             SmallVectorImpl<Value> &next);
+  FailureOr<Value> dualChunk(SmallVectorImpl<Value> &w,
+                             SmallVectorImpl<Value> &mom, Value kc, Value vc,
+                             Value qc, Value eta, Value alphaT, Value betaT,
+                             int64_t n, double lambda);
 
   /// Per-token weights [B, H, n, ...] applied to x [B, H, n, d].
   /// `hidden` receives act(W2 x) for mlp memories (the input of W1).
@@ -187,6 +191,7 @@ private:
   MemoryRule rule;
   ArrayRef<Value> init;
   bool checkpoint;
+  bool dualForm;
 };
 
 Value Deriver::act(Value z) {
@@ -341,6 +346,139 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
   return success();
 }
 
+/// The chunked parallel form of one chunk (the "dual form" of linear
+/// attention, extended to momentum and per-token gates), for a matrix or
+/// MLP memory without dgd and with given targets: at the chunk-start state,
+/// the gradient of any objective of the memory's output is, per linear map
+/// W (input x_t, output o_t = W x_t), the outer product e_t x_tᵀ with
+/// e_t = ∂ℓ/∂o_t. With u_t = η_t e_t, the recurrences
+///   S_t = β_t S_{t-1} + u_t x_tᵀ,   W_t = α_t W_{t-1} − S_t
+/// unroll over the chunk (tokens 1..n, S_0 = M0, W_0 = W0) to
+///   W_t = A_t W0 − a_t M0 − Σ_{s≤t} D_{ts} u_s x_sᵀ,
+/// with Pα_{tr} = Π_{i=r+1..t} α_i, Pβ likewise, A_t = Π_{i≤t} α_i,
+/// B_t = Π_{i≤t} β_i, D = Pα Pβ and a = Pα B (without momentum D = Pα and
+/// a = 0). Reading W_t at p_t for every t is then matmuls:
+///   O = A ⊙ (P W0ᵀ) − a ⊙ (P M0ᵀ) − (D ⊙ (P Xᵀ)) U,
+/// and the chunk-end state W_n = A_n W0 − a_n M0 − (U ⊙ D_n)ᵀ X. Per (b, h):
+/// O(n² d + n d²) work in n×n and n×d tensors instead of the n per-token
+/// d×d states of the scans (updateChunk). The same arithmetic as the scans
+/// up to rounding (test/Numerics checks both against a float64 reference).
+FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
+                                    SmallVectorImpl<Value> &mom, Value kc,
+                                    Value vc, Value qc, Value eta, Value alphaT,
+                                    Value betaT, int64_t n, double lambda) {
+  Location loc = op->getLoc();
+  auto kt = nb.tt(kc);
+  Type elt = kt.getElementType();
+  int64_t bsz = kt.getDimSize(0), heads = kt.getDimSize(1);
+  auto tensor = [&](ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, elt);
+  };
+  // o = W x per token: x [B, H, n, in], W [B, H, out, in] -> [B, H, n, out].
+  auto mapOut = [&](Value wi, Value x) {
+    return nb.matmul(x, nb.transpose(wi));
+  };
+  bool mlp = rule.type.getKind() == MemoryKind::mlp;
+  bool residual = mlp && rule.type.getIn() == rule.type.getOut();
+
+  // The forward at the chunk-start state, keeping each map's input and
+  // output (maps in state order: W, or W1 then W2).
+  SmallVector<Value> xs, outs;
+  Value pred;
+  if (!mlp) {
+    xs = {kc};
+    outs = {mapOut(w[0], kc)};
+    pred = outs[0];
+  } else {
+    Value o2 = mapOut(w[1], kc);
+    Value z = act(o2);
+    Value o1 = mapOut(w[0], z);
+    xs = {z, kc};
+    outs = {o1, o2};
+    pred = residual ? nb.add(o1, kc) : o1;
+  }
+  Value loss = objective(pred, vc);
+  FailureOr<SmallVector<Value>> es = buildGradients(b, loss, Value(), outs);
+  if (failed(es))
+    return failure();
+  Value etaEff = eta;
+  if (lambda != 0.0) // proximal local retention: η / (1 + 2 λ η)
+    etaEff = nb.div(
+        eta, nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
+  SmallVector<Value> us;
+  for (Value e : *es)
+    us.push_back(nb.mul(nb.insertUnitDims(etaEff, 3, 1), e));
+
+  // Token-mixing matrices, by scans over the chunk of n-vectors: row t of
+  // Pα is h_t = α_t h_{t-1} + δ_t.
+  auto eyeType = tensor({n, n});
+  Value eye = arith::ConstantOp::create(
+      b, loc, eyeType, DenseElementsAttr::get(eyeType, [&] {
+        SmallVector<Attribute> v;
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t q = 0; q < n; ++q)
+            v.push_back(b.getFloatAttr(elt, r == q));
+        return v;
+      }()));
+  Value eyes = nb.bcast(eye, tensor({bsz, heads, n, n}));
+  Value zeroRow = nb.zeros(tensor({bsz, heads, n}));
+  Value zeroCol = nb.zeros(tensor({bsz, heads, n, 1}));
+  Value one = nb.bcast(nb.c(eta, 1.0), tensor({bsz, heads, 1}));
+  auto scan = [&](Value gate, Value x, Value h0) {
+    return LinearScanOp::create(b, loc, x.getType(), gate, x, h0, UnitAttr())
+        .getResult();
+  };
+  Value pa = scan(alphaT, eyes, zeroRow);   // [B, H, n, n]
+  Value prodA = scan(alphaT, zeroCol, one); // [B, H, n, 1]
+  Value d = pa, a, pb, prodB;
+  if (rule.hasMomentum) {
+    pb = scan(betaT, eyes, zeroRow);
+    prodB = scan(betaT, zeroCol, one);
+    d = nb.matmul(pa, pb);
+    a = nb.matmul(pa, prodB);
+  }
+
+  // W_t applied to p_t for every t: [B, H, n, in_i] -> [B, H, n, out_i].
+  auto apply = [&](unsigned i, Value p) {
+    Value r = nb.mul(prodA, mapOut(w[i], p));
+    if (rule.hasMomentum)
+      r = nb.sub(r, nb.mul(a, mapOut(mom[i], p)));
+    Value scores = nb.matmul(p, nb.transpose(xs[i])); // [B, H, n, n]
+    return nb.sub(r, nb.matmul(nb.mul(d, scores), us[i]));
+  };
+  Value y;
+  if (!mlp) {
+    y = apply(0, qc);
+  } else {
+    y = apply(0, act(apply(1, qc)));
+    if (residual)
+      y = nb.add(y, qc);
+  }
+
+  // The chunk-end state and momentum.
+  auto lastRow = [&](Value m) { // [B, H, n, k] -> row n-1 as [B, H, k, 1]
+    return nb.transpose(nb.slice(m, 2, n - 1, 1));
+  };
+  Value dn = lastRow(d), an = nb.slice(prodA, 2, n - 1, 1);
+  Value mn, pbn, bn;
+  if (rule.hasMomentum) {
+    mn = nb.slice(a, 2, n - 1, 1);
+    pbn = lastRow(pb);
+    bn = nb.slice(prodB, 2, n - 1, 1);
+  }
+  SmallVector<Value> w0(w.begin(), w.end()), m0(mom.begin(), mom.end());
+  for (unsigned i = 0; i < w.size(); ++i) {
+    Value wn = nb.mul(an, w0[i]);
+    if (rule.hasMomentum)
+      wn = nb.sub(wn, nb.mul(mn, m0[i]));
+    w[i] = nb.sub(wn, nb.matmul(nb.transpose(nb.mul(us[i], dn)), xs[i]));
+    if (rule.hasMomentum)
+      mom[i] = nb.add(nb.mul(bn, m0[i]),
+                      nb.matmul(nb.transpose(nb.mul(us[i], pbn)), xs[i]));
+  }
+  return y;
+}
+
 FailureOr<Value> Deriver::run() {
   auto op = cast<MemorizeOp>(this->op);
   Location loc = op.getLoc();
@@ -404,14 +542,23 @@ FailureOr<Value> Deriver::run() {
       betaT = args[off + 5];
     }
 
-    SmallVector<Value> next;
-    if (failed(updateChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc,
-                           eta, alphaT, betaT, n, lambda, next)))
-      return failure();
-    Value y = read(next, qc);
-    for (auto [i, wT] : llvm::enumerate(next))
-      w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
-                             cast<RankedTensorType>(w[i].getType()));
+    Value y;
+    if (dualForm && !rule.dgd && !op.getSelfValues()) {
+      FailureOr<Value> dual =
+          dualChunk(w, mom, kc, vc, qc, eta, alphaT, betaT, n, lambda);
+      if (failed(dual))
+        return failure();
+      y = *dual;
+    } else {
+      SmallVector<Value> next;
+      if (failed(updateChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc,
+                             eta, alphaT, betaT, n, lambda, next)))
+        return failure();
+      y = read(next, qc);
+      for (auto [i, wT] : llvm::enumerate(next))
+        w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
+                               cast<RankedTensorType>(w[i].getType()));
+    }
     if (region) {
       SmallVector<Value> yielded(w);
       if (rule.hasMomentum)
@@ -672,7 +819,7 @@ struct DeriveInnerUpdates
       Type elt = kt.getElementType();
       int64_t bsz = kt.getDimSize(0);
       SmallVector<Value> init = initialState(b, m, *rule, elt, bsz);
-      Deriver d(b, m, *rule, init, checkpoint);
+      Deriver d(b, m, *rule, init, checkpoint, dualForm);
       FailureOr<Value> y = d.run();
       if (failed(y))
         return signalPassFailure();

@@ -1,11 +1,9 @@
 // RUN: nl-opt --derive-inner-updates --split-input-file --verify-diagnostics %s | FileCheck %s
+// RUN: nl-opt --derive-inner-updates="dual-form=0" --split-input-file --verify-diagnostics %s | FileCheck %s --check-prefix=SCAN
 
 // Hebbian rule on a matrix memory (dot objective, gd, no retention), T = 4
-// over chunks of 2: per chunk, the per-token gradient of −⟨W k, v⟩ at the
-// chunk-start state (reverse mode through the batched read), η g, the
-// retention scan W_t = 1·W_{t-1} − η g_t, and the read W_t q_t. The memory
-// level is erased; the memory's initial state param is split into a tensor
-// param that the derived code reads.
+// over chunks of 2. The memory level is erased; the memory's initial state
+// param is split into a tensor param that the derived code reads.
 // CHECK-LABEL: nl.model @m
 // CHECK: nl.level @outer
 // CHECK-NOT: nl.level @mem
@@ -15,15 +13,35 @@
 // CHECK: %[[W0:.*]] = nl.get_param @outer::@M0.w : tensor<1x3x2xf32>
 // CHECK: nl.broadcast %[[W0]] : tensor<1x3x2xf32> -> tensor<2x1x3x2xf32>
 // CHECK: nl.slice %{{.*}} dim = 2 offset = 0 size = 2
+// The chunked parallel form (the default): per chunk, the memory's outputs
+// at the chunk-start state K W0ᵀ, their gradient e = −v by reverse mode,
+// the retention products as a scan of 2-vectors (Pα, 2 x 2 per chunk), and
+// the reads as matmuls; no per-token 3 x 2 states.
 // CHECK: nl.checkpoint
-// CHECK: nl.matmul {{.*}} -> tensor<2x1x2x3x1xf32>
-// CHECK: nl.neg
-// CHECK: nl.linear_scan {{.*}} -> tensor<2x1x2x3x2xf32>
-// CHECK: nl.slice %{{.*}} dim = 2 offset = 2 size = 2
-// CHECK: nl.linear_scan
+// CHECK: %[[WT:.*]] = nl.transpose %{{.*}} : tensor<2x1x3x2xf32> -> tensor<2x1x2x3xf32>
+// CHECK: nl.matmul %{{.*}}, %[[WT]] : (tensor<2x1x2x2xf32>, tensor<2x1x2x3xf32>) -> tensor<2x1x2x3xf32>
+// CHECK-NOT: tensor<2x1x2x3x2xf32>
+// CHECK: %[[PA:.*]] = nl.linear_scan {{.*}} : (tensor<2x1x2xf32>, tensor<2x1x2x2xf32>, tensor<2x1x2xf32>) -> tensor<2x1x2x2xf32>
+// CHECK: %[[S:.*]] = nl.matmul %{{.*}}, %{{.*}} : (tensor<2x1x2x2xf32>, tensor<2x1x2x2xf32>) -> tensor<2x1x2x2xf32>
+// CHECK: %[[DS:.*]] = nl.mul %[[PA]], %[[S]]
+// CHECK: nl.matmul %[[DS]], %{{.*}} : (tensor<2x1x2x2xf32>, tensor<2x1x2x3xf32>) -> tensor<2x1x2x3xf32>
+// CHECK-NOT: tensor<2x1x2x3x2xf32>
 // CHECK: nl.pad %{{.*}} dim = 2 offset = 2 size = 4
 // CHECK-NOT: nl.memorize
 // CHECK: return
+// The scans (dual-form=0): per chunk, the per-token gradient of −⟨W k, v⟩
+// at the chunk-start state (reverse mode through the batched read), η g,
+// the retention scan W_t = 1·W_{t-1} − η g_t over per-token 3 x 2 states,
+// and the read W_t q_t.
+// SCAN-LABEL: nl.model @m
+// SCAN: nl.checkpoint
+// SCAN: nl.matmul {{.*}} -> tensor<2x1x2x3x1xf32>
+// SCAN: nl.neg
+// SCAN: nl.linear_scan {{.*}} -> tensor<2x1x2x3x2xf32>
+// SCAN: nl.slice %{{.*}} dim = 2 offset = 2 size = 2
+// SCAN: nl.linear_scan
+// SCAN: nl.pad %{{.*}} dim = 2 offset = 2 size = 4
+// SCAN-NOT: nl.memorize
 nl.model @m {
   nl.level @outer every <1 steps> {
     nl.level @mem every <2 tokens> {

@@ -20,7 +20,7 @@ static std::string nlToLinalg(bool rollChunks) {
          (rollChunks ? "1" : "0") +
          "},canonicalize,cse,convert-nl-to-linalg,canonicalize,"
          "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,"
-         "canonicalize";
+         "canonicalize,nl-vectorize-contractions,canonicalize";
 }
 
 LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
@@ -45,12 +45,13 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   text += "buffer-deallocation-pipeline,"
           "func.func(optimize-allocation-liveness),"
           "convert-bufferization-to-memref,convert-memref-copy-to-linalg,"
-          "convert-linalg-to-loops,expand-strided-metadata,lower-affine,";
+          "convert-linalg-to-loops,convert-vector-to-scf,"
+          "expand-strided-metadata,lower-affine,";
   if (options.openmp)
     text +=
         "scf-forall-to-parallel,convert-scf-to-openmp,nl-inline-alloca-scopes,";
-  text += "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
-          "convert-to-llvm,reconcile-unrealized-casts";
+  text += "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
+          "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
   return parsePassPipeline(text, pm);
 }
 

@@ -432,8 +432,25 @@ DEFINE_LOWERING(MatmulOp) {
 
 DEFINE_LOWERING(LinearOp) {
   LinalgBuilder lb{rewriter, op.getLoc()};
-  Value y = contraction(lb, adaptor.getInput(), adaptor.getWeight(),
-                        /*rhsBatched=*/false, tt(op.getResult()));
+  // [b.., m, k] x [k, n]: the leading dims are one M of a 2-D product (the
+  // shape that nl-vectorize-contractions tiles), reshaped back after.
+  Value x = adaptor.getInput();
+  RankedTensorType outT = tt(op.getResult());
+  Value y;
+  if (tt(x).getRank() > 2 && tt(x).hasStaticShape()) {
+    int64_t r = tt(x).getRank();
+    SmallVector<ReassociationIndices> re{
+        llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}};
+    Value flat = tensor::CollapseShapeOp::create(rewriter, op.getLoc(), x, re);
+    auto flatOut =
+        RankedTensorType::get({tt(flat).getDimSize(0), outT.getShape().back()},
+                              outT.getElementType());
+    y = contraction(lb, flat, adaptor.getWeight(), /*rhsBatched=*/false,
+                    flatOut);
+    y = tensor::ExpandShapeOp::create(rewriter, op.getLoc(), outT, y, re);
+  } else {
+    y = contraction(lb, x, adaptor.getWeight(), /*rhsBatched=*/false, outT);
+  }
   if (adaptor.getBias())
     y = lb.elementwise(
         tt(op.getResult()), ValueRange{y, adaptor.getBias()},

@@ -58,6 +58,20 @@ for rule, T, C in cases:
             check(f"{rule} T={T} C={C} one thread", (y == outputs[rule, T, C, variant]).all(),
                   "equal to two threads, bit for bit")
 
+# Heads of width 32 (T = 40, C = 16: a ragged last chunk): the chunk's matrix
+# products that the CPU tile (8 x 32 x 4) divides run as the register-tiled
+# kernels of nl-vectorize-contractions (present in the LLVM IR).
+x = mk.inputs(1, 2, 40, 32, 32, seed=40)
+ref = mk.reference("titans", 16, *x)
+so = mk.compile_kernel(bin_dir, work, "titans-40-16-d32", mk.module("titans", 1, 2, 40, 32, 32, 16), "fused")
+y, call, _ = mk.kernel(so)(*x)
+call()
+err = mk.rel_rms(ref, y)
+tiled = "nl.matmul_kernel" in open(os.path.join(work, "titans-40-16-d32.ll")).read()
+check("titans T=40 C=16 D=32 register-tiled", err < TOL and tiled,
+      f"relative RMS error {err:.2e} against the float64 reference; "
+      f"register-tiled kernels {'present' if tiled else 'MISSING'}")
+
 # Chunked against the exact recurrence (chunk size 1): equal for a gradient
 # that does not depend on the state.
 err = mk.rel_rms(outputs["hebbian", 17, 1, "fused"], outputs["hebbian", 17, 4, "fused"])

@@ -269,6 +269,51 @@ def ScheduleLevels : Pass<"schedule-levels", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def VectorizeContractions : Pass<"nl-vectorize-contractions", "::mlir::ModuleOp"> {
+  let summary = "Register-tiled, vectorized matrix products for the CPU, through the transform dialect";
+  let description = [{
+    The CPU code-generation strategy of nlc's matrix products, on linalg on
+    tensors (after `convert-nl-to-linalg` and elementwise fusion, before
+    bufferization). Every 2-D product `out[m, n] += lhs[m, k] rhs[k, n]`
+    (a `linalg.generic` contraction on static f32 shapes: the per-slice
+    matmuls of the fused chunk kernels, the projections and their
+    gradients) whose M, N and K the tile sizes divide becomes a
+    `linalg.matmul` marked `nl.vectorize`; then a transform-dialect script
+    (applied with the transform interpreter) for each marked product:
+
+    1. `transform.structured.tile_using_for` with tile sizes
+       [`tile-m`, `tile-n`, `tile-k`];
+    2. `transform.loop.outline` of the tiled loops into a private function
+       (`nl.matmul_kernel*`), vectorized by
+       `transform.structured.vectorize_children_and_apply_patterns` (the
+       block product becomes `vector.contract`);
+    3. `transform.loop.hoist_loop_invariant_subsets`: the `tile-m x tile-n`
+       accumulator block is read once before the K loop and written once
+       after it, living in vector registers in between;
+    4. `vector.contract` lowered to outer products, and those to FMAs of a
+       broadcast lhs element with a row of rhs.
+
+    With the defaults (8 x 32 x 4, f32) the accumulators are 16 AVX-512
+    registers. Products the tiles do not divide keep their loops (the
+    innermost along contiguous rows, vectorized by LLVM). The arithmetic is
+    reordered only within each sum over k (each output element is still
+    accumulated in k order).
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"8",
+           "Rows of the result per register block">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"32",
+           "Columns of the result per register block (a multiple of the "
+           "vector width)">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"4",
+           "Steps of the reduction per vector.contract">,
+  ];
+  let statistics = [
+    Statistic<"numVectorized", "products-vectorized",
+              "Matrix products given the register-tiled strategy">,
+  ];
+}
+
 def InlineAllocaScopes : Pass<"nl-inline-alloca-scopes"> {
   let summary = "Inline memref.alloca_scope regions that allocate nothing on the stack";
   let description = [{

@@ -1,0 +1,175 @@
+//===- VectorizeContractions.cpp - register-tiled matmul kernels ----------===//
+//
+// Picks the 2-D matrix products (linalg.generic contractions) whose sizes
+// the CPU tile divides, makes them linalg.matmul, and applies nlc's CPU
+// strategy to them with the transform dialect: tiling, vectorization, the
+// accumulator tile hoisted into registers, vector.contract lowered to
+// broadcast FMAs. See the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/TransformOps/DialectExtension.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/TransformOps/SCFTransformOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Transform/IR/TransformDialect.h"
+#include "mlir/Dialect/Transform/IR/TransformOps.h"
+#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/TransformOps/VectorTransformOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::nl {
+#define GEN_PASS_DEF_VECTORIZECONTRACTIONS
+#include "nl/Dialect/NL/Transforms/Passes.h.inc"
+} // namespace mlir::nl
+
+using namespace mlir;
+
+namespace {
+
+/// The strategy, applied to the products marked `nl.vectorize` (M x N x K,
+/// divisible by the tile sizes {0} x {1} x {2}):
+///  1. tile M, N and K: an {0} x {1} block of the result per (i, j), a loop
+///     over K in steps of {2};
+///  2. outline the tiled loops into a function, vectorize it (the block
+///     product becomes vector.contract, the reads and writes
+///     vector.transfer_read/write);
+///  3. hoist the accumulator block out of the K loop: it stays in vector
+///     registers (iter_args) for the whole reduction;
+///  4. lower vector.contract to outer products and those to FMAs with a
+///     broadcast of one lhs element: {0} x {1} / width accumulators.
+constexpr const char *kStrategy = R"mlir(
+module attributes {{transform.with_named_sequence} {{
+  transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}) {{
+    %mm = transform.structured.match ops{{["linalg.matmul"]} attributes {{nl.vectorize} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.foreach %mm : !transform.any_op {{
+    ^bb0(%op: !transform.any_op):
+      %tiled, %i, %j, %k = transform.structured.tile_using_for %op tile_sizes [{0}, {1}, {2}]
+          : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
+      %fn, %call = transform.loop.outline %i {{func_name = "nl.matmul_kernel"}
+          : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+      %v = transform.structured.vectorize_children_and_apply_patterns %fn
+          : (!transform.any_op) -> !transform.any_op
+      transform.apply_patterns to %v {{
+        transform.apply_patterns.canonicalization
+      } : !transform.any_op
+      %loops = transform.structured.match ops{{["scf.for"]} in %v
+          : (!transform.any_op) -> !transform.any_op
+      transform.foreach %loops : !transform.any_op {{
+      ^bb1(%loop: !transform.any_op):
+        transform.loop.hoist_loop_invariant_subsets %loop : !transform.any_op
+      }
+      transform.apply_patterns to %v {{
+        transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
+        transform.apply_patterns.vector.transfer_permutation_patterns
+        transform.apply_patterns.vector.lower_outerproduct
+        transform.apply_patterns.canonicalization
+      } : !transform.any_op
+    }
+    transform.yield
+  }
+}
+)mlir";
+
+/// The (M, N, K) of a generic that is a plain 2-D matrix product
+/// out[m, n] += lhs[m, k] * rhs[k, n] on static shapes (in any loop order).
+std::optional<std::array<int64_t, 3>> matmulShape(linalg::GenericOp g) {
+  if (g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
+      g.getNumLoops() != 3 || g.getNumReductionLoops() != 1 ||
+      !g.hasPureTensorSemantics() || !linalg::isaContractionOpInterface(g))
+    return std::nullopt;
+  for (Value v : g->getOperands()) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || t.getRank() != 2 || !t.hasStaticShape() ||
+        !t.getElementType().isF32())
+      return std::nullopt;
+  }
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  // out[m, n], lhs[m, k], rhs[k, n] by loop positions.
+  auto pos = [](AffineMap m, unsigned r) -> std::optional<unsigned> {
+    auto d = dyn_cast<AffineDimExpr>(m.getResult(r));
+    if (!d)
+      return std::nullopt;
+    return d.getPosition();
+  };
+  auto m = pos(maps[2], 0), n = pos(maps[2], 1), k = pos(maps[0], 1);
+  if (!m || !n || !k || pos(maps[0], 0) != m || pos(maps[1], 0) != k ||
+      pos(maps[1], 1) != n)
+    return std::nullopt;
+  SmallVector<int64_t> ranges = g.getStaticLoopRanges();
+  return std::array<int64_t, 3>{ranges[*m], ranges[*n], ranges[*k]};
+}
+
+struct VectorizeContractionsPass
+    : public mlir::nl::impl::VectorizeContractionsBase<
+          VectorizeContractionsPass> {
+  using VectorizeContractionsBase::VectorizeContractionsBase;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry
+        .insert<transform::TransformDialect, vector::VectorDialect,
+                scf::SCFDialect, func::FuncDialect, arith::ArithDialect,
+                linalg::LinalgDialect, tensor::TensorDialect, ub::UBDialect>();
+    linalg::registerTransformDialectExtension(registry);
+    scf::registerTransformDialectExtension(registry);
+    vector::registerTransformDialectExtension(registry);
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    SmallVector<linalg::GenericOp> generics;
+    module.walk([&](linalg::GenericOp g) { generics.push_back(g); });
+    IRRewriter rewriter(ctx);
+    unsigned marked = 0;
+    for (linalg::GenericOp g : generics) {
+      std::optional<std::array<int64_t, 3>> mnk = matmulShape(g);
+      if (!mnk || (*mnk)[0] % tileM || (*mnk)[1] % tileN || (*mnk)[2] % tileK)
+        continue;
+      rewriter.setInsertionPoint(g);
+      FailureOr<linalg::LinalgOp> named =
+          linalg::specializeGenericOp(rewriter, g);
+      if (failed(named))
+        continue;
+      if (!isa<linalg::MatmulOp>(*named))
+        continue;
+      (*named)->setAttr("nl.vectorize", UnitAttr::get(ctx));
+      ++marked;
+    }
+    numVectorized += marked;
+    if (!marked)
+      return;
+    std::string text = llvm::formatv(kStrategy, unsigned(tileM),
+                                     unsigned(tileN), unsigned(tileK))
+                           .str();
+    OwningOpRef<ModuleOp> strategy = parseSourceString<ModuleOp>(text, ctx);
+    if (!strategy) {
+      module.emitError("nl-vectorize-contractions: internal: the transform "
+                       "strategy does not parse");
+      return signalPassFailure();
+    }
+    auto entry =
+        strategy->lookupSymbol<transform::NamedSequenceOp>("__transform_main");
+    if (failed(transform::applyTransformNamedSequence(
+            module, entry, *strategy, transform::TransformOptions())))
+      return signalPassFailure();
+    // The kernels are private to the module; the marks are spent.
+    module.walk([&](func::FuncOp f) {
+      if (f.getName().starts_with("nl.matmul_kernel"))
+        f.setPrivate();
+    });
+  }
+};
+
+} // namespace

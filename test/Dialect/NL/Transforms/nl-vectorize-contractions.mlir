@@ -1,0 +1,76 @@
+// RUN: nl-opt --nl-vectorize-contractions %s | FileCheck %s
+// RUN: nl-opt --nl-vectorize-contractions="tile-m=4 tile-n=16 tile-k=2" %s | FileCheck %s --check-prefix=SMALL
+
+#lhs = affine_map<(i, k, j) -> (i, k)>
+#rhs = affine_map<(i, k, j) -> (k, j)>
+#out = affine_map<(i, k, j) -> (i, j)>
+
+// A 16 x 64 x 8 product in nlc's loop order (i, k, j): tiled 8 x 32 x 4 and
+// outlined into a private kernel; the 8 x 32 accumulator block is read before
+// the k loop, carried in vector registers, and written after it; the block
+// product is 8 broadcast FMAs per k step on rows of 32.
+// CHECK-LABEL: func.func private @nl.matmul_kernel(
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %[[C8:.*]] iter_args
+// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %[[C32:.*]] iter_args
+// CHECK: %[[ACC:.*]] = vector.transfer_read %{{.*}}[%[[I]], %[[J]]]{{.*}} : tensor<16x64xf32>, vector<8x32xf32>
+// CHECK: %[[R:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C4:.*]] iter_args(%[[A:.*]] = %[[ACC]]) -> (vector<8x32xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<16x8xf32>, vector<8x4xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<8x64xf32>, vector<4x32xf32>
+// CHECK-COUNT-32: vector.fma {{.*}} : vector<32xf32>
+// CHECK-NOT: vector.fma
+// CHECK: scf.yield {{.*}} : vector<8x32xf32>
+// CHECK: vector.transfer_write %[[R]], {{.*}}[%[[I]], %[[J]]]{{.*}} : vector<8x32xf32>, tensor<16x64xf32>
+// CHECK-LABEL: func.func @product(
+// CHECK: %[[Z:.*]] = linalg.fill
+// CHECK: call @nl.matmul_kernel(%arg0, %arg1, {{.*}}, %[[Z]])
+// CHECK-NOT: linalg.generic
+// SMALL-LABEL: func.func private @nl.matmul_kernel(
+// SMALL: vector.transfer_read {{.*}} vector<4x16xf32>
+// SMALL-COUNT-8: vector.fma {{.*}} : vector<16xf32>
+func.func @product(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>) -> tensor<16x64xf32> {
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : tensor<16x8xf32>, tensor<8x64xf32>) outs(%f : tensor<16x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m fastmath<reassoc> : f32
+    linalg.yield %s : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
+}
+
+// Sizes the tile does not divide (N = 48), f64 and a product with a batch
+// dim keep their generic loops.
+// CHECK-LABEL: func.func @left(
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: call
+func.func @left(%a: tensor<16x8xf32>, %b: tensor<8x48xf32>, %c: tensor<16x8xf64>, %d: tensor<8x64xf64>, %e3: tensor<2x16x8xf32>, %f3: tensor<2x8x64xf32>) -> (tensor<16x48xf32>, tensor<16x64xf64>, tensor<2x16x64xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x48xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%e : tensor<16x48xf32>) -> tensor<16x48xf32>
+  %r = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : tensor<16x8xf32>, tensor<8x48xf32>) outs(%f : tensor<16x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<16x48xf32>
+  %cst64 = arith.constant 0.0 : f64
+  %e64 = tensor.empty() : tensor<16x64xf64>
+  %f64 = linalg.fill ins(%cst64 : f64) outs(%e64 : tensor<16x64xf64>) -> tensor<16x64xf64>
+  %r64 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%c, %d : tensor<16x8xf64>, tensor<8x64xf64>) outs(%f64 : tensor<16x64xf64>) {
+  ^bb0(%x: f64, %y: f64, %acc: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %acc, %m : f64
+    linalg.yield %s : f64
+  } -> tensor<16x64xf64>
+  %e3o = tensor.empty() : tensor<2x16x64xf32>
+  %f3o = linalg.fill ins(%cst : f32) outs(%e3o : tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  %r3 = linalg.generic {indexing_maps = [affine_map<(b, i, k, j) -> (b, i, k)>, affine_map<(b, i, k, j) -> (b, k, j)>, affine_map<(b, i, k, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%e3, %f3 : tensor<2x16x8xf32>, tensor<2x8x64xf32>) outs(%f3o : tensor<2x16x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x16x64xf32>
+  return %r, %r64, %r3 : tensor<16x48xf32>, tensor<16x64xf64>, tensor<2x16x64xf32>
+}

@@ -309,6 +309,12 @@ int main(int argc, char **argv) {
   if ((stage == Emit::obj || stage == Emit::exe) && out == "-")
     return fail(Twine("--emit=") + emitName(stage) +
                 " writes a binary file: give it with -o FILE");
+  // Objects and executables are written beside the output and renamed over
+  // it: a device or a directory there would be replaced.
+  if ((stage == Emit::obj || stage == Emit::exe) &&
+      llvm::sys::fs::exists(out) && !llvm::sys::fs::is_regular_file(out))
+    return fail(Twine("-o '") + out + "' is not a regular file; --emit=" +
+                emitName(stage) + " writes a new file there");
 
   // Written only when a pass fails or crashes; $TMPDIR is respected.
   SmallString<128> reproducer;

@@ -21,6 +21,8 @@
 #ifndef NLRT_NLRT_H
 #define NLRT_NLRT_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,8 +41,17 @@ void nl_loss(void **args);
  *  (params, tokens) -> (loss, grads). */
 void nl_loss_grad(void **args);
 /** Next-token logits [B, T, vocab] for tokens [B, T+1] (the last column is
- *  ignored): (params, tokens) -> (logits). */
+ *  ignored): (params, tokens) -> (logits). The generation step: row t of
+ *  batch b is the distribution of token t+1 given tokens 0..t. */
 void nl_logits(void **args);
+
+/** From libnlrt: the initial state of a training run, as `train <model>
+ *  --seed SEED` starts it. `args` is laid out as for nl_train_step (its
+ *  arguments in manifest order); every param and state slot must point to
+ *  a buffer of its shape, which is filled (params with their initializers
+ *  from the manifest, drawn from the seeded RNG; optimizer state zero);
+ *  other slots are ignored. Returns 0, or 1 with a message on stderr. */
+int nlrt_init(uint64_t seed, void **args);
 
 /** The executables' main(): the subcommands of runtime/README.md. */
 int nlrt_main(int argc, char **argv);

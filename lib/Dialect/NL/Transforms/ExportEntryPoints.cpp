@@ -11,6 +11,7 @@
 #include "nl/Dialect/NL/Transforms/Manifest.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/Support/JSON.h"
@@ -131,6 +132,27 @@ struct ExportEntryPointsPass
     ce.erase();
     logits.setFunctionType(b.getFunctionType(logits.getArgumentTypes(),
                                              ret.getOperand(0).getType()));
+    // @loss: the cross-entropy of @logits' result (one copy of the forward
+    // pass to compile, not two).
+    auto lossRet = cast<func::ReturnOp>(loss.getBody().front().getTerminator());
+    auto lossCe = lossRet.getOperand(0).getDefiningOp<CrossEntropyOp>();
+    b.setInsertionPoint(lossCe);
+    auto call = func::CallOp::create(b, lossCe.getLoc(), logits,
+                                     loss.getBody().front().getArguments());
+    lossCe.getLogitsMutable().assign(call.getResult(0));
+    // Keep only what the targets need (the chunk calls are not known to be
+    // free of side effects, so dead-code elimination would keep them).
+    SetVector<Operation *> keep;
+    BackwardSliceOptions sliceOptions;
+    sliceOptions.inclusive = true;
+    (void)getBackwardSlice(lossCe.getTargets(), &keep, sliceOptions);
+    keep.insert(call);
+    keep.insert(lossCe);
+    keep.insert(lossRet);
+    for (Operation &op :
+         llvm::make_early_inc_range(llvm::reverse(loss.getBody().front())))
+      if (!keep.contains(&op))
+        op.erase();
 
     // The manifest.
     llvm::json::Object manifest;

@@ -15,7 +15,12 @@
 // CHECK-SAME: {\22init\22:\22ones\22,\22level\22:\22p\22,\22name\22:\22emb\22,\22shape\22:[5,2],\22std\22:0.02}
 // CHECK-SAME: \22vocab\22:5
 // CHECK-NOT: nl.model
+// @loss is the cross-entropy of @logits (one forward pass to compile).
 // CHECK: func.func @loss(
+// CHECK-NEXT: %[[TG:.*]] = nl.slice %arg2 dim = 1 offset = 1 size = 3
+// CHECK-NEXT: %[[L:.*]] = call @logits(%arg0, %arg1, %arg2) : ({{.*}}) -> tensor<2x3x5xf32>
+// CHECK-NEXT: %[[CE:.*]] = nl.cross_entropy %[[L]], %[[TG]]
+// CHECK-NEXT: return %[[CE]]
 // CHECK: func.func @logits({{.*}}) -> tensor<2x3x5xf32>
 // CHECK-NOT: nl.cross_entropy
 // CHECK: return

@@ -364,7 +364,8 @@ def ExportEntryPoints : Pass<"nl-export-entry-points", "::mlir::ModuleOp"> {
 
     * adds `@logits(params..., tokens) -> logits [B, T, vocab]`: `@loss`
       returning its `nl.cross_entropy` logits (the generation entry point;
-      the targets column of `tokens` is ignored);
+      the targets column of `tokens` is ignored); `@loss` becomes the
+      cross-entropy of a call of `@logits` (one forward pass to compile);
     * moves every function out of the `nl.model` into the module and erases
       the model;
     * sets the module attribute `nl.manifest`: a JSON string describing the

@@ -8,9 +8,9 @@
 # The CPU code is not yet fast, so the default run is a reduced
 # configuration of the example (width 32, 2 layers, 2 heads, context 64,
 # batch 8; NL_HOPE_CONFIG overrides it with nlc --set flags) for NL_STEPS
-# steps (default 800, about 3 minutes of training here on both cores:
-# validation loss 2.50 nats/token; 1600 steps reach 2.46 in 7 minutes;
-# NL_THREADS sets the threads of the fused memory kernels).
+# steps (default 800, about 2 minutes of training here on both cores:
+# validation loss 2.50 nats/token; NL_THREADS sets the threads of the fused
+# memory kernels).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

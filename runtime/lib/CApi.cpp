@@ -8,6 +8,10 @@
 #include <exception>
 
 extern "C" int nlrt_init(uint64_t seed, void **args) {
+  if (!args) {
+    std::fprintf(stderr, "nlrt_init: args is NULL\n");
+    return 1;
+  }
   try {
     nlrt::Model model(nlrt::Manifest::parse(nl_manifest));
     nlrt::State state = model.init(seed);

@@ -40,6 +40,9 @@
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
 
 namespace nlrt {
+
+/// The most threads --threads takes (OpenMP would try to create them all).
+constexpr long long kMaxThreads = 1024;
 namespace {
 
 constexpr double kLn2 = 0.6931471805599453;
@@ -551,6 +554,21 @@ CLI::Validator integerAtLeast(long long low) {
       },
       fmt::format("INT>={}", low));
 }
+CLI::Validator integerIn(long long low, long long high) {
+  return CLI::Validator(
+      [low, high](std::string &s) -> std::string {
+        try {
+          size_t used = 0;
+          long long v = std::stoll(s, &used);
+          if (used == s.size() && v >= low && v <= high)
+            return "";
+        } catch (const std::logic_error &) {
+        }
+        return fmt::format("must be an integer from {} to {}, got '{}'", low,
+                           high, s);
+      },
+      fmt::format("INT in [{}, {}]", low, high));
+}
 CLI::Validator positiveReal(bool allowZero) {
   return CLI::Validator(
       [allowZero](std::string &s) -> std::string {
@@ -685,7 +703,7 @@ int run(int argc, char **argv) {
       cmd->add_option("--threads", threads,
                       "threads of the fused memory-update kernels (default: "
                       "every core; results do not depend on it)")
-          ->check(integerAtLeast(1));
+          ->check(integerIn(1, kMaxThreads));
 
     if (argc > 1 && argv[1][0] != '-' && !isSubcommand(app, argv[1]))
       throw Error(fmt::format("unknown subcommand '{}' (one of: train, eval, "

@@ -206,6 +206,8 @@ void writeHeader(raw_ostream &os, const llvm::json::Object &manifest,
            << *t->getString("dtype") << "\", " << shape->size() << ", {";
         for (auto [i, d] : llvm::enumerate(*shape))
           os << (i ? ", " : "") << *d.getAsInteger();
+        if (shape->empty()) // rank 0: C forbids empty braces
+          os << "0";
         os << "}},\n";
       }
       os << "};\n";
@@ -226,6 +228,12 @@ std::string findRuntime(const std::string &argv0) {
 }
 
 } // namespace
+
+std::string headerPathFor(StringRef output) {
+  StringRef dir = llvm::sys::path::parent_path(output);
+  return (dir.empty() ? std::string() : dir.str() + "/") +
+         llvm::sys::path::stem(output).str() + ".h";
+}
 
 LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   auto manifestAttr = module->getAttrOfType<StringAttr>("nl.manifest");
@@ -365,14 +373,12 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
     timer.reset();
   }
   if (options.header) {
-    std::string headerPath =
-        (llvm::sys::path::parent_path(options.output).empty()
-             ? std::string()
-             : llvm::sys::path::parent_path(options.output).str() + "/") +
-        llvm::sys::path::stem(options.output).str() + ".h";
+    std::string headerPath = headerPathFor(options.output);
     auto out = openOutputFile(headerPath, &err);
-    if (!out)
+    if (!out) {
+      llvm::sys::fs::remove(objPath); // the object without its header
       return error("cannot write '" + headerPath + "': " + err);
+    }
     writeHeader(out->os(), manifest, entries);
     out->keep();
   }

@@ -54,6 +54,9 @@ struct CodegenOptions {
   bool timing = false;   // print LLVM's stage times
 };
 
+/// The C header that --emit=obj writes beside `output`: <dir>/<stem>.h.
+std::string headerPathFor(llvm::StringRef output);
+
 /// The LLVM dialect -> LLVM IR with the packed entry points nl_<fn>(void **)
 /// and nl_manifest, optimized for the host CPU, then written as IR, an
 /// object (+ header) or a linked executable. Reports errors on llvm::errs()

@@ -315,6 +315,10 @@ int main(int argc, char **argv) {
       llvm::sys::fs::exists(out) && !llvm::sys::fs::is_regular_file(out))
     return fail(Twine("-o '") + out + "' is not a regular file; --emit=" +
                 emitName(stage) + " writes a new file there");
+  if (stage == Emit::obj && inputFile != "-" &&
+      llvm::sys::fs::equivalent(inputFile, nlc::headerPathFor(out)))
+    return fail("the header of -o '" + out + "', '" + nlc::headerPathFor(out) +
+                "', would overwrite the source");
 
   // Written only when a pass fails or crashes; $TMPDIR is respected.
   SmallString<128> reproducer;

@@ -129,6 +129,13 @@ struct VectorizeContractionsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    if (tileM <= 0 || tileN <= 0 || tileK <= 0) {
+      module.emitError() << "nl-vectorize-contractions: tile sizes must be "
+                            "positive, got tile-m="
+                         << int64_t(tileM) << " tile-n=" << int64_t(tileN)
+                         << " tile-k=" << int64_t(tileK);
+      return signalPassFailure();
+    }
     SmallVector<linalg::GenericOp> generics;
     module.walk([&](linalg::GenericOp g) { generics.push_back(g); });
     IRRewriter rewriter(ctx);
@@ -150,9 +157,9 @@ struct VectorizeContractionsPass
     numVectorized += marked;
     if (!marked)
       return;
-    std::string text = llvm::formatv(kStrategy, unsigned(tileM),
-                                     unsigned(tileN), unsigned(tileK))
-                           .str();
+    std::string text =
+        llvm::formatv(kStrategy, int64_t(tileM), int64_t(tileN), int64_t(tileK))
+            .str();
     OwningOpRef<ModuleOp> strategy = parseSourceString<ModuleOp>(text, ctx);
     if (!strategy) {
       module.emitError("nl-vectorize-contractions: internal: the transform "

@@ -32,6 +32,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -540,23 +541,12 @@ bool isSubcommand(CLI::App &app, const std::string &name) {
 }
 
 /// Flag validators with messages that name the expectation.
-CLI::Validator integerAtLeast(long long low) {
+/// An integer in [low, high]; `expected` (e.g. "an integer >= 1") goes into
+/// the message, `name` into --help.
+CLI::Validator integerRange(long long low, long long high, std::string expected,
+                            std::string name) {
   return CLI::Validator(
-      [low](std::string &s) -> std::string {
-        try {
-          size_t used = 0;
-          long long v = std::stoll(s, &used);
-          if (used == s.size() && v >= low)
-            return "";
-        } catch (const std::logic_error &) {
-        }
-        return fmt::format("must be an integer >= {}, got '{}'", low, s);
-      },
-      fmt::format("INT>={}", low));
-}
-CLI::Validator integerIn(long long low, long long high) {
-  return CLI::Validator(
-      [low, high](std::string &s) -> std::string {
+      [low, high, expected](std::string &s) -> std::string {
         try {
           size_t used = 0;
           long long v = std::stoll(s, &used);
@@ -564,10 +554,19 @@ CLI::Validator integerIn(long long low, long long high) {
             return "";
         } catch (const std::logic_error &) {
         }
-        return fmt::format("must be an integer from {} to {}, got '{}'", low,
-                           high, s);
+        return fmt::format("must be {}, got '{}'", expected, s);
       },
-      fmt::format("INT in [{}, {}]", low, high));
+      std::move(name));
+}
+CLI::Validator integerAtLeast(long long low) {
+  return integerRange(low, std::numeric_limits<long long>::max(),
+                      fmt::format("an integer >= {}", low),
+                      fmt::format("INT>={}", low));
+}
+CLI::Validator integerIn(long long low, long long high) {
+  return integerRange(low, high,
+                      fmt::format("an integer from {} to {}", low, high),
+                      fmt::format("INT in [{}, {}]", low, high));
 }
 CLI::Validator positiveReal(bool allowZero) {
   return CLI::Validator(

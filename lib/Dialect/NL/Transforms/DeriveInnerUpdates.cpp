@@ -168,6 +168,24 @@ public:
   /// `hidden` receives act(W2 x) for mlp memories (the input of W1).
   Value read(ArrayRef<Value> w, Value x, Value *hidden = nullptr);
   Value act(Value z);
+  /// The inner learning rate under `local lambda = L` retention: the
+  /// proximal step η / (1 + 2 L η) (η itself when L = 0).
+  Value proximalRate(Value eta, double lambda) {
+    if (lambda == 0.0)
+      return eta;
+    return nb.div(eta,
+                  nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
+  }
+  /// The p x p identity matrix of element type `elt`.
+  Value identity(int64_t p, Type elt) {
+    auto t = RankedTensorType::get({p, p}, elt);
+    SmallVector<Attribute> v;
+    for (int64_t r = 0; r < p; ++r)
+      for (int64_t q = 0; q < p; ++q)
+        v.push_back(b.getFloatAttr(elt, r == q));
+    return arith::ConstantOp::create(b, op->getLoc(), t,
+                                     DenseElementsAttr::get(t, v));
+  }
   Value objective(Value pred, Value target);
   /// x [B, H, n] -> [B, H, n, 1, ...] to scale a state of rank 3 + rest.
   Value perToken(Value g, int64_t rest) {
@@ -299,10 +317,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
   if (failed(grads))
     return failure();
 
-  Value etaEff = eta;
-  if (lambda != 0.0) // proximal local retention: η / (1 + 2 λ η)
-    etaEff = nb.div(
-        eta, nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
+  Value etaEff = proximalRate(eta, lambda);
   for (auto [i, g] : llvm::enumerate(*grads)) {
     int64_t rest = nb.tt(g).getRank() - 3;
     Value u = nb.mul(perToken(etaEff, rest), g);
@@ -325,15 +340,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       int64_t p = nb.tt(in).getShape().back();
       Value col = nb.insertUnitDims(uhat, 4, 1); // [B, H, n, p, 1]
       Value outer = nb.matmul(col, nb.transpose(col));
-      Value eye = arith::ConstantOp::create(
-          b, loc, RankedTensorType::get({p, p}, elt),
-          DenseElementsAttr::get(RankedTensorType::get({p, p}, elt), [&] {
-            SmallVector<Attribute> v;
-            for (int64_t r = 0; r < p; ++r)
-              for (int64_t q = 0; q < p; ++q)
-                v.push_back(b.getFloatAttr(elt, r == q));
-            return v;
-          }()));
+      Value eye = identity(p, elt);
       Value a = nb.sub(nb.mul(nb.insertUnitDims(alphaT, 3, 2), eye),
                        nb.mul(nb.insertUnitDims(eta, 3, 2), outer));
       wT = MatrixScanOp::create(b, loc, g.getType(), a, x, w[i], UnitAttr());
@@ -401,26 +408,14 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
   FailureOr<SmallVector<Value>> es = buildGradients(b, loss, Value(), outs);
   if (failed(es))
     return failure();
-  Value etaEff = eta;
-  if (lambda != 0.0) // proximal local retention: η / (1 + 2 λ η)
-    etaEff = nb.div(
-        eta, nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
+  Value etaEff = proximalRate(eta, lambda);
   SmallVector<Value> us;
   for (Value e : *es)
     us.push_back(nb.mul(nb.insertUnitDims(etaEff, 3, 1), e));
 
   // Token-mixing matrices, by scans over the chunk of n-vectors: row t of
   // Pα is h_t = α_t h_{t-1} + δ_t.
-  auto eyeType = tensor({n, n});
-  Value eye = arith::ConstantOp::create(
-      b, loc, eyeType, DenseElementsAttr::get(eyeType, [&] {
-        SmallVector<Attribute> v;
-        for (int64_t r = 0; r < n; ++r)
-          for (int64_t q = 0; q < n; ++q)
-            v.push_back(b.getFloatAttr(elt, r == q));
-        return v;
-      }()));
-  Value eyes = nb.bcast(eye, tensor({bsz, heads, n, n}));
+  Value eyes = nb.bcast(identity(n, elt), tensor({bsz, heads, n, n}));
   Value zeroRow = nb.zeros(tensor({bsz, heads, n}));
   Value zeroCol = nb.zeros(tensor({bsz, heads, n, 1}));
   Value one = nb.bcast(nb.c(eta, 1.0), tensor({bsz, heads, 1}));

@@ -68,7 +68,7 @@ bool isZeroTensor(Value v) {
 }
 
 /// The window dim of an insert_slice that writes a full-extent block except
-/// along one dim (-1 if not such an insert; `any` if every dim is full).
+/// along one dim (-1 if every dim is full; nullopt if not such an insert).
 std::optional<int64_t> insertDim(tensor::InsertSliceOp ins) {
   auto dest = ins.getDestType();
   if (!dest.hasStaticShape() || !ins.hasUnitStride() ||
@@ -307,10 +307,10 @@ public:
     for (Family &f : families)
       savedInits.push_back(f.init);
     families.push_back(Family{lanes, {}, {}, {}});
+    // Its bodyNext is unset until it is built, so its own lanes match only
+    // the carried rule (the previous iteration's accumulation).
     std::string why;
-    accumulating = families.size() - 1;
     FailureOr<Value> v = materializeOp(lanes, why);
-    accumulating = -1;
     if (succeeded(v) && families.back().init) {
       families.back().bodyNext = *v;
       return true;
@@ -414,7 +414,6 @@ private:
   OpBuilder b;
   Block *body;
   Value iv;
-  int accumulating = -1;
   /// Ops already cloned: lane-0 op -> (all lanes, the clone).
   DenseMap<Operation *, std::pair<SmallVector<Operation *>, Operation *>> memo;
 
@@ -434,9 +433,9 @@ private:
       }
       return vs[0];
     }
-    for (auto [fi, f] : llvm::enumerate(families)) {
+    for (Family &f : families) {
       // Current: this iteration's own result.
-      if ((int)fi != accumulating && f.bodyNext && vs == f.lanes)
+      if (f.bodyNext && vs == f.lanes)
         return f.bodyNext;
       // Carried: the previous iteration's result.
       bool shifted = true;

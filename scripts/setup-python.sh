@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Creates the Python environment of the tests and benchmarks in .venv/ (next
 # to this checkout, ignored by git): numpy and safetensors (checkpoint
-# tests). Idempotent: prints nothing when everything is there.
+# tests), torch (the reference tests, test/reference; the PyPI wheel, with
+# its CUDA libraries: about 5 GB, a minute to install) and matplotlib (loss
+# curves). Idempotent: prints nothing when everything is there.
 #
 #   scripts/setup-python.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv
-packages=(numpy safetensors)
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import numpy, safetensors" 2>/dev/null; then
+packages=(numpy safetensors torch matplotlib)
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import numpy, safetensors, torch, matplotlib" 2>/dev/null; then
   exit 0
 fi
 if ! python3 -m venv "$venv" 2>/dev/null; then

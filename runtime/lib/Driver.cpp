@@ -9,6 +9,8 @@
 //                  [--temperature X] [--seed S] [--threads N]
 //   model gradcheck [--run-dir DIR] [--data FILE] [--seed S] [--eps X]
 //                   [--threads N]
+//   model dump --data FILE --out FILE [--run-dir DIR] [--seed S]
+//              [--batch-step N] [--threads N]
 //   model info
 //
 // See runtime/README.md. Errors print `model: error: ...` and exit 1; a
@@ -499,6 +501,70 @@ int gradcheck(Model &model, const std::string &runDir,
   return failures ? kError : kOk;
 }
 
+/// The compiled model's outputs on one training batch, for comparison with
+/// an independent implementation (test/reference): a safetensors file at
+/// `out` holding `param.<name>` (every parameter, at the run's checkpoint or
+/// a fresh initialization by `seed`), `tokens` [B, T+1] (I32: the batch the
+/// training loop draws at 0-based `step` of `seed`), `logits` [B, T, V],
+/// `loss` [] (nats/token) and `grad.<name>` for every parameter.
+int dump(Model &model, const std::string &runDir, const std::string &dataPath,
+         uint64_t seed, int64_t step, const std::string &out) {
+  const Manifest &m = model.manifest();
+  State s = runDir.empty() ? model.init(seed)
+                           : model.load(runDir + "/" + kCheckpoint);
+  Dataset data = Dataset::load(dataPath, m.vocab, m.context);
+  Scratch scratch;
+  scratch.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
+  data.trainBatch(seed, step, m.batch, m.context, scratch.tokens.data());
+  Call grad(model.entry("loss_grad"), nl_loss_grad);
+  grad.bind([&](const TensorSpec &t, bool r) {
+    return bindParamsAndTokens(s, scratch, t, r);
+  });
+  grad();
+  Scratch logitScratch;
+  logitScratch.tokens = scratch.tokens;
+  Call logits(model.entry("logits"), nl_logits);
+  logits.bind([&](const TensorSpec &t, bool r) {
+    return bindParamsAndTokens(s, logitScratch, t, r);
+  });
+  logits();
+
+  Safetensors file;
+  auto put = [&](const std::string &name, const char *dtype,
+                 std::vector<int64_t> shape, const void *p, size_t bytes) {
+    StoredTensor t{dtype, std::move(shape), {}};
+    t.bytes.assign(static_cast<const char *>(p),
+                   static_cast<const char *>(p) + bytes);
+    file.tensors.emplace(name, std::move(t));
+  };
+  for (const TensorSpec &t : model.entry("loss_grad").args) {
+    if (t.role != "param")
+      continue;
+    put("param." + t.name, "F32", t.shape, s.tensors.at(t.name).data(),
+        t.numel() * sizeof(float));
+    put("grad." + t.name, "F32", t.shape,
+        scratch.out.at("grad:" + t.name).data(), t.numel() * sizeof(float));
+  }
+  put("tokens", "I32", {m.batch, m.context + 1}, scratch.tokens.data(),
+      scratch.tokens.size() * sizeof(int32_t));
+  for (const TensorSpec &t : model.entry("logits").results)
+    if (t.role == "logits")
+      put("logits", "F32", t.shape,
+          logitScratch.out.at("logits:" + t.name).data(),
+          t.numel() * sizeof(float));
+  put("loss", "F32", {}, &scratch.scalar, sizeof(float));
+  file.metadata["nl.model"] = m.model;
+  file.metadata["nl.step"] = std::to_string(s.step);
+  file.metadata["nl.seed"] = std::to_string(seed);
+  file.metadata["nl.batch_step"] = std::to_string(step);
+  writeSafetensors(out, file);
+  fmt::print(stderr,
+             "{}: loss {:.6f} nats/token on training batch {} of "
+             "seed {}; wrote {}\n",
+             m.model, scratch.scalar, step, seed, out);
+  return std::isfinite(scratch.scalar) ? kOk : kNonFinite;
+}
+
 int info(const Model &model) {
   const Manifest &m = model.manifest();
   fmt::print("model {}: vocab {}, batch {}, context {} tokens, {}\n", m.model,
@@ -693,12 +759,31 @@ int run(int argc, char **argv) {
         ->capture_default_str()
         ->check(positiveReal(false));
 
+    std::string outPath;
+    int64_t batchStep = 0;
+    auto *dumpCmd = app.add_subcommand(
+        "dump", "params, one batch, its logits, loss and gradients to a "
+                "safetensors file (for references)");
+    dumpCmd->add_option("--run-dir", runDir,
+                        "at this run's checkpoint (default: a fresh "
+                        "initialization by --seed)");
+    dumpCmd->add_option("--data", dataPath, "text file")->required();
+    dumpCmd->add_option("--seed", seed, "seed of initialization and batches")
+        ->capture_default_str();
+    dumpCmd
+        ->add_option("--batch-step", batchStep,
+                     "the training batch of this 0-based step")
+        ->capture_default_str()
+        ->check(integerAtLeast(0));
+    dumpCmd->add_option("--out", outPath, "output .safetensors file")
+        ->required();
+
     auto *infoCmd =
         app.add_subcommand("info", "levels, frequencies, parameter counts");
 
     // Threads of the fused chunk kernels (parallel over batch x heads).
     int64_t threads = 0;
-    for (CLI::App *cmd : {trainCmd, evalCmd, genCmd, gradCmd})
+    for (CLI::App *cmd : {trainCmd, evalCmd, genCmd, gradCmd, dumpCmd})
       cmd->add_option("--threads", threads,
                       "threads of the fused memory-update kernels (default: "
                       "every core; results do not depend on it)")
@@ -706,7 +791,7 @@ int run(int argc, char **argv) {
 
     if (argc > 1 && argv[1][0] != '-' && !isSubcommand(app, argv[1]))
       throw Error(fmt::format("unknown subcommand '{}' (one of: train, eval, "
-                              "generate, gradcheck, info)",
+                              "generate, gradcheck, dump, info)",
                               argv[1]));
     try {
       app.parse(argc, argv);
@@ -733,6 +818,8 @@ int run(int argc, char **argv) {
       return generate(model, runDir, prompt, count, temperature, seed);
     if (*gradCmd)
       return gradcheck(model, runDir, dataPath, seed, eps, tol);
+    if (*dumpCmd)
+      return dump(model, runDir, dataPath, seed, batchStep, outPath);
     if (*infoCmd)
       return info(model);
     return kError;

@@ -309,7 +309,16 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
   SmallVector<Value> w0rep;
   for (Value wi : w)
     w0rep.push_back(repeatPerToken(wi, n));
-  Value target = values ? values : read(w0rep, selfFrom);
+  // Self-generated values v̂ = M_{W0}(v) are targets of the inner objective
+  // (Hope Eq. 86: ∇L(M; k, v̂) with v̂ given): they are read from a copy of
+  // the state that the per-token gradients are not taken through.
+  Value target = values;
+  if (!target) {
+    SmallVector<Value> w0copy;
+    for (Value wi : w)
+      w0copy.push_back(repeatPerToken(wi, n));
+    target = read(w0copy, selfFrom);
+  }
   Value hidden;
   Value pred = read(w0rep, kc, &hidden);
   Value loss = objective(pred, target);

@@ -311,7 +311,8 @@ def NL_MemorizeOp : NL_Op<"memorize", [AttrSizedOperandSegments,
     `lr(...)` the inner learning rate eta_t, `decay(...)` the retention
     alpha_t (required when the level's retention is `gate`), `momentum(...)`
     beta_t. `self_values`: each memory generates its own values,
-    v̂ = M(v) (Hope Eq. 86).
+    v̂ = M(v) at the chunk-start state (Hope Eq. 86), targets of the inner
+    objective (its gradient is not taken through them).
 
     Shapes: keys `[B, H, T, dk]`, values `[B, H, T, dv]`, queries
     `[B, H, Tq, dk]`, result `[B, H, Tq, dv]`, with H, dk, dv those of the

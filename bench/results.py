@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Regenerates docs/results.md and docs/results.png: the example models
+trained on the same data split with the same token budget, several seeds
+each, by their compiled executables.
+
+For each model (examples/<name>.nl at the given width, layers, heads,
+context and batch): `nlc` once, then `train --steps N --seed S` for each
+seed, with validation every --eval-every steps. The table holds the
+parameter count, the final validation loss (mean +- sd over seeds, nats/token
+and bits per byte), the training tokens/s (mean of each run's logged
+windows) and the wall-clock; the PNG the validation loss against tokens and
+against wall-clock. Beside them, the nanoGPT CPU baseline as its README
+reports it (not rerun here). Nothing here is a test.
+
+Usage: .venv/bin/python bench/results.py [--models transformer titans deltanet hope]
+           [--width 32] [--layers 2] [--heads 2] [--context 64] [--batch 8]
+           [--steps 400] [--seeds 0 1 2] [--eval-every 50] [--lr 3] [--threads 2]
+           [--out docs/results.md]
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--build", default=os.path.join(root, "build"))
+ap.add_argument("--models", nargs="+", default=["transformer", "titans", "deltanet", "hope"])
+ap.add_argument("--width", type=int, default=32)
+ap.add_argument("--layers", type=int, default=2)
+ap.add_argument("--heads", type=int, default=2)
+ap.add_argument("--context", type=int, default=64)
+ap.add_argument("--batch", type=int, default=8)
+ap.add_argument("--steps", type=int, default=400)
+ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+ap.add_argument("--eval-every", type=int, default=50)
+ap.add_argument("--lr", default="3", help="--lr of train (scale of each example's compiled rate)")
+ap.add_argument("--warmup", type=int, default=20)
+ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data", "tinyshakespeare.txt"))
+ap.add_argument("--out", default=os.path.join(root, "docs", "results.md"))
+ap.add_argument("--work", help="keep executables and runs here (default: a temporary directory)")
+a = ap.parse_args()
+
+nlc = os.path.join(a.build, "bin", "nlc")
+work = a.work or tempfile.mkdtemp(prefix="nl-results-")
+os.makedirs(work, exist_ok=True)
+LN2 = 0.6931471805599453
+# nanoGPT's README (Tiny Shakespeare, characters, the same 90/10 split): a
+# 4-layer, width-128 Transformer on CPU, 2000 iterations of 12 x 64 tokens.
+NANOGPT = {"val_loss": 1.88, "tokens": 2000 * 12 * 64}
+
+
+def sh(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"results.py: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
+    return r
+
+
+def params_of(exe):
+    """The parameter count that `info` prints."""
+    out = sh([exe, "info"]).stdout
+    m = re.search(r"parameters: (\d+)", out)
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+sets = [f"d={a.width}", f"layers={a.layers}", f"heads={a.heads}", f"context={a.context}", f"batch={a.batch}"]
+runs = {}  # model -> list of (val points [(tokens, wall, loss)], tokens/s list, wall)
+nparams = {}
+for model in a.models:
+    exe = os.path.join(work, model)
+    t0 = time.time()
+    sh([nlc, os.path.join(root, "examples", f"{model}.nl"), "-o", exe] + [x for s in sets for x in ("--set", s)])
+    print(f"{model}: compiled in {time.time() - t0:.0f} s", file=sys.stderr)
+    nparams[model] = params_of(exe)
+    runs[model] = []
+    for seed in a.seeds:
+        run_dir = os.path.join(work, f"{model}-seed{seed}")
+        sh(["rm", "-rf", run_dir])
+        t0 = time.time()
+        sh([exe, "train", "--data", a.data, "--run-dir", run_dir, "--steps", str(a.steps), "--seed", str(seed),
+            "--lr", a.lr, "--warmup", str(a.warmup), "--schedule", "cosine", "--eval-every", str(a.eval_every),
+            "--log-every", "10", "--threads", str(a.threads)])
+        wall = time.time() - t0
+        val, tps = [], []
+        with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+            for line in f:
+                m = json.loads(line)
+                if m["split"] == "val":
+                    val.append((m["tokens"], m["wall_s"], m["loss"]))
+                elif m["tokens_per_s"] > 0:
+                    tps.append(m["tokens_per_s"])
+        runs[model].append((val, tps, wall))
+        print(f"{model} seed {seed}: val {val[-1][2]:.4f} in {wall:.0f} s", file=sys.stderr)
+
+# The plot: validation loss against tokens and against wall-clock.
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+for i, model in enumerate(a.models):
+    color = f"C{i}"
+    for j, (val, _, _) in enumerate(runs[model]):
+        label = model if j == 0 else None
+        ax1.plot([v[0] for v in val], [v[2] for v in val], color=color, lw=1, alpha=0.8, label=label)
+        ax2.plot([v[1] for v in val], [v[2] for v in val], color=color, lw=1, alpha=0.8, label=label)
+for ax in (ax1, ax2):
+    ax.axhline(NANOGPT["val_loss"], color="gray", ls="--", lw=1, label="nanoGPT CPU baseline (its README)")
+    ax.grid(alpha=0.3)
+    ax.set_ylabel("validation loss (nats/token)")
+ax1.set_xlabel("training tokens")
+ax2.set_xlabel("wall-clock (s, training + validation)")
+ax1.legend()
+fig.suptitle(f"Tiny Shakespeare, width {a.width}, {a.layers} layers, {a.heads} heads, context {a.context}, "
+             f"batch {a.batch}, {a.steps} steps, seeds {' '.join(map(str, a.seeds))}")
+fig.tight_layout()
+png = os.path.splitext(a.out)[0] + ".png"
+fig.savefig(png, dpi=100)
+
+rows = []
+for model in a.models:
+    finals = [r[0][-1][2] for r in runs[model]]
+    mean = statistics.mean(finals)
+    sd = statistics.stdev(finals) if len(finals) > 1 else 0.0
+    tps = statistics.mean(statistics.mean(r[1]) for r in runs[model])
+    wall = statistics.mean(r[2] for r in runs[model])
+    rows.append(f"| {model} | {nparams[model] or '?':,} | {mean:.3f} ± {sd:.3f} | {mean / LN2:.3f} | "
+                f"{tps:,.0f} | {wall:.0f} |")
+tokens = a.steps * a.batch * a.context
+cmd = " ".join(["bench/results.py"] + sys.argv[1:])
+with open(a.out, "w") as f:
+    f.write(f"""# Results
+
+Generated by `.venv/bin/python {cmd}` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores,
+`--threads {a.threads}`); do not edit by hand.
+
+The example models at width {a.width}, {a.layers} layers, {a.heads} heads, context {a.context}, batch {a.batch}
+(`nlc examples/<model>.nl --set d={a.width} --set layers={a.layers} ...`), each trained
+for {a.steps} steps ({tokens:,} tokens) on the first 90 % of
+Tiny Shakespeare (byte tokens) with its compiled AdamW at `--lr {a.lr}` times
+the example's rate, {a.warmup} warmup steps and a cosine schedule; validation
+loss on the last 10 % (8 fixed batches) every {a.eval_every} steps; seeds
+{', '.join(map(str, a.seeds))}.
+
+| model | parameters | final validation loss (nats/token, mean ± sd) | bits per byte | training tokens/s | wall-clock per run (s) |
+| --- | --- | --- | --- | --- | --- |
+""")
+    f.write("\n".join(rows) + "\n")
+    f.write(f"""
+nanoGPT's CPU baseline (its README, not rerun here): validation loss
+{NANOGPT['val_loss']} after 2000 iterations of 12 x 64 characters
+({NANOGPT['tokens']:,} tokens), a 4-layer, width-128 Transformer.
+
+![validation loss against tokens and wall-clock]({os.path.basename(png)})
+""")
+print(f"results.py: wrote {a.out} and {png}", file=sys.stderr)

@@ -8,7 +8,9 @@
 //   @train_step(params..., state..., t, tokens)
 //       -> (loss, params'..., state'...)             the outer optimizer's step
 // The outer optimizer is the optimizer of the level that owns each parameter
-// (the slowest level; NESTED_LEARNING.md §9.8): gd, momentum, adam or adamw.
+// (the slowest level; NESTED_LEARNING.md §9.8): gd, momentum, adam, adamw,
+// muon (Newton–Schulz), or a custom optimizer whose momentum is a memory with
+// the dot objective (its update derived by reverse mode).
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,6 +47,8 @@ SmallVector<StringRef> stateNames(OptimizerKind k) {
   case OptimizerKind::gd:
     return {};
   case OptimizerKind::momentum:
+  case OptimizerKind::muon:
+  case OptimizerKind::custom:
     return {"m"};
   case OptimizerKind::adam:
   case OptimizerKind::adamw:
@@ -56,7 +60,62 @@ SmallVector<StringRef> stateNames(OptimizerKind k) {
 
 bool isOuterOptimizer(OptimizerKind k) {
   return k == OptimizerKind::gd || k == OptimizerKind::momentum ||
-         k == OptimizerKind::adam || k == OptimizerKind::adamw;
+         k == OptimizerKind::adam || k == OptimizerKind::adamw ||
+         k == OptimizerKind::muon || k == OptimizerKind::custom;
+}
+
+/// Why build-train-step cannot apply `opt` as an outer optimizer, or "".
+/// A custom optimizer is derived from its body: a momentum memory
+/// `matrix(1 -> 1)` (one scalar memory per parameter entry) with the `dot`
+/// objective and optional `decay` retention.
+std::string unsupportedOuter(OptimizerOp opt) {
+  if (!isOuterOptimizer(opt.getKind()))
+    return "build-train-step cannot apply '" +
+           stringifyOptimizerKind(opt.getKind()).str() +
+           "' as an outer optimizer yet; use gd, momentum, adam, adamw, "
+           "muon or a custom momentum memory";
+  if (opt.getKind() != OptimizerKind::custom)
+    return "";
+  Block *body = opt.getBody().empty() ? nullptr : &opt.getBody().front();
+  auto mems = body ? llvm::to_vector(body->getOps<MemoryOp>())
+                   : SmallVector<MemoryOp>();
+  if (mems.size() != 1)
+    return "a custom outer optimizer needs exactly one memory (its "
+           "momentum)";
+  MemoryType t = mems.front().getType();
+  if (t.getKind() != MemoryKind::matrix || t.getIn() != 1 || t.getOut() != 1)
+    return "a custom outer optimizer's momentum must be matrix(1 -> 1) (one "
+           "scalar memory per parameter entry)";
+  auto objs = llvm::to_vector(body->getOps<ObjectiveOp>());
+  if (objs.size() != 1 || objs.front().getKind() != ObjectiveKind::dot)
+    return "a custom outer optimizer is derived for the dot objective only "
+           "(momentum as an associative memory, NL Eqs. 17-19)";
+  for (RetentionOp r : body->getOps<RetentionOp>())
+    if (r.getKind() != RetentionKind::decay)
+      return "a custom outer optimizer takes decay retention only";
+  return "";
+}
+
+/// Newton–Schulz orthogonalization of a matrix, Muon's output map (NL Eq.
+/// 24; NL-A Eqs. 42-44 read it as an inner problem min ||OᵀO - I||²):
+/// X = G / (||G||_F + 1e-7), then `steps` quintic iterations
+/// X <- a X + (b A + c A²) X with A = X Xᵀ and (a, b, c) = (3.4445,
+/// -4.7750, 2.0315); a tall G goes through its transpose (A is then the
+/// smaller Gram matrix).
+Value newtonSchulz(NLBuilder &nb, Value g, int64_t steps) {
+  auto t = cast<RankedTensorType>(g.getType());
+  bool tall = t.getDimSize(0) > t.getDimSize(1);
+  Value x = tall ? nb.transpose(g) : g;
+  auto scalar = RankedTensorType::get({}, t.getElementType());
+  Value norm = nb.un<SqrtOp>(SumOp::create(nb.b, nb.loc, scalar, nb.mul(x, x)));
+  x = nb.div(x, nb.add(norm, nb.c(x, 1e-7)));
+  for (int64_t i = 0; i < steps; ++i) {
+    Value a = nb.matmul(x, nb.transpose(x));
+    Value poly = nb.add(nb.mul(nb.c(a, -4.7750), a),
+                        nb.mul(nb.c(a, 2.0315), nb.matmul(a, a)));
+    x = nb.add(nb.mul(nb.c(x, 3.4445), x), nb.matmul(poly, x));
+  }
+  return tall ? nb.transpose(x) : x;
 }
 
 SmallVector<std::string> stateNamesOf(Param p);
@@ -85,6 +144,48 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     Value gg = wd != 0.0 ? nb.add(g, nb.mul(c(wd), p)) : g;
     Value m = nb.sub(nb.mul(c(beta), state[0]), lrTimes(gg));
     return {nb.add(p, m), m};
+  }
+  case OptimizerKind::muon: {
+    // m = beta m + g; a matrix steps along NS(m) sqrt(max(1, rows/cols))
+    // (NL Eq. 24), any other parameter along m; decoupled weight decay.
+    double beta = attrOr(opt.getBeta(), 0.95);
+    int64_t steps = opt.getNsSteps() ? *opt.getNsSteps() : 5;
+    Value m = nb.add(nb.mul(c(beta), state[0]), g);
+    Value dir = m;
+    auto pt = cast<RankedTensorType>(p.getType());
+    if (pt.getRank() == 2) {
+      double ratio = double(pt.getDimSize(0)) / double(pt.getDimSize(1));
+      dir = nb.mul(c(std::sqrt(std::max(1.0, ratio))),
+                   newtonSchulz(nb, m, steps));
+    }
+    if (wd != 0.0)
+      dir = nb.add(dir, nb.mul(c(wd), p));
+    return {nb.sub(p, lrTimes(dir)), m};
+  }
+  case OptimizerKind::custom: {
+    // Momentum as an associative memory (NL §2.3, Eqs. 17-19): the level's
+    // context flow is the gradient g, its memory m one scalar per entry
+    // with the inner objective <m, g>. One step of gradient descent on it,
+    // with the inner gradient taken by reverse mode and retention alpha:
+    // m <- alpha m - lr d<m, g>/dm; the parameter moves by the memory,
+    // p <- p + m - lr wd p.
+    Block &body = opt.getBody().front();
+    double alpha = 1.0;
+    for (RetentionOp r : body.getOps<RetentionOp>())
+      alpha = attrOr(r.getAlpha(), 1.0);
+    Value m = state[0];
+    auto scalar = RankedTensorType::get(
+        {}, cast<RankedTensorType>(p.getType()).getElementType());
+    Value inner = SumOp::create(nb.b, nb.loc, scalar, nb.mul(m, g));
+    FailureOr<SmallVector<Value>> dm =
+        buildGradients(nb.b, inner, Value(), {m});
+    if (failed(dm))
+      return {};
+    Value next = nb.sub(nb.mul(c(alpha), m), lrTimes((*dm)[0]));
+    Value moved = nb.add(p, next);
+    if (wd != 0.0)
+      moved = nb.sub(moved, lrTimes(nb.mul(c(wd), p)));
+    return {moved, next};
   }
   case OptimizerKind::adam:
   case OptimizerKind::adamw: {
@@ -164,13 +265,9 @@ struct BuildTrainStep
         return WalkResult::interrupt();
       }
       auto opt = level.getUnique<OptimizerOp>();
-      if (!opt || !isOuterOptimizer(opt.getKind())) {
-        p.emitOpError() << "level @" << level.getSymName()
-                        << (opt ? " has an outer optimizer that "
-                                  "build-train-step cannot apply yet ('" +
-                                      stringifyOptimizerKind(opt.getKind()) +
-                                      "'); use gd, momentum, adam or adamw"
-                                : " has no optimizer");
+      std::string why = opt ? unsupportedOuter(opt) : "it has no optimizer";
+      if (!why.empty()) {
+        p.emitOpError() << "level @" << level.getSymName() << ": " << why;
         return WalkResult::interrupt();
       }
       params.push_back(

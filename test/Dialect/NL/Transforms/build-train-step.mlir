@@ -67,11 +67,47 @@ nl.model @slow {
 
 // -----
 
-nl.model @muon {
+nl.model @m3 {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p has an outer optimizer that build-train-step cannot apply yet ('muon'); use gd, momentum, adam or adamw}}
+    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'm3' as an outer optimizer yet; use gd, momentum, adam, adamw, muon or a custom momentum memory}}
     nl.param @w : tensor<2x2xf32>
-    nl.optimizer @o muon attributes {lr = 1.0e-3 : f64}
+    nl.optimizer @o m3 attributes {lr = 1.0e-3 : f64, slow_period = 4}
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %w = nl.get_param @p::@w : tensor<2x2xf32>
+    %s = nl.sum %w : tensor<2x2xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+// -----
+
+nl.model @custom_l2 {
+  nl.level @p every <1 steps> {
+    // expected-error @+1 {{'nl.param' op level @p: a custom outer optimizer is derived for the dot objective only (momentum as an associative memory, NL Eqs. 17-19)}}
+    nl.param @w : tensor<2x2xf32>
+    nl.optimizer @o custom attributes {lr = 1.0e-3 : f64} {
+      nl.memory @m : !nl.memory<matrix, heads = 1, in = 1, out = 1>
+      nl.objective l2
+    }
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %w = nl.get_param @p::@w : tensor<2x2xf32>
+    %s = nl.sum %w : tensor<2x2xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+// -----
+
+nl.model @custom_wide {
+  nl.level @p every <1 steps> {
+    // expected-error @+1 {{'nl.param' op level @p: a custom outer optimizer's momentum must be matrix(1 -> 1) (one scalar memory per parameter entry)}}
+    nl.param @w : tensor<2x2xf32>
+    nl.optimizer @o custom attributes {lr = 1.0e-3 : f64} {
+      nl.memory @m : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+      nl.objective dot
+    }
   }
   func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
     %w = nl.get_param @p::@w : tensor<2x2xf32>

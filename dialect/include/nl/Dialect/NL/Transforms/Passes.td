@@ -126,7 +126,11 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
       appended as
       the slowest level's step: gd, momentum (m = β m − lr g; p += m), adam
       or adamw (bias-corrected with the step number t ≥ 1; adamw decays
-      decoupled). State arguments are named `nl.state = "<param>.m"`/`".v"`.
+      decoupled), muon (m = β m + g; matrices move along the Newton–Schulz
+      orthogonalization of m, NL Eq. 24), or a custom optimizer whose
+      momentum is a `matrix(1 -> 1)` memory with the `dot` objective (its
+      update derived from the objective by reverse mode, NL Eqs. 17–19).
+      State arguments are named `nl.state = "<param>.m"`/`".v"`.
 
     A level written every S > 1 steps (CMS, NESTED_LEARNING.md §9.7)
     accumulates its parameters' gradients every step (state `"<p>.acc"`) and

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Two steps of a compiled outer optimizer against its closed form.
+
+    check_optim.py --nlc build/bin/nlc --data FILE --optimizer muon [--workdir DIR]
+
+Compiles examples/optimizers/<optimizer>.nl (the small Transformer; width
+16, one layer, 2 heads, context 16, batch 2) and takes from the executable:
+the initial weights W0 and the gradient g0 on batch 0 (`dump`), the weights
+and optimizer state after one step (`train --steps 1`), the gradient g1 at
+those weights on batch 1 (`dump --run-dir`), and the weights after the
+second step (`train --resume --steps 2`). The gradients are then fixed
+inputs: numpy computes each step from the weights and gradient before it by
+the optimizer's closed form, written here from NESTED_LEARNING.md §3
+(float64), and each parameter's update W_{i+1} - W_i must match within
+1e-4 relative RMS error (beyond the float32 rounding of the weights
+themselves: one ulp of each weight against the update's size). For Muon it also checks that the Newton-Schulz
+output is near-orthogonal: every singular value of each matrix update, in
+the directions where the gradient's singular value is at least 1 % of its
+norm, within [0.6, 1.25] (where the quintic iteration lands in 5 steps).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from safetensors.numpy import load_file
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def newton_schulz(g, steps=5):
+    """Muon's quintic Newton-Schulz iteration on a matrix."""
+    x = g.T if g.shape[0] > g.shape[1] else g
+    x = x / (np.linalg.norm(x) + 1e-7)
+    for _ in range(steps):
+        a = x @ x.T
+        x = 3.4445 * x + (-4.7750 * a + 2.0315 * a @ a) @ x
+    return x.T if g.shape[0] > g.shape[1] else x
+
+
+class AdamW:
+    """NL-A App. B with EMAs, bias correction, decoupled weight decay."""
+
+    def __init__(self, lr=1e-3, b1=0.9, b2=0.95, eps=1e-8, wd=0.1):
+        self.lr, self.b1, self.b2, self.eps, self.wd = lr, b1, b2, eps, wd
+        self.m, self.v = {}, {}
+
+    def step(self, name, w, g, t):
+        m = self.b1 * self.m.get(name, 0) + (1 - self.b1) * g
+        v = self.b2 * self.v.get(name, 0) + (1 - self.b2) * g * g
+        self.m[name], self.v[name] = m, v
+        mh, vh = m / (1 - self.b1 ** t), v / (1 - self.b2 ** t)
+        return w - self.lr * (mh / (np.sqrt(vh) + self.eps) + self.wd * w)
+
+
+class MomentumMemory:
+    """Momentum as an associative memory (NL Eqs. 17-19): the inner objective
+    <m, g> has gradient g, so one GD step with retention alpha is
+    m <- alpha m - lr g, and W <- W + m."""
+
+    def __init__(self, lr=0.02, alpha=0.9):
+        self.lr, self.alpha, self.m = lr, alpha, {}
+
+    def step(self, name, w, g, t):
+        m = self.alpha * self.m.get(name, 0) - self.lr * g
+        self.m[name] = m
+        return w + m
+
+
+class Muon:
+    """m <- beta m + g; a matrix moves along NS5(m) sqrt(max(1, rows/cols)),
+    anything else along m; decoupled weight decay (NL Eq. 24)."""
+
+    def __init__(self, lr=0.02, beta=0.95, wd=0.1, steps=5):
+        self.lr, self.beta, self.wd, self.steps, self.m = lr, beta, wd, steps, {}
+
+    def step(self, name, w, g, t):
+        m = self.beta * self.m.get(name, 0) + g
+        self.m[name] = m
+        d = m
+        if w.ndim == 2:
+            d = np.sqrt(max(1.0, w.shape[0] / w.shape[1])) * newton_schulz(m, self.steps)
+        return w - self.lr * (d + self.wd * w)
+
+
+OPTIMIZERS = {"adamw": AdamW, "momentum": MomentumMemory, "muon": Muon}
+
+
+def rel_rms(a, ref):
+    den = np.sqrt(np.mean(ref ** 2))
+    return np.sqrt(np.mean((a - ref) ** 2)) / den if den > 1e-30 else np.sqrt(np.mean(a ** 2))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--nlc", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--optimizer", required=True, choices=sorted(OPTIMIZERS))
+    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--lr-scale", type=float, default=1.0,
+                    help="scale the closed form's learning rate (a control: 1.001 must fail)")
+    ap.add_argument("--workdir")
+    a = ap.parse_args()
+    work = a.workdir or tempfile.mkdtemp(prefix=f"nl-optim-{a.optimizer}-")
+    os.makedirs(work, exist_ok=True)
+
+    def run(cmd):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode:
+            sys.exit(f"check_optim.py: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
+
+    exe = os.path.join(work, a.optimizer)
+    run([a.nlc, os.path.join(ROOT, "examples", "optimizers", f"{a.optimizer}.nl"), "-o", exe,
+         "--set", "d=16", "--set", "layers=1", "--set", "heads=2", "--set", "context=16", "--set", "batch=2"])
+    run_dir = os.path.join(work, "run")
+    ckpt = os.path.join(run_dir, "checkpoint.safetensors")
+    if os.path.exists(ckpt):
+        os.remove(ckpt)
+    common = ["--data", a.data, "--seed", "0", "--threads", "1"]
+    train = ["--lr", "1", "--warmup", "0", "--schedule", "constant", "--eval-every", "0", "--eval-batches", "1"]
+    run([exe, "dump", "--out", os.path.join(work, "d0.safetensors")] + common)
+    run([exe, "train", "--run-dir", run_dir, "--steps", "1"] + train + common)
+    run([exe, "dump", "--run-dir", run_dir, "--batch-step", "1", "--out", os.path.join(work, "d1.safetensors")] + common)
+    run([exe, "train", "--run-dir", run_dir, "--resume", "--steps", "2"] + train + common)
+    d0, d1, w2 = (load_file(os.path.join(work, f)) for f in ("d0.safetensors", "d1.safetensors", ckpt))
+    names = sorted(k[len("param."):] for k in d0 if k.startswith("param."))
+
+    opt = OPTIMIZERS[a.optimizer]()
+    opt.lr *= a.lr_scale
+    worst, failed, sv = 0.0, [], []
+    for name in names:
+        w0 = d0[f"param.{name}"].astype(np.float64)
+        w1 = d1[f"param.{name}"].astype(np.float64)
+        w2n = w2[name].astype(np.float64)
+        g0 = d0[f"grad.{name}"].astype(np.float64)
+        g1 = d1[f"grad.{name}"].astype(np.float64)
+        for t, (before, after, g) in enumerate([(w0, w1, g0), (w1, w2n, g1)], 1):
+            hand = opt.step(name, before, g, t)
+            e = rel_rms(after - before, hand - before)
+            # float32 weights resolve an update only to their own rounding:
+            # one ulp of each weight against the update's size.
+            noise = 2.0 ** -23 * np.sqrt(np.mean(after ** 2)) / max(np.sqrt(np.mean((hand - before) ** 2)), 1e-30)
+            worst = max(worst, e)
+            if not e < a.tol + 2 * noise:
+                failed.append(f"{name} step {t}: relative RMS error of the update {e:.2e} "
+                              f"(float32 rounding {noise:.1e})")
+        if a.optimizer == "muon" and w0.ndim == 2 and min(w0.shape) > 1:
+            o = ((w0 - w1) / opt.lr - opt.wd * w0) / np.sqrt(max(1.0, w0.shape[0] / w0.shape[1]))
+            s = np.linalg.svd(o, compute_uv=False)
+            # The directions the iteration saturates: a singular value of at
+            # least 1 % of ||g||_F (5 steps multiply a small one by ~480).
+            sg = np.linalg.svd(g0, compute_uv=False)
+            s = s[: int(np.sum(sg >= 0.01 * np.linalg.norm(g0)))]
+            sv.append((name, s.min(), s.max()))
+            if not (0.6 <= s.min() and s.max() <= 1.25):
+                failed.append(f"{name}: Newton-Schulz singular values in [{s.min():.3f}, {s.max():.3f}]")
+    for f in failed:
+        print("FAIL", f)
+    for name, lo, hi in sv:
+        print(f"ok   {name}: Newton-Schulz output singular values in [{lo:.3f}, {hi:.3f}]")
+    print(f"{'FAIL' if failed else 'PASS'}: {a.optimizer}: {len(names)} parameters x 2 steps, worst relative "
+          f"RMS error of an update {worst:.2e} (tolerance {a.tol:g} + twice the float32 rounding)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

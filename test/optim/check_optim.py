@@ -17,9 +17,13 @@ themselves: one ulp of each weight against the update's size). For Muon it also 
 output is near-orthogonal: every singular value of each matrix update, in
 the directions where the gradient's singular value is at least 1 % of its
 norm, within [0.6, 1.25] (where the quintic iteration lands in 5 steps).
+For M3 (slow period 2 by default, so that the second step writes the slow
+momentum) it also trains 3 periods + 1 steps one at a time and checks that
+the slow momentum state changes exactly at the multiples of the period.
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -85,7 +89,54 @@ class Muon:
         return w - self.lr * (d + self.wd * w)
 
 
-OPTIMIZERS = {"adamw": AdamW, "momentum": MomentumMemory, "muon": Muon}
+class DeltaMomentum:
+    """Delta momentum, one scalar memory per entry: GD on the L2 objective
+    1/2 ||m g + 1||^2 gives m <- (beta - lr g^2) m - lr g; W <- W + m - lr wd W
+    (NL-N Eq. 22 with P = 1)."""
+
+    def __init__(self, lr=0.02, beta=0.9, wd=0.1):
+        self.lr, self.beta, self.wd, self.m = lr, beta, wd, {}
+
+    def step(self, name, w, g, t):
+        m = self.m.get(name, 0)
+        m = self.beta * m - self.lr * (m * g + 1) * g
+        self.m[name] = m
+        return w + m - self.lr * self.wd * w
+
+
+class M3:
+    """M3 (NL-A Algorithm 1 with EMAs, docs/optimizers.md): fast EMA momentum
+    M1 and second moment V every step; every `period` steps the slow momentum
+    M2 = b3 M2 + (1 - b3) mean(g since the last slow step) and O2 = NS(M2);
+    matrices move along sqrt(max(1, r/c)) (NS(M1) + alpha O2), other
+    parameters along (M1^ + alpha M2) / (sqrt(V^) + eps)."""
+
+    def __init__(self, lr=0.02, b1=0.9, b2=0.999, b3=0.9, alpha=0.5, eps=1e-8, steps=5, period=2, wd=0.0):
+        self.lr, self.b1, self.b2, self.b3, self.alpha = lr, b1, b2, b3, alpha
+        self.eps, self.steps, self.period, self.wd = eps, steps, period, wd
+        self.s = {}
+
+    def step(self, name, w, g, t):
+        z = np.zeros_like(w)
+        m1, v, m2, o2, S, n = self.s.get(name, (z, z, z, z, z, 0))
+        m1 = self.b1 * m1 + (1 - self.b1) * g
+        v = self.b2 * v + (1 - self.b2) * g * g
+        S, n = S + g, n + 1
+        if n == self.period:
+            m2 = self.b3 * m2 + (1 - self.b3) * S / self.period
+            o2 = newton_schulz(m2, self.steps) if w.ndim == 2 else m2
+            S, n = z, 0
+        self.s[name] = (m1, v, m2, o2, S, n)
+        if w.ndim == 2:
+            d = np.sqrt(max(1.0, w.shape[0] / w.shape[1])) * (newton_schulz(m1, self.steps) + self.alpha * o2)
+        else:
+            mh, vh = m1 / (1 - self.b1 ** t), v / (1 - self.b2 ** t)
+            d = (mh + self.alpha * m2) / (np.sqrt(vh) + self.eps)
+        return w - self.lr * (d + self.wd * w)
+
+
+OPTIMIZERS = {"adamw": AdamW, "momentum": MomentumMemory, "muon": Muon,
+              "delta_momentum": DeltaMomentum, "m3": M3}
 
 
 def rel_rms(a, ref):
@@ -99,6 +150,8 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--optimizer", required=True, choices=sorted(OPTIMIZERS))
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--slow-period", type=int, default=2,
+                    help="M3's slow_period (the firing check trains 3 periods + 1 steps)")
     ap.add_argument("--lr-scale", type=float, default=1.0,
                     help="scale the closed form's learning rate (a control: 1.001 must fail)")
     ap.add_argument("--workdir")
@@ -111,8 +164,17 @@ def main():
         if r.returncode:
             sys.exit(f"check_optim.py: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
 
+    # The example, with M3's slow period set to 2 (so that the slow momentum
+    # is written at the second step) and its import made absolute.
+    with open(os.path.join(ROOT, "examples", "optimizers", f"{a.optimizer}.nl")) as f:
+        text = f.read()
+    text = text.replace('import "../transformer.nl"', f'import "{ROOT}/examples/transformer.nl"')
+    text = re.sub(r"slow_period = \d+", f"slow_period = {a.slow_period}", text)
+    src = os.path.join(work, f"{a.optimizer}.nl")
+    with open(src, "w") as f:
+        f.write(text)
     exe = os.path.join(work, a.optimizer)
-    run([a.nlc, os.path.join(ROOT, "examples", "optimizers", f"{a.optimizer}.nl"), "-o", exe,
+    run([a.nlc, src, "-o", exe,
          "--set", "d=16", "--set", "layers=1", "--set", "heads=2", "--set", "context=16", "--set", "batch=2"])
     run_dir = os.path.join(work, "run")
     ckpt = os.path.join(run_dir, "checkpoint.safetensors")
@@ -127,7 +189,7 @@ def main():
     d0, d1, w2 = (load_file(os.path.join(work, f)) for f in ("d0.safetensors", "d1.safetensors", ckpt))
     names = sorted(k[len("param."):] for k in d0 if k.startswith("param."))
 
-    opt = OPTIMIZERS[a.optimizer]()
+    opt = OPTIMIZERS[a.optimizer](period=a.slow_period) if a.optimizer == "m3" else OPTIMIZERS[a.optimizer]()
     opt.lr *= a.lr_scale
     worst, failed, sv = 0.0, [], []
     for name in names:
@@ -156,6 +218,27 @@ def main():
             sv.append((name, s.min(), s.max()))
             if not (0.6 <= s.min() and s.max() <= 1.25):
                 failed.append(f"{name}: Newton-Schulz singular values in [{s.min():.3f}, {s.max():.3f}]")
+    if a.optimizer == "m3":
+        # The slow momentum is written exactly at the steps that are
+        # multiples of its period: train one step at a time (resuming) and
+        # see at which steps the M2 state changes.
+        period, total = a.slow_period, 3 * a.slow_period + 1
+        fire_dir = os.path.join(work, "fire")
+        if os.path.exists(os.path.join(fire_dir, "checkpoint.safetensors")):
+            os.remove(os.path.join(fire_dir, "checkpoint.safetensors"))
+        prev, changed = None, []
+        for k in range(1, total + 1):
+            run([exe, "train", "--run-dir", fire_dir, "--steps", str(k)] + (["--resume"] if k > 1 else [])
+                + train + common)
+            m2 = load_file(os.path.join(fire_dir, "checkpoint.safetensors"))[f"{names[0]}.m2"]
+            if (prev is None and np.any(m2 != 0)) or (prev is not None and np.any(m2 != prev)):
+                changed.append(k)
+            prev = m2
+        want = [k for k in range(1, total + 1) if k % period == 0]
+        print(f"{'ok  ' if changed == want else 'FAIL'} slow momentum written at steps {changed} "
+              f"(period {period}: expected {want})")
+        if changed != want:
+            failed.append("slow momentum firing")
     for f in failed:
         print("FAIL", f)
     for name, lo, hi in sv:

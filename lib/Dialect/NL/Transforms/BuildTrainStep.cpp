@@ -8,9 +8,10 @@
 //   @train_step(params..., state..., t, tokens)
 //       -> (loss, params'..., state'...)             the outer optimizer's step
 // The outer optimizer is the optimizer of the level that owns each parameter
-// (the slowest level; NESTED_LEARNING.md §9.8): gd, momentum, adam, adamw,
-// muon (Newton–Schulz), or a custom optimizer whose momentum is a memory with
-// the dot objective (its update derived by reverse mode).
+// (the slowest level; NESTED_LEARNING.md §9.8): gd, momentum, delta_momentum,
+// adam, adamw, muon (Newton–Schulz), m3, or a custom optimizer whose momentum
+// is a memory with the dot objective (its update derived by reverse mode);
+// docs/optimizers.md.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +54,10 @@ SmallVector<StringRef> stateNames(OptimizerKind k) {
   case OptimizerKind::adam:
   case OptimizerKind::adamw:
     return {"m", "v"};
+  case OptimizerKind::delta_momentum:
+    return {"m"};
+  case OptimizerKind::m3:
+    return {"m1", "v", "m2", "o2", "gsum", "count"};
   default:
     return {};
   }
@@ -61,7 +66,8 @@ SmallVector<StringRef> stateNames(OptimizerKind k) {
 bool isOuterOptimizer(OptimizerKind k) {
   return k == OptimizerKind::gd || k == OptimizerKind::momentum ||
          k == OptimizerKind::adam || k == OptimizerKind::adamw ||
-         k == OptimizerKind::muon || k == OptimizerKind::custom;
+         k == OptimizerKind::muon || k == OptimizerKind::custom ||
+         k == OptimizerKind::delta_momentum || k == OptimizerKind::m3;
 }
 
 /// Why build-train-step cannot apply `opt` as an outer optimizer, or "".
@@ -72,8 +78,8 @@ std::string unsupportedOuter(OptimizerOp opt) {
   if (!isOuterOptimizer(opt.getKind()))
     return "build-train-step cannot apply '" +
            stringifyOptimizerKind(opt.getKind()).str() +
-           "' as an outer optimizer yet; use gd, momentum, adam, adamw, "
-           "muon or a custom momentum memory";
+           "' as an outer optimizer yet; use gd, momentum, delta_momentum, "
+           "adam, adamw, muon, m3 or a custom momentum memory";
   if (opt.getKind() != OptimizerKind::custom)
     return "";
   Block *body = opt.getBody().empty() ? nullptr : &opt.getBody().front();
@@ -161,6 +167,79 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     if (wd != 0.0)
       dir = nb.add(dir, nb.mul(c(wd), p));
     return {nb.sub(p, lrTimes(dir)), m};
+  }
+  case OptimizerKind::delta_momentum: {
+    // Delta momentum (NL-N Eq. 22, NL-A Eq. 49) with one scalar memory per
+    // parameter entry: the momentum m is trained by the L2 objective
+    // 1/2 ||m g + 1||^2 (P = 1) instead of the dot product, so one step of
+    // gradient descent, m <- beta m - lr (m g + 1) g = (beta - lr g²) m -
+    // lr g, forgets the momentum in the directions it writes; p += m -
+    // lr wd p.
+    double beta = attrOr(opt.getBeta(), 0.9);
+    Value m = state[0];
+    Value next = nb.sub(nb.mul(c(beta), m),
+                        lrTimes(nb.mul(nb.add(nb.mul(m, g), c(1.0)), g)));
+    Value moved = nb.add(p, next);
+    if (wd != 0.0)
+      moved = nb.sub(moved, lrTimes(nb.mul(c(wd), p)));
+    return {moved, next};
+  }
+  case OptimizerKind::m3: {
+    // M3, multi-scale momentum Muon (NL-A §7.2, Algorithm 1), with the EMA
+    // decays of the reproductions: every step M1 = b1 M1 + (1-b1) g and
+    // V = b2 V + (1-b2) g²; the gradients also add up in S, and every
+    // slow_period steps (a step counter, kept as state) the slow momentum
+    // M2 = b3 M2 + (1-b3) S / period and its orthogonalization O2 = NS(M2)
+    // are written and S restarts. A matrix moves along
+    // sqrt(max(1, rows/cols)) (NS(M1) + alpha O2); any other parameter
+    // along (M1^ + alpha M2) / (sqrt(V^) + eps) (bias-corrected). Matrices
+    // are not divided by sqrt(V) as Algorithm 1 prints: that makes a step
+    // of lr / |g| per entry (docs/optimizers.md).
+    double b1 = attrOr(opt.getBeta1(), 0.9), b2 = attrOr(opt.getBeta2(), 0.999);
+    double b3 = attrOr(opt.getBeta3(), 0.9),
+           alpha = attrOr(opt.getAlpha(), 0.5);
+    double eps = attrOr(opt.getEps(), 1e-8);
+    int64_t steps = opt.getNsSteps() ? *opt.getNsSteps() : 5;
+    double period = double(opt.getSlowPeriod() ? *opt.getSlowPeriod() : 1);
+    auto ema = [&](Value old, double beta, Value x) {
+      return nb.add(nb.mul(c(beta), old), nb.mul(c(1 - beta), x));
+    };
+    Value m1 = ema(state[0], b1, g), v = ema(state[1], b2, nb.mul(g, g));
+    Value sum = nb.add(state[4], g), count = nb.add(state[5], c(1.0));
+    // 1 when count reaches the period (counts are exact small integers).
+    Value fire =
+        nb.un<ReluOp>(nb.sub(c(1.0), nb.un<AbsOp>(nb.sub(count, c(period)))));
+    auto pt = cast<RankedTensorType>(p.getType());
+    bool matrix = pt.getRank() == 2;
+    Value m2new = ema(state[2], b3, nb.mul(sum, c(1.0 / period)));
+    Value o2new = matrix ? newtonSchulz(nb, m2new, steps) : m2new;
+    auto blend = [&](Value old, Value now) {
+      return nb.add(old, nb.mul(fire, nb.sub(now, old)));
+    };
+    Value m2 = blend(state[2], m2new), o2 = blend(state[3], o2new);
+    Value dir;
+    if (matrix) {
+      double ratio = double(pt.getDimSize(0)) / double(pt.getDimSize(1));
+      dir = nb.mul(c(std::sqrt(std::max(1.0, ratio))),
+                   nb.add(newtonSchulz(nb, m1, steps), nb.mul(c(alpha), o2)));
+    } else {
+      auto correction = [&](double beta) {
+        Value pw = nb.un<ExpOp>(nb.mul(t, nb.c(t, std::log(beta))));
+        return nb.sub(nb.c(t, 1.0), pw);
+      };
+      Value num = nb.add(nb.div(m1, correction(b1)), nb.mul(c(alpha), m2));
+      Value den = nb.add(nb.un<SqrtOp>(nb.div(v, correction(b2))), c(eps));
+      dir = nb.div(num, den);
+    }
+    if (wd != 0.0)
+      dir = nb.add(dir, nb.mul(c(wd), p));
+    return {nb.sub(p, lrTimes(dir)),
+            m1,
+            v,
+            m2,
+            o2,
+            nb.sub(sum, nb.mul(fire, sum)),
+            nb.sub(count, nb.mul(fire, count))};
   }
   case OptimizerKind::custom: {
     // Momentum as an associative memory (NL §2.3, Eqs. 17-19): the level's

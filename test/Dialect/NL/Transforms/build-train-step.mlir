@@ -67,11 +67,14 @@ nl.model @slow {
 
 // -----
 
-nl.model @m3 {
+nl.model @dmgd {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'm3' as an outer optimizer yet; use gd, momentum, adam, adamw, muon or a custom momentum memory}}
+    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'dmgd' as an outer optimizer yet; use gd, momentum, delta_momentum, adam, adamw, muon, m3 or a custom momentum memory}}
     nl.param @w : tensor<2x2xf32>
-    nl.optimizer @o m3 attributes {lr = 1.0e-3 : f64, slow_period = 4}
+    nl.optimizer @o dmgd attributes {lr = 1.0e-3 : f64} {
+      nl.memory @m : !nl.memory<mlp, heads = 1, in = 1, out = 1, hidden = 4>
+      nl.objective dot
+    }
   }
   func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
     %w = nl.get_param @p::@w : tensor<2x2xf32>

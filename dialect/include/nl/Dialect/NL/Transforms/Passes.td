@@ -126,8 +126,9 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
       appended as
       the slowest level's step: gd, momentum (m = β m − lr g; p += m), adam
       or adamw (bias-corrected with the step number t ≥ 1; adamw decays
-      decoupled), muon (m = β m + g; matrices move along the Newton–Schulz
-      orthogonalization of m, NL Eq. 24), or a custom optimizer whose
+      decoupled), delta_momentum, muon (m = β m + g; matrices move along the
+      Newton–Schulz orthogonalization of m, NL Eq. 24), m3 (docs/optimizers.md
+      has every rule), or a custom optimizer whose
       momentum is a `matrix(1 -> 1)` memory with the `dot` objective (its
       update derived from the objective by reverse mode, NL Eqs. 17–19).
       State arguments are named `nl.state = "<param>.m"`/`".v"`.

@@ -12,7 +12,15 @@ windows) and the wall-clock; the PNG the validation loss against tokens and
 against wall-clock. Beside them, the nanoGPT CPU baseline as its README
 reports it (not rerun here). Nothing here is a test.
 
+With --optimizers, each model is trained by each outer optimizer of
+examples/optimizers/ instead (the model's `optimizer adamw(...)` lines
+replaced by the example's, at the example's learning rate times --lr), and
+the section `optimizers-<models>` of the output is written (with
+docs/results-optimizers-<models>.png).
+Each invocation replaces only its own section of --out.
+
 Usage: .venv/bin/python bench/results.py [--models transformer titans deltanet hope]
+           [--optimizers adamw muon m3 delta_momentum momentum]
            [--width 32] [--layers 2] [--heads 2] [--context 64] [--batch 8]
            [--steps 400] [--seeds 0 1 2] [--eval-every 50] [--lr 3] [--threads 2]
            [--out docs/results.md]
@@ -36,6 +44,7 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--build", default=os.path.join(root, "build"))
 ap.add_argument("--models", nargs="+", default=["transformer", "titans", "deltanet", "hope"])
+ap.add_argument("--optimizers", nargs="+", help="compare these outer optimizers (examples/optimizers/<name>.nl)")
 ap.add_argument("--width", type=int, default=32)
 ap.add_argument("--layers", type=int, default=2)
 ap.add_argument("--heads", type=int, default=2)
@@ -75,18 +84,41 @@ def params_of(exe):
     return int(m.group(1).replace(",", "")) if m else None
 
 
+def with_optimizer(text, opt):
+    """The model's text with every `optimizer adamw(...)` line replaced by the
+    outer optimizer of examples/optimizers/<opt>.nl (and its definition, for
+    an optimizer written in .nl, added)."""
+    ex = open(os.path.join(root, "examples", "optimizers", f"{opt}.nl")).read()
+    use = re.search(r"^level \w+ every 1 steps? \{\n\s*(optimizer .*)$", ex, re.M)
+    if not use:
+        sys.exit(f"results.py: no outer optimizer line in examples/optimizers/{opt}.nl")
+    definition = re.search(r"^optimizer \w+\(.*?\n\}\n", ex, re.M | re.S)
+    text, n = re.subn(r"optimizer adamw\(.*\)", use.group(1), text)
+    if n == 0:
+        sys.exit("results.py: the model has no optimizer adamw(...) line to replace")
+    return (definition.group(0) + "\n" if definition else "") + text
+
+
 sets = [f"d={a.width}", f"layers={a.layers}", f"heads={a.heads}", f"context={a.context}", f"batch={a.batch}"]
-runs = {}  # model -> list of (val points [(tokens, wall, loss)], tokens/s list, wall)
+variants = [(m, o) for m in a.models for o in (a.optimizers or [None])]
+runs = {}  # label -> list of (val points [(tokens, wall, loss)], tokens/s list, wall)
 nparams = {}
-for model in a.models:
-    exe = os.path.join(work, model)
+for model, opt in variants:
+    label = f"{model} / {opt}" if opt else model
+    tag = f"{model}-{opt}" if opt else model
+    src = os.path.join(work, f"{tag}.nl")
+    text = open(os.path.join(root, "examples", f"{model}.nl")).read()
+    with open(src, "w") as f:
+        f.write(with_optimizer(text, opt) if opt else text)
+    exe = os.path.join(work, tag)
     t0 = time.time()
-    sh([nlc, os.path.join(root, "examples", f"{model}.nl"), "-o", exe] + [x for s in sets for x in ("--set", s)])
-    print(f"{model}: compiled in {time.time() - t0:.0f} s", file=sys.stderr)
+    sh([nlc, src, "-o", exe] + [x for s in sets for x in ("--set", s)])
+    print(f"{label}: compiled in {time.time() - t0:.0f} s", file=sys.stderr)
+    model = label
     nparams[model] = params_of(exe)
     runs[model] = []
     for seed in a.seeds:
-        run_dir = os.path.join(work, f"{model}-seed{seed}")
+        run_dir = os.path.join(work, f"{tag}-seed{seed}")
         sh(["rm", "-rf", run_dir])
         t0 = time.time()
         sh([exe, "train", "--data", a.data, "--run-dir", run_dir, "--steps", str(a.steps), "--seed", str(seed),
@@ -106,7 +138,7 @@ for model in a.models:
 
 # The plot: validation loss against tokens and against wall-clock.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-for i, model in enumerate(a.models):
+for i, model in enumerate(runs):
     color = f"C{i}"
     for j, (val, _, _) in enumerate(runs[model]):
         label = model if j == 0 else None
@@ -122,11 +154,12 @@ ax1.legend()
 fig.suptitle(f"Tiny Shakespeare, width {a.width}, {a.layers} layers, {a.heads} heads, context {a.context}, "
              f"batch {a.batch}, {a.steps} steps, seeds {' '.join(map(str, a.seeds))}")
 fig.tight_layout()
-png = os.path.splitext(a.out)[0] + ".png"
+section = "optimizers-" + "-".join(a.models) if a.optimizers else "models"
+png = os.path.splitext(a.out)[0] + ("-" + section if a.optimizers else "") + ".png"
 fig.savefig(png, dpi=100)
 
 rows = []
-for model in a.models:
+for model in runs:
     finals = [r[0][-1][2] for r in runs[model]]
     mean = statistics.mean(finals)
     sd = statistics.stdev(finals) if len(finals) > 1 else 0.0
@@ -136,29 +169,37 @@ for model in a.models:
                 f"{tps:,.0f} | {wall:.0f} |")
 tokens = a.steps * a.batch * a.context
 cmd = " ".join(["bench/results.py"] + sys.argv[1:])
-with open(a.out, "w") as f:
-    f.write(f"""# Results
+what = ("each trained by each outer optimizer of examples/optimizers/ (its `optimizer` line in place of "
+        f"the model's AdamW) at the example's learning rate times `--lr {a.lr}`" if a.optimizers else
+        f"each trained with its compiled AdamW at `--lr {a.lr}` times the example's rate")
+body = f"""<!-- results.py:{section} -->
+## {"Outer optimizers: " + ", ".join(a.models) if a.optimizers else "The example models"}
 
 Generated by `.venv/bin/python {cmd}` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores,
-`--threads {a.threads}`); do not edit by hand.
+`--threads {a.threads}`); do not edit this section by hand.
 
-The example models at width {a.width}, {a.layers} layers, {a.heads} heads, context {a.context}, batch {a.batch}
-(`nlc examples/<model>.nl --set d={a.width} --set layers={a.layers} ...`), each trained
-for {a.steps} steps ({tokens:,} tokens) on the first 90 % of
-Tiny Shakespeare (byte tokens) with its compiled AdamW at `--lr {a.lr}` times
-the example's rate, {a.warmup} warmup steps and a cosine schedule; validation
-loss on the last 10 % (8 fixed batches) every {a.eval_every} steps; seeds
+Width {a.width}, {a.layers} layers, {a.heads} heads, context {a.context}, batch {a.batch}
+(`nlc examples/<model>.nl --set d={a.width} --set layers={a.layers} ...`), {what},
+for {a.steps} steps ({tokens:,} tokens) on the first 90 % of Tiny Shakespeare
+(byte tokens), {a.warmup} warmup steps and a cosine schedule; validation loss
+on the last 10 % (8 fixed batches) every {a.eval_every} steps; seeds
 {', '.join(map(str, a.seeds))}.
 
-| model | parameters | final validation loss (nats/token, mean ± sd) | bits per byte | training tokens/s | wall-clock per run (s) |
+| {"model / optimizer" if a.optimizers else "model"} | parameters | final validation loss (nats/token, mean ± sd) | bits per byte | training tokens/s | wall-clock per run (s) |
 | --- | --- | --- | --- | --- | --- |
-""")
-    f.write("\n".join(rows) + "\n")
-    f.write(f"""
+""" + "\n".join(rows) + f"""
+
 nanoGPT's CPU baseline (its README, not rerun here): validation loss
 {NANOGPT['val_loss']} after 2000 iterations of 12 x 64 characters
 ({NANOGPT['tokens']:,} tokens), a 4-layer, width-128 Transformer.
 
 ![validation loss against tokens and wall-clock]({os.path.basename(png)})
-""")
+<!-- end results.py:{section} -->
+"""
+old = open(a.out).read() if os.path.exists(a.out) else "# Results\n\nGenerated by bench/results.py.\n"
+pattern = re.compile(rf"<!-- results.py:{section} -->.*?<!-- end results.py:{section} -->\n", re.S)
+new = pattern.sub(lambda _: body, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + body
+with open(a.out + ".tmp", "w") as f:
+    f.write(new)
+os.replace(a.out + ".tmp", a.out)
 print(f"results.py: wrote {a.out} and {png}", file=sys.stderr)

@@ -45,7 +45,7 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   text += "buffer-deallocation-pipeline,"
           "func.func(optimize-allocation-liveness),"
           "convert-bufferization-to-memref,convert-memref-copy-to-linalg,"
-          "convert-linalg-to-loops,convert-vector-to-scf,"
+          "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
           "expand-strided-metadata,lower-affine,";
   if (options.openmp)
     text +=

@@ -19,3 +19,16 @@
 // SEQ-LABEL: llvm.func @chunk(
 // SEQ-NOT: omp.
 // SEQ: llvm.return
+
+// The register-tiled matrix products (nl-vectorize-contractions) keep their
+// vectors in registers: no stack buffer is allocated inside their loops
+// (each would grow the stack once per tile, and a 256 x 65536 product
+// overflowed it). convert-vector-to-scf runs with full-unroll.
+// RUN: nl-opt --nl-lower-to-llvm %s | FileCheck %s --check-prefix=NOSTACK
+// NOSTACK-LABEL: llvm.func @nl.matmul_kernel
+// NOSTACK-NOT: llvm.alloca
+// NOSTACK-LABEL: llvm.func @products
+func.func @products(%a: tensor<16x64xf32>, %b: tensor<64x32xf32>) -> tensor<16x32xf32> {
+  %c = nl.matmul %a, %b : (tensor<16x64xf32>, tensor<64x32xf32>) -> tensor<16x32xf32>
+  return %c : tensor<16x32xf32>
+}

@@ -21,13 +21,14 @@ Usage: .venv/bin/python bench/optimizer_bandwidth.py [--optimizers adamw momentu
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from nl_examples import outer_optimizer
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -40,15 +41,6 @@ a = ap.parse_args()
 nlc = os.path.join(a.build, "bin", "nlc")
 work = tempfile.mkdtemp(prefix="nl-optbw-")
 STATE = {"adamw": 2, "momentum": 1, "delta_momentum": 1, "muon": 1, "m3": 6}
-
-
-def optimizer_text(opt):
-    """The use line (and definition, for one written in .nl) of
-    examples/optimizers/<opt>.nl."""
-    ex = open(os.path.join(root, "examples", "optimizers", f"{opt}.nl")).read()
-    use = re.search(r"^level \w+ every 1 steps? \{\n\s*(optimizer .*)$", ex, re.M).group(1)
-    definition = re.search(r"^optimizer \w+\(.*?\n\}\n", ex, re.M | re.S)
-    return (definition.group(0) if definition else ""), use
 
 
 def copy_bandwidth(nbytes, reps=7):
@@ -66,7 +58,7 @@ def copy_bandwidth(nbytes, reps=7):
 rows = []
 n = 2 * 256 * a.width  # floats in the two parameters
 for opt in a.optimizers:
-    definition, use = optimizer_text(opt)
+    definition, use = outer_optimizer(opt)
     text = f"""{definition}
 model bw(vocab = 256, d = {a.width}, batch = 1, context = 1)
 level pretrain every 1 step {{

@@ -39,6 +39,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from nl_examples import outer_optimizer  # noqa: E402
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -88,15 +89,11 @@ def with_optimizer(text, opt):
     """The model's text with every `optimizer adamw(...)` line replaced by the
     outer optimizer of examples/optimizers/<opt>.nl (and its definition, for
     an optimizer written in .nl, added)."""
-    ex = open(os.path.join(root, "examples", "optimizers", f"{opt}.nl")).read()
-    use = re.search(r"^level \w+ every 1 steps? \{\n\s*(optimizer .*)$", ex, re.M)
-    if not use:
-        sys.exit(f"results.py: no outer optimizer line in examples/optimizers/{opt}.nl")
-    definition = re.search(r"^optimizer \w+\(.*?\n\}\n", ex, re.M | re.S)
-    text, n = re.subn(r"optimizer adamw\(.*\)", use.group(1), text)
+    definition, use = outer_optimizer(opt)
+    text, n = re.subn(r"optimizer adamw\(.*\)", use, text)
     if n == 0:
         sys.exit("results.py: the model has no optimizer adamw(...) line to replace")
-    return (definition.group(0) + "\n" if definition else "") + text
+    return (definition + "\n" if definition else "") + text
 
 
 sets = [f"d={a.width}", f"layers={a.layers}", f"heads={a.heads}", f"context={a.context}", f"batch={a.batch}"]

@@ -119,16 +119,24 @@ void *bindParamsAndTokens(State &state, Scratch &s, const TensorSpec &t,
   return it->second.data();
 }
 
+/// A call of entry point `name` (`fn`) on `state`'s parameters and the
+/// tokens and result buffers of `s`.
+Call callOn(const Model &model, const std::string &name, EntryFn fn,
+            State &state, Scratch &s) {
+  Call call(model.entry(name), fn);
+  call.bind([&](const TensorSpec &t, bool r) {
+    return bindParamsAndTokens(state, s, t, r);
+  });
+  return call;
+}
+
 /// The mean loss (nats/token) of `state` on `batches` validation batches.
 double validationLoss(const Model &model, State &state, const Dataset &data,
                       int64_t batches) {
   const Manifest &m = model.manifest();
   Scratch s;
   s.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
-  Call call(model.entry("loss"), nl_loss);
-  call.bind([&](const TensorSpec &t, bool r) {
-    return bindParamsAndTokens(state, s, t, r);
-  });
+  Call call = callOn(model, "loss", nl_loss, state, s);
   double sum = 0;
   for (int64_t i = 0; i < batches; ++i) {
     data.valBatch(i, batches, m.batch, m.context, s.tokens.data());
@@ -392,10 +400,7 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
     text.push_back('\n');
   Scratch scratch;
   scratch.tokens.assign(static_cast<size_t>(m.batch * (m.context + 1)), 0);
-  Call call(model.entry("logits"), nl_logits);
-  call.bind([&](const TensorSpec &t, bool r) {
-    return bindParamsAndTokens(s, scratch, t, r);
-  });
+  Call call = callOn(model, "logits", nl_logits, s, scratch);
   const float *logits = scratch.out.begin()->second.data();
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);
   std::vector<double> p(static_cast<size_t>(m.vocab));
@@ -445,17 +450,11 @@ int gradcheck(Model &model, const std::string &runDir,
       scratch.tokens[i] = static_cast<int32_t>(randomBits(seed, 0x746f6b, i) %
                                                static_cast<uint64_t>(m.vocab));
   }
-  Call grad(model.entry("loss_grad"), nl_loss_grad);
-  grad.bind([&](const TensorSpec &t, bool r) {
-    return bindParamsAndTokens(s, scratch, t, r);
-  });
+  Call grad = callOn(model, "loss_grad", nl_loss_grad, s, scratch);
   grad();
   Scratch lossScratch;
   lossScratch.tokens = scratch.tokens;
-  Call loss(model.entry("loss"), nl_loss);
-  loss.bind([&](const TensorSpec &t, bool r) {
-    return bindParamsAndTokens(s, lossScratch, t, r);
-  });
+  Call loss = callOn(model, "loss", nl_loss, s, lossScratch);
   int failures = 0;
   uint64_t stream = 0;
   for (const TensorSpec &t : model.entry("loss_grad").args) {
@@ -516,17 +515,11 @@ int dump(Model &model, const std::string &runDir, const std::string &dataPath,
   Scratch scratch;
   scratch.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
   data.trainBatch(seed, step, m.batch, m.context, scratch.tokens.data());
-  Call grad(model.entry("loss_grad"), nl_loss_grad);
-  grad.bind([&](const TensorSpec &t, bool r) {
-    return bindParamsAndTokens(s, scratch, t, r);
-  });
+  Call grad = callOn(model, "loss_grad", nl_loss_grad, s, scratch);
   grad();
   Scratch logitScratch;
   logitScratch.tokens = scratch.tokens;
-  Call logits(model.entry("logits"), nl_logits);
-  logits.bind([&](const TensorSpec &t, bool r) {
-    return bindParamsAndTokens(s, logitScratch, t, r);
-  });
+  Call logits = callOn(model, "logits", nl_logits, s, logitScratch);
   logits();
 
   Safetensors file;

@@ -130,6 +130,13 @@ double attrOr(std::optional<APFloat> a, double fallback) {
   return a ? a->convertToDouble() : fallback;
 }
 
+/// Adam's bias correction 1 - beta^t = 1 - exp(t ln beta) for the step
+/// number t (rank 0).
+Value biasCorrection(NLBuilder &nb, Value t, double beta) {
+  Value pw = nb.un<ExpOp>(nb.mul(t, nb.c(t, std::log(beta))));
+  return nb.sub(nb.c(t, 1.0), pw);
+}
+
 /// One optimizer step for one parameter: returns p' and the new state.
 /// `lrScale` (rank 0) multiplies the optimizer's learning rate: the
 /// runtime's --lr, warmup and schedule.
@@ -223,12 +230,10 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
       dir = nb.mul(c(std::sqrt(std::max(1.0, ratio))),
                    nb.add(newtonSchulz(nb, m1, steps), nb.mul(c(alpha), o2)));
     } else {
-      auto correction = [&](double beta) {
-        Value pw = nb.un<ExpOp>(nb.mul(t, nb.c(t, std::log(beta))));
-        return nb.sub(nb.c(t, 1.0), pw);
-      };
-      Value num = nb.add(nb.div(m1, correction(b1)), nb.mul(c(alpha), m2));
-      Value den = nb.add(nb.un<SqrtOp>(nb.div(v, correction(b2))), c(eps));
+      Value num =
+          nb.add(nb.div(m1, biasCorrection(nb, t, b1)), nb.mul(c(alpha), m2));
+      Value den =
+          nb.add(nb.un<SqrtOp>(nb.div(v, biasCorrection(nb, t, b2))), c(eps));
       dir = nb.div(num, den);
     }
     if (wd != 0.0)
@@ -277,12 +282,8 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     Value m = nb.add(nb.mul(c(b1), state[0]), nb.mul(c(1 - b1), gg));
     Value v =
         nb.add(nb.mul(c(b2), state[1]), nb.mul(c(1 - b2), nb.mul(gg, gg)));
-    auto correction = [&](double beta) { // 1 - beta^t = 1 - exp(t ln beta)
-      Value pw = nb.un<ExpOp>(nb.mul(t, nb.c(t, std::log(beta))));
-      return nb.sub(nb.c(t, 1.0), pw);
-    };
-    Value mh = nb.div(m, correction(b1));
-    Value vh = nb.div(v, correction(b2));
+    Value mh = nb.div(m, biasCorrection(nb, t, b1));
+    Value vh = nb.div(v, biasCorrection(nb, t, b2));
     Value upd = nb.div(mh, nb.add(nb.un<SqrtOp>(vh), c(eps)));
     if (decoupled && wd != 0.0)
       upd = nb.add(upd, nb.mul(c(wd), p));

@@ -19,7 +19,8 @@ static std::string nlToLinalg(bool rollChunks) {
                      "schedule-levels{roll-chunks=") +
          (rollChunks ? "1" : "0") +
          "},canonicalize,cse,convert-nl-to-linalg,canonicalize,"
-         "linalg-fuse-elementwise-ops,linalg-fold-unit-extent-dims,"
+         "linalg-fuse-elementwise-ops,nl-fuse-multi-use-elementwise,"
+         "linalg-fold-unit-extent-dims,"
          "canonicalize,nl-vectorize-contractions,canonicalize";
 }
 

@@ -135,8 +135,45 @@ class M3:
         return w - self.lr * (d + self.wd * w)
 
 
+class DeepMomentum:
+    """DMGD (NL-N Eq. 23, docs/optimizers.md): the momentum is the memory
+    m(u)_j = b_j + sum_k wo_k silu(wi_k x_j) over the normalized gradient
+    x = u / rms(u), with wi = wi0 + (state), wi0_k = 4 (k + 1/2) / H - 2.
+    Inner objective <m(u), u>; its gradients, written by hand here (the
+    compiler takes them by reverse mode): d/db = u, d/dwo_k = sum_j
+    silu(wi_k x_j) u_j, d/dwi_k = sum_j wo_k silu'(wi_k x_j) x_j u_j. One GD
+    step with retention beta, the shared weights at lr / N; then
+    W <- W + m_{i+1}(u)."""
+
+    def __init__(self, lr=0.01, beta=0.9, hidden=16, wd=0.0):
+        self.lr, self.beta, self.hidden, self.wd, self.s = lr, beta, hidden, wd, {}
+
+    def step(self, name, w, g, t):
+        h = self.hidden
+        shape = (h,) + (1,) * w.ndim
+        wi0 = (4.0 * (np.arange(h) + 0.5) / h - 2.0).reshape(shape)
+        b, wi, wo = self.s.get(name, (np.zeros_like(w), np.zeros(shape), np.zeros(shape)))
+        x = g / (np.sqrt(np.mean(g * g)) + 1e-12)
+        sig = lambda z: 1.0 / (1.0 + np.exp(-z))
+
+        def read(b, wi, wo):
+            z = (wi0 + wi) * x
+            return b + np.sum(wo * z * sig(z), axis=0)
+
+        z = (wi0 + wi) * x
+        dsilu = sig(z) * (1 + z * (1 - sig(z)))
+        dwo = np.sum(z * sig(z) * g, axis=tuple(range(1, w.ndim + 1)), keepdims=True)
+        dwi = np.sum(wo * dsilu * x * g, axis=tuple(range(1, w.ndim + 1)), keepdims=True)
+        n = w.size
+        b = self.beta * b - self.lr * g
+        wi = self.beta * wi - self.lr / n * dwi
+        wo = self.beta * wo - self.lr / n * dwo
+        self.s[name] = (b, wi, wo)
+        return w + read(b, wi, wo) - self.lr * self.wd * w
+
+
 OPTIMIZERS = {"adamw": AdamW, "momentum": MomentumMemory, "muon": Muon,
-              "delta_momentum": DeltaMomentum, "m3": M3}
+              "delta_momentum": DeltaMomentum, "m3": M3, "dmgd": DeepMomentum}
 
 
 def rel_rms(a, ref):

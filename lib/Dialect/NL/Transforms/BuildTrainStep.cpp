@@ -58,6 +58,8 @@ SmallVector<StringRef> stateNames(OptimizerKind k) {
     return {"m"};
   case OptimizerKind::m3:
     return {"m1", "v", "m2", "o2", "gsum", "count"};
+  case OptimizerKind::dmgd:
+    return {"m", "w_in", "w_out"};
   default:
     return {};
   }
@@ -67,7 +69,16 @@ bool isOuterOptimizer(OptimizerKind k) {
   return k == OptimizerKind::gd || k == OptimizerKind::momentum ||
          k == OptimizerKind::adam || k == OptimizerKind::adamw ||
          k == OptimizerKind::muon || k == OptimizerKind::custom ||
-         k == OptimizerKind::delta_momentum || k == OptimizerKind::m3;
+         k == OptimizerKind::delta_momentum || k == OptimizerKind::m3 ||
+         k == OptimizerKind::dmgd;
+}
+
+/// The deep momentum of a dmgd optimizer: its one mlp(1 -> 1) memory.
+MemoryOp deepMomentum(OptimizerOp opt) {
+  if (opt.getKind() != OptimizerKind::dmgd || opt.getBody().empty())
+    return {};
+  auto mems = llvm::to_vector(opt.getBody().front().getOps<MemoryOp>());
+  return mems.size() == 1 ? mems.front() : MemoryOp();
 }
 
 /// Why build-train-step cannot apply `opt` as an outer optimizer, or "".
@@ -79,7 +90,16 @@ std::string unsupportedOuter(OptimizerOp opt) {
     return "build-train-step cannot apply '" +
            stringifyOptimizerKind(opt.getKind()).str() +
            "' as an outer optimizer yet; use gd, momentum, delta_momentum, "
-           "adam, adamw, muon, m3 or a custom momentum memory";
+           "adam, adamw, muon, m3, dmgd or a custom momentum memory";
+  if (opt.getKind() == OptimizerKind::dmgd) {
+    MemoryOp mem = deepMomentum(opt);
+    MemoryType t = mem ? mem.getMemoryType() : MemoryType();
+    if (!t || t.getKind() != MemoryKind::mlp || t.getIn() != 1 ||
+        t.getOut() != 1 || t.getHeads() != 1 || !t.getHidden())
+      return "dmgd's deep momentum must be one memory mlp(1 -> 1, hidden = "
+             "H, heads = 1) (an MLP over each gradient entry)";
+    return "";
+  }
   if (opt.getKind() != OptimizerKind::custom)
     return "";
   Block *body = opt.getBody().empty() ? nullptr : &opt.getBody().front();
@@ -125,6 +145,35 @@ Value newtonSchulz(NLBuilder &nb, Value g, int64_t steps) {
 }
 
 SmallVector<std::string> stateNamesOf(Param p);
+
+/// The type of optimizer state `name` of a parameter of type `pt`: the
+/// parameter's own, except dmgd's shared MLP weights, [H, 1, ..., 1] (one
+/// more dim than the parameter, so that they broadcast against it).
+RankedTensorType stateType(OptimizerOp opt, RankedTensorType pt,
+                           StringRef name) {
+  if (opt.getKind() != OptimizerKind::dmgd || name == "m" || name == "acc")
+    return pt;
+  SmallVector<int64_t> shape(pt.getRank() + 1, 1);
+  shape[0] = int64_t(deepMomentum(opt).getMemoryType().getHidden());
+  return RankedTensorType::get(shape, pt.getElementType());
+}
+
+/// The activation `act` of an mlp memory, applied to `x`.
+Value activation(NLBuilder &nb, Activation act, Value x) {
+  switch (act) {
+  case Activation::silu:
+    return nb.un<SiluOp>(x);
+  case Activation::gelu:
+    return nb.un<GeluOp>(x);
+  case Activation::relu:
+    return nb.un<ReluOp>(x);
+  case Activation::tanh:
+    return nb.un<TanhOp>(x);
+  case Activation::identity:
+    return x;
+  }
+  llvm_unreachable("unknown activation");
+}
 
 double attrOr(std::optional<APFloat> a, double fallback) {
   return a ? a->convertToDouble() : fallback;
@@ -271,6 +320,56 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
       moved = nb.sub(moved, lrTimes(nb.mul(c(wd), p)));
     return {moved, next};
   }
+  case OptimizerKind::dmgd: {
+    // Deep momentum GD (NL-N Eq. 23): W <- W + m_{i+1}(u_i), u_i = g, where
+    // the momentum is a memory over the gradient stream,
+    //   m(u)_j = b_j + sum_k w_out_k act(w_in_k x_j),  x = u / (rms(u) +
+    //   1e-12),
+    // b (state "m") one scalar per entry, as momentum's, and an MLP 1 -> H
+    // -> 1 over each (normalized) gradient entry, shared by the entries of
+    // the parameter (state "w_in" holds w_in - w_in0: the first layer starts
+    // at the fixed spread w_in0_k = 4 (k + 1/2) / H - 2, the rest at 0). Its
+    // inner objective is <m(u), u>, momentum's <m, g> (NL Eqs. 17-19) with
+    // the MLP's output in place of m: the first-order change of the outer
+    // loss under the step. One step of GD on it, its gradient by reverse
+    // mode, with retention beta: b <- beta b - lr u (momentum exactly), the
+    // shared weights w <- beta w - (lr / N) d<m(u), u>/dw (their gradient
+    // sums over the parameter's N entries). docs/optimizers.md.
+    double beta = attrOr(opt.getBeta(), 0.9);
+    MemoryType mt = deepMomentum(opt).getMemoryType();
+    int64_t hidden = int64_t(mt.getHidden());
+    auto pt = cast<RankedTensorType>(p.getType());
+    auto wt = cast<RankedTensorType>(state[1].getType());
+    SmallVector<float> spread;
+    for (int64_t k = 0; k < hidden; ++k)
+      spread.push_back(float(4.0 * (k + 0.5) / double(hidden) - 2.0));
+    Value w0 = arith::ConstantOp::create(
+        nb.b, nb.loc, wt, DenseElementsAttr::get(wt, ArrayRef(spread)));
+    auto scalar = RankedTensorType::get({}, pt.getElementType());
+    double n = double(pt.getNumElements());
+    Value rms = nb.un<SqrtOp>(
+        nb.mul(SumOp::create(nb.b, nb.loc, scalar, nb.mul(g, g)), c(1.0 / n)));
+    Value x = nb.div(g, nb.add(rms, c(1e-12)));
+    auto read = [&](Value b, Value wIn, Value wOut) {
+      Value h = activation(nb, mt.getAct(), nb.mul(nb.add(w0, wIn), x));
+      return nb.add(b, nb.sumTo(nb.mul(wOut, h), pt));
+    };
+    Value inner = SumOp::create(nb.b, nb.loc, scalar,
+                                nb.mul(read(state[0], state[1], state[2]), g));
+    FailureOr<SmallVector<Value>> d =
+        buildGradients(nb.b, inner, Value(), {state[0], state[1], state[2]});
+    if (failed(d))
+      return {};
+    Value b = nb.sub(nb.mul(c(beta), state[0]), lrTimes((*d)[0]));
+    Value wIn =
+        nb.sub(nb.mul(c(beta), state[1]), lrTimes(nb.mul(c(1.0 / n), (*d)[1])));
+    Value wOut =
+        nb.sub(nb.mul(c(beta), state[2]), lrTimes(nb.mul(c(1.0 / n), (*d)[2])));
+    Value moved = nb.add(p, read(b, wIn, wOut));
+    if (wd != 0.0)
+      moved = nb.sub(moved, lrTimes(nb.mul(c(wd), p)));
+    return {moved, b, wIn, wOut};
+  }
   case OptimizerKind::adam:
   case OptimizerKind::adamw: {
     // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; bias-corrected by 1 - b^t;
@@ -413,10 +512,12 @@ struct BuildTrainStep
     }
     for (Param &p : params)
       for (StringRef s : stateNamesOf(p)) {
-        ins.push_back(p.op.getType());
+        Type st =
+            stateType(p.optimizer, cast<RankedTensorType>(p.op.getType()), s);
+        ins.push_back(st);
         argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
             "nl.state", b.getStringAttr(p.op.getSymName() + "." + s))));
-        outs.push_back(p.op.getType());
+        outs.push_back(st);
       }
     ins.push_back(lossType); // the step number t >= 1 (bias correction)
     argAttrs.push_back(

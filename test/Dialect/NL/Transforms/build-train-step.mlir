@@ -67,11 +67,54 @@ nl.model @slow {
 
 // -----
 
-nl.model @dmgd {
+nl.model @dgd_outer {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'dmgd' as an outer optimizer yet; use gd, momentum, delta_momentum, adam, adamw, muon, m3 or a custom momentum memory}}
+    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'dgd' as an outer optimizer yet; use gd, momentum, delta_momentum, adam, adamw, muon, m3, dmgd or a custom momentum memory}}
+    nl.param @w : tensor<2x2xf32>
+    nl.optimizer @o dgd attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %w = nl.get_param @p::@w : tensor<2x2xf32>
+    %s = nl.sum %w : tensor<2x2xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+// -----
+
+nl.model @dmgd_wide {
+  nl.level @p every <1 steps> {
+    // expected-error @+1 {{'nl.param' op level @p: dmgd's deep momentum must be one memory mlp(1 -> 1, hidden = H, heads = 1) (an MLP over each gradient entry)}}
     nl.param @w : tensor<2x2xf32>
     nl.optimizer @o dmgd attributes {lr = 1.0e-3 : f64} {
+      nl.memory @m : !nl.memory<mlp, heads = 1, in = 2, out = 2, hidden = 4>
+      nl.objective dot
+    }
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %w = nl.get_param @p::@w : tensor<2x2xf32>
+    %s = nl.sum %w : tensor<2x2xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+// -----
+
+// DMGD (NL-N Eq. 23): the state is b (the parameter's shape) and the shared
+// MLP's two layers, [hidden, 1, 1] for a matrix; the step reads the
+// gradient's RMS, the MLP at the fixed first-layer spread plus its offset,
+// and the inner gradient of <m(g), g> (reverse mode: the SiLU's VJP).
+// CHECK-LABEL: nl.model @dmgd
+// CHECK: func.func @train_step(%{{.*}}: tensor<2x2xf32> {nl.param = @p::@w}, %{{.*}}: tensor<2x2xf32> {nl.state = "w.m"}, %{{.*}}: tensor<4x1x1xf32> {nl.state = "w.w_in"}, %{{.*}}: tensor<4x1x1xf32> {nl.state = "w.w_out"}
+// CHECK-SAME: -> (tensor<f32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<4x1x1xf32>, tensor<4x1x1xf32>)
+// CHECK: arith.constant dense<[{{\[\[}}-1.500000e+00]], {{\[\[}}-5.000000e-01]], {{\[\[}}5.000000e-01]], {{\[\[}}1.500000e+00]]]> : tensor<4x1x1xf32>
+// CHECK: nl.sqrt
+// CHECK: nl.silu
+// CHECK: nl.sigmoid
+nl.model @dmgd {
+  nl.level @p every <1 steps> {
+    nl.param @w : tensor<2x2xf32>
+    nl.optimizer @o dmgd attributes {lr = 1.0e-3 : f64, beta = 0.9 : f64} {
       nl.memory @m : !nl.memory<mlp, heads = 1, in = 1, out = 1, hidden = 4>
       nl.objective dot
     }

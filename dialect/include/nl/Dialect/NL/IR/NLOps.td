@@ -195,7 +195,7 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
     | `adam`, `adamw` | Adam / decoupled decay (NL-A App. B) | lr, beta1, beta2, eps, weight_decay |
     | `muon` | Newton–Schulz orthogonalized momentum (NL Eq. 24) | lr, beta, ns_steps, weight_decay |
     | `m3` | multi-scale momentum Muon (NL-A Alg. 1) | lr, beta1, beta2, beta3, alpha, eps, ns_steps, slow_period, weight_decay |
-    | `dmgd` | deep momentum: an MLP memory over gradients (NL-N Eq. 23) | lr, beta, weight_decay |
+    | `dmgd` | deep momentum: W += m(g), m = b + an MLP memory over the normalized gradient, trained on <m(g), g> (NL-N Eq. 23; docs/optimizers.md) | lr, beta, weight_decay |
     | `custom` | the body's objective on the gradient stream | lr, beta, weight_decay |
 
     `dmgd` needs an `nl.memory` of kind `mlp` in its body (the deep

@@ -179,17 +179,6 @@ int main(int argc, char **argv) {
   mlir::nl::registerNLPasses();
   mlir::nl::registerNLConversionPasses();
   mlir::nl::registerNLPipelines();
-  // --help lists nlc's options and MLIR's (--mlir-*, --pass-pipeline);
-  // the LLVM back ends' hundreds of flags stay under --help-hidden.
-  for (auto &entry : cl::getRegisteredOptions()) {
-    cl::Option *o = entry.second;
-    StringRef name = entry.first;
-    if (llvm::is_contained(o->Categories, &nlcCategory) ||
-        name.starts_with("mlir-") || name == "pass-pipeline" ||
-        name.starts_with("help") || name == "version")
-      continue;
-    o->setHiddenFlag(cl::Hidden);
-  }
   cl::ParseCommandLineOptions(
       argc, argv,
       "nlc: the Nested Learning Compiler\n\n"

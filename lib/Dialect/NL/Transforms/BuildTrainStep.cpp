@@ -73,9 +73,10 @@ bool isOuterOptimizer(OptimizerKind k) {
          k == OptimizerKind::dmgd;
 }
 
-/// The deep momentum of a dmgd optimizer: its one mlp(1 -> 1) memory.
-MemoryOp deepMomentum(OptimizerOp opt) {
-  if (opt.getKind() != OptimizerKind::dmgd || opt.getBody().empty())
+/// The one memory of an optimizer's body (a custom optimizer's momentum,
+/// dmgd's deep momentum), or null when it has none or several.
+MemoryOp soleMemory(OptimizerOp opt) {
+  if (opt.getBody().empty())
     return {};
   auto mems = llvm::to_vector(opt.getBody().front().getOps<MemoryOp>());
   return mems.size() == 1 ? mems.front() : MemoryOp();
@@ -92,7 +93,7 @@ std::string unsupportedOuter(OptimizerOp opt) {
            "' as an outer optimizer yet; use gd, momentum, delta_momentum, "
            "adam, adamw, muon, m3, dmgd or a custom momentum memory";
   if (opt.getKind() == OptimizerKind::dmgd) {
-    MemoryOp mem = deepMomentum(opt);
+    MemoryOp mem = soleMemory(opt);
     MemoryType t = mem ? mem.getMemoryType() : MemoryType();
     if (!t || t.getKind() != MemoryKind::mlp || t.getIn() != 1 ||
         t.getOut() != 1 || t.getHeads() != 1 || !t.getHidden())
@@ -102,13 +103,12 @@ std::string unsupportedOuter(OptimizerOp opt) {
   }
   if (opt.getKind() != OptimizerKind::custom)
     return "";
-  Block *body = opt.getBody().empty() ? nullptr : &opt.getBody().front();
-  auto mems = body ? llvm::to_vector(body->getOps<MemoryOp>())
-                   : SmallVector<MemoryOp>();
-  if (mems.size() != 1)
+  MemoryOp mem = soleMemory(opt);
+  if (!mem)
     return "a custom outer optimizer needs exactly one memory (its "
            "momentum)";
-  MemoryType t = mems.front().getType();
+  Block *body = &opt.getBody().front();
+  MemoryType t = mem.getMemoryType();
   if (t.getKind() != MemoryKind::matrix || t.getIn() != 1 || t.getOut() != 1)
     return "a custom outer optimizer's momentum must be matrix(1 -> 1) (one "
            "scalar memory per parameter entry)";
@@ -154,25 +154,8 @@ RankedTensorType stateType(OptimizerOp opt, RankedTensorType pt,
   if (opt.getKind() != OptimizerKind::dmgd || name == "m" || name == "acc")
     return pt;
   SmallVector<int64_t> shape(pt.getRank() + 1, 1);
-  shape[0] = int64_t(deepMomentum(opt).getMemoryType().getHidden());
+  shape[0] = int64_t(soleMemory(opt).getMemoryType().getHidden());
   return RankedTensorType::get(shape, pt.getElementType());
-}
-
-/// The activation `act` of an mlp memory, applied to `x`.
-Value activation(NLBuilder &nb, Activation act, Value x) {
-  switch (act) {
-  case Activation::silu:
-    return nb.un<SiluOp>(x);
-  case Activation::gelu:
-    return nb.un<GeluOp>(x);
-  case Activation::relu:
-    return nb.un<ReluOp>(x);
-  case Activation::tanh:
-    return nb.un<TanhOp>(x);
-  case Activation::identity:
-    return x;
-  }
-  llvm_unreachable("unknown activation");
 }
 
 double attrOr(std::optional<APFloat> a, double fallback) {
@@ -336,7 +319,7 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     // shared weights w <- beta w - (lr / N) d<m(u), u>/dw (their gradient
     // sums over the parameter's N entries). docs/optimizers.md.
     double beta = attrOr(opt.getBeta(), 0.9);
-    MemoryType mt = deepMomentum(opt).getMemoryType();
+    MemoryType mt = soleMemory(opt).getMemoryType();
     int64_t hidden = int64_t(mt.getHidden());
     auto pt = cast<RankedTensorType>(p.getType());
     auto wt = cast<RankedTensorType>(state[1].getType());
@@ -351,7 +334,7 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
         nb.mul(SumOp::create(nb.b, nb.loc, scalar, nb.mul(g, g)), c(1.0 / n)));
     Value x = nb.div(g, nb.add(rms, c(1e-12)));
     auto read = [&](Value b, Value wIn, Value wOut) {
-      Value h = activation(nb, mt.getAct(), nb.mul(nb.add(w0, wIn), x));
+      Value h = nb.act(mt.getAct(), nb.mul(nb.add(w0, wIn), x));
       return nb.add(b, nb.sumTo(nb.mul(wOut, h), pt));
     };
     Value inner = SumOp::create(nb.b, nb.loc, scalar,
@@ -361,10 +344,10 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     if (failed(d))
       return {};
     Value b = nb.sub(nb.mul(c(beta), state[0]), lrTimes((*d)[0]));
-    Value wIn =
-        nb.sub(nb.mul(c(beta), state[1]), lrTimes(nb.mul(c(1.0 / n), (*d)[1])));
-    Value wOut =
-        nb.sub(nb.mul(c(beta), state[2]), lrTimes(nb.mul(c(1.0 / n), (*d)[2])));
+    auto shared = [&](Value w, Value dw) {
+      return nb.sub(nb.mul(c(beta), w), lrTimes(nb.mul(c(1.0 / n), dw)));
+    };
+    Value wIn = shared(state[1], (*d)[1]), wOut = shared(state[2], (*d)[2]);
     Value moved = nb.add(p, read(b, wIn, wOut));
     if (wd != 0.0)
       moved = nb.sub(moved, lrTimes(nb.mul(c(wd), p)));

@@ -212,22 +212,7 @@ private:
   bool dualForm;
 };
 
-Value Deriver::act(Value z) {
-  Location loc = op->getLoc();
-  switch (rule.type.getAct()) {
-  case Activation::silu:
-    return SiluOp::create(b, loc, z.getType(), z);
-  case Activation::gelu:
-    return GeluOp::create(b, loc, z.getType(), z);
-  case Activation::relu:
-    return ReluOp::create(b, loc, z.getType(), z);
-  case Activation::tanh:
-    return TanhOp::create(b, loc, z.getType(), z);
-  case Activation::identity:
-    return z;
-  }
-  llvm_unreachable("unknown activation");
-}
+Value Deriver::act(Value z) { return nb.act(rule.type.getAct(), z); }
 
 Value Deriver::read(ArrayRef<Value> w, Value x, Value *hidden) {
   auto xt = nb.tt(x);

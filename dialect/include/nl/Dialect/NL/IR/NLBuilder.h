@@ -64,6 +64,22 @@ struct NLBuilder {
   template <typename OpTy> Value un(Value x) {
     return OpTy::create(b, loc, x.getType(), x);
   }
+  /// An mlp memory's activation `a` applied to `x`.
+  Value act(Activation a, Value x) {
+    switch (a) {
+    case Activation::silu:
+      return un<SiluOp>(x);
+    case Activation::gelu:
+      return un<GeluOp>(x);
+    case Activation::relu:
+      return un<ReluOp>(x);
+    case Activation::tanh:
+      return un<TanhOp>(x);
+    case Activation::identity:
+      return x;
+    }
+    llvm_unreachable("unknown activation");
+  }
 
   /// Sums `x` down to `target`'s shape (no-op when the types agree).
   Value sumTo(Value x, Type target) {

@@ -2,7 +2,9 @@
 //
 // One walk over the AST that checks names, shapes, types and frequencies and
 // emits IR. Shapes are static: B = config `batch` (default 8), T = config
-// `context` (default 256); the step function takes tokens [B, T + 1].
+// `context` (default 256); the step function takes tokens [B, T + 1], or,
+// in a model with the setting `features` = F (and `outputs` = O, default 1),
+// rows of real values [B, F + O].
 // Blocks are instantiated at each call (their parameters and levels get the
 // prefix `<block>.<n>.`). Every op carries the FileLineColLoc of its source.
 //
@@ -100,6 +102,7 @@ const std::map<std::string, mlir::nl::OptimizerKind> &builtinOptimizers() {
       {"gd", K::gd},
       {"momentum", K::momentum},
       {"delta_momentum", K::delta_momentum},
+      {"delta_momentum_matrix", K::delta_momentum_matrix},
       {"dgd", K::dgd},
       {"adam", K::adam},
       {"adamw", K::adamw},
@@ -132,6 +135,7 @@ private:
   mlir::nl::ModelOp model;
   std::map<std::string, double> config;
   int64_t B = 8, T = 256, H = 1; // batch, context, default memory heads
+  int64_t F = 0, O = 1; // features and outputs of a row (models of rows)
   std::map<std::string, std::unique_ptr<LevelInfo>> levels; // by name
   LevelInfo *defaultOwner = nullptr;
   std::map<std::string, const MemoryDef *> memoryDefs;
@@ -1812,12 +1816,15 @@ OwningOpRef<ModuleOp> Gen::run() {
       diags.error(c.loc, "setting '" + c.name + "' is given twice");
     config[c.name] = *v;
   }
-  // Settings with a meaning: sequences per step, tokens per sequence, heads.
+  // Settings with a meaning: sequences (or rows) per step, tokens per
+  // sequence, heads, and the row layout of a model of real-valued data.
   for (auto &c : file.model->config) {
-    int64_t *target = c.name == "batch"     ? &B
-                      : c.name == "context" ? &T
-                      : c.name == "heads"   ? &H
-                                            : nullptr;
+    int64_t *target = c.name == "batch"      ? &B
+                      : c.name == "context"  ? &T
+                      : c.name == "heads"    ? &H
+                      : c.name == "features" ? &F
+                      : c.name == "outputs"  ? &O
+                                             : nullptr;
     if (!target || !config.count(c.name))
       continue;
     double v = config[c.name];
@@ -1829,6 +1836,18 @@ OwningOpRef<ModuleOp> Gen::run() {
     }
     *target = static_cast<int64_t>(v);
   }
+  bool rows = config.count("features");
+  for (auto &c : file.model->config) {
+    if (rows && c.name == "context")
+      diags.error(c.loc, "'context' sizes token sequences; a model with "
+                         "'features' reads rows of real values (drop one "
+                         "of the two)");
+    if (!rows && c.name == "outputs")
+      diags.error(c.loc, "'outputs' needs 'features': together they lay "
+                         "out the rows of real values that the step reads");
+  }
+  if (diags.numErrors)
+    return nullptr;
 
   auto module = ModuleOp::create(loc(modelLoc));
   b.setInsertionPointToEnd(module.getBody());
@@ -1884,22 +1903,32 @@ OwningOpRef<ModuleOp> Gen::run() {
       defaultOwner = info.get();
   }
 
-  // The step: tokens [B, T + 1] -> loss.
-  auto tokT = RankedTensorType::get({B, T + 1}, b.getI32Type());
-  auto fnType = b.getFunctionType({tokT}, {f32({})});
+  // The step: tokens [B, T + 1] (or rows [B, F + O]) -> loss.
+  auto dataT = rows ? f32({B, F + O})
+                    : RankedTensorType::get({B, T + 1}, b.getI32Type());
+  auto fnType = b.getFunctionType({dataT}, {f32({})});
   b.setInsertionPointToEnd(&model.getBody().front());
   auto fn = func::FuncOp::create(b, loc(modelLoc), "step", fnType);
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
-  Value tokens = entry->getArgument(0);
-  auto seqT = RankedTensorType::get({B, T}, b.getI32Type());
+  Value data = entry->getArgument(0);
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   Location tl = loc(modelLoc);
-  scopes.back()["tokens"] = Val::tensor(tokens);
-  scopes.back()["inputs"] = Val::tensor(
-      mlir::nl::SliceOp::create(b, tl, seqT, tokens, i64(1), i64(0), i64(T)));
-  scopes.back()["targets"] = Val::tensor(
-      mlir::nl::SliceOp::create(b, tl, seqT, tokens, i64(1), i64(1), i64(T)));
+  auto slice = [&](int64_t offset, int64_t size) {
+    auto t = RankedTensorType::get({B, size}, dataT.getElementType());
+    return Val::tensor(mlir::nl::SliceOp::create(b, tl, t, data, i64(1),
+                                                 i64(offset), i64(size)));
+  };
+  if (rows) {
+    // A row: F features, then O targets.
+    scopes.back()["rows"] = Val::tensor(data);
+    scopes.back()["inputs"] = slice(0, F);
+    scopes.back()["targets"] = slice(F, O);
+  } else {
+    scopes.back()["tokens"] = Val::tensor(data);
+    scopes.back()["inputs"] = slice(0, T);
+    scopes.back()["targets"] = slice(1, T);
+  }
   lossLoc = modelLoc;
   genStmts(file.stmts, nullptr);
   if (diags.numErrors)

@@ -1,14 +1,26 @@
-//===- Dataset.h - byte-level text data -------------------------*- C++ -*-===//
+//===- Dataset.h - training data: byte text or real-valued rows -*- C++ -*-===//
 //
-// A text file as byte tokens (0..255): the first 90 % for training, the last
-// 10 % for validation. Training batches start at positions drawn from the
-// counter-based RNG keyed by (seed, step); validation batches are fixed,
-// evenly spaced windows, so that every evaluation sees the same text.
+// What a compiled model trains on, by its manifest's `input`:
+//
+// * tokens: a text file as byte tokens (0..255). Training batches are
+//   windows of context + 1 bytes starting at positions drawn from the
+//   counter-based RNG keyed by (seed, step); validation batches are fixed,
+//   evenly spaced windows, so that every evaluation sees the same text.
+// * rows: a safetensors file holding one F32 tensor `data` [N, width]: N
+//   rows of the model's features, then its targets. Training batches are
+//   rows drawn by the same RNG; validation batch i of n holds rows
+//   i x batch .. (i + 1) x batch - 1 of the validation split (wrapping), so
+//   n x batch >= its rows evaluates all of them.
+//
+// Either way the first 90 % (of bytes or rows) are for training and the
+// last 10 % for validation.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef NLRT_DATASET_H
 #define NLRT_DATASET_H
+
+#include "Model.h"
 
 #include <cstdint>
 #include <string>
@@ -16,27 +28,45 @@
 
 namespace nlrt {
 
+/// One batch as the entry points read it: tokens [batch, context + 1] (i32)
+/// or rows [batch, width] (f32); the other vector is empty.
+struct Batch {
+  std::vector<int32_t> tokens;
+  std::vector<float> rows;
+  /// The buffer of the entry points' `tokens` or `rows` argument.
+  void *data() {
+    return rows.empty() ? static_cast<void *>(tokens.data()) : rows.data();
+  }
+};
+
 class Dataset {
 public:
-  /// Reads `path`. Throws Error when it is missing, empty, has a byte
-  /// outside `vocab`, or has a split shorter than `context` + 1 tokens.
-  static Dataset load(const std::string &path, int64_t vocab, int64_t context);
+  /// Reads `path` as `m.input` says. Throws Error when it is missing or
+  /// empty, when a byte is outside `m.vocab`, when it is not a safetensors
+  /// file with an F32 `data` [N, m.width], or when a split is too short for
+  /// one window (tokens) or one row (rows).
+  static Dataset load(const std::string &path, const Manifest &m);
 
-  /// Training batch `step` (0-based): tokens [batch, context + 1].
-  void trainBatch(uint64_t seed, int64_t step, int64_t batch, int64_t context,
-                  int32_t *out) const;
-  /// Validation batch `index` of `count`: tokens [batch, context + 1].
-  void valBatch(int64_t index, int64_t count, int64_t batch, int64_t context,
-                int32_t *out) const;
+  /// A zeroed batch of the manifest's shape.
+  static Batch makeBatch(const Manifest &m);
 
-  size_t trainTokens() const { return trainEnd_; }
-  size_t valTokens() const { return bytes_.size() - trainEnd_; }
+  /// Training batch `step` (0-based) of `seed`.
+  void trainBatch(uint64_t seed, int64_t step, Batch &out) const;
+  /// Validation batch `index` of `count`.
+  void valBatch(int64_t index, int64_t count, Batch &out) const;
+
+  /// The two splits' sizes, in unit() (bytes or rows).
+  size_t trainSize() const { return trainEnd_; }
+  size_t valSize() const { return size_ - trainEnd_; }
+  const char *unit() const { return width_ ? "rows" : "bytes"; }
   const std::string &path() const { return path_; }
 
 private:
   std::string path_;
-  std::vector<uint8_t> bytes_;
-  size_t trainEnd_ = 0;
+  std::vector<uint8_t> bytes_; // tokens
+  std::vector<float> rows_;    // rows, row-major [size_, width_]
+  size_t size_ = 0, trainEnd_ = 0;
+  int64_t batch_ = 1, context_ = 0, width_ = 0;
 };
 
 } // namespace nlrt

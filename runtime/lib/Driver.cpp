@@ -41,6 +41,8 @@
 // OpenMP's runtime, linked when the model was compiled with nlc --openmp
 // (weak: a model compiled without it has no threads to set).
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
+// Only models with a cross-entropy loss define the generation entry point.
+#pragma weak nl_logits
 
 namespace nlrt {
 
@@ -96,7 +98,7 @@ private:
 
 /// Buffers for one call of `loss`, `loss_grad` or `logits` on `state`.
 struct Scratch {
-  std::vector<int32_t> tokens;
+  Batch batch;
   std::map<std::string, Buffer> out;
   float scalar = 0;
 };
@@ -111,8 +113,8 @@ void *bindParamsAndTokens(State &state, Scratch &s, const TensorSpec &t,
       it = s.out.emplace(t.role + ":" + t.name, Buffer(t.numel())).first;
     return it->second.data();
   }
-  if (t.role == "tokens")
-    return s.tokens.data();
+  if (t.role == "tokens" || t.role == "rows")
+    return s.batch.data();
   auto it = state.tensors.find(t.name);
   if (it == state.tensors.end())
     throw Error("internal: no buffer for argument '" + t.name + "'");
@@ -120,7 +122,7 @@ void *bindParamsAndTokens(State &state, Scratch &s, const TensorSpec &t,
 }
 
 /// A call of entry point `name` (`fn`) on `state`'s parameters and the
-/// tokens and result buffers of `s`.
+/// batch and result buffers of `s`.
 Call callOn(const Model &model, const std::string &name, EntryFn fn,
             State &state, Scratch &s) {
   Call call(model.entry(name), fn);
@@ -130,16 +132,16 @@ Call callOn(const Model &model, const std::string &name, EntryFn fn,
   return call;
 }
 
-/// The mean loss (nats/token) of `state` on `batches` validation batches.
+/// The mean loss (nats/token for a language model) of `state` on `batches`
+/// validation batches.
 double validationLoss(const Model &model, State &state, const Dataset &data,
                       int64_t batches) {
-  const Manifest &m = model.manifest();
   Scratch s;
-  s.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
+  s.batch = Dataset::makeBatch(model.manifest());
   Call call = callOn(model, "loss", nl_loss, state, s);
   double sum = 0;
   for (int64_t i = 0; i < batches; ++i) {
-    data.valBatch(i, batches, m.batch, m.context, s.tokens.data());
+    data.valBatch(i, batches, s.batch);
     call();
     sum += s.scalar;
   }
@@ -183,18 +185,28 @@ void truncateMetrics(const std::string &path, int64_t step) {
     throw Error("cannot write '" + path + "'");
 }
 
+/// A loss for the progress lines: with bits per byte for a language model.
+std::string lossText(const Manifest &m, double l) {
+  return m.rows() ? fmt::format("{:.4f}", l)
+                  : fmt::format("{:.4f} ({:.3f} bpb)", l, l / kLn2);
+}
+
 int train(Model &model, const TrainOptions &o) {
   const Manifest &m = model.manifest();
   if (o.batch && o.batch != m.batch)
     throw Error(fmt::format("--batch {}: '{}' was compiled for batch {} (set "
                             "batch = {} in the model line and recompile)",
                             o.batch, m.model, m.batch, o.batch));
+  if (o.context && m.rows())
+    throw Error(fmt::format("--context {}: '{}' reads rows of {} real values, "
+                            "not token sequences",
+                            o.context, m.model, m.width));
   if (o.context && o.context != m.context)
     throw Error(fmt::format("--context {}: '{}' was compiled for context {} "
                             "(set context = {} in the model line and "
                             "recompile)",
                             o.context, m.model, m.context, o.context));
-  Dataset data = Dataset::load(o.data, m.vocab, m.context);
+  Dataset data = Dataset::load(o.data, m);
 
   std::error_code ec;
   std::filesystem::create_directories(o.runDir, ec);
@@ -232,7 +244,10 @@ int train(Model &model, const TrainOptions &o) {
   for (const TensorSpec &t : e.args)
     if (t.role == "fire")
       fire[t.level] = 0;
-  std::vector<int32_t> tokens(static_cast<size_t>(m.batch * (m.context + 1)));
+  Batch batch = Dataset::makeBatch(m);
+  // Throughput is counted in tokens (language models) or rows.
+  const char *unit = m.rows() ? "rows" : "tokens";
+  int64_t perStep = m.rows() ? m.batch : m.batch * m.context;
   auto scaleAt = [&](int64_t step) {
     // step is 1-based. --lr sets the rate relative to the compiled one
     // through the lr scale input (every outer level scales alike).
@@ -257,20 +272,28 @@ int train(Model &model, const TrainOptions &o) {
     // stays the same from one step to the next.
     struct mallinfo2 mi = mallinfo2();
     double heap = static_cast<double>(mi.arena + mi.hblkhd) / (1 << 20);
-    nlohmann::json j{{"step", step},    {"tokens", step * m.batch * m.context},
-                     {"split", split},  {"loss", l},
-                     {"bpb", l / kLn2}, {"tokens_per_s", tps},
-                     {"wall_s", wall},  {"heap_mib", heap}};
+    nlohmann::json j{{"step", step},
+                     {unit, step * perStep},
+                     {"split", split},
+                     {"loss", l},
+                     {fmt::format("{}_per_s", unit), tps},
+                     {"wall_s", wall},
+                     {"heap_mib", heap}};
+    if (!m.rows())
+      j["bpb"] = l / kLn2;
     std::fprintf(metrics, "%s\n", j.dump().c_str());
     std::fflush(metrics);
   };
 
   bool tty = isatty(fileno(stderr));
   fmt::print(stderr,
-             "{}: training {} steps from step {} (batch {} x context {} "
-             "tokens, data '{}': {} training / {} validation bytes)\n",
-             m.model, o.steps, cur.step, m.batch, m.context, o.data,
-             data.trainTokens(), data.valTokens());
+             "{}: training {} steps from step {} (batch {}, data '{}': {} "
+             "training / {} validation {})\n",
+             m.model, o.steps, cur.step,
+             m.rows()
+                 ? fmt::format("{} rows of {} values", m.batch, m.width)
+                 : fmt::format("{} x context {} tokens", m.batch, m.context),
+             o.data, data.trainSize(), data.valSize(), data.unit());
   double start = now(), windowStart = start;
   int64_t windowSteps = 0, startStep = cur.step;
   double windowLoss = 0;
@@ -297,8 +320,8 @@ int train(Model &model, const TrainOptions &o) {
         return &lrScale;
       if (t.role == "fire")
         return &fire.at(t.level);
-      if (t.role == "tokens")
-        return tokens.data();
+      if (t.role == "tokens" || t.role == "rows")
+        return batch.data();
       throw Error("the train_step argument '" + t.name + "' has role '" +
                   t.role + "', which this runtime does not know");
     });
@@ -308,7 +331,7 @@ int train(Model &model, const TrainOptions &o) {
 
   while (cur.step < o.steps) {
     int64_t t = cur.step + 1;
-    data.trainBatch(cur.seed, cur.step, m.batch, m.context, tokens.data());
+    data.trainBatch(cur.seed, cur.step, batch);
     stepValue = static_cast<float>(t);
     lrScale = scaleAt(t);
     for (auto &[level, flag] : fire)
@@ -331,17 +354,15 @@ int train(Model &model, const TrainOptions &o) {
     bool last = t == o.steps;
     if (t % o.logEvery == 0 || last) {
       double wall = now(), dt = wall - windowStart;
-      double tps = static_cast<double>(windowSteps * m.batch * m.context) /
-                   std::max(dt, 1e-9);
+      double tps =
+          static_cast<double>(windowSteps * perStep) / std::max(dt, 1e-9);
       double mean = windowLoss / static_cast<double>(windowSteps);
       writeMetric(t, "train", mean, tps, wall - start);
       double eta = (wall - start) / static_cast<double>(t - startStep) *
                    static_cast<double>(o.steps - t);
-      fmt::print(stderr,
-                 "{}step {}/{}  loss {:.4f} ({:.3f} bpb)  {:.0f} tok/s  "
-                 "ETA {}{}",
-                 tty ? "\r" : "", t, o.steps, mean, mean / kLn2, tps,
-                 duration(eta), tty ? "   " : "\n");
+      fmt::print(stderr, "{}step {}/{}  loss {}  {:.0f} {}/s  ETA {}{}",
+                 tty ? "\r" : "", t, o.steps, lossText(m, mean), tps,
+                 m.rows() ? "rows" : "tok", duration(eta), tty ? "   " : "\n");
       std::fflush(stderr);
       windowStart = wall;
       windowSteps = 0;
@@ -356,8 +377,8 @@ int train(Model &model, const TrainOptions &o) {
                                     t, v));
       }
       writeMetric(t, "val", v, 0, now() - start);
-      fmt::print(stderr, "{}step {}: validation loss {:.4f} ({:.3f} bpb)\n",
-                 tty ? "\n" : "", t, v, v / kLn2);
+      fmt::print(stderr, "{}step {}: validation loss {}\n", tty ? "\n" : "", t,
+                 lossText(m, v));
       checkpoint();
     }
   }
@@ -375,18 +396,26 @@ int train(Model &model, const TrainOptions &o) {
 int evaluate(Model &model, const std::string &dataPath,
              const std::string &runDir, int64_t batches) {
   const Manifest &m = model.manifest();
-  Dataset data = Dataset::load(dataPath, m.vocab, m.context);
+  Dataset data = Dataset::load(dataPath, m);
   State s = model.load(runDir + "/" + kCheckpoint);
   double v = validationLoss(model, s, data, batches);
-  fmt::print("{{\"step\": {}, \"split\": \"val\", \"loss\": {:.6f}, "
-             "\"bpb\": {:.6f}, \"tokens\": {}}}\n",
-             s.step, v, v / kLn2, batches * m.batch * m.context);
+  fmt::print("{{\"step\": {}, \"split\": \"val\", \"loss\": {:.6f}, ", s.step,
+             v);
+  if (m.rows())
+    fmt::print("\"rows\": {}}}\n", batches * m.batch);
+  else
+    fmt::print("\"bpb\": {:.6f}, \"tokens\": {}}}\n", v / kLn2,
+               batches * m.batch * m.context);
   return std::isfinite(v) ? kOk : kNonFinite;
 }
 
 int generate(Model &model, const std::string &runDir, const std::string &prompt,
              int64_t count, double temperature, uint64_t seed) {
   const Manifest &m = model.manifest();
+  if (!m.hasLogits() || !nl_logits)
+    throw Error(fmt::format("'{}' has no logits to sample: its loss is not a "
+                            "cross-entropy over tokens",
+                            m.model));
   State s = model.load(runDir + "/" + kCheckpoint);
   std::vector<int32_t> text;
   for (unsigned char c : prompt) {
@@ -399,7 +428,7 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
   if (text.empty())
     text.push_back('\n');
   Scratch scratch;
-  scratch.tokens.assign(static_cast<size_t>(m.batch * (m.context + 1)), 0);
+  scratch.batch = Dataset::makeBatch(m);
   Call call = callOn(model, "logits", nl_logits, s, scratch);
   const float *logits = scratch.out.begin()->second.data();
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);
@@ -409,7 +438,7 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
     // positions after them do not change their logits).
     size_t n = std::min(text.size(), static_cast<size_t>(m.context));
     std::copy(text.end() - static_cast<long>(n), text.end(),
-              scratch.tokens.begin());
+              scratch.batch.tokens.begin());
     call();
     const float *row = logits + (n - 1) * static_cast<size_t>(m.vocab);
     int32_t next = 0;
@@ -441,19 +470,22 @@ int gradcheck(Model &model, const std::string &runDir,
   State s = runDir.empty() ? model.init(seed)
                            : model.load(runDir + "/" + kCheckpoint);
   Scratch scratch;
-  scratch.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
+  scratch.batch = Dataset::makeBatch(m);
   if (!dataPath.empty()) {
-    Dataset data = Dataset::load(dataPath, m.vocab, m.context);
-    data.trainBatch(seed, 0, m.batch, m.context, scratch.tokens.data());
+    Dataset::load(dataPath, m).trainBatch(seed, 0, scratch.batch);
   } else {
-    for (size_t i = 0; i < scratch.tokens.size(); ++i)
-      scratch.tokens[i] = static_cast<int32_t>(randomBits(seed, 0x746f6b, i) %
-                                               static_cast<uint64_t>(m.vocab));
+    // Random tokens, or rows of standard normal values.
+    Batch &b = scratch.batch;
+    for (size_t i = 0; i < b.tokens.size(); ++i)
+      b.tokens[i] = static_cast<int32_t>(randomBits(seed, 0x746f6b, i) %
+                                         static_cast<uint64_t>(m.vocab));
+    for (size_t i = 0; i < b.rows.size(); ++i)
+      b.rows[i] = static_cast<float>(randomNormal(seed, 0x726f77, i));
   }
   Call grad = callOn(model, "loss_grad", nl_loss_grad, s, scratch);
   grad();
   Scratch lossScratch;
-  lossScratch.tokens = scratch.tokens;
+  lossScratch.batch = scratch.batch;
   Call loss = callOn(model, "loss", nl_loss, s, lossScratch);
   int failures = 0;
   uint64_t stream = 0;
@@ -503,24 +535,26 @@ int gradcheck(Model &model, const std::string &runDir,
 /// The compiled model's outputs on one training batch, for comparison with
 /// an independent implementation (test/reference): a safetensors file at
 /// `out` holding `param.<name>` (every parameter, at the run's checkpoint or
-/// a fresh initialization by `seed`), `tokens` [B, T+1] (I32: the batch the
-/// training loop draws at 0-based `step` of `seed`), `logits` [B, T, V],
-/// `loss` [] (nats/token) and `grad.<name>` for every parameter.
+/// a fresh initialization by `seed`), the batch the training loop draws at
+/// 0-based `step` of `seed` (`tokens` [B, T+1] I32, or `rows` [B, width]
+/// F32), `logits` [B, T, V] (language models), `loss` [] (nats/token for a
+/// language model) and `grad.<name>` for every parameter.
 int dump(Model &model, const std::string &runDir, const std::string &dataPath,
          uint64_t seed, int64_t step, const std::string &out) {
   const Manifest &m = model.manifest();
   State s = runDir.empty() ? model.init(seed)
                            : model.load(runDir + "/" + kCheckpoint);
-  Dataset data = Dataset::load(dataPath, m.vocab, m.context);
+  Dataset data = Dataset::load(dataPath, m);
   Scratch scratch;
-  scratch.tokens.resize(static_cast<size_t>(m.batch * (m.context + 1)));
-  data.trainBatch(seed, step, m.batch, m.context, scratch.tokens.data());
+  scratch.batch = Dataset::makeBatch(m);
+  data.trainBatch(seed, step, scratch.batch);
   Call grad = callOn(model, "loss_grad", nl_loss_grad, s, scratch);
   grad();
   Scratch logitScratch;
-  logitScratch.tokens = scratch.tokens;
-  Call logits = callOn(model, "logits", nl_logits, s, logitScratch);
-  logits();
+  if (m.hasLogits() && nl_logits) {
+    logitScratch.batch = scratch.batch;
+    callOn(model, "logits", nl_logits, s, logitScratch)();
+  }
 
   Safetensors file;
   auto put = [&](const std::string &name, const char *dtype,
@@ -538,13 +572,19 @@ int dump(Model &model, const std::string &runDir, const std::string &dataPath,
     put("grad." + t.name, "F32", t.shape,
         scratch.out.at("grad:" + t.name).data(), t.numel() * sizeof(float));
   }
-  put("tokens", "I32", {m.batch, m.context + 1}, scratch.tokens.data(),
-      scratch.tokens.size() * sizeof(int32_t));
-  for (const TensorSpec &t : model.entry("logits").results)
-    if (t.role == "logits")
-      put("logits", "F32", t.shape,
-          logitScratch.out.at("logits:" + t.name).data(),
-          t.numel() * sizeof(float));
+  const Batch &b = scratch.batch;
+  if (m.rows())
+    put("rows", "F32", {m.batch, m.width}, b.rows.data(),
+        b.rows.size() * sizeof(float));
+  else
+    put("tokens", "I32", {m.batch, m.context + 1}, b.tokens.data(),
+        b.tokens.size() * sizeof(int32_t));
+  if (m.hasLogits())
+    for (const TensorSpec &t : model.entry("logits").results)
+      if (t.role == "logits")
+        put("logits", "F32", t.shape,
+            logitScratch.out.at("logits:" + t.name).data(),
+            t.numel() * sizeof(float));
   put("loss", "F32", {}, &scratch.scalar, sizeof(float));
   file.metadata["nl.model"] = m.model;
   file.metadata["nl.step"] = std::to_string(s.step);
@@ -552,16 +592,25 @@ int dump(Model &model, const std::string &runDir, const std::string &dataPath,
   file.metadata["nl.batch_step"] = std::to_string(step);
   writeSafetensors(out, file);
   fmt::print(stderr,
-             "{}: loss {:.6f} nats/token on training batch {} of "
-             "seed {}; wrote {}\n",
-             m.model, scratch.scalar, step, seed, out);
+             "{}: loss {:.6f}{} on training batch {} of seed {}; "
+             "wrote {}\n",
+             m.model, scratch.scalar, m.rows() ? "" : " nats/token", step, seed,
+             out);
   return std::isfinite(scratch.scalar) ? kOk : kNonFinite;
+}
+
+/// "vocab V, batch B, context T tokens" or "batch B rows of W values".
+std::string describeInput(const Manifest &m) {
+  if (m.rows())
+    return fmt::format("batch {} rows of {} values (features, then targets)",
+                       m.batch, m.width);
+  return fmt::format("vocab {}, batch {}, context {} tokens", m.vocab, m.batch,
+                     m.context);
 }
 
 int info(const Model &model) {
   const Manifest &m = model.manifest();
-  fmt::print("model {}: vocab {}, batch {}, context {} tokens, {}\n", m.model,
-             m.vocab, m.batch, m.context, m.dtype);
+  fmt::print("model {}: {}, {}\n", m.model, describeInput(m), m.dtype);
   std::map<std::string, int64_t> perLevel;
   int64_t total = 0, state = 0;
   for (const TensorSpec &t : model.entry("train_step").args) {
@@ -586,7 +635,8 @@ int info(const Model &model) {
   }
   fmt::print("parameters: {} ({:.2f} MiB); optimizer state: {} ({:.2f} MiB)\n",
              total, total * 4.0 / (1 << 20), state, state * 4.0 / (1 << 20));
-  fmt::print("entry points: train_step, loss, loss_grad, logits\n");
+  fmt::print("entry points: train_step, loss, loss_grad{}\n",
+             m.hasLogits() ? ", logits" : "");
   return kOk;
 }
 
@@ -650,17 +700,23 @@ int run(int argc, char **argv) {
   try {
     Model model(Manifest::parse(nl_manifest));
     const Manifest &m = model.manifest();
-    CLI::App app{fmt::format(
-        "{}: a Nested Learning model compiled by nlc (vocab {}, batch {}, "
-        "context {})",
-        m.model, m.vocab, m.batch, m.context)};
+    CLI::App app{fmt::format("{}: a Nested Learning model compiled by nlc "
+                             "({})",
+                             m.model, describeInput(m))};
     app.name(exe);
     app.require_subcommand(1);
 
     TrainOptions t;
-    auto *trainCmd = app.add_subcommand("train", "train on a text file");
-    trainCmd->add_option("--data", t.data, "text file (bytes are tokens)")
-        ->required();
+    std::string dataHelp =
+        m.rows() ? fmt::format("safetensors file with an F32 tensor 'data' "
+                               "[rows, {}]",
+                               m.width)
+                 : std::string("text file (bytes are tokens)");
+    auto *trainCmd =
+        app.add_subcommand("train", m.rows() ? "train on rows of real values"
+                                             : "train on a "
+                                               "text file");
+    trainCmd->add_option("--data", t.data, dataHelp)->required();
     trainCmd
         ->add_option("--run-dir", t.runDir,
                      "directory for metrics.jsonl and checkpoints")
@@ -717,7 +773,7 @@ int run(int argc, char **argv) {
     double temperature = 0.8, eps = 1e-2, tol = 5e-2;
     uint64_t seed = 0;
     auto *evalCmd = app.add_subcommand("eval", "validation loss of a run");
-    evalCmd->add_option("--data", dataPath, "text file")->required();
+    evalCmd->add_option("--data", dataPath, dataHelp)->required();
     evalCmd->add_option("--run-dir", runDir, "run directory")->required();
     evalCmd->add_option("--eval-batches", evalBatches, "validation batches")
         ->capture_default_str()
@@ -742,8 +798,8 @@ int run(int argc, char **argv) {
                         "check at this run's checkpoint (default: a fresh "
                         "initialization)");
     gradCmd->add_option("--data", dataPath,
-                        "take a batch from this text (default: random "
-                        "tokens)");
+                        "take a batch from this data file (default: "
+                        "random tokens, or rows of normal values)");
     gradCmd->add_option("--seed", seed, "seed")->capture_default_str();
     gradCmd->add_option("--eps", eps, "finite-difference step")
         ->capture_default_str()
@@ -760,7 +816,7 @@ int run(int argc, char **argv) {
     dumpCmd->add_option("--run-dir", runDir,
                         "at this run's checkpoint (default: a fresh "
                         "initialization by --seed)");
-    dumpCmd->add_option("--data", dataPath, "text file")->required();
+    dumpCmd->add_option("--data", dataPath, dataHelp)->required();
     dumpCmd->add_option("--seed", seed, "seed of initialization and batches")
         ->capture_default_str();
     dumpCmd

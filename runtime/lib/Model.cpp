@@ -18,6 +18,10 @@ int64_t TensorSpec::numel() const {
   return n;
 }
 
+int64_t Manifest::batchElements() const {
+  return batch * (rows() ? width : context + 1);
+}
+
 int64_t Manifest::stepsOf(const std::string &level) const {
   for (const LevelSpec &l : levels)
     if (l.name == level && l.unit == "steps")
@@ -34,9 +38,17 @@ Manifest Manifest::parse(const char *text) {
   try {
     m.model = j.at("model").get<std::string>();
     m.dtype = j.value("dtype", "f32");
-    m.vocab = j.at("vocab").get<int64_t>();
     m.batch = j.at("batch").get<int64_t>();
-    m.context = j.at("context").get<int64_t>();
+    m.input = j.value("input", "tokens");
+    if (m.input == "rows") {
+      m.width = j.at("width").get<int64_t>();
+    } else if (m.input == "tokens") {
+      m.vocab = j.at("vocab").get<int64_t>();
+      m.context = j.at("context").get<int64_t>();
+    } else {
+      throw Error("the model's manifest has input '" + m.input +
+                  "' (this runtime reads tokens or rows)");
+    }
     for (auto &l : j.at("levels")) {
       LevelSpec s;
       s.name = l.at("name").get<std::string>();
@@ -76,7 +88,7 @@ Manifest Manifest::parse(const char *text) {
   if (m.dtype != "f32")
     throw Error("the model was compiled for " + m.dtype +
                 "; executables run f32 models (compile without --f64)");
-  for (const char *f : {"train_step", "loss", "loss_grad", "logits"})
+  for (const char *f : {"train_step", "loss", "loss_grad"})
     if (!m.functions.count(f))
       throw Error(std::string("the model's manifest has no entry point ") + f);
   return m;

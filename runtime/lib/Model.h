@@ -45,7 +45,15 @@ struct ParamSpec {
 
 struct Manifest {
   std::string model, dtype;
-  int64_t vocab = 256, batch = 1, context = 1;
+  /// What a step reads: "tokens" (i32 byte ids [batch, context + 1]) or
+  /// "rows" (f32 rows [batch, width]: a row's features, then its targets).
+  std::string input = "tokens";
+  int64_t vocab = 256, batch = 1, context = 1, width = 0;
+  bool rows() const { return input == "rows"; }
+  /// Elements of one batch: batch x (context + 1) tokens or batch x width.
+  int64_t batchElements() const;
+  /// Whether the model has the generation entry point (a cross-entropy loss).
+  bool hasLogits() const { return functions.count("logits") != 0; }
   std::vector<LevelSpec> levels;
   std::vector<ParamSpec> params;
   std::map<std::string, EntryPoint> functions;

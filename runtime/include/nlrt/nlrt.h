@@ -7,7 +7,9 @@
  * Every entry point takes one array of pointers: its arguments, then its
  * results, in the order that the manifest lists them. Each pointer is the
  * first element of a dense row-major buffer of the listed shape and dtype
- * (f32 parameters, optimizer state and scalars; i32 tokens). Results are
+ * (f32 parameters, optimizer state and scalars; i32 tokens, or f32 rows
+ * [B, W] in a model of rows of real values, whose manifest has
+ * "input": "rows"). Results are
  * written into caller-allocated buffers; inputs are only read. The entry
  * points are reentrant (no global state) and allocate their temporaries
  * with malloc/free.
@@ -31,16 +33,18 @@ extern "C" {
 extern const char nl_manifest[];
 
 /** One training step: (params, optimizer state, step t >= 1, lr scale,
- *  fire flags of slower levels, tokens [B, T+1]) -> (loss in nats/token,
- *  params', state'). */
+ *  fire flags of slower levels, tokens [B, T+1] or rows [B, W]) -> (loss
+ *  (nats/token for a language model), params', state'). */
 void nl_train_step(void **args);
-/** The outer loss (mean cross-entropy, nats/token) of a batch of tokens
- *  [B, T+1]: (params, tokens) -> (loss). */
+/** The outer loss of a batch (a language model: mean cross-entropy,
+ *  nats/token, of tokens [B, T+1]): (params, tokens or rows) -> (loss). */
 void nl_loss(void **args);
 /** The loss and its gradient with respect to every parameter:
  *  (params, tokens) -> (loss, grads). */
 void nl_loss_grad(void **args);
-/** Next-token logits [B, T, vocab] for tokens [B, T+1] (the last column is
+/** Only in a model whose loss is a cross-entropy (declare it weak to link
+ *  code that also runs other models).
+ *  Next-token logits [B, T, vocab] for tokens [B, T+1] (the last column is
  *  ignored): (params, tokens) -> (logits). The generation step: row t of
  *  batch b is the distribution of token t+1 given tokens 0..t. */
 void nl_logits(void **args);

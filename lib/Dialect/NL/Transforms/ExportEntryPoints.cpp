@@ -85,6 +85,8 @@ llvm::json::Array describeArgs(func::FuncOp f) {
           tensorEntry(("fire." + l.getValue()).str(), "fire", t);
       o["level"] = l.getValue();
       args.push_back(std::move(o));
+    } else if (isa<FloatType>(getElementTypeOrSelf(t))) {
+      args.push_back(tensorEntry("rows", "rows", t));
     } else {
       args.push_back(tensorEntry("tokens", "tokens", t));
     }
@@ -115,54 +117,59 @@ struct ExportEntryPointsPass
       return signalPassFailure();
     }
 
-    // @logits: @loss returning the logits its cross-entropy reads.
-    OpBuilder b(loss);
-    b.setInsertionPointAfter(loss);
-    auto logits = cast<func::FuncOp>(b.clone(*loss));
-    logits.setSymName("logits");
-    logits->removeAttr("nl.differentiate");
-    auto ret = cast<func::ReturnOp>(logits.getBody().front().getTerminator());
-    auto ce = ret.getOperand(0).getDefiningOp<CrossEntropyOp>();
-    if (!ce) {
-      loss.emitError() << "nl-export-entry-points: @loss must return an "
-                          "nl.cross_entropy to derive @logits from it";
-      return signalPassFailure();
-    }
-    ret->setOperand(0, ce.getLogits());
-    ce.erase();
-    logits.setFunctionType(b.getFunctionType(logits.getArgumentTypes(),
-                                             ret.getOperand(0).getType()));
-    // @loss: the cross-entropy of @logits' result (one copy of the forward
-    // pass to compile, not two).
+    // @logits: @loss returning the logits its cross-entropy reads (a model
+    // whose loss is another function of its outputs has none).
+    func::FuncOp logits;
     auto lossRet = cast<func::ReturnOp>(loss.getBody().front().getTerminator());
-    auto lossCe = lossRet.getOperand(0).getDefiningOp<CrossEntropyOp>();
-    b.setInsertionPoint(lossCe);
-    auto call = func::CallOp::create(b, lossCe.getLoc(), logits,
-                                     loss.getBody().front().getArguments());
-    lossCe.getLogitsMutable().assign(call.getResult(0));
-    // Keep only what the targets need (the chunk calls are not known to be
-    // free of side effects, so dead-code elimination would keep them).
-    SetVector<Operation *> keep;
-    BackwardSliceOptions sliceOptions;
-    sliceOptions.inclusive = true;
-    (void)getBackwardSlice(lossCe.getTargets(), &keep, sliceOptions);
-    keep.insert(call);
-    keep.insert(lossCe);
-    keep.insert(lossRet);
-    for (Operation &op :
-         llvm::make_early_inc_range(llvm::reverse(loss.getBody().front())))
-      if (!keep.contains(&op))
-        op.erase();
+    if (auto lossCe = lossRet.getOperand(0).getDefiningOp<CrossEntropyOp>()) {
+      OpBuilder b(loss);
+      b.setInsertionPointAfter(loss);
+      logits = cast<func::FuncOp>(b.clone(*loss));
+      logits.setSymName("logits");
+      logits->removeAttr("nl.differentiate");
+      auto ret = cast<func::ReturnOp>(logits.getBody().front().getTerminator());
+      auto ce = ret.getOperand(0).getDefiningOp<CrossEntropyOp>();
+      ret->setOperand(0, ce.getLogits());
+      ce.erase();
+      logits.setFunctionType(b.getFunctionType(logits.getArgumentTypes(),
+                                               ret.getOperand(0).getType()));
+      // @loss: the cross-entropy of @logits' result (one copy of the forward
+      // pass to compile, not two).
+      b.setInsertionPoint(lossCe);
+      auto call = func::CallOp::create(b, lossCe.getLoc(), logits,
+                                       loss.getBody().front().getArguments());
+      lossCe.getLogitsMutable().assign(call.getResult(0));
+      // Keep only what the targets need (the chunk calls are not known to be
+      // free of side effects, so dead-code elimination would keep them).
+      SetVector<Operation *> keep;
+      BackwardSliceOptions sliceOptions;
+      sliceOptions.inclusive = true;
+      (void)getBackwardSlice(lossCe.getTargets(), &keep, sliceOptions);
+      keep.insert(call);
+      keep.insert(lossCe);
+      keep.insert(lossRet);
+      for (Operation &op :
+           llvm::make_early_inc_range(llvm::reverse(loss.getBody().front())))
+        if (!keep.contains(&op))
+          op.erase();
+    }
 
     // The manifest.
     llvm::json::Object manifest;
     manifest["model"] = model.getSymName();
-    unsigned tokensArg = loss.getNumArguments() - 1;
-    auto tokens = cast<RankedTensorType>(loss.getArgumentTypes()[tokensArg]);
-    if (auto v = loss.getArgAttrOfType<IntegerAttr>(tokensArg, "nl.int_bound"))
-      manifest["vocab"] = v.getInt();
-    manifest["batch"] = tokens.getDimSize(0);
-    manifest["context"] = tokens.getDimSize(1) - 1;
+    unsigned dataArg = loss.getNumArguments() - 1;
+    auto data = cast<RankedTensorType>(loss.getArgumentTypes()[dataArg]);
+    manifest["batch"] = data.getDimSize(0);
+    if (isa<FloatType>(data.getElementType())) {
+      // Rows of real values: features, then targets.
+      manifest["input"] = "rows";
+      manifest["width"] = data.getDimSize(1);
+    } else {
+      manifest["input"] = "tokens";
+      if (auto v = loss.getArgAttrOfType<IntegerAttr>(dataArg, "nl.int_bound"))
+        manifest["vocab"] = v.getInt();
+      manifest["context"] = data.getDimSize(1) - 1;
+    }
     manifest["dtype"] = dtypeOf(train.getArgumentTypes()[0]);
 
     llvm::json::Array params;
@@ -220,10 +227,11 @@ struct ExportEntryPointsPass
       functions["loss_grad"] = llvm::json::Object{
           {"args", std::move(args)}, {"results", std::move(results)}};
     }
-    functions["logits"] = llvm::json::Object{
-        {"args", describeArgs(logits)},
-        {"results", llvm::json::Array{tensorEntry(
-                        "logits", "logits", logits.getResultTypes()[0])}}};
+    if (logits)
+      functions["logits"] = llvm::json::Object{
+          {"args", describeArgs(logits)},
+          {"results", llvm::json::Array{tensorEntry(
+                          "logits", "logits", logits.getResultTypes()[0])}}};
     manifest["functions"] = std::move(functions);
 
     std::string text;

@@ -1,4 +1,4 @@
-// RUN: nl-opt --derive-inner-updates --build-train-step --nl-outline-checkpoints --nl-export-entry-points %s | FileCheck %s
+// RUN: nl-opt --derive-inner-updates --build-train-step --nl-outline-checkpoints --nl-export-entry-points --split-input-file %s | FileCheck %s
 
 // The functions leave the model; @logits is @loss returning its logits;
 // the manifest describes the parameters (with initializers), the levels and
@@ -51,5 +51,37 @@ nl.model @m {
     %l = nl.linear %m, %et : (tensor<2x3x2xf32>, tensor<2x5xf32>) -> tensor<2x3x5xf32>
     %loss = nl.cross_entropy %l, %tg : (tensor<2x3x5xf32>, tensor<2x3xi32>) -> tensor<f32>
     return %loss : tensor<f32>
+  }
+}
+
+// -----
+
+// A model of rows of real values (f32 [batch, features + outputs]) whose
+// loss is a mean squared error: the data argument has the role `rows`, the
+// manifest gives the row width, and there is no @logits.
+// CHECK: module attributes {nl.manifest = "{
+// CHECK-SAME: \22batch\22:4
+// CHECK-SAME: {\22dtype\22:\22f32\22,\22name\22:\22rows\22,\22role\22:\22rows\22,\22shape\22:[4,4]}
+// CHECK-NOT: logits
+// CHECK-SAME: \22input\22:\22rows\22
+// CHECK-NOT: vocab
+// CHECK-SAME: \22width\22:4}"}
+// CHECK-NOT: @logits
+// CHECK: func.func @loss(
+// CHECK: nl.mean
+nl.model @rows {
+  nl.level @p every <1 steps> {
+    nl.param @w : tensor<3x1xf32>
+    nl.optimizer @gd gd attributes {lr = 1.000000e-01 : f64}
+  }
+  func.func @step(%rows: tensor<4x4xf32>) -> tensor<f32> {
+    %x = nl.slice %rows dim = 1 offset = 0 size = 3 : tensor<4x4xf32> -> tensor<4x3xf32>
+    %y = nl.slice %rows dim = 1 offset = 3 size = 1 : tensor<4x4xf32> -> tensor<4x1xf32>
+    %w = nl.get_param @p::@w : tensor<3x1xf32>
+    %p = nl.linear %x, %w : (tensor<4x3xf32>, tensor<3x1xf32>) -> tensor<4x1xf32>
+    %d = nl.sub %p, %y : (tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x1xf32>
+    %s = nl.pow %d, 2.000000e+00 : tensor<4x1xf32>
+    %l = nl.mean %s : tensor<4x1xf32> -> tensor<f32>
+    return %l : tensor<f32>
   }
 }

@@ -126,7 +126,9 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
       appended as
       the slowest level's step: gd, momentum (m = β m − lr g; p += m), adam
       or adamw (bias-corrected with the step number t ≥ 1; adamw decays
-      decoupled), delta_momentum, muon (m = β m + g; matrices move along the
+      decoupled), delta_momentum (one scalar memory per entry),
+      delta_momentum_matrix (a matrix memory, NL-N Eq. 22 as written), muon
+      (m = β m + g; matrices move along the
       Newton–Schulz orthogonalization of m, NL Eq. 24), m3 (docs/optimizers.md
       has every rule), or a custom optimizer whose
       momentum is a `matrix(1 -> 1)` memory with the `dot` objective (its
@@ -406,19 +408,23 @@ def ExportEntryPoints : Pass<"nl-export-entry-points", "::mlir::ModuleOp"> {
     The last nl-level pass before code generation, after `build-train-step`
     (and `nl-outline-checkpoints`). For the module's one `nl.model`:
 
-    * adds `@logits(params..., tokens) -> logits [B, T, vocab]`: `@loss`
-      returning its `nl.cross_entropy` logits (the generation entry point;
-      the targets column of `tokens` is ignored); `@loss` becomes the
-      cross-entropy of a call of `@logits` (one forward pass to compile);
+    * adds `@logits(params..., tokens) -> logits [B, T, vocab]` when `@loss`
+      returns an `nl.cross_entropy`: `@loss` returning its logits (the
+      generation entry point; the targets column of `tokens` is ignored);
+      `@loss` becomes the cross-entropy of a call of `@logits` (one forward
+      pass to compile). A model with another loss (e.g. a regression's mean
+      squared error) has no `@logits`;
     * moves every function out of the `nl.model` into the module and erases
       the model;
     * sets the module attribute `nl.manifest`: a JSON string describing the
-      model for the runtime (`runtime/README.md`): `model`, `vocab`,
-      `batch`, `context` (tokens), `params` (name, level, shape, init, std),
-      and for each entry point (`train_step`, `loss`, `loss_grad`,
-      `logits`) its `args` and `results` in ABI order, each with `name`,
-      `role` (param, state, step, lr_scale, fire, tokens, loss, grad,
-      logits),
+      model for the runtime (`runtime/README.md`): `model`, `batch`,
+      `input` (`tokens`: i32 ids [batch, context + 1], with `vocab` and
+      `context`; or `rows`: f32 rows [batch, width] of features then
+      targets, with `width`), `params` (name, level, shape, init, std),
+      and for each entry point (`train_step`, `loss`, `loss_grad`, and
+      `logits` if there is one) its `args` and `results` in ABI order, each
+      with `name`, `role` (param, state, step, lr_scale, fire, tokens, rows,
+      loss, grad, logits),
       `shape` and `dtype`. After `nl-lower-to-llvm{results-to-out-params}`
       every entry point takes its arguments and then its results, each as a
       pointer to a dense row-major buffer.

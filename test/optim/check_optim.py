@@ -104,6 +104,25 @@ class DeltaMomentum:
         return w + m - self.lr * self.wd * w
 
 
+class DeltaMomentumMatrix:
+    """Delta momentum as NL-N Eq. 22 writes it: GD on 1/2 ||m g^T + I||^2
+    gives m <- m (beta I - lr g^T g) - lr g for a matrix; any other
+    parameter is one row, m <- beta m - lr (<m, g> + 1) g;
+    W <- W + m - lr wd W."""
+
+    def __init__(self, lr=0.02, beta=0.9, wd=0.1):
+        self.lr, self.beta, self.wd, self.m = lr, beta, wd, {}
+
+    def step(self, name, w, g, t):
+        m = self.m.get(name, np.zeros_like(g))
+        if g.ndim == 2:
+            m = m @ (self.beta * np.eye(g.shape[1]) - self.lr * g.T @ g) - self.lr * g
+        else:
+            m = self.beta * m - self.lr * (np.sum(m * g) + 1) * g
+        self.m[name] = m
+        return w + m - self.lr * self.wd * w
+
+
 class M3:
     """M3 (NL-A Algorithm 1 with EMAs, docs/optimizers.md): fast EMA momentum
     M1 and second moment V every step; every `period` steps the slow momentum
@@ -173,7 +192,8 @@ class DeepMomentum:
 
 
 OPTIMIZERS = {"adamw": AdamW, "momentum": MomentumMemory, "muon": Muon,
-              "delta_momentum": DeltaMomentum, "m3": M3, "dmgd": DeepMomentum}
+              "delta_momentum": DeltaMomentum, "delta_momentum_matrix": DeltaMomentumMatrix,
+              "m3": M3, "dmgd": DeepMomentum}
 
 
 def rel_rms(a, ref):

@@ -443,6 +443,7 @@ bool acceptsHyper(OptimizerKind kind, StringRef name) {
     return false;
   case OptimizerKind::momentum:
   case OptimizerKind::delta_momentum:
+  case OptimizerKind::delta_momentum_matrix:
   case OptimizerKind::dgd:
   case OptimizerKind::dmgd:
   case OptimizerKind::custom:

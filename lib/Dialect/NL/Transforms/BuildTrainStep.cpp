@@ -55,6 +55,7 @@ SmallVector<StringRef> stateNames(OptimizerKind k) {
   case OptimizerKind::adamw:
     return {"m", "v"};
   case OptimizerKind::delta_momentum:
+  case OptimizerKind::delta_momentum_matrix:
     return {"m"};
   case OptimizerKind::m3:
     return {"m1", "v", "m2", "o2", "gsum", "count"};
@@ -69,7 +70,8 @@ bool isOuterOptimizer(OptimizerKind k) {
   return k == OptimizerKind::gd || k == OptimizerKind::momentum ||
          k == OptimizerKind::adam || k == OptimizerKind::adamw ||
          k == OptimizerKind::muon || k == OptimizerKind::custom ||
-         k == OptimizerKind::delta_momentum || k == OptimizerKind::m3 ||
+         k == OptimizerKind::delta_momentum ||
+         k == OptimizerKind::delta_momentum_matrix || k == OptimizerKind::m3 ||
          k == OptimizerKind::dmgd;
 }
 
@@ -91,7 +93,8 @@ std::string unsupportedOuter(OptimizerOp opt) {
     return "build-train-step cannot apply '" +
            stringifyOptimizerKind(opt.getKind()).str() +
            "' as an outer optimizer yet; use gd, momentum, delta_momentum, "
-           "adam, adamw, muon, m3, dmgd or a custom momentum memory";
+           "delta_momentum_matrix, adam, adamw, muon, m3, dmgd or a custom "
+           "momentum memory";
   if (opt.getKind() == OptimizerKind::dmgd) {
     MemoryOp mem = soleMemory(opt);
     MemoryType t = mem ? mem.getMemoryType() : MemoryType();
@@ -218,6 +221,33 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     Value m = state[0];
     Value next = nb.sub(nb.mul(c(beta), m),
                         lrTimes(nb.mul(nb.add(nb.mul(m, g), c(1.0)), g)));
+    Value moved = nb.add(p, next);
+    if (wd != 0.0)
+      moved = nb.sub(moved, lrTimes(nb.mul(c(wd), p)));
+    return {moved, next};
+  }
+  case OptimizerKind::delta_momentum_matrix: {
+    // Delta momentum as NL-N Eq. 22 writes it, m <- m (beta I - lr gᵀ g) -
+    // lr g: the momentum of a [rows, cols] parameter is a matrix memory
+    // trained by one GD step on 1/2 ||m gᵀ + I||² (P = I; its gradient is
+    // (m gᵀ + I) g), so the step removes from m its component along the
+    // gradient's row space in proportion to lr times the gradient's squared
+    // singular values. m gᵀ g is computed as (m gᵀ) g or m (gᵀ g), whichever
+    // inner Gram matrix is smaller. A parameter of another rank is one row:
+    // m <- beta m - lr (<m, g> + 1) g. p += m - lr wd p.
+    double beta = attrOr(opt.getBeta(), 0.9);
+    Value m = state[0];
+    auto pt = cast<RankedTensorType>(p.getType());
+    Value mgg;
+    if (pt.getRank() == 2) {
+      mgg = pt.getDimSize(0) <= pt.getDimSize(1)
+                ? nb.matmul(nb.matmul(m, nb.transpose(g)), g)
+                : nb.matmul(m, nb.matmul(nb.transpose(g), g));
+    } else {
+      auto scalar = RankedTensorType::get({}, pt.getElementType());
+      mgg = nb.mul(SumOp::create(nb.b, nb.loc, scalar, nb.mul(m, g)), g);
+    }
+    Value next = nb.sub(nb.mul(c(beta), m), lrTimes(nb.add(mgg, g)));
     Value moved = nb.add(p, next);
     if (wd != 0.0)
       moved = nb.sub(moved, lrTimes(nb.mul(c(wd), p)));

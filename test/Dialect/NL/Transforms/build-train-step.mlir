@@ -69,7 +69,7 @@ nl.model @slow {
 
 nl.model @dgd_outer {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'dgd' as an outer optimizer yet; use gd, momentum, delta_momentum, adam, adamw, muon, m3, dmgd or a custom momentum memory}}
+    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'dgd' as an outer optimizer yet; use gd, momentum, delta_momentum, delta_momentum_matrix, adam, adamw, muon, m3, dmgd or a custom momentum memory}}
     nl.param @w : tensor<2x2xf32>
     nl.optimizer @o dgd attributes {lr = 1.0e-3 : f64}
   }
@@ -169,5 +169,39 @@ nl.model @nostep {
   nl.level @p every <1 steps> {
     nl.param @w : tensor<2xf32>
     nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+}
+
+// -----
+
+// delta_momentum_matrix (NL-N Eq. 22 as written): a wide matrix [2, 3]
+// takes m gᵀ g as (m gᵀ) g (the 2 x 2 Gram side); a tall one [3, 2] as
+// m (gᵀ g); a vector as <m, g> g.
+// CHECK-LABEL: nl.model @delta_matrix
+// CHECK: func.func @train_step(
+// CHECK: %[[GT:.*]] = nl.transpose %[[GW:.*]] : tensor<2x3xf32> -> tensor<3x2xf32>
+// CHECK-NEXT: %[[MG:.*]] = nl.matmul %{{.*}}, %[[GT]] : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+// CHECK-NEXT: nl.matmul %[[MG]], %[[GW]] : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK: %[[GT2:.*]] = nl.transpose %[[GT1:.*]] : tensor<3x2xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[GG:.*]] = nl.matmul %[[GT2]], %[[GT1]] : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+// CHECK-NEXT: nl.matmul %{{.*}}, %[[GG]] : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+// CHECK: nl.sum %{{.*}} : tensor<4xf32> -> tensor<f32>
+nl.model @delta_matrix {
+  nl.level @p every <1 steps> {
+    nl.param @wide : tensor<2x3xf32>
+    nl.param @tall : tensor<3x2xf32>
+    nl.param @v : tensor<4xf32>
+    nl.optimizer @o delta_momentum_matrix attributes {lr = 1.0e-2 : f64, beta = 0.9 : f64}
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %a = nl.get_param @p::@wide : tensor<2x3xf32>
+    %b = nl.get_param @p::@tall : tensor<3x2xf32>
+    %v = nl.get_param @p::@v : tensor<4xf32>
+    %sa = nl.sum %a : tensor<2x3xf32> -> tensor<f32>
+    %sb = nl.sum %b : tensor<3x2xf32> -> tensor<f32>
+    %sv = nl.sum %v : tensor<4xf32> -> tensor<f32>
+    %s1 = nl.add %sa, %sb : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    %s = nl.add %s1, %sv : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    return %s : tensor<f32>
   }
 }

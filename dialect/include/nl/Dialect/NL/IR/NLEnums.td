@@ -63,7 +63,8 @@ def NL_OptimizerKind : I32EnumAttr<"OptimizerKind", "optimizer of a level", [
       I32EnumAttrCase<"muon", 6>,
       I32EnumAttrCase<"m3", 7>,
       I32EnumAttrCase<"dmgd", 8>,
-      I32EnumAttrCase<"custom", 9>
+      I32EnumAttrCase<"custom", 9>,
+      I32EnumAttrCase<"delta_momentum_matrix", 10>
     ]> {
   let cppNamespace = "::mlir::nl";
 }

@@ -190,7 +190,8 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
     |---|---|---|
     | `gd` | W -= lr g | lr, weight_decay |
     | `momentum` | m = beta m - lr g; W += m (NL Eqs. 17–19) | lr, beta, weight_decay |
-    | `delta_momentum` | m = (beta I - g gᵀ) m - lr g (NL-N Eq. 22) | lr, beta, weight_decay |
+    | `delta_momentum` | NL-N Eq. 22 with one scalar memory per entry: m = (beta - lr g²) m - lr g | lr, beta, weight_decay |
+    | `delta_momentum_matrix` | NL-N Eq. 22 as written, a matrix's momentum trained by 1/2 ‖m gᵀ + I‖²: m = m (beta I - lr gᵀ g) - lr g (any other parameter: m = beta m - lr (⟨m, g⟩ + 1) g) | lr, beta, weight_decay |
     | `dgd` | W = W(alpha I - lr x xᵀ) - lr grad (NL-A Eqs. 56–57) | lr, beta, weight_decay |
     | `adam`, `adamw` | Adam / decoupled decay (NL-A App. B) | lr, beta1, beta2, eps, weight_decay |
     | `muon` | Newton–Schulz orthogonalized momentum (NL Eq. 24) | lr, beta, ns_steps, weight_decay |

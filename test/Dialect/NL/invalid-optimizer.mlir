@@ -154,7 +154,7 @@ nl.model @m {
 
 nl.model @m {
   nl.level @l every <1 steps> {
-    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [gd, momentum, delta_momentum, dgd, adam, adamw, muon, m3, dmgd, custom]}}
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [gd, momentum, delta_momentum, dgd, adam, adamw, muon, m3, dmgd, custom, delta_momentum_matrix]}}
     nl.optimizer @o sgd attributes {lr = 1.0 : f64}
   }
 }

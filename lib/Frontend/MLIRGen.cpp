@@ -1296,6 +1296,11 @@ private:
     auto targets = tensorArg(e, 1, 2, "targets [B, T]", /*allowInt=*/true);
     if (!logits || !targets)
       return std::nullopt;
+    if (isFloat(*targets))
+      return error(e.args[1]->loc,
+                   "'cross_entropy' needs targets of integer token ids, got "
+                   "real values (a model of rows regresses its real targets, "
+                   "e.g. loss = mean((prediction - targets)^2))");
     if (shapeOf(*logits).take_front(2) != shapeOf(*targets))
       return error(e.loc, "logits " + shapeStr(shapeOf(*logits)) +
                               " and targets " + shapeStr(shapeOf(*targets)) +
@@ -1686,6 +1691,22 @@ private:
         return ok;
       }
       case Stmt::Kind::Assign: {
+        // The step's data are read-only at the top level (a block's names
+        // are its own).
+        bool predefined = false;
+        for (auto &[name, at] : s.targets)
+          if (!blockDepth &&
+              llvm::is_contained({"tokens", "rows", "inputs", "targets"},
+                                 name)) {
+            diags.error(at, "'" + name +
+                                "' is predefined (the step's data) and cannot "
+                                "be assigned; use another name");
+            predefined = true;
+          }
+        if (predefined) {
+          ok = false;
+          break;
+        }
         auto v = gen(*s.value);
         if (!v) {
           for (auto &t : s.targets)

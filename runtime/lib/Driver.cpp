@@ -726,7 +726,8 @@ int run(int argc, char **argv) {
         ->check(integerAtLeast(1));
     trainCmd
         ->add_option("--batch", t.batch,
-                     "sequences per step (must equal the compiled batch)")
+                     "sequences (or rows) per step (must equal the "
+                     "compiled batch)")
         ->check(integerAtLeast(1));
     trainCmd
         ->add_option("--context", t.context,
@@ -779,7 +780,10 @@ int run(int argc, char **argv) {
         ->capture_default_str()
         ->check(integerAtLeast(1));
 
-    auto *genCmd = app.add_subcommand("generate", "sample text from a run");
+    auto *genCmd = app.add_subcommand(
+        "generate", m.hasLogits() ? "sample text from a run"
+                                  : "sample text (not for this model: its "
+                                    "loss is not a cross-entropy)");
     genCmd->add_option("--run-dir", runDir, "run directory")->required();
     genCmd->add_option("--prompt", prompt, "text to continue")->required();
     genCmd->add_option("--tokens", count, "tokens to generate")
@@ -811,8 +815,11 @@ int run(int argc, char **argv) {
     std::string outPath;
     int64_t batchStep = 0;
     auto *dumpCmd = app.add_subcommand(
-        "dump", "params, one batch, its logits, loss and gradients to a "
-                "safetensors file (for references)");
+        "dump", m.hasLogits() ? "params, one batch, its logits, loss and "
+                                "gradients to a safetensors file (for "
+                                "references)"
+                              : "params, one batch, its loss and gradients "
+                                "to a safetensors file (for references)");
     dumpCmd->add_option("--run-dir", runDir,
                         "at this run's checkpoint (default: a fresh "
                         "initialization by --seed)");
@@ -880,6 +887,12 @@ int run(int argc, char **argv) {
     return kError;
   } catch (const std::bad_alloc &) {
     fmt::print(stderr, "{}: error: out of memory\n", exe);
+    return kError;
+  } catch (const std::length_error &) {
+    fmt::print(stderr,
+               "{}: error: out of memory (a buffer larger than the "
+               "address space)\n",
+               exe);
     return kError;
   }
 }

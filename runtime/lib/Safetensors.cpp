@@ -114,7 +114,11 @@ Safetensors readSafetensors(const std::string &path) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0)
         throw bad("tensor '" + name + "' has a bad shape");
       t.shape.push_back(d.get<int64_t>());
-      count *= static_cast<uint64_t>(t.shape.back());
+      uint64_t bytes = 0;
+      if (__builtin_mul_overflow(count, static_cast<uint64_t>(t.shape.back()),
+                                 &count) ||
+          __builtin_mul_overflow(count, uint64_t(elt), &bytes))
+        throw bad("tensor '" + name + "' has a shape of 2^64 bytes or more");
     }
     auto &offs = entry["data_offsets"];
     if (!offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())

@@ -364,11 +364,25 @@ int main(int argc, char **argv) {
     return writeOutput([&](raw_ostream &os) { module->print(os); });
 
   // Code generation: the entry points of the trained model, then linalg,
-  // the LLVM dialect and LLVM.
+  // the LLVM dialect and LLVM. The nl passes that build the entry points
+  // also check the model (an optimizer a level cannot take, a parameter in a
+  // level written per token): their errors are the user's, so no
+  // reproducer is written for them.
   llvm::json::Array levels = nl::describeLevels(*module);
-  if (failed(
-          nlc::buildEntryPoints(*module, levels, fuseMemoryUpdates, configure)))
-    return passFailed();
+  auto configureChecks = [&](PassManager &pm) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      configFailed = true;
+    applyDefaultTimingPassManagerCLOptions(pm);
+  };
+  if (failed(nlc::buildEntryPoints(*module, levels, fuseMemoryUpdates,
+                                   configureChecks))) {
+    llvm::errs() << "nlc: cannot build the training step of '" << inputFile
+                 << "'; the error above names the source location (nlc "
+                 << inputFile
+                 << " --emit=nl | nl-opt --derive-inner-updates "
+                    "--build-train-step reproduces it)\n";
+    return 1;
+  }
   if (stage == Emit::linalg) {
     if (failed(nlc::lowerToLinalg(*module, scheduleLevels, configure)))
       return passFailed();

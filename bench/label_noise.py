@@ -40,7 +40,7 @@ import tempfile
 import time
 
 import numpy as np
-from nl_examples import outer_optimizer
+from nl_examples import outer_optimizer, write_section
 from safetensors.numpy import load_file, save_file
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -254,10 +254,5 @@ last training batch of seed {a.seeds[0]}'s run at its best learning rate. The wh
 """ + "\n".join(rows) + f"""
 <!-- end label_noise.py:{section} -->
 """
-old = open(a.out).read() if os.path.exists(a.out) else "# Results\n"
-pattern = re.compile(rf"<!-- label_noise.py:{section} -->.*?<!-- end label_noise.py:{section} -->\n", re.S)
-new = pattern.sub(lambda _: body, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + body
-with open(a.out + ".tmp", "w") as f:
-    f.write(new)
-os.replace(a.out + ".tmp", a.out)
+write_section(a.out, f"label_noise.py:{section}", body)
 print(f"label_noise.py: wrote {a.out} and {json_path}", file=sys.stderr)

@@ -16,3 +16,16 @@ def outer_optimizer(name):
         sys.exit(f"no outer optimizer line in examples/optimizers/{name}.nl")
     definition = re.search(r"^optimizer \w+\(.*?\n\}\n", ex, re.M | re.S)
     return (definition.group(0) if definition else ""), use.group(1)
+
+
+def write_section(path, tag, body, empty="# Results\n"):
+    """Writes `body` (which begins with `<!-- TAG -->` and ends with
+    `<!-- end TAG -->` and a newline) into the Markdown file `path`: in place
+    of that section when the file has it, else appended (to `empty` when the
+    file does not exist). Written to a temporary file and renamed."""
+    old = open(path).read() if os.path.exists(path) else empty
+    pattern = re.compile(rf"<!-- {re.escape(tag)} -->.*?<!-- end {re.escape(tag)} -->\n", re.S)
+    new = pattern.sub(lambda _: body, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + body
+    with open(path + ".tmp", "w") as f:
+        f.write(new)
+    os.replace(path + ".tmp", path)

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sys/stat.h>
 
@@ -121,56 +122,51 @@ Batch Dataset::makeBatch(const Manifest &m) {
   return b;
 }
 
-void Dataset::trainBatch(uint64_t seed, int64_t step, Batch &out) const {
-  if (width_) {
+void Dataset::fill(Batch &out,
+                   const std::function<size_t(int64_t)> &start) const {
+  if (width_) { // row start(b) of the data
     size_t w = static_cast<size_t>(width_);
     out.rows.resize(static_cast<size_t>(batch_) * w);
-    for (int64_t b = 0; b < batch_; ++b) {
-      size_t row = randomBits(seed, kBatchStream,
-                              static_cast<uint64_t>(step * batch_ + b)) %
-                   trainEnd_;
-      std::copy_n(rows_.begin() + static_cast<long>(row * w), w,
+    for (int64_t b = 0; b < batch_; ++b)
+      std::copy_n(rows_.begin() + static_cast<long>(start(b) * w), w,
                   out.rows.begin() + static_cast<long>(b) * width_);
-    }
     return;
   }
-  int64_t len = context_ + 1;
+  int64_t len = context_ + 1; // the window of bytes at offset start(b)
   out.tokens.resize(static_cast<size_t>(batch_ * len));
-  size_t span = trainEnd_ - static_cast<size_t>(context_); // start positions
   for (int64_t b = 0; b < batch_; ++b) {
-    size_t start = randomBits(seed, kBatchStream,
-                              static_cast<uint64_t>(step * batch_ + b)) %
-                   span;
+    size_t at = start(b);
     for (int64_t t = 0; t < len; ++t)
-      out.tokens[b * len + t] = bytes_[start + static_cast<size_t>(t)];
+      out.tokens[b * len + t] = bytes_[at + static_cast<size_t>(t)];
   }
+}
+
+void Dataset::trainBatch(uint64_t seed, int64_t step, Batch &out) const {
+  // Rows of the training split, or window starts that leave room for
+  // context + 1 bytes in it.
+  size_t span = width_ ? trainEnd_ : trainEnd_ - static_cast<size_t>(context_);
+  fill(out, [&](int64_t b) {
+    return randomBits(seed, kBatchStream,
+                      static_cast<uint64_t>(step * batch_ + b)) %
+           span;
+  });
 }
 
 void Dataset::valBatch(int64_t index, int64_t count, Batch &out) const {
   if (width_) {
-    size_t w = static_cast<size_t>(width_);
-    out.rows.resize(static_cast<size_t>(batch_) * w);
-    for (int64_t b = 0; b < batch_; ++b) {
-      size_t row =
-          trainEnd_ + static_cast<size_t>(index * batch_ + b) % valSize();
-      std::copy_n(rows_.begin() + static_cast<long>(row * w), w,
-                  out.rows.begin() + static_cast<long>(b) * width_);
-    }
+    fill(out, [&](int64_t b) {
+      return trainEnd_ + static_cast<size_t>(index * batch_ + b) % valSize();
+    });
     return;
   }
-  int64_t len = context_ + 1;
-  out.tokens.resize(static_cast<size_t>(batch_ * len));
   size_t span = valSize() - static_cast<size_t>(context_) - 1;
   int64_t windows = count * batch_;
-  for (int64_t b = 0; b < batch_; ++b) {
+  fill(out, [&](int64_t b) {
     int64_t w = index * batch_ + b;
-    size_t start =
-        trainEnd_ + (windows > 1 ? span * static_cast<size_t>(w) /
-                                       static_cast<size_t>(windows - 1)
-                                 : 0);
-    for (int64_t t = 0; t < len; ++t)
-      out.tokens[b * len + t] = bytes_[start + static_cast<size_t>(t)];
-  }
+    return trainEnd_ + (windows > 1 ? span * static_cast<size_t>(w) /
+                                          static_cast<size_t>(windows - 1)
+                                    : 0);
+  });
 }
 
 } // namespace nlrt

@@ -10,7 +10,8 @@
 //   rows of the model's features, then its targets. Training batches are
 //   rows drawn by the same RNG; validation batch i of n holds rows
 //   i x batch .. (i + 1) x batch - 1 of the validation split (wrapping), so
-//   n x batch >= its rows evaluates all of them.
+//   the mean is over exactly its rows when n x batch is a multiple of their
+//   count (otherwise the first rows count twice).
 //
 // Either way the first 90 % (of bytes or rows) are for training and the
 // last 10 % for validation.
@@ -23,6 +24,7 @@
 #include "Model.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,10 @@ public:
   const std::string &path() const { return path_; }
 
 private:
+  /// Writes into `out` the B rows (or B windows of context + 1 bytes) that
+  /// start at `start(b)`, b = 0 .. B - 1.
+  void fill(Batch &out, const std::function<size_t(int64_t)> &start) const;
+
   std::string path_;
   std::vector<uint8_t> bytes_; // tokens
   std::vector<float> rows_;    // rows, row-major [size_, width_]

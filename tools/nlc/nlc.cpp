@@ -327,10 +327,15 @@ int main(int argc, char **argv) {
       reproducer,
       "nlc-reproducer-" + Twine(llvm::sys::Process::getProcessId()) + ".mlir");
   bool configFailed = false;
-  auto configure = [&](PassManager &pm) {
+  // MLIR's command-line options and timing; `configure` adds the crash
+  // reproducer (the passes that check the model run without it, below).
+  auto configureChecks = [&](PassManager &pm) {
     if (failed(applyPassManagerCLOptions(pm)))
       configFailed = true;
     applyDefaultTimingPassManagerCLOptions(pm);
+  };
+  auto configure = [&](PassManager &pm) {
+    configureChecks(pm);
     pm.enableCrashReproducerGeneration(reproducer,
                                        /*genLocalReproducer=*/false);
   };
@@ -369,11 +374,6 @@ int main(int argc, char **argv) {
   // level written per token): their errors are the user's, so no
   // reproducer is written for them.
   llvm::json::Array levels = nl::describeLevels(*module);
-  auto configureChecks = [&](PassManager &pm) {
-    if (failed(applyPassManagerCLOptions(pm)))
-      configFailed = true;
-    applyDefaultTimingPassManagerCLOptions(pm);
-  };
   if (failed(nlc::buildEntryPoints(*module, levels, fuseMemoryUpdates,
                                    configureChecks))) {
     llvm::errs() << "nlc: cannot build the training step of '" << inputFile

@@ -286,6 +286,7 @@ private:
 
   std::optional<MemoryType> memoryType(const MemType &t) {
     using mlir::nl::Activation;
+    using mlir::nl::MemoryNorm;
     using mlir::nl::MemoryKind;
     int64_t defaultHeads = H;
     if (t.kind != "matrix" && t.kind != "mlp") {
@@ -305,13 +306,14 @@ private:
         return error(def.loc,
                      "memory '" + def.name + "' needs key and value shapes");
       return MemoryType::get(&ctx, MemoryKind::custom, defaultHeads, *in, *out,
-                             0, Activation::silu,
+                             0, Activation::silu, MemoryNorm::none,
                              FlatSymbolRefAttr::get(&ctx, def.name));
     }
     bool mlp = t.kind == "mlp";
     if (!checkArgNames(
             t.options,
-            mlp ? std::initializer_list<const char *>{"hidden", "act", "heads"}
+            mlp ? std::initializer_list<const char *>{"hidden", "act", "norm",
+                                                     "heads"}
                 : std::initializer_list<const char *>{"heads"},
             t.kind + " memories"))
       return std::nullopt;
@@ -343,8 +345,24 @@ private:
                      "unknown activation (silu, gelu, relu, tanh, identity)");
       act = *parsed;
     }
+    MemoryNorm norm = MemoryNorm::none;
+    if (auto *a = findArg(t.options, "norm")) {
+      std::optional<MemoryNorm> parsed =
+          a->value->kind == Expr::Kind::Name
+              ? mlir::nl::symbolizeMemoryNorm(a->value->name)
+              : std::nullopt;
+      if (!parsed)
+        return error(a->value->loc,
+                     "unknown memory output norm (none, layer, rms)");
+      if (*parsed != MemoryNorm::none && *out < 2)
+        return error(a->value->loc,
+                     "norm needs a value width of at least 2, got " +
+                         std::to_string(*out));
+      norm = *parsed;
+    }
     return MemoryType::get(&ctx, mlp ? MemoryKind::mlp : MemoryKind::matrix,
-                           heads, *in, *out, mlp ? hidden : 0, act, nullptr);
+                           heads, *in, *out, mlp ? hidden : 0, act, norm,
+                           nullptr);
   }
 
   SymbolRefAttr symbolPath(const std::vector<std::string> &path,
@@ -729,7 +747,8 @@ private:
     state.addAttribute("kind", mlir::nl::OptimizerKindAttr::get(&ctx, kind));
     static const std::set<std::string> known = {
         "lr",    "beta", "beta1",        "beta2",    "beta3",
-        "alpha", "eps",  "weight_decay", "ns_steps", "slow_period"};
+        "alpha", "eps",  "weight_decay", "ns_steps", "slow_period",
+        "clip_norm", "clamp_norm"};
     for (auto &[name, arg] : hyper) {
       if (!known.count(name)) {
         std::string list;

@@ -151,6 +151,7 @@ def main():
                           sys.exit(f"check.py: give --every {nlref.level_of(a.model, n)}=N")) for n in names}
     for s in range(a.steps):
         _, _, g = loss_and_grads(P, dumps[s]["tokens"])
+        g = nlref.clip_grads(g, nlref.OUTER_CLIP.get(a.model))
         P = {n: opt[n].step(P[n], g[n], s + 1) for n in names}
     for n in names:
         results.append((f"step {a.steps} weight {n}", nlref.rel_rms(trained[n], P[n])))

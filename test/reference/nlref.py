@@ -95,10 +95,22 @@ def mlp_block(x, n, up, down, act):
 # dk = dv). States with an extra token axis after H hold one copy per token.
 
 
-def read(W, x, act=silu):
+def out_norm(y, norm):
+    """An mlp memory's output normalization (the memory type's `norm`) over
+    the last axis, no affine parameters: 'layer' (y - mean) / sqrt(var +
+    1e-5), 'rms' y / sqrt(mean(y^2) + 1e-5), None the identity."""
+    if norm is None:
+        return y
+    if norm == "layer":
+        y = y - y.mean(-1, keepdim=True)
+    return y / torch.sqrt((y * y).mean(-1, keepdim=True) + 1e-5)
+
+
+def read(W, x, act=silu, norm=None):
     """M(x): x [B, H, ..., dk] -> [B, H, ..., dv] with W's (B, H) broadcast
     over x's middle axes; a W with a token axis [B, H, n, ...] reads
-    x [B, H, n, dk] token by token."""
+    x [B, H, n, dk] token by token. An mlp memory is x + N(W1 act(W2 x)),
+    N the output normalization `norm` (out_norm)."""
     per_token = W[next(iter(W))].dim() == 5
 
     def lin(w, u):
@@ -108,7 +120,7 @@ def read(W, x, act=silu):
 
     if "w" in W:
         return lin(W["w"], x)
-    y = lin(W["w1"], act(lin(W["w2"], x)))
+    y = out_norm(lin(W["w1"], act(lin(W["w2"], x))), norm)
     return y + x if y.shape[-1] == x.shape[-1] else y
 
 
@@ -120,7 +132,7 @@ def map_inputs(W, k, act=silu):
     return {"w2": k, "w1": act(torch.einsum("bhij,bh...j->bh...i", W["w2"], k))}
 
 
-def token_gradients(W0, k, v, act=silu):
+def token_gradients(W0, k, v, act=silu, norm=None):
     """Per-token gradients of the L2 objective ||M(k_t) - v_t||^2 at the
     chunk-start state W0: k [B, H, n, dk], v [B, H, n, dv] -> a dict of
     [B, H, n, ...] (create_graph: the outer gradient flows through them)."""
@@ -130,13 +142,22 @@ def token_gradients(W0, k, v, act=silu):
     for w in rep.values():
         if not w.requires_grad:  # a constant initial state (zeros)
             w.requires_grad_(True)
-    loss = ((read(rep, k, act) - v) ** 2).sum()
+    loss = ((read(rep, k, act, norm) - v) ** 2).sum()
     grads = torch.autograd.grad(loss, list(rep.values()), create_graph=True)
     return dict(zip(rep.keys(), grads))
 
 
+def clamp_factor(g, c):
+    """The soft clamp of each token's inner gradient norm (clamp_norm = c):
+    g: dict of [B, H, n, ...] -> [B, H, n], c tanh(|g| / c) / |g| with |g|
+    the norm over all of the memory's maps, sqrt(sum g^2 + 1e-30)."""
+    sq = sum((x * x).flatten(3).sum(-1) for x in g.values())
+    n = torch.sqrt(sq + 1e-30)
+    return c * torch.tanh(n / c) / n
+
+
 def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
-             dgd=False, self_values=False, act=silu):
+             dgd=False, self_values=False, act=silu, norm=None, clamp=None):
     """Runs one memory level over its flow and reads it.
 
     W0: the initial state (dict of [B, H, ...]); k [B, H, T, dk], v
@@ -145,9 +166,11 @@ def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
     retention (a float or [B, H, T]); beta the momentum (None: none);
     dgd: the delta-gradient-descent preconditioner (NL-A Eqs. 56-57, §9.2);
     self_values: the memory generates its own values v^ = M(v) (Hope
-    Eq. 86). Per token t of a chunk whose start state is W0 (§2, §9.3):
+    Eq. 86); norm: the mlp memory's output normalization (out_norm); clamp:
+    clamp_norm, the soft clamp of g_t's norm (clamp_factor). Per token t of
+    a chunk whose start state is W0 (§2, §9.3, §9.10):
 
-        g_t = grad_W ||M_{W0}(k_t) - v^_t||^2
+        g_t = grad_W ||M_{W0}(k_t) - v^_t||^2   (times clamp_factor)
         S_t = beta S_{t-1} + eta_t g_t                 (with momentum)
         W_t = alpha_t W_{t-1} - S_t                    (or - eta_t g_t)
         W_t = W_{t-1}(alpha_t I - eta_t u^ u^T) - S_t  (DGD, per map)
@@ -162,8 +185,11 @@ def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
         c1 = min(c0 + C, T)
         kc, vc = k[:, :, c0:c1], v[:, :, c0:c1]
         if self_values:
-            vc = read(W, vc, act)
-        g = token_gradients(W, kc, vc, act)
+            vc = read(W, vc, act, norm)
+        g = token_gradients(W, kc, vc, act, norm)
+        if clamp is not None:
+            f = clamp_factor(g, clamp)
+            g = {name: x * f.reshape(*f.shape, *([1] * (x.dim() - 3))) for name, x in g.items()}
         uhat = {name: l2norm(u) for name, u in map_inputs(W, kc, act).items()} if dgd else None
         for t in range(c1 - c0):
             eta = lr if lr_gate is None else lr * lr_gate[:, :, c0 + t, None, None]
@@ -179,7 +205,7 @@ def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
                     W[name] = a * W[name] - eta * torch.einsum("bhi,bhj->bhij", Wu, u) - step
                 else:
                     W[name] = a * W[name] - step
-            outs.append(read(W, q[:, :, c0 + t], act))
+            outs.append(read(W, q[:, :, c0 + t], act, norm))
     return torch.stack(outs, 2), W
 
 
@@ -263,7 +289,8 @@ def deltanet(P, ids, cfg):
 
 def titans(P, ids, cfg):
     """examples/titans.nl: an MLP memory (learned initial state), L2
-    objective, momentum(lr = 0.1, beta = 0.9), a per-token rate and a
+    objective, momentum(lr = 0.1, beta = 0.9, clamp_norm = 1.0: the soft
+    clamp of each token's inner gradient norm), a per-token rate and a
     per-token retention gate (Titans Eqs. 12-15)."""
     H = cfg["heads"]
     B = ids.shape[0]
@@ -277,7 +304,8 @@ def titans(P, ids, cfg):
         eta = per_head(torch.sigmoid(h @ p("w_lr")))
         alpha = per_head(torch.sigmoid(h @ p("w_alpha")))
         M0 = initial_state(P, f"layer.{i}.mem.M.init", B)
-        o, _ = memorize(M0, k, v, q, cfg["chunk"]["mem"], 0.1, lr_gate=eta, alpha=alpha, beta=0.9)
+        o, _ = memorize(M0, k, v, q, cfg["chunk"]["mem"], 0.1, lr_gate=eta, alpha=alpha, beta=0.9,
+                        clamp=1.0)
         x = x + merge(o) @ p("wo")
         x = x + mlp_block(x, p("norm2"), p("w_up"), p("w_down"), gelu)
     return rmsnorm(x, P["norm_f"]) @ P["head"]
@@ -309,6 +337,11 @@ def hope(P, ids, cfg):
 
 
 MODELS = {"transformer": transformer, "deltanet": deltanet, "titans": titans, "hope": hope}
+
+
+# The outer optimizers' clip_norm per example (every parameter of these
+# models belongs to the one level 'pretrain').
+OUTER_CLIP = {"titans": 1.0}
 
 
 def level_of(model, name):
@@ -347,6 +380,17 @@ class AdamW:
         mh = self.m / (1 - self.b1 ** tl)
         vh = self.v / (1 - self.b2 ** tl)
         return p - self.lr * (mh / (torch.sqrt(vh) + self.eps) + self.wd * p)
+
+
+def clip_grads(grads, clip):
+    """clip_norm (NESTED_LEARNING.md §9.8): grads (name -> tensor) of one
+    level scaled by min(1, clip / (|g| + 1e-6)), |g| their global L2 norm
+    (torch.nn.utils.clip_grad_norm_); clip None leaves them as they are."""
+    if clip is None:
+        return dict(grads)
+    norm = torch.sqrt(sum((g * g).sum() for g in grads.values()))
+    scale = torch.clamp(clip / (norm + 1e-6), max=1.0)
+    return {n: g * scale for n, g in grads.items()}
 
 
 def rel_rms(a, ref):

@@ -19,7 +19,10 @@ import sys
 
 B, H, DK, DV = 2, 2, 3, 2
 LR, BETA, DECAY = 0.3, 0.8, 0.9
-# name: (objective, optimizer, retention, gates)
+# The soft clamp of the per-token inner gradient norm (clamp_norm): small
+# enough that most tokens' gradients are clamped, not all.
+CLAMP = 0.5
+# name: (objective, optimizer, retention, gates[, clamp_norm])
 CASES = {
     "hebbian": ("dot", "gd", None, False),
     "hebbian_gated": ("dot", "gd", "gate", True),
@@ -27,6 +30,7 @@ CASES = {
     "gated_delta": ("l2", "gd", "gate", True),
     "titans": ("l2", "momentum", "decay", True),
     "dgd": ("l2", "dgd", "gate", True),
+    "titans_clamped": ("l2", "momentum", "decay", True, CLAMP),
 }
 
 
@@ -52,7 +56,7 @@ def binop(f, op, a, sa, b, sb, so):
 AT_CURRENT = False
 
 
-def reference(name, objective, optimizer, retention, gates, T, C):
+def reference(name, objective, optimizer, retention, gates, T, C, clamp=None):
     f = Fn()
     args = [f"%k: {t(B, H, T, DK)}", f"%v: {t(B, H, T, DV)}", f"%q: {t(B, H, T, DK)}"]
     if gates:
@@ -86,6 +90,15 @@ def reference(name, objective, optimizer, retention, gates, T, C):
                 g = binop(f, "mul", two, (), binop(f, "matmul", r, (B, H, DV, 1), k, (B, H, 1, DK), W), W, W)
             eta = binop(f, "mul", gate("%eta", tk), (B, H, 1, 1), lr, (), (B, H, 1, 1)) if gates else lr
             se = (B, H, 1, 1) if gates else ()
+            if clamp:  # g c tanh(‖g‖ / c) / ‖g‖, ‖g‖ = sqrt(Σ g² + 1e-30)
+                sq = f.op(f"nl.sum_to {binop(f, 'mul', g, W, g, W, W)}", f"{t(*W)} -> {t(B, H, 1, 1)}")
+                tiny = f.op("arith.constant dense<1.0e-30>", t())
+                nrm = f.op(f"nl.sqrt {binop(f, 'add', sq, (B, H, 1, 1), tiny, (), (B, H, 1, 1))}", t(B, H, 1, 1))
+                inv_c = f.op(f"arith.constant dense<{1.0 / clamp}>", t())
+                c_ = f.op(f"arith.constant dense<{clamp}>", t())
+                th = f.op(f"nl.tanh {binop(f, 'mul', nrm, (B, H, 1, 1), inv_c, (), (B, H, 1, 1))}", t(B, H, 1, 1))
+                fac = binop(f, "div", binop(f, "mul", th, (B, H, 1, 1), c_, (), (B, H, 1, 1)), (B, H, 1, 1), nrm, (B, H, 1, 1), (B, H, 1, 1))
+                g = binop(f, "mul", fac, (B, H, 1, 1), g, W, W)
             u = binop(f, "mul", eta, se, g, W, W)
             if retention == "gate":
                 alpha, sa = gate("%alpha", tk), (B, H, 1, 1)
@@ -116,10 +129,11 @@ def reference(name, objective, optimizer, retention, gates, T, C):
             f"  return {out} : {t(B, H, T, DV)}\n}}\n")
 
 
-def derived(name, objective, optimizer, retention, gates, T, C):
-    opt = {"gd": f"gd attributes {{lr = {LR} : f64}}",
-           "momentum": f"momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64}}",
-           "dgd": f"dgd attributes {{lr = {LR} : f64}}"}[optimizer]
+def derived(name, objective, optimizer, retention, gates, T, C, clamp=None):
+    extra = f", clamp_norm = {clamp} : f64" if clamp else ""
+    opt = {"gd": f"gd attributes {{lr = {LR} : f64{extra}}}",
+           "momentum": f"momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64{extra}}}",
+           "dgd": f"dgd attributes {{lr = {LR} : f64{extra}}}"}[optimizer]
     ret = {None: "", "gate": "\n      nl.retention gate", "decay": f"\n      nl.retention decay alpha = {DECAY}"}[retention]
     mem = f"!nl.memory<matrix, heads = {H}, in = {DK}, out = {DV}>"
     level = (f"nl.model @{name}_model {{\n  nl.level @outer every <1 steps> {{\n"
@@ -156,9 +170,9 @@ def main():
     for C in chunks:
         for case, spec in CASES.items():
             name = f"{case}_c{C}"
-            level, fn, loss = derived(name, *spec, T, C)
+            level, fn, loss = derived(name, *spec[:4], T, C, *spec[4:])
             # The functions live in the model, beside the levels they name.
-            print(level.rstrip()[:-1] + fn + loss + reference(name, *spec, T, C) + "}\n")
+            print(level.rstrip()[:-1] + fn + loss + reference(name, *spec[:4], T, C, *spec[4:]) + "}\n")
 
 
 if __name__ == "__main__":

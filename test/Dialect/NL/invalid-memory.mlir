@@ -157,3 +157,23 @@ nl.model @m {
     nl.param @p : !nl.memory<custom, heads = 1, in = 4, out = 4, fn = @nope>
   }
 }
+
+// -----
+
+nl.model @m {
+  nl.level @l every <4 tokens> {
+    // expected-error @+1 {{'norm' is only valid for mlp memories}}
+    nl.memory @M : !nl.memory<matrix, heads = 1, in = 4, out = 4, norm = layer>
+    nl.objective l2
+  }
+}
+
+// -----
+
+nl.model @m {
+  nl.level @l every <4 tokens> {
+    // expected-error @+1 {{'norm' needs out >= 2 (a normalized single value is constant), got out = 1}}
+    nl.memory @M : !nl.memory<mlp, heads = 1, in = 4, out = 1, hidden = 8, norm = rms>
+    nl.objective l2
+  }
+}

@@ -158,3 +158,49 @@ nl.model @m {
     nl.optimizer @o sgd attributes {lr = 1.0 : f64}
   }
 }
+
+// -----
+
+nl.model @m {
+  nl.level @l every <1 steps> {
+    // expected-error @+1 {{clip_norm must be > 0, got 0}}
+    nl.optimizer @o adamw attributes {lr = 1.0 : f64, clip_norm = 0.0 : f64}
+  }
+}
+
+// -----
+
+nl.model @m {
+  nl.level @l every <1 steps> {
+    nl.level @mem every <4 tokens> {
+      nl.memory @M : !nl.memory<matrix, heads = 1, in = 4, out = 4>
+      nl.objective l2
+      // expected-error @+1 {{clip_norm clips the gradient of a level written every N steps; a memory level (written every 4 tokens) takes clamp_norm}}
+      nl.optimizer @o momentum attributes {lr = 0.1 : f64, beta = 0.9 : f64, clip_norm = 1.0 : f64}
+    }
+    nl.optimizer @outer gd attributes {lr = 1.0 : f64}
+  }
+}
+
+// -----
+
+nl.model @m {
+  nl.level @l every <1 steps> {
+    // expected-error @+1 {{clamp_norm soft-clamps the inner gradient of a memory level (written every N tokens); a level written every N steps takes clip_norm}}
+    nl.optimizer @o adamw attributes {lr = 1.0 : f64, clamp_norm = 1.0 : f64}
+  }
+}
+
+// -----
+
+nl.model @m {
+  nl.level @l every <1 steps> {
+    nl.level @mem every <4 tokens> {
+      nl.memory @M : !nl.memory<matrix, heads = 1, in = 4, out = 4>
+      nl.objective l2
+      // expected-error @+1 {{clamp_norm must be > 0, got -1}}
+      nl.optimizer @o momentum attributes {lr = 0.1 : f64, beta = 0.9 : f64, clamp_norm = -1.0 : f64}
+    }
+    nl.optimizer @outer gd attributes {lr = 1.0 : f64}
+  }
+}

@@ -41,6 +41,12 @@ nl.model @state {
       nl.memory @M : !nl.memory<mlp, heads = 2, in = 8, out = 8, hidden = 32, act = gelu> init @slow::@m_init
       nl.objective l2
     }
+    // The output normalization of an mlp memory (norm = layer | rms).
+    nl.level @normed every <16 tokens> {
+      // CHECK: nl.memory @M : !nl.memory<mlp, heads = 2, in = 8, out = 8, hidden = 32, norm = layer>{{$}}
+      nl.memory @M : !nl.memory<mlp, heads = 2, in = 8, out = 8, hidden = 32, norm = layer>
+      nl.objective l2
+    }
     nl.level @user every <16 tokens> {
       // CHECK: nl.memory @M : !nl.memory<custom, heads = 2, in = 8, out = 8, fn = @cubic> init @slow::@c_init
       nl.memory @M : !nl.memory<custom, heads = 2, in = 8, out = 8, fn = @cubic> init @slow::@c_init

@@ -63,7 +63,7 @@ bool FrequencyAttr::isAtLeastAsFastAs(FrequencyAttr other) const {
 LogicalResult MemoryType::verify(function_ref<InFlightDiagnostic()> emitError,
                                  MemoryKind kind, uint64_t heads, uint64_t in,
                                  uint64_t out, uint64_t hidden, Activation act,
-                                 FlatSymbolRefAttr fn) {
+                                 MemoryNorm norm, FlatSymbolRefAttr fn) {
   if (heads == 0 || in == 0 || out == 0)
     return emitError() << "memory needs heads, in and out > 0, got heads = "
                        << heads << ", in = " << in << ", out = " << out;
@@ -73,6 +73,12 @@ LogicalResult MemoryType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "'hidden' is only valid for mlp memories";
   if (kind != MemoryKind::mlp && act != Activation::silu)
     return emitError() << "'act' is only valid for mlp memories";
+  if (kind != MemoryKind::mlp && norm != MemoryNorm::none)
+    return emitError() << "'norm' is only valid for mlp memories";
+  if (norm != MemoryNorm::none && out < 2)
+    return emitError() << "'norm' needs out >= 2 (a normalized single value "
+                          "is constant), got out = "
+                       << out;
   if (kind == MemoryKind::custom && !fn)
     return emitError() << "custom memory needs a read function (fn = @name)";
   if (kind != MemoryKind::custom && fn)

@@ -436,7 +436,8 @@ StringRef OptimizerOp::getLevelName() { return getSymName(); }
 namespace {
 /// Which hyperparameters each optimizer kind accepts (see the op's docs).
 bool acceptsHyper(OptimizerKind kind, StringRef name) {
-  if (name == "lr" || name == "weight_decay")
+  if (name == "lr" || name == "weight_decay" || name == "clip_norm" ||
+      name == "clamp_norm")
     return true;
   switch (kind) {
   case OptimizerKind::gd:
@@ -502,6 +503,32 @@ LogicalResult OptimizerOp::verify() {
     return emitOpError() << "ns_steps (Newton-Schulz iterations) must be >= 1";
   if (getSlowPeriodAttr() && getSlowPeriodAttr().getInt() < 1)
     return emitOpError() << "slow_period must be >= 1";
+  // The stabilizers: clip_norm clips an outer level's gradient, clamp_norm
+  // soft-clamps a memory's per-token inner gradient.
+  auto level = (*this)->getParentOfType<LevelOp>();
+  bool perToken =
+      level && level.getFrequency().getUnit() == FrequencyUnit::tokens;
+  if (auto c = getClipNorm()) {
+    if (c->convertToDouble() <= 0)
+      return emitOpError() << "clip_norm must be > 0, got "
+                           << c->convertToDouble();
+    if (perToken)
+      return emitOpError()
+             << "clip_norm clips the gradient of a level written every N "
+                "steps; a memory level (written every "
+             << level.getFrequency().getPeriod()
+             << " tokens) takes clamp_norm";
+  }
+  if (auto c = getClampNorm()) {
+    if (c->convertToDouble() <= 0)
+      return emitOpError() << "clamp_norm must be > 0, got "
+                           << c->convertToDouble();
+    if (!perToken)
+      return emitOpError()
+             << "clamp_norm soft-clamps the inner gradient of a memory level "
+                "(written every N tokens); a level written every N steps "
+                "takes clip_norm";
+  }
   if (kind == OptimizerKind::m3 && !getSlowPeriod())
     return emitOpError() << "m3 needs slow_period: the frequency (in steps) "
                             "of its slow momentum level (NL-A Alg. 1)";

@@ -21,6 +21,7 @@
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/MapVector.h"
 
 #include <cmath>
 
@@ -568,6 +569,25 @@ struct BuildTrainStep
     auto call = func::CallOp::create(b, step.getLoc(), *grad, callArgs);
     unsigned tArg = tb->getNumArguments() - nData - slow.size() - 2;
     Value t = tb->getArgument(tArg), lrScale = tb->getArgument(tArg + 1);
+    // clip_norm (NESTED_LEARNING.md §9.8): each optimizer that clips scales
+    // the gradients of its parameters by min(1, C / (‖g‖ + 1e-6)), ‖g‖ the
+    // global norm over those parameters, before its update (and before a
+    // slow level accumulates them).
+    llvm::MapVector<Operation *, Value> sqNorm;
+    for (auto [i, p] : llvm::enumerate(params))
+      if (p.optimizer.getClipNorm()) {
+        Value g = call.getResult(1 + i);
+        Value sq = SumOp::create(b, step.getLoc(), lossType, nb.mul(g, g));
+        Value &acc = sqNorm[p.optimizer];
+        acc = nb.add(acc, sq);
+      }
+    llvm::DenseMap<Operation *, Value> clipScale;
+    for (auto [opt, sq] : sqNorm) {
+      double c = cast<OptimizerOp>(opt).getClipNorm()->convertToDouble();
+      Value norm = nb.add(nb.un<SqrtOp>(sq), nb.c(sq, 1e-6));
+      Value over = nb.un<ReluOp>(nb.sub(nb.c(sq, 1.0), nb.div(nb.c(sq, c), norm)));
+      clipScale[opt] = nb.sub(nb.c(sq, 1.0), over);
+    }
     SmallVector<Value> newParams, newState;
     unsigned stateArg = params.size();
     for (auto [i, p] : llvm::enumerate(params)) {
@@ -575,6 +595,8 @@ struct BuildTrainStep
       ValueRange state = tb->getArguments().slice(stateArg, ns);
       stateArg += ns;
       Value param = tb->getArgument(i), g = call.getResult(1 + i);
+      if (Value scale = clipScale.lookup(p.optimizer))
+        g = nb.mul(g, scale);
       if (p.period == 1) {
         SmallVector<Value> upd =
             applyOptimizer(nb, p.optimizer, param, g, state, t, lrScale);

@@ -62,6 +62,8 @@ struct MemoryRule {
   // The level's constant rates: inner learning rate, momentum, retention
   // (1 without one) and local-retention strength (0 without one).
   double lr = 0.0, beta = 0.0, alpha = 1.0, lambda = 0.0;
+  // The soft clamp of each token's inner gradient norm (0: none).
+  double clamp = 0.0;
 };
 
 /// The rule of `memory` (default: the level's first) in the level that `op`
@@ -119,6 +121,8 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
     return op->emitOpError() << "inner optimizer weight_decay is not derived; "
                                 "use nl.retention decay";
   r.lr = r.optimizer.getLr().convertToDouble();
+  if (auto c = r.optimizer.getClampNorm())
+    r.clamp = c->convertToDouble();
   if (auto beta = r.optimizer.getBeta())
     r.beta = beta->convertToDouble();
   if (r.retention && r.retention.getKind() == RetentionKind::decay)
@@ -168,8 +172,29 @@ public:
   /// `hidden` receives act(W2 x) for mlp memories (the input of W1).
   Value read(ArrayRef<Value> w, Value x, Value *hidden = nullptr);
   Value act(Value z);
+  /// The mlp memory's output normalization (`norm`) of y [..., out], before
+  /// the residual: LN(y) = (y − mean y) / sqrt(var y + 1e-5), RMS(y) =
+  /// y / sqrt(mean y² + 1e-5), both without affine parameters; y itself
+  /// with norm = none.
+  Value normOut(Value y);
+  /// The residual and output normalization of an mlp memory around the
+  /// output o [..., out] of its W1 for input x [..., in].
+  Value finishMlp(Value o, Value x) {
+    Value y = normOut(o);
+    return rule.type.getIn() == rule.type.getOut() ? nb.add(y, x) : y;
+  }
   /// The inner learning rate under `local lambda = L` retention: the
   /// proximal step η / (1 + 2 L η) (η itself when L = 0).
+  /// The factor that soft-clamps a token's inner gradient of squared norm
+  /// `sq` [B, H, n] to norm at most c = clamp_norm (titans-pytorch's soft
+  /// clamp): c tanh(‖g‖ / c) / ‖g‖, 1 for small gradients, c / ‖g‖ for large
+  /// ones; smooth, so the outer gradient goes through it.
+  Value clampFactor(Value sq) {
+    double c = rule.clamp;
+    Value norm = nb.un<SqrtOp>(nb.add(sq, nb.c(sq, 1e-30)));
+    Value t = nb.un<TanhOp>(nb.mul(norm, nb.c(norm, 1.0 / c)));
+    return nb.div(nb.mul(t, nb.c(t, c)), norm);
+  }
   Value proximalRate(Value eta, double lambda) {
     if (lambda == 0.0)
       return eta;
@@ -214,6 +239,16 @@ private:
 
 Value Deriver::act(Value z) { return nb.act(rule.type.getAct(), z); }
 
+Value Deriver::normOut(Value y) {
+  MemoryNorm norm = rule.type.getNorm();
+  if (norm == MemoryNorm::none)
+    return y;
+  double inv = 1.0 / (double)nb.tt(y).getShape().back();
+  if (norm == MemoryNorm::layer)
+    y = nb.sub(y, nb.mul(nb.sumLast(y), nb.c(y, inv)));
+  return nb.mul(y, nb.invNorm(y, inv, 1e-5));
+}
+
 Value Deriver::read(ArrayRef<Value> w, Value x, Value *hidden) {
   auto xt = nb.tt(x);
   Value xe = nb.insertUnitDims(x, 4, 1); // [B, H, n, d, 1]
@@ -233,7 +268,7 @@ Value Deriver::read(ArrayRef<Value> w, Value x, Value *hidden) {
   SmallVector<int64_t> s(xt.getShape());
   s.back() = rule.type.getOut();
   y = nb.dropUnitDims(y, RankedTensorType::get(s, xt.getElementType()));
-  return rule.type.getIn() == rule.type.getOut() ? nb.add(y, x) : y;
+  return finishMlp(y, x);
 }
 
 Value Deriver::objective(Value pred, Value target) {
@@ -312,6 +347,21 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
     return failure();
 
   Value etaEff = proximalRate(eta, lambda);
+  if (rule.clamp > 0) {
+    Value sq;
+    auto perTok = nb.tt(eta);
+    for (Value g : *grads) {
+      int64_t rest = nb.tt(g).getRank() - 3;
+      SmallVector<int64_t> shape(perTok.getShape());
+      shape.append(rest, 1);
+      Value s2 = nb.dropUnitDims(
+          nb.sumTo(nb.mul(g, g),
+                   RankedTensorType::get(shape, perTok.getElementType())),
+          perTok);
+      sq = nb.add(sq, s2);
+    }
+    etaEff = nb.mul(etaEff, clampFactor(sq));
+  }
   for (auto [i, g] : llvm::enumerate(*grads)) {
     int64_t rest = nb.tt(g).getRank() - 3;
     Value u = nb.mul(perToken(etaEff, rest), g);
@@ -380,7 +430,6 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
     return nb.matmul(x, nb.transpose(wi));
   };
   bool mlp = rule.type.getKind() == MemoryKind::mlp;
-  bool residual = mlp && rule.type.getIn() == rule.type.getOut();
 
   // The forward at the chunk-start state, keeping each map's input and
   // output (maps in state order: W, or W1 then W2).
@@ -396,13 +445,20 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
     Value o1 = mapOut(w[0], z);
     xs = {z, kc};
     outs = {o1, o2};
-    pred = residual ? nb.add(o1, kc) : o1;
+    pred = finishMlp(o1, kc);
   }
   Value loss = objective(pred, vc);
   FailureOr<SmallVector<Value>> es = buildGradients(b, loss, Value(), outs);
   if (failed(es))
     return failure();
   Value etaEff = proximalRate(eta, lambda);
+  if (rule.clamp > 0) {
+    // ‖g_t‖² = Σ_maps ‖e_t‖² ‖x_t‖² (each map's gradient is e_t x_tᵀ).
+    Value sq;
+    for (auto [e, x] : llvm::zip(*es, xs))
+      sq = nb.add(sq, nb.mul(nb.sumLast(nb.mul(e, e)), nb.sumLast(nb.mul(x, x))));
+    etaEff = nb.mul(etaEff, clampFactor(nb.dropUnitDims(sq, nb.tt(eta))));
+  }
   SmallVector<Value> us;
   for (Value e : *es)
     us.push_back(nb.mul(nb.insertUnitDims(etaEff, 3, 1), e));
@@ -439,9 +495,7 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
   if (!mlp) {
     y = apply(0, qc);
   } else {
-    y = apply(0, act(apply(1, qc)));
-    if (residual)
-      y = nb.add(y, qc);
+    y = finishMlp(apply(0, act(apply(1, qc))), qc);
   }
 
   // The chunk-end state and momentum.

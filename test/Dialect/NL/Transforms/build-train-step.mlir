@@ -205,3 +205,41 @@ nl.model @delta_matrix {
     return %s : tensor<f32>
   }
 }
+
+// -----
+
+// clip_norm: the global norm of the level's gradients (both parameters)
+// scales each gradient by min(1, C / (norm + 1e-6)) = 1 - relu(1 - C /
+// (norm + 1e-6)) before the update.
+// CHECK-LABEL: nl.model @clip
+// CHECK: %[[G:.*]]:4 = call @loss_grad
+// CHECK: %[[QA:.*]] = nl.mul %[[G]]#1, %[[G]]#1
+// CHECK: %[[SA:.*]] = nl.sum %[[QA]]
+// CHECK: %[[QB:.*]] = nl.mul %[[G]]#2, %[[G]]#2
+// CHECK: %[[SB:.*]] = nl.sum %[[QB]]
+// CHECK: %[[SQ:.*]] = nl.add %[[SA]], %[[SB]]
+// CHECK: %[[EPS:.*]] = arith.constant dense<9.99999997E-7>
+// CHECK: %[[N:.*]] = nl.sqrt %[[SQ]]
+// CHECK: %[[NE:.*]] = nl.add %[[N]], %[[EPS]]
+// CHECK: %[[C:.*]] = arith.constant dense<2.500000e+00>
+// CHECK: %[[R:.*]] = nl.div %[[C]], %[[NE]]
+// CHECK: %[[OVER:.*]] = nl.relu
+// CHECK: %[[SCALE:.*]] = nl.sub %{{.*}}, %[[OVER]]
+// CHECK: nl.mul %[[G]]#1, %[[SCALE]]
+// CHECK: nl.mul %[[G]]#2, %[[SCALE]]
+nl.model @clip {
+  nl.level @p every <1 steps> {
+    nl.param @a : tensor<2xf32>
+    nl.param @b : tensor<3xf32>
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64, clip_norm = 2.5 : f64}
+  }
+  func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
+    %a = nl.get_param @p::@a : tensor<2xf32>
+    %b = nl.get_param @p::@b : tensor<3xf32>
+    %m = nl.mul %a, %x : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+    %s = nl.sum %m : tensor<2xf32> -> tensor<f32>
+    %t = nl.sum %b : tensor<3xf32> -> tensor<f32>
+    %l = nl.add %s, %t : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}

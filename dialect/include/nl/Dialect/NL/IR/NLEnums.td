@@ -43,6 +43,15 @@ def NL_Activation : I32EnumAttr<"Activation", "activation function", [
   let genSpecializedAttr = 0;
 }
 
+def NL_MemoryNorm : I32EnumAttr<"MemoryNorm", "normalization of an mlp memory's output", [
+      I32EnumAttrCase<"none", 0>,   // M(x) = x + W1 act(W2 x)
+      I32EnumAttrCase<"layer", 1>,  // M(x) = x + LN(W1 act(W2 x)), LN without affine (TTT)
+      I32EnumAttrCase<"rms", 2>     // M(x) = x + RMSNorm(W1 act(W2 x)), without gain
+    ]> {
+  let cppNamespace = "::mlir::nl";
+  let genSpecializedAttr = 0;
+}
+
 def NL_ObjectiveKind : I32EnumAttr<"ObjectiveKind", "inner objective", [
       I32EnumAttrCase<"dot", 0>,     // -<M(k), v>          (Hebbian)
       I32EnumAttrCase<"l2", 1>,      // ||M(k) - v||^2      (delta rule)

@@ -199,6 +199,18 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
     | `dmgd` | deep momentum: W += m(g), m = b + an MLP memory over the normalized gradient, trained on <m(g), g> (NL-N Eq. 23; docs/optimizers.md) | lr, beta, weight_decay |
     | `custom` | the body's objective on the gradient stream | lr, beta, weight_decay |
 
+    Stabilizers (design/NESTED_LEARNING.md §9.8, §9.10), accepted by every
+    kind:
+    * `clip_norm = C` (a level written every N steps, the outer optimizer):
+      before the update, the gradients of all the level's parameters are
+      scaled by min(1, C / (‖g‖ + 1e-6)), ‖g‖ their global L2 norm
+      (`torch.nn.utils.clip_grad_norm_`); a level slower than a step clips
+      each step's gradient before accumulating it.
+    * `clamp_norm = C` (a memory level, written every N tokens): each
+      token's inner gradient g_t (all the memory's maps together) is scaled
+      by C tanh(‖g_t‖ / C) / ‖g_t‖, a soft clamp of its norm to C
+      (titans-pytorch); the outer gradient goes through the factor.
+
     `dmgd` needs an `nl.memory` of kind `mlp` in its body (the deep
     momentum); `custom` needs an `nl.objective` in its body (the momentum
     memory's inner objective, e.g. `dot` for momentum, `l2` for delta
@@ -209,7 +221,8 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
       OptionalAttr<F64Attr>:$beta2, OptionalAttr<F64Attr>:$beta3,
       OptionalAttr<F64Attr>:$alpha, OptionalAttr<F64Attr>:$eps,
       OptionalAttr<F64Attr>:$weight_decay, OptionalAttr<I64Attr>:$ns_steps,
-      OptionalAttr<I64Attr>:$slow_period);
+      OptionalAttr<I64Attr>:$slow_period, OptionalAttr<F64Attr>:$clip_norm,
+      OptionalAttr<F64Attr>:$clamp_norm);
   let regions = (region SizedRegion<1>:$body);
   // The body (optimizer state) is printed only when it holds something.
   let assemblyFormat = "$sym_name $kind attr-dict-with-keyword `` custom<OptionalBody>($body)";

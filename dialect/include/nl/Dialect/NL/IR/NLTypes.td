@@ -25,6 +25,12 @@ def NL_MemoryType : NL_Type<"Memory", "memory"> {
       `hidden > 0` (design/NESTED_LEARNING.md §9.1; Hope Eqs. 83–89). The residual
       x is added only when `in == out`; otherwise M(x) = W1 act(W2 x) (e.g.
       the scalar eta and alpha memories of self-modifying Titans, `out = 1`).
+      `norm = layer` normalizes the output of W1 before the residual,
+      M(x) = x + LN(W1 act(W2 x)) with LN(y) = (y - mean(y)) /
+      sqrt(var(y) + 1e-5) over the `out` entries and no affine parameters
+      (the TTT / titans-pytorch memory; design/NESTED_LEARNING.md §9.10);
+      `norm = rms` uses y / sqrt(mean(y²) + 1e-5) instead. The update
+      rule's gradient goes through the normalization (reverse mode).
     * `custom`: the read function `fn` (an `nl.read_fn`) written by the user;
       its first arguments are the memory's parameters.
 
@@ -38,9 +44,11 @@ def NL_MemoryType : NL_Type<"Memory", "memory"> {
     OptionalParameter<"uint64_t">:$hidden,
     DefaultValuedParameter<"::mlir::nl::Activation",
                            "::mlir::nl::Activation::silu">:$act,
+    DefaultValuedParameter<"::mlir::nl::MemoryNorm",
+                           "::mlir::nl::MemoryNorm::none">:$norm,
     OptionalParameter<"::mlir::FlatSymbolRefAttr">:$fn
   );
-  let assemblyFormat = "`<` $kind `,` struct($heads, $in, $out, $hidden, $act, $fn) `>`";
+  let assemblyFormat = "`<` $kind `,` struct($heads, $in, $out, $hidden, $act, $norm, $fn) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// Number of scalars of one head's state (all linear maps).

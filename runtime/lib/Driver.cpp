@@ -346,23 +346,26 @@ int train(Model &model, const TrainOptions &o) {
                               cur.step, o.steps));
     // The window the checkpoint's step fell in (when the log interval is the
     // same), so that its train line averages the same steps as without the
-    // interruption.
+    // interruption. A window that cannot end at this step (a checkpoint
+    // whose nl.step was edited) starts empty instead.
     if (meta.count(kLogEveryKey) &&
         meta[kLogEveryKey] == std::to_string(o.logEvery) &&
         meta.count(kWindowStepsKey) && meta.count(kWindowLossKey)) {
       const std::string &n = meta[kWindowStepsKey], &sum = meta[kWindowLossKey];
       char *end = nullptr;
-      windowLoss = std::strtod(sum.c_str(), &end);
+      double loss = std::strtod(sum.c_str(), &end);
       bool ok = !n.empty() && n.size() < 19 &&
                 n.find_first_not_of("0123456789") == std::string::npos &&
                 !sum.empty() && end == sum.c_str() + sum.size() &&
-                std::isfinite(windowLoss);
-      if (ok)
-        windowSteps = std::stoll(n);
-      if (!ok || windowSteps >= o.logEvery || windowSteps > cur.step)
+                std::isfinite(loss);
+      if (!ok)
         throw Error(fmt::format("'{}' has a bad {} or {} ('{}', '{}'; "
                                 "corrupted?)",
                                 ckpt, kWindowStepsKey, kWindowLossKey, n, sum));
+      if (std::stoll(n) <= cur.step % o.logEvery) {
+        windowSteps = std::stoll(n);
+        windowLoss = loss;
+      }
     }
     truncateMetrics(metricsPath, cur.step);
   } else {

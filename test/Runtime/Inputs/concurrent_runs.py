@@ -10,6 +10,7 @@ Usage: concurrent_runs.py MODEL DATA RUN_DIR [--resume]
 Prints OK, or what went wrong (exit 1).
 """
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -58,6 +59,12 @@ else:
             fail(f"the first run does not hold {lock}: "
                  f"{procs[0].communicate()[1] if procs[0].poll() is not None else 'timeout'}")
         time.sleep(0.05)
+    # Its first line comes once it has set the directory up (metrics.jsonl
+    # rewritten on resume); after it, it writes nothing there.
+    ready, _, _ = select.select([procs[0].stderr], [], [], 60)
+    line = procs[0].stderr.readline() if ready else ""
+    if " training " not in line:
+        fail(f"the first run did not start training: {line!r}")
     before = snapshot()
     procs.append(start())
 

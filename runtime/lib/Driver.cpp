@@ -14,7 +14,8 @@
 //   model info
 //
 // See runtime/README.md. Errors print `model: error: ...` and exit 1; a
-// non-finite loss exits 3 and keeps the last good checkpoint.
+// non-finite loss or update exits 3 and writes the last good state as the
+// checkpoint. A train run holds a lock on its run directory.
 //
 //===----------------------------------------------------------------------===//
 

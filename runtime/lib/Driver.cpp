@@ -14,7 +14,8 @@
 //   model info
 //
 // See runtime/README.md. Errors print `model: error: ...` and exit 1; a
-// non-finite loss exits 3 and keeps the last good checkpoint.
+// non-finite loss or update exits 3 and writes the last good state as the
+// checkpoint. A train run holds a lock on its run directory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,14 +29,20 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <malloc.h>
+#include <sys/file.h>
+#include <thread>
 #include <unistd.h>
 
 // OpenMP's runtime, linked when the model was compiled with nlc --openmp
@@ -52,6 +59,8 @@ namespace {
 
 constexpr double kLn2 = 0.6931471805599453;
 const char *kCheckpoint = "checkpoint.safetensors";
+/// The lock file of a run directory (flock: one train run at a time).
+const char *kLockFile = "train.lock";
 
 /// Exit codes.
 enum : int { kOk = 0, kError = 1, kNonFinite = 3 };
@@ -157,8 +166,104 @@ struct TrainOptions {
           evalBatches = 8, logEvery = 10, warmup = 0;
   double lr = 0;
   uint64_t seed = 0;
-  bool resume = false;
+  bool resume = false, seedGiven = false;
 };
+
+/// An exclusive lock on a run directory, held by this process until
+/// destruction (or its end, however it ends): flock on DIR/train.lock, which
+/// holds the holder's pid while it is held. Throws Error naming the
+/// directory and the holder when another process holds it.
+class RunLock {
+public:
+  explicit RunLock(const std::string &dir) {
+    std::string path = dir + "/" + kLockFile;
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw Error(fmt::format("cannot lock run directory '{}': cannot open "
+                              "'{}': {}",
+                              dir, path, std::strerror(errno)));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      std::string holder = err == EWOULDBLOCK ? readHolder() : "";
+      ::close(fd_);
+      fd_ = -1;
+      if (err != EWOULDBLOCK)
+        throw Error(fmt::format("cannot lock run directory '{}' ({}): {}", dir,
+                                path, std::strerror(err)));
+      throw Error(fmt::format(
+          "run directory '{}' is in use by another train run ({}, which "
+          "holds {}); wait for it to end or choose another --run-dir",
+          dir, holder.empty() ? "process id unknown" : "process " + holder,
+          path));
+    }
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) !=
+                                        static_cast<ssize_t>(pid.size())) {
+      int err = errno;
+      ::close(fd_);
+      throw Error(
+          fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+    }
+  }
+  RunLock(const RunLock &) = delete;
+  ~RunLock() {
+    if (fd_ < 0)
+      return;
+    // Empty while nobody holds it (best effort); closing releases the lock.
+    [[maybe_unused]] int rc = ::ftruncate(fd_, 0);
+    ::close(fd_);
+  }
+
+private:
+  /// The holder's pid, as it wrote it (it writes it right after locking:
+  /// wait up to a second for it).
+  std::string readHolder() const {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      char buf[32];
+      ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+      std::string text(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+      if (!text.empty() &&
+          text.find_first_not_of("0123456789") == std::string::npos)
+        return text;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return "";
+  }
+  int fd_ = -1;
+};
+
+/// Removes checkpoint temporaries (checkpoint.safetensors.tmp.<pid>) that
+/// a killed process left in `dir`: those of processes no longer running.
+void removeStaleTemporaries(const std::string &dir) {
+  std::string prefix = std::string(kCheckpoint) + ".tmp.";
+  std::error_code ec;
+  for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix))
+      continue;
+    std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid <= 0 || pid == getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
+      continue; // alive (or not ours to judge)
+    std::error_code rm;
+    if (std::filesystem::remove(entry.path(), rm))
+      fmt::print(stderr,
+                 "note: removed '{}', left by process {} (no longer "
+                 "running)\n",
+                 entry.path().string(), pid);
+  }
+}
+
+/// The metadata keys of the running sums of the current --log-every window,
+/// so that a resumed run writes the same train lines as an uninterrupted one.
+const char *kLogEveryKey = "nl.log_every";
+const char *kWindowStepsKey = "nl.window_steps";
+const char *kWindowLossKey = "nl.window_loss";
 
 /// Drops metrics lines of steps after `step` (written by a run that stopped
 /// after its last checkpoint), so that a resumed run does not repeat them.
@@ -208,23 +313,61 @@ int train(Model &model, const TrainOptions &o) {
                             o.context, m.model, m.context, o.context));
   Dataset data = Dataset::load(o.data, m);
 
-  std::error_code ec;
-  std::filesystem::create_directories(o.runDir, ec);
-  if (ec || !std::filesystem::is_directory(o.runDir))
-    throw Error("cannot create run directory '" + o.runDir +
-                "': " + (ec ? ec.message() : "not a directory"));
   std::string ckpt = o.runDir + "/" + kCheckpoint;
   std::string metricsPath = o.runDir + "/metrics.jsonl";
+  // --resume needs a run there: refused before anything is created.
+  if (o.resume && !std::filesystem::exists(ckpt))
+    throw Error("--resume: no checkpoint in '" + o.runDir + "' (expected " +
+                ckpt + ")");
+  if (!o.resume) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.runDir, ec);
+    if (ec || !std::filesystem::is_directory(o.runDir))
+      throw Error("cannot create run directory '" + o.runDir +
+                  "': " + (ec ? ec.message() : "not a directory"));
+  }
+  // One train run per directory, for the whole run: a second one stops here
+  // without touching anything.
+  RunLock lock(o.runDir);
+  removeStaleTemporaries(o.runDir);
   State cur;
+  int64_t windowSteps = 0; // steps in the current --log-every window
+  double windowLoss = 0;   // and the sum of their losses
   if (o.resume) {
-    if (!std::filesystem::exists(ckpt))
-      throw Error("--resume: no checkpoint in '" + o.runDir + "' (expected " +
-                  ckpt + ")");
-    cur = model.load(ckpt);
+    std::map<std::string, std::string> meta;
+    cur = model.load(ckpt, &meta);
+    if (o.seedGiven && o.seed != cur.seed)
+      throw Error(fmt::format("--resume --seed {}: the run in '{}' has seed "
+                              "{} (a resumed run keeps its seed; drop --seed, "
+                              "or start a new run in another --run-dir)",
+                              o.seed, o.runDir, cur.seed));
     if (cur.step > o.steps)
       throw Error(fmt::format("--resume: the checkpoint is at step {}, past "
                               "--steps {}",
                               cur.step, o.steps));
+    // The window the checkpoint's step fell in (when the log interval is the
+    // same), so that its train line averages the same steps as without the
+    // interruption. A window that cannot end at this step (a checkpoint
+    // whose nl.step was edited) starts empty instead.
+    if (meta.count(kLogEveryKey) &&
+        meta[kLogEveryKey] == std::to_string(o.logEvery) &&
+        meta.count(kWindowStepsKey) && meta.count(kWindowLossKey)) {
+      const std::string &n = meta[kWindowStepsKey], &sum = meta[kWindowLossKey];
+      char *end = nullptr;
+      double loss = std::strtod(sum.c_str(), &end);
+      bool ok = !n.empty() && n.size() < 19 &&
+                n.find_first_not_of("0123456789") == std::string::npos &&
+                !sum.empty() && end == sum.c_str() + sum.size() &&
+                std::isfinite(loss);
+      if (!ok)
+        throw Error(fmt::format("'{}' has a bad {} or {} ('{}', '{}'; "
+                                "corrupted?)",
+                                ckpt, kWindowStepsKey, kWindowLossKey, n, sum));
+      if (std::stoll(n) <= cur.step % o.logEvery) {
+        windowSteps = std::stoll(n);
+        windowLoss = loss;
+      }
+    }
     truncateMetrics(metricsPath, cur.step);
   } else {
     if (std::filesystem::exists(ckpt))
@@ -295,11 +438,15 @@ int train(Model &model, const TrainOptions &o) {
                  : fmt::format("{} x context {} tokens", m.batch, m.context),
              o.data, data.trainSize(), data.valSize(), data.unit());
   double start = now(), windowStart = start;
-  int64_t windowSteps = 0, startStep = cur.step;
-  double windowLoss = 0;
-  int64_t lastGood = -1;
+  // Steps of the window run by this invocation (for the throughput).
+  int64_t windowStepsHere = 0, startStep = cur.step;
+  // The step of the checkpoint on disk (-1: none).
+  int64_t lastGood = o.resume ? cur.step : -1;
   auto checkpoint = [&]() {
-    model.save(cur, ckpt);
+    model.save(cur, ckpt,
+               {{kLogEveryKey, std::to_string(o.logEvery)},
+                {kWindowStepsKey, std::to_string(windowSteps)},
+                {kWindowLossKey, fmt::format("{:.17g}", windowLoss)}});
     lastGood = cur.step;
   };
 
@@ -337,25 +484,59 @@ int train(Model &model, const TrainOptions &o) {
     for (auto &[level, flag] : fire)
       flag = t % m.stepsOf(level) == 0 ? 1.0f : 0.0f;
     ((t - startStep) % 2 == 1 ? forward : backward)();
-    if (!std::isfinite(loss)) {
+    // The step is kept only when its loss and every updated tensor are
+    // finite, so `cur` always holds the last good state.
+    const TensorSpec *bad = nullptr;
+    int64_t badIndex = -1;
+    for (const TensorSpec &a : e.args) {
+      if (a.role != "param" && a.role != "state")
+        continue;
+      const Buffer &b = next.tensors.at(a.name);
+      if ((badIndex = firstNonFinite(b.data(), b.size())) >= 0) {
+        bad = &a;
+        break;
+      }
+    }
+    if (!std::isfinite(loss) || bad) {
       std::fclose(metrics);
-      throw NonFinite(fmt::format(
-          "step {}: the training loss is {}; stopping. {}", t, loss,
-          lastGood >= 0 ? fmt::format("The last good checkpoint (step {}) is "
-                                      "kept in '{}'.",
-                                      lastGood, ckpt)
-                        : std::string("No checkpoint was written.")));
+      std::string what =
+          std::isfinite(loss)
+              ? fmt::format("the training loss is {} but the updated "
+                            "weights are not finite",
+                            loss)
+              : fmt::format("the training loss is {}", loss);
+      std::string first =
+          bad ? fmt::format("the first non-finite tensor after the step: "
+                            "'{}' at {}",
+                            bad->name, indexText(bad->shape, badIndex))
+              : std::string("the updated tensors are all finite");
+      std::string kept;
+      if (cur.step > 0 && cur.step != lastGood) {
+        checkpoint();
+        kept = fmt::format("Wrote the last good state (step {}) to '{}'.",
+                           cur.step, ckpt);
+      } else if (lastGood >= 0) {
+        kept = fmt::format("The last good checkpoint (step {}) is kept in "
+                           "'{}'.",
+                           lastGood, ckpt);
+      } else {
+        kept = "No step finished with finite weights; no checkpoint was "
+               "written.";
+      }
+      throw NonFinite(
+          fmt::format("step {}: {}; stopping ({}). {}", t, what, first, kept));
     }
     std::swap(cur.tensors, next.tensors);
     cur.step = t;
     windowLoss += loss;
     ++windowSteps;
+    ++windowStepsHere;
 
     bool last = t == o.steps;
     if (t % o.logEvery == 0 || last) {
       double wall = now(), dt = wall - windowStart;
       double tps =
-          static_cast<double>(windowSteps * perStep) / std::max(dt, 1e-9);
+          static_cast<double>(windowStepsHere * perStep) / std::max(dt, 1e-9);
       double mean = windowLoss / static_cast<double>(windowSteps);
       writeMetric(t, "train", mean, tps, wall - start);
       double eta = (wall - start) / static_cast<double>(t - startStep) *
@@ -365,16 +546,26 @@ int train(Model &model, const TrainOptions &o) {
                  m.rows() ? "rows" : "tok", duration(eta), tty ? "   " : "\n");
       std::fflush(stderr);
       windowStart = wall;
-      windowSteps = 0;
-      windowLoss = 0;
+      windowStepsHere = 0;
+      // Windows end at multiples of --log-every (absolute steps): the line
+      // of the last step, when it is not one, leaves its window open (in the
+      // checkpoint, for a resumed run).
+      if (t % o.logEvery == 0) {
+        windowSteps = 0;
+        windowLoss = 0;
+      }
     }
     if ((o.evalEvery > 0 && t % o.evalEvery == 0) || last) {
       double v = validationLoss(model, cur, data, o.evalBatches);
       if (!std::isfinite(v)) {
         std::fclose(metrics);
-        throw NonFinite(fmt::format("step {}: the validation loss is {}; "
-                                    "stopping",
-                                    t, v));
+        throw NonFinite(fmt::format(
+            "step {}: the validation loss is {}; stopping. {}", t, v,
+            lastGood >= 0
+                ? fmt::format("The last good checkpoint (step {}) is kept "
+                              "in '{}'.",
+                              lastGood, ckpt)
+                : std::string("No checkpoint was written.")));
       }
       writeMetric(t, "val", v, 0, now() - start);
       fmt::print(stderr, "{}step {}: validation loss {}\n", tty ? "\n" : "", t,
@@ -397,8 +588,14 @@ int evaluate(Model &model, const std::string &dataPath,
              const std::string &runDir, int64_t batches) {
   const Manifest &m = model.manifest();
   Dataset data = Dataset::load(dataPath, m);
-  State s = model.load(runDir + "/" + kCheckpoint);
+  std::string ckpt = runDir + "/" + kCheckpoint;
+  State s = model.load(ckpt);
   double v = validationLoss(model, s, data, batches);
+  // Never print a non-JSON number.
+  if (!std::isfinite(v))
+    throw NonFinite(fmt::format("the validation loss of '{}' (step {}) is "
+                                "{}: no result",
+                                ckpt, s.step, v));
   fmt::print("{{\"step\": {}, \"split\": \"val\", \"loss\": {:.6f}, ", s.step,
              v);
   if (m.rows())
@@ -406,7 +603,7 @@ int evaluate(Model &model, const std::string &dataPath,
   else
     fmt::print("\"bpb\": {:.6f}, \"tokens\": {}}}\n", v / kLn2,
                batches * m.batch * m.context);
-  return std::isfinite(v) ? kOk : kNonFinite;
+  return kOk;
 }
 
 int generate(Model &model, const std::string &runDir, const std::string &prompt,
@@ -431,7 +628,14 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
   scratch.batch = Dataset::makeBatch(m);
   Call call = callOn(model, "logits", nl_logits, s, scratch);
   const float *logits = scratch.out.begin()->second.data();
-  std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+  // The prompt goes out with the first sampled byte (or at the end), so that
+  // a model whose first logits are non-finite prints nothing.
+  bool promptOut = false;
+  auto putPrompt = [&] {
+    if (!promptOut)
+      std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+    promptOut = true;
+  };
   std::vector<double> p(static_cast<size_t>(m.vocab));
   for (int64_t i = 0; i < count; ++i) {
     // The last `context` tokens, in row 0 (the model is causal: the
@@ -441,6 +645,13 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
               scratch.batch.tokens.begin());
     call();
     const float *row = logits + (n - 1) * static_cast<size_t>(m.vocab);
+    int64_t bad = firstNonFinite(row, static_cast<size_t>(m.vocab));
+    if (bad >= 0) {
+      std::fflush(stdout);
+      throw NonFinite(fmt::format("generated token {}: the logits are not "
+                                  "finite ({} for token {}); stopping",
+                                  i + 1, row[bad], bad));
+    }
     int32_t next = 0;
     if (temperature <= 0) {
       next = static_cast<int32_t>(std::max_element(row, row + m.vocab) - row);
@@ -453,9 +664,11 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
         ;
     }
     text.push_back(next);
+    putPrompt();
     std::fputc(next, stdout);
     std::fflush(stdout);
   }
+  putPrompt();
   std::fputc('\n', stdout);
   return kOk;
 }
@@ -748,8 +961,12 @@ int run(int argc, char **argv) {
                      "learning-rate schedule after warmup")
         ->check(CLI::IsMember({"constant", "cosine"}))
         ->capture_default_str();
-    trainCmd->add_option("--seed", t.seed, "seed of initialization and batches")
-        ->capture_default_str();
+    CLI::Option *trainSeed =
+        trainCmd
+            ->add_option("--seed", t.seed,
+                         "seed of initialization and batches (a resumed "
+                         "run keeps its own)")
+            ->capture_default_str();
     trainCmd->add_flag("--resume", t.resume,
                        "continue the run in --run-dir from its checkpoint");
     trainCmd
@@ -866,8 +1083,10 @@ int run(int argc, char **argv) {
       omp_set_num_threads(static_cast<int>(
           threads ? threads
                   : std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN))));
-    if (*trainCmd)
+    if (*trainCmd) {
+      t.seedGiven = trainSeed->count() > 0;
       return train(model, t);
+    }
     if (*evalCmd)
       return evaluate(model, dataPath, runDir, evalBatches);
     if (*genCmd)

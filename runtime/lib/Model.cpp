@@ -3,13 +3,51 @@
 #include "Model.h"
 #include "Random.h"
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 
 namespace nlrt {
+
+int64_t firstNonFinite(const float *p, size_t n) {
+  // Blocks of 1024 with a branch-free test (vectorizes): the training loop
+  // scans every updated tensor after every step.
+  constexpr size_t kBlock = 1024;
+  for (size_t b = 0; b < n; b += kBlock) {
+    size_t e = std::min(n, b + kBlock);
+    uint32_t any = 0;
+    for (size_t i = b; i < e; ++i) {
+      uint32_t u;
+      std::memcpy(&u, p + i, sizeof u);
+      any |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    if (any)
+      for (size_t i = b; i < e; ++i)
+        if (!std::isfinite(p[i]))
+          return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
+std::string indexText(const std::vector<int64_t> &shape, int64_t flat) {
+  std::vector<int64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] > 0) {
+      idx[d] = flat % shape[d];
+      flat /= shape[d];
+    }
+  }
+  std::string text = "[";
+  for (size_t d = 0; d < idx.size(); ++d)
+    text += (d ? ", " : "") + std::to_string(idx[d]);
+  return text + "]";
+}
 
 int64_t TensorSpec::numel() const {
   int64_t n = 1;
@@ -213,12 +251,26 @@ State Model::load(const std::string &path,
     throw Error("'" + path + "' is a checkpoint of model '" + meta("nl.model") +
                 "', not of '" + m_.model + "'");
   State s;
-  try {
-    s.step = std::stoll(meta("nl.step"));
-    s.seed = std::stoull(meta("nl.seed"));
-  } catch (const std::logic_error &) {
-    throw Error("'" + path + "' has a bad nl.step or nl.seed");
-  }
+  // Non-negative decimal integers only (stoll would take "-1" or "2.5").
+  auto count = [&](const char *key) -> uint64_t {
+    std::string v = meta(key);
+    uint64_t x = 0;
+    bool ok = !v.empty() && v.size() <= 20;
+    for (char c : v)
+      ok = ok && c >= '0' && c <= '9' &&
+           !__builtin_mul_overflow(x, uint64_t(10), &x) &&
+           !__builtin_add_overflow(x, uint64_t(c - '0'), &x);
+    if (!ok)
+      throw Error("'" + path + "' has " + key + " = '" + v +
+                  "': not a non-negative integer (corrupted?)");
+    return x;
+  };
+  uint64_t step = count("nl.step");
+  if (step > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    throw Error("'" + path + "' has nl.step = " + std::to_string(step) +
+                ": out of range (corrupted?)");
+  s.step = static_cast<int64_t>(step);
+  s.seed = count("nl.seed");
   for (const TensorSpec &t : entry("train_step").args) {
     if (t.role != "param" && t.role != "state")
       continue;
@@ -239,6 +291,13 @@ State Model::load(const std::string &path,
     }
     Buffer b(static_cast<size_t>(t.numel()));
     std::memcpy(b.data(), it->second.bytes.data(), it->second.bytes.size());
+    int64_t bad = firstNonFinite(b.data(), b.size());
+    if (bad >= 0)
+      throw Error(fmt::format("'{}': tensor '{}' holds a non-finite value "
+                              "({}) at index {} (a diverged or corrupted "
+                              "checkpoint)",
+                              path, t.name, b.data()[bad],
+                              indexText(t.shape, bad)));
     s.tensors.emplace(t.name, std::move(b));
   }
   if (meta("nl.signature") != signature())

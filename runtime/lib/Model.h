@@ -89,6 +89,13 @@ struct State {
   uint64_t seed = 0; // of initialization and batch sampling
 };
 
+/// The index of the first non-finite (NaN or infinite) element of p[0, n),
+/// or -1 when every element is finite.
+int64_t firstNonFinite(const float *p, size_t n);
+
+/// A flat row-major index into `shape` as "[i, j, ...]".
+std::string indexText(const std::vector<int64_t> &shape, int64_t flat);
+
 class Model {
 public:
   explicit Model(Manifest manifest);
@@ -109,7 +116,9 @@ public:
   void save(const State &state, const std::string &path,
             const std::map<std::string, std::string> &extra = {}) const;
   /// Reads a checkpoint written by save(): checks the model name, the ABI
-  /// signature and every tensor's presence, dtype and shape.
+  /// signature, every tensor's presence, dtype and shape, that every value
+  /// is finite (naming the tensor and index) and that nl.step and nl.seed
+  /// are non-negative integers.
   State load(const std::string &path,
              std::map<std::string, std::string> *metadata = nullptr) const;
 

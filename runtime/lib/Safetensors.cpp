@@ -4,9 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace nlrt {
@@ -59,6 +62,13 @@ void writeSafetensors(const std::string &path, const Safetensors &file) {
 }
 
 Safetensors readSafetensors(const std::string &path) {
+  // A directory opens as a stream on Linux and a FIFO would block: name them.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw Error("cannot read '" + path + "': " +
+                (S_ISDIR(st.st_mode) ? "it is a directory"
+                                     : "it is not a regular file") +
+                ", not a safetensors file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     throw Error("cannot read '" + path + "': " + std::strerror(errno));
@@ -86,6 +96,9 @@ Safetensors readSafetensors(const std::string &path) {
     throw bad("the header is not a JSON object (corrupted?)");
   uint64_t dataSize = size - 8 - n;
   Safetensors file;
+  // (begin, end, name) of every tensor: together they must tile the data
+  // section, without overlaps or holes (the format forbids both).
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> ranges;
   for (auto &[name, entry] : header.items()) {
     if (name == "__metadata__") {
       if (!entry.is_object())
@@ -133,6 +146,7 @@ Safetensors readSafetensors(const std::string &path) {
       throw bad("tensor '" + name + "' has " + std::to_string(end - begin) +
                 " bytes, but its shape and dtype need " +
                 std::to_string(count * elt));
+    ranges.emplace_back(begin, end, name);
     t.bytes.resize(end - begin);
     in.seekg(static_cast<std::streamoff>(8 + n + begin));
     in.read(t.bytes.data(), static_cast<std::streamsize>(t.bytes.size()));
@@ -140,6 +154,28 @@ Safetensors readSafetensors(const std::string &path) {
       throw bad("reading tensor '" + name + "' failed");
     file.tensors.emplace(name, std::move(t));
   }
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t covered = 0;
+  std::string previous;
+  for (auto &[begin, end, name] : ranges) {
+    if (begin < covered)
+      throw bad("tensor '" + name + "' at bytes [" + std::to_string(begin) +
+                ", " + std::to_string(end) + ") overlaps tensor '" + previous +
+                "'");
+    if (begin > covered)
+      throw bad("bytes [" + std::to_string(covered) + ", " +
+                std::to_string(begin) +
+                ") of the data section belong to no "
+                "tensor (a hole before tensor '" +
+                name + "')");
+    covered = end;
+    previous = name;
+  }
+  if (covered != dataSize)
+    throw bad("bytes [" + std::to_string(covered) + ", " +
+              std::to_string(dataSize) +
+              ") of the data section belong to no tensor (a hole at the "
+              "end)");
   return file;
 }
 

@@ -40,7 +40,9 @@ void writeSafetensors(const std::string &path, const Safetensors &file);
 
 /// Reads and validates `path`: header length within the file, valid JSON,
 /// known dtypes, data offsets inside the data section and matching the
-/// shape. Throws Error naming the file and the problem.
+/// shape, the tensors tiling the data section (no overlaps, no holes). A
+/// directory or another non-regular file is refused by name. Throws Error
+/// naming the file and the problem.
 Safetensors readSafetensors(const std::string &path);
 
 } // namespace nlrt

@@ -229,6 +229,14 @@ std::string findRuntime(const std::string &argv0) {
 
 } // namespace
 
+void removeStaleTemporaries(StringRef output) {
+  for (const char *suffix : {".o.tmp", ".tmp"}) {
+    std::string path = (output + suffix).str();
+    if (llvm::sys::fs::is_regular_file(path))
+      llvm::sys::fs::remove(path);
+  }
+}
+
 std::string headerPathFor(StringRef output) {
   StringRef dir = llvm::sys::path::parent_path(output);
   return (dir.empty() ? std::string() : dir.str() + "/") +

@@ -57,6 +57,11 @@ struct CodegenOptions {
 /// The C header that --emit=obj writes beside `output`: <dir>/<stem>.h.
 std::string headerPathFor(llvm::StringRef output);
 
+/// Removes the temporaries that a killed `nlc -o output` leaves beside the
+/// output (<output>.o.tmp, the object; <output>.tmp, the executable before
+/// its rename): every run with that output names the same ones.
+void removeStaleTemporaries(llvm::StringRef output);
+
 /// The LLVM dialect -> LLVM IR with the packed entry points nl_<fn>(void **)
 /// and nl_manifest, optimized for the host CPU, then written as IR, an
 /// object (+ header) or a linked executable. Reports errors on llvm::errs()

@@ -315,6 +315,8 @@ int main(int argc, char **argv) {
       llvm::sys::fs::exists(out) && !llvm::sys::fs::is_regular_file(out))
     return fail(Twine("-o '") + out + "' is not a regular file; --emit=" +
                 emitName(stage) + " writes a new file there");
+  if (stage == Emit::obj || stage == Emit::exe)
+    nlc::removeStaleTemporaries(out); // left by a killed run with this -o
   if (stage == Emit::obj && inputFile != "-" &&
       llvm::sys::fs::equivalent(inputFile, nlc::headerPathFor(out)))
     return fail("the header of -o '" + out + "', '" + nlc::headerPathFor(out) +

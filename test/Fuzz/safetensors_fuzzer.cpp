@@ -2,11 +2,11 @@
 //
 // Writes arbitrary bytes to a file and reads it with nlrt's
 // readSafetensors (runtime/lib/Safetensors.cpp), which executables run on
-// --resume, --init and data files. Its contract: a valid file, or an
-// nlrt::Error naming the file and the problem. Any other exception (a JSON
-// type error, length_error, bad_alloc), crash, hang or sanitizer report is a
-// bug. Findings go to test/Fuzz/regressions/safetensors/ and are replayed by
-// ctest (fuzz-safetensors-regressions).
+// the checkpoints they load and on data files of rows. Its contract: a valid
+// file, or an nlrt::Error naming the file and the problem. Any other exception
+// (a JSON type error, length_error, bad_alloc), crash, hang or sanitizer report
+// is a bug. Findings go to test/Fuzz/regressions/safetensors/ and are replayed
+// by ctest (fuzz-safetensors-regressions).
 //
 //   scripts/fuzz.sh safetensors 600
 //

@@ -1889,8 +1889,9 @@ OwningOpRef<ModuleOp> Gen::run() {
   if (diags.numErrors)
     return nullptr;
 
-  auto module = ModuleOp::create(loc(modelLoc));
-  b.setInsertionPointToEnd(module.getBody());
+  // Owned, so that the error returns below erase it.
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc(modelLoc));
+  b.setInsertionPointToEnd(module->getBody());
   model = mlir::nl::ModelOp::create(b, loc(modelLoc), file.model->name);
   model.getBody().emplaceBlock();
 

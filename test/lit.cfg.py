@@ -25,7 +25,13 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.nl_tools_dir, config.llvm_tools_dir]
-tools = ["nl-opt", "nlc", "nl-gradcheck", "mlir-opt"]
+# NL_TEST_MCPU=x86-64-v3 (or x86-64, ...) generates every nlc-compiled
+# test's code for that CPU instead of the host's (docs/testing.md).
+nl_mcpu = os.environ.get("NL_TEST_MCPU", "")
+if nl_mcpu:
+    config.environment["NL_TEST_MCPU"] = nl_mcpu
+tools = ["nl-opt", ToolSubst("nlc", extra_args=[f"--mcpu={nl_mcpu}"] if nl_mcpu else []),
+         "nl-gradcheck", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Test generators (e.g. test/Autodiff/Inputs/closed_forms.py) need only

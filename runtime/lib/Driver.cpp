@@ -674,11 +674,21 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
 }
 
 /// The compiled gradient against central finite differences of the compiled
-/// loss along random directions, one per parameter tensor (float32: the
-/// tolerance is loose; the float64 checks are nl-gradcheck's).
+/// loss along random directions, one per parameter tensor, in float32 (the
+/// float64 checks are nl-gradcheck's). For each tensor p and unit direction
+/// v: the difference quotients D(h) and D(h/2) for h = eps * max(||p||, 1)
+/// times 1, 4, 16, 64, keeping the most precise; the estimate is their
+/// Richardson extrapolation R = D(h/2) + (D(h/2) - D(h)) / 3 and its error
+/// bound |D(h) - D(h/2)| (truncation and rounding as they show between the two
+/// steps) plus the float32 rounding of the two losses of D(h/2). It passes when
+/// |R - g.v| <= tol * max(|R|, |g.v|) + bound and, where either is above the
+/// bound, R and g.v have the same sign. A direction whose derivative float32
+/// cannot resolve (both below the bound) is reported as such, not as a pass.
+/// `gradScale` multiplies the compiled gradient (a control: -1 or 1.1 must
+/// fail).
 int gradcheck(Model &model, const std::string &runDir,
               const std::string &dataPath, uint64_t seed, double eps,
-              double tol) {
+              double tol, double gradScale) {
   const Manifest &m = model.manifest();
   State s = runDir.empty() ? model.init(seed)
                            : model.load(runDir + "/" + kCheckpoint);
@@ -700,7 +710,8 @@ int gradcheck(Model &model, const std::string &runDir,
   Scratch lossScratch;
   lossScratch.batch = scratch.batch;
   Call loss = callOn(model, "loss", nl_loss, s, lossScratch);
-  int failures = 0;
+  constexpr double kU = 0x1p-24; // float32 unit roundoff
+  int failures = 0, unresolved = 0;
   uint64_t stream = 0;
   for (const TensorSpec &t : model.entry("loss_grad").args) {
     if (t.role != "param")
@@ -709,39 +720,78 @@ int gradcheck(Model &model, const std::string &runDir,
     Buffer &p = s.tensors.at(t.name);
     const float *g = scratch.out.at("grad:" + t.name).data();
     std::vector<float> v(p.size());
-    double dot = 0, norm = 0;
+    double dot = 0, norm = 0, pnorm = 0;
     for (size_t i = 0; i < p.size(); ++i) {
       v[i] = static_cast<float>(randomNormal(seed, stream, i));
       norm += double(v[i]) * v[i];
+      pnorm += double(p.data()[i]) * p.data()[i];
     }
     norm = std::sqrt(norm);
     for (size_t i = 0; i < p.size(); ++i) {
       v[i] = static_cast<float>(v[i] / norm);
       dot += double(g[i]) * v[i];
     }
+    dot *= gradScale;
     std::vector<float> saved(p.data(), p.data() + p.size());
-    auto at = [&](double h) {
-      for (size_t i = 0; i < p.size(); ++i)
+    // The loss at p + h v, and the step actually taken (p + h v rounded to
+    // float32), projected on v.
+    auto at = [&](double h, double &taken) {
+      taken = 0;
+      for (size_t i = 0; i < p.size(); ++i) {
         p.data()[i] = static_cast<float>(saved[i] + h * v[i]);
+        taken += (double(p.data()[i]) - saved[i]) * v[i];
+      }
       loss();
       return static_cast<double>(lossScratch.scalar);
     };
-    double up = at(eps), down = at(-eps);
-    double fd = (up - down) / (2 * eps);
+    // The central difference over the steps taken, and the float32 rounding
+    // of its two losses (4 ulp each) over the step.
+    auto quotient = [&](double h, double &rounding) {
+      double tu, td;
+      double up = at(h, tu), down = at(-h, td);
+      rounding = 8 * kU * std::max(std::fabs(up), std::fabs(down)) / (tu - td);
+      return (up - down) / (tu - td);
+    };
+    // Steps h, 4h, 16h, 64h: the one whose estimate is the most precise
+    // (smallest bound against its size; smallest bound while none stands
+    // above it).
+    double h = eps * std::max(std::sqrt(pnorm), 1.0), est = 0, bound = 0,
+           step = h;
+    for (int k = 0; k < 4; ++k, h *= 4) {
+      double r1, r2;
+      double d1 = quotient(h, r1), d2 = quotient(h / 2, r2);
+      double e = d2 + (d2 - d1) / 3, b = std::fabs(d1 - d2) + r2;
+      bool better = k == 0 || (std::fabs(e) > b
+                                   ? b * std::fabs(est) < bound * std::fabs(e)
+                                   : std::fabs(est) <= bound && b < bound);
+      if (better) {
+        est = e;
+        bound = b;
+        step = h;
+      }
+    }
     std::copy(saved.begin(), saved.end(), p.data());
-    // The rounding of two float32 losses bounds what the difference can
-    // resolve: 4 ulp-sized errors of the loss over 2 eps.
-    double noise =
-        4 * 1.1920929e-7 * std::max(std::fabs(up), std::fabs(down)) / (2 * eps);
-    double diff = std::fabs(fd - dot);
-    bool ok = diff <= tol * std::fabs(fd) + noise;
+    double diff = std::fabs(est - dot);
+    bool resolved = std::max(std::fabs(est), std::fabs(dot)) > bound;
+    bool sameSign = !resolved || (est > 0) == (dot > 0);
+    bool ok = sameSign &&
+              diff <= tol * std::max(std::fabs(est), std::fabs(dot)) + bound;
     failures += !ok;
+    unresolved += ok && !resolved;
     fmt::print("{} {}: directional derivative {:.6e}, finite difference "
-               "{:.6e} (+- {:.1e} rounding), |difference| {:.2e}\n",
-               ok ? "ok  " : "FAIL", t.name, dot, fd, noise, diff);
+               "{:.6e} (+- {:.1e}, step {:.1e}), |difference| {:.2e}{}\n",
+               !ok        ? "FAIL"
+               : resolved ? "ok  "
+                          : "--  ",
+               t.name, dot, est, bound, step, diff,
+               !sameSign   ? ": opposite signs"
+               : !resolved ? ": below float32 resolution"
+                           : "");
   }
-  fmt::print("{}: {} parameter tensor(s), {} failed (eps {}, tolerance {})\n",
-             failures ? "FAIL" : "PASS", stream, failures, eps, tol);
+  fmt::print("{}: {} parameter tensor(s), {} failed, {} below float32 "
+             "resolution (eps {}, tolerance {})\n",
+             failures ? "FAIL" : "PASS", stream, failures, unresolved, eps,
+             tol);
   return failures ? kError : kOk;
 }
 
@@ -988,7 +1038,7 @@ int run(int argc, char **argv) {
 
     std::string dataPath, runDir, prompt;
     int64_t evalBatches = 8, count = 200;
-    double temperature = 0.8, eps = 1e-2, tol = 5e-2;
+    double temperature = 0.8, eps = 1e-3, tol = 1e-2, gradScale = 1;
     uint64_t seed = 0;
     auto *evalCmd = app.add_subcommand("eval", "validation loss of a run");
     evalCmd->add_option("--data", dataPath, dataHelp)->required();
@@ -1022,12 +1072,20 @@ int run(int argc, char **argv) {
                         "take a batch from this data file (default: "
                         "random tokens, or rows of normal values)");
     gradCmd->add_option("--seed", seed, "seed")->capture_default_str();
-    gradCmd->add_option("--eps", eps, "finite-difference step")
+    gradCmd
+        ->add_option("--eps", eps,
+                     "first finite-difference step, relative to the "
+                     "tensor's norm (at least 1)")
         ->capture_default_str()
         ->check(positiveReal(false));
     gradCmd->add_option("--tol", tol, "relative tolerance")
         ->capture_default_str()
         ->check(positiveReal(false));
+    gradCmd
+        ->add_option("--grad-scale", gradScale,
+                     "multiply the compiled gradient (a control: -1 or 1.1 "
+                     "must fail)")
+        ->capture_default_str();
 
     std::string outPath;
     int64_t batchStep = 0;
@@ -1092,7 +1150,7 @@ int run(int argc, char **argv) {
     if (*genCmd)
       return generate(model, runDir, prompt, count, temperature, seed);
     if (*gradCmd)
-      return gradcheck(model, runDir, dataPath, seed, eps, tol);
+      return gradcheck(model, runDir, dataPath, seed, eps, tol, gradScale);
     if (*dumpCmd)
       return dump(model, runDir, dataPath, seed, batchStep, outPath);
     if (*infoCmd)

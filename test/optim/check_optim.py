@@ -4,7 +4,8 @@
     check_optim.py --nlc build/bin/nlc --data FILE --optimizer muon [--workdir DIR]
 
 Compiles examples/optimizers/<optimizer>.nl (the small Transformer; width
-16, one layer, 2 heads, context 16, batch 2) and takes from the executable:
+16, one layer, 2 heads, context 16, batch 2; `--mcpu`, default
+$NL_TEST_MCPU, generates code for another CPU than the host's) and takes from the executable:
 the initial weights W0 and the gradient g0 on batch 0 (`dump`), the weights
 and optimizer state after one step (`train --steps 1`), the gradient g1 at
 those weights on batch 1 (`dump --run-dir`), and the weights after the
@@ -211,6 +212,8 @@ def main():
                     help="M3's slow_period (the firing check trains 3 periods + 1 steps)")
     ap.add_argument("--lr-scale", type=float, default=1.0,
                     help="scale the closed form's learning rate (a control: 1.001 must fail)")
+    ap.add_argument("--mcpu", default=os.environ.get("NL_TEST_MCPU", ""),
+                    help="nlc --mcpu (default: $NL_TEST_MCPU, else the host's CPU)")
     ap.add_argument("--workdir")
     a = ap.parse_args()
     work = a.workdir or tempfile.mkdtemp(prefix=f"nl-optim-{a.optimizer}-")
@@ -232,7 +235,7 @@ def main():
         f.write(text)
     exe = os.path.join(work, a.optimizer)
     run([a.nlc, src, "-o", exe,
-         "--set", "d=16", "--set", "layers=1", "--set", "heads=2", "--set", "context=16", "--set", "batch=2"])
+         "--set", "d=16", "--set", "layers=1", "--set", "heads=2", "--set", "context=16", "--set", "batch=2"] + ([f"--mcpu={a.mcpu}"] if a.mcpu else []))
     run_dir = os.path.join(work, "run")
     ckpt = os.path.join(run_dir, "checkpoint.safetensors")
     if os.path.exists(ckpt):

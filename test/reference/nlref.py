@@ -360,26 +360,62 @@ class AdamW:
     """AdamW with bias correction and decoupled weight decay, per parameter;
     a level written every `period` steps accumulates the gradient and steps
     on its mean when the step number t is a multiple of the period, with its
-    own step count t / period."""
+    own step count t / period.
+
+    Beside each state it carries a bound on the error that float32
+    arithmetic makes in it (running error analysis, unit roundoff u = 2^-24
+    per operation, on the magnitudes of the terms summed), so that `step`
+    also gives (self.bound) how far a float32 implementation may land from this
+    float64 one on the same inputs: Adam divides by sqrt(v), so the bound is
+    large exactly where the gradient's entries are small."""
+
+    U = 2.0 ** -24
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1, period=1):
         self.lr, self.b1, self.b2, self.eps, self.wd, self.period = lr, beta1, beta2, eps, weight_decay, period
         self.m = self.v = self.acc = None
 
     def step(self, p, g, t):
-        """p, g: tensors (no grad); t: the 1-based outer step. Returns p'."""
+        """p, g: tensors (no grad); t: the 1-based outer step. Returns p';
+        self.bound is then the float32 rounding bound of p' - p
+        (elementwise)."""
+        u = self.U
         if self.m is None:
             self.m, self.v, self.acc = (torch.zeros_like(p) for _ in range(3))
-        self.acc = self.acc + g
+            self.em, self.ev, self.eacc = (torch.zeros_like(p) for _ in range(3))
+        acc = self.acc + g
+        self.eacc = self.eacc + u * acc.abs()
+        self.acc = acc
         if t % self.period:
+            self.bound = torch.zeros_like(p)
             return p
         g, tl = self.acc / self.period, t // self.period
-        self.acc = torch.zeros_like(p)
-        self.m = self.b1 * self.m + (1 - self.b1) * g
-        self.v = self.b2 * self.v + (1 - self.b2) * g * g
-        mh = self.m / (1 - self.b1 ** tl)
-        vh = self.v / (1 - self.b2 ** tl)
-        return p - self.lr * (mh / (torch.sqrt(vh) + self.eps) + self.wd * p)
+        eg = self.eacc / self.period + u * g.abs()
+        self.acc, self.eacc = torch.zeros_like(p), torch.zeros_like(p)
+        b1, b2 = self.b1, self.b2
+        m = b1 * self.m + (1 - b1) * g
+        v = b2 * self.v + (1 - b2) * g * g
+        # Each product and the sum rounded (the constants too: 0.1 and 0.05
+        # are not float32 numbers).
+        self.em = b1 * self.em + (1 - b1) * eg + 2 * u * (b1 * self.m.abs() + (1 - b1) * g.abs()) + u * m.abs()
+        self.ev = (b2 * self.ev + (1 - b2) * (2 * g.abs() * eg + u * g * g)
+                   + 2 * u * (b2 * self.v + (1 - b2) * g * g) + u * v)
+        self.m, self.v = m, v
+        c1, c2 = 1 - b1 ** tl, 1 - b2 ** tl
+        mh, vh = m / c1, v / c2
+        emh = self.em / c1 + 4 * u * mh.abs()  # the bias corrections: a pow, a subtraction, a division
+        evh = self.ev / c2 + 4 * u * vh
+        sq = torch.sqrt(vh)
+        esq = torch.where(sq > 0, evh / (2 * sq), evh.sqrt()) + u * sq
+        den = sq + self.eps
+        r = mh / den
+        er = emh / den + mh.abs() * (esq + u * den) / den ** 2 + u * r.abs()
+        d = self.lr * (r + self.wd * p)
+        ed = self.lr * (er + 2 * u * self.wd * p.abs()) + 2 * u * d.abs()
+        new = p - d
+        # p' is rounded to float32: half an ulp of it.
+        self.bound = ed + u * new.abs()
+        return new
 
 
 def clip_grads(grads, clip):

@@ -19,6 +19,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/IR/SystemLibraries.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -284,7 +285,8 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                            llvm::GlobalValue::ExternalLinkage, text,
                            "nl_manifest");
 
-  // The host CPU (AVX-512 where it has it).
+  // The host CPU and its features (AVX-512 where it has it), or the CPU and
+  // features that --mcpu / --mattr name (e.g. x86-64-v3: AVX2, no AVX-512).
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getProcessTriple());
@@ -292,17 +294,40 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
     return error("no LLVM target for " + triple.str() + ": " + err);
+  bool host = options.cpu.empty() || options.cpu == "native";
+  std::string cpu = host ? llvm::sys::getHostCPUName().str() : options.cpu;
   llvm::SubtargetFeatures features;
-  for (const auto &f : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(f.first(), f.second);
+  if (host)
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(f.first(), f.second);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!host && !sti->isCPUStringValid(cpu))
+    return error("--mcpu: unknown CPU '" + cpu + "' for " + triple.str() +
+                 " (llc -mtriple=" + triple.str() + " -mcpu=help lists them)");
+  for (llvm::StringRef f : llvm::split(options.features, ',')) {
+    f = f.trim();
+    if (f.empty())
+      continue;
+    bool known = llvm::any_of(sti->getAllProcessorFeatures(),
+                              [&](const llvm::SubtargetFeatureKV &kv) {
+                                return f.drop_front() == kv.Key;
+                              });
+    if ((!f.starts_with("+") && !f.starts_with("-")) || !known)
+      return error("--mattr: '" + f.str() +
+                   "' is not +FEATURE or -FEATURE of a feature of " +
+                   triple.str() + " (llc -mtriple=" + triple.str() +
+                   " -mattr=help lists them)");
+    features.AddFeature(f);
+  }
   llvm::CodeGenOptLevel cgLevel =
       options.optLevel == 0   ? llvm::CodeGenOptLevel::None
       : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
       : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
                               : llvm::CodeGenOptLevel::Aggressive;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(),
-      llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt, cgLevel));
+      triple, cpu, features.getString(), llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, cgLevel));
   m->setTargetTriple(triple);
   m->setDataLayout(tm->createDataLayout());
 

@@ -52,6 +52,8 @@ struct CodegenOptions {
   bool openmp = false;   // the module calls OpenMP's runtime (libomp)
   std::string argv0;     // nlc's path, to find the runtime
   bool timing = false;   // print LLVM's stage times
+  std::string cpu;       // --mcpu: LLVM CPU name ("" or "native": the host)
+  std::string features;  // --mattr: "+avx2,-avx512f" on top of the CPU's
 };
 
 /// The C header that --emit=obj writes beside `output`: <dir>/<stem>.h.
@@ -63,7 +65,8 @@ std::string headerPathFor(llvm::StringRef output);
 void removeStaleTemporaries(llvm::StringRef output);
 
 /// The LLVM dialect -> LLVM IR with the packed entry points nl_<fn>(void **)
-/// and nl_manifest, optimized for the host CPU, then written as IR, an
+/// and nl_manifest, optimized for the host CPU (or options.cpu and
+/// options.features), then written as IR, an
 /// object (+ header) or a linked executable. Reports errors on llvm::errs()
 /// prefixed with "nlc: error:" and returns failure.
 mlir::LogicalResult emitNative(mlir::ModuleOp module,

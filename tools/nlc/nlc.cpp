@@ -85,6 +85,16 @@ cl::opt<Target>
            cl::values(clEnumValN(Target::cpu, "cpu", "host CPU"),
                       clEnumValN(Target::cuda, "cuda", "NVIDIA GPU (sm_90)")),
            cl::init(Target::cpu), cl::cat(nlcCategory));
+cl::opt<std::string>
+    mcpu("mcpu",
+         cl::desc("CPU to generate code for (an LLVM CPU name, e.g. x86-64, "
+                  "x86-64-v3; default: the host's)"),
+         cl::value_desc("name"), cl::init(""), cl::cat(nlcCategory));
+cl::opt<std::string>
+    mattr("mattr",
+          cl::desc("CPU features to add or remove, e.g. +avx2,-avx512f "
+                   "(default: the host's, or --mcpu's)"),
+          cl::value_desc("+a,-b"), cl::init(""), cl::cat(nlcCategory));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
                            cl::Prefix, cl::init(2), cl::cat(nlcCategory));
 cl::opt<std::string>
@@ -400,6 +410,8 @@ int main(int argc, char **argv) {
   options.header = stage == Emit::obj;
   options.link = stage == Emit::exe;
   options.openmp = openmp;
+  options.cpu = mcpu;
+  options.features = mattr;
   options.argv0 = argv[0];
   auto &registered = cl::getRegisteredOptions();
   auto timing = registered.find("mlir-timing");

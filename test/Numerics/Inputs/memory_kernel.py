@@ -119,7 +119,9 @@ def compile_kernel(bin_dir, work, name, src, variant):
     # The host's triple and CPU: without them opt's cost model sees no vector
     # registers and vectorizes nothing (nlc sets both itself).
     triple = _run([f"{LLVM}/bin/llvm-config", "--host-target"]).strip()
-    target = [f"-mtriple={triple}", "-mcpu=native"]
+    # NL_TEST_MCPU (x86-64-v3, x86-64, ...) replaces the host's CPU, as it
+    # does for nlc in the lit suite (docs/testing.md).
+    target = [f"-mtriple={triple}", f"-mcpu={os.environ.get('NL_TEST_MCPU') or 'native'}"]
     _run([f"{LLVM}/bin/opt", "-O2", *target, ll, "-o", ll + ".bc"])
     _run([f"{LLVM}/bin/llc", "-O2", *target, "-relocation-model=pic",
           "-filetype=obj", ll + ".bc", "-o", obj])

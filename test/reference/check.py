@@ -86,6 +86,9 @@ def main():
                     help="scale the reference's learning rate (a control: 1.001 must fail the updates)")
     ap.add_argument("--grad-scale", type=float, default=1.0,
                     help="scale the reference's gradients (a control: 1.001 must fail the gradients)")
+    ap.add_argument("--memory-norm", choices=["layer", "rms"],
+                    help="titans only: give the example's mlp memory this output normalization "
+                         "(norm = ..., docs/language.md 'Stabilizers'), the reference too")
     ap.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
     a = ap.parse_args()
     every = dict(e.split("=", 1) for e in a.every)
@@ -97,6 +100,12 @@ def main():
     src = os.path.join(work, f"{a.model}.nl")
     with open(os.path.join(ROOT, "examples", f"{a.model}.nl")) as f:
         text = with_frequencies(f.read(), every)
+    if a.memory_norm:
+        if a.model != "titans":
+            sys.exit("check.py: --memory-norm is for --model titans")
+        text, k = re.subn(r"(memory neural = mlp\(.*act = silu)\)", rf"\1, norm = {a.memory_norm})", text)
+        if k != 1:
+            sys.exit("check.py: the memory type of examples/titans.nl not found (once)")
     with open(src, "w") as f:
         f.write(text)
     exe = os.path.join(work, a.model)
@@ -142,7 +151,7 @@ def main():
 
     d0 = dumps[0]
     names = sorted(k[len("param."):] for k in d0 if k.startswith("param."))
-    cfg = {"heads": a.heads, "layers": a.layers, "chunk": every}
+    cfg = {"heads": a.heads, "layers": a.layers, "chunk": every, "memory_norm": a.memory_norm}
     forward = nlref.MODELS[a.model]
     torch.set_grad_enabled(True)
 

@@ -291,7 +291,8 @@ def titans(P, ids, cfg):
     """examples/titans.nl: an MLP memory (learned initial state), L2
     objective, momentum(lr = 0.1, beta = 0.9, clamp_norm = 1.0: the soft
     clamp of each token's inner gradient norm), a per-token rate and a
-    per-token retention gate (Titans Eqs. 12-15)."""
+    per-token retention gate (Titans Eqs. 12-15); cfg["memory_norm"] gives
+    the memory an output normalization (check.py --memory-norm)."""
     H = cfg["heads"]
     B = ids.shape[0]
     x = P["embedding"][ids]
@@ -305,7 +306,7 @@ def titans(P, ids, cfg):
         alpha = per_head(torch.sigmoid(h @ p("w_alpha")))
         M0 = initial_state(P, f"layer.{i}.mem.M.init", B)
         o, _ = memorize(M0, k, v, q, cfg["chunk"]["mem"], 0.1, lr_gate=eta, alpha=alpha, beta=0.9,
-                        clamp=1.0)
+                        clamp=1.0, norm=cfg.get("memory_norm"))
         x = x + merge(o) @ p("wo")
         x = x + mlp_block(x, p("norm2"), p("w_up"), p("w_down"), gelu)
     return rmsnorm(x, P["norm_f"]) @ P["head"]

@@ -149,6 +149,7 @@ private:
   const char *restricted = nullptr;   // "an objective", ...: see inRestricted
   Loc lossLoc;                        // the last assignment to `loss`
   unsigned instances = 0;             // block instances generated so far
+  std::map<LevelInfo *, Loc> written; // levels memorized, first write
 
   Location loc(Loc l) {
     return FileLineColLoc::get(&ctx, files.paths.at(l.file), l.line, l.col);
@@ -1407,7 +1408,34 @@ private:
       diags.error(e.args[0]->loc, "'" + e.args[0]->name + "' is not a level");
       return nullptr;
     }
+    if (!checkNestedWrite(*v->level, e.loc))
+      return nullptr;
     return v->level;
+  }
+
+  /// A level written (memorize, self_modify) inside another written level is
+  /// refused: the derived update rules treat each memory on its own.
+  bool checkNestedWrite(LevelInfo &level, Loc at) {
+    for (auto &[other, otherAt] : written) {
+      if (other == &level)
+        continue;
+      const auto &a = level.path, &o = other->path;
+      bool inner = o.size() < a.size() && std::equal(o.begin(), o.end(),
+                                                     a.begin());
+      bool outer = a.size() < o.size() && std::equal(a.begin(), a.end(),
+                                                     o.begin());
+      if (!inner && !outer)
+        continue;
+      std::string in = (inner ? a : o).back(), out = (inner ? o : a).back();
+      diags.error(at, "level '" + in + "' is nested in level '" + out +
+                          "' and both are written; a memory level inside "
+                          "another written memory level is not supported "
+                          "(declare them side by side)");
+      diags.note(otherAt, "level '" + other->path.back() + "' is written here");
+      return false;
+    }
+    written.emplace(&level, at);
+    return true;
   }
 
   std::optional<Val> genMemorize(const Expr &e) {

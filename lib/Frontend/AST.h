@@ -137,6 +137,7 @@ struct LevelDecl {
   Loc unitLoc;
   std::string unit; // tokens or steps
   std::string tail; // "", flush, carry
+  Loc tailLoc;      // of the word after `tail`
   std::vector<ParamDecl> params;
   std::vector<StateDecl> states;
   std::vector<ObjectiveDecl> objectives;

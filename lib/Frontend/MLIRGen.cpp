@@ -123,6 +123,10 @@ public:
   OwningOpRef<ModuleOp> run();
 
 private:
+  /// Refuses what a definition `as KIND` would silently ignore.
+  void checkRefinedBody(const OptimizerDef &o);
+
+private:
   MLIRContext &ctx;
   const File &file;
   const SourceFiles &files;
@@ -373,6 +377,14 @@ private:
                                 "uniform(bound))"),
                false;
       init = *parsed;
+      if (p.initScale && (init == mlir::nl::ParamInit::zeros ||
+                          init == mlir::nl::ParamInit::ones ||
+                          init == mlir::nl::ParamInit::identity))
+        return error(p.initScale->loc, "the initializer '" + p.init +
+                                           "' takes no argument (only "
+                                           "normal(std) and uniform(bound) "
+                                           "do)"),
+               false;
       if (p.initScale) {
         auto v = constNumber(*p.initScale);
         if (!v)
@@ -467,6 +479,14 @@ private:
     }
     if (decl.tail == "carry" && unit != mlir::nl::FrequencyUnit::tokens) {
       diags.error(decl.unitLoc, "'tail carry' needs a period in tokens");
+      return nullptr;
+    }
+    // The derived updates process a final partial chunk as 'tail flush'
+    // does; carrying it to the next call is not implemented.
+    if (decl.tail == "carry") {
+      diags.error(decl.tailLoc, "'tail carry' is not implemented yet (a "
+                                "final partial chunk is always processed "
+                                "and kept, as with 'tail flush')");
       return nullptr;
     }
     OpBuilder::InsertionGuard guard(b);
@@ -1667,7 +1687,14 @@ private:
       switch (s.kind) {
       case Stmt::Kind::Param: {
         LevelInfo *owner = defaultOwner;
-        if (!s.param->owner.empty())
+        const Val *named =
+            s.param->owner.empty() ? nullptr : lookup(s.param->owner);
+        if (named && named->kind == Val::Kind::Error) {
+          owner = nullptr; // already reported
+          ok = false;
+        } else if (named && named->kind == Val::Kind::Level)
+          owner = named->level; // a level of this block (or a global one)
+        else if (!s.param->owner.empty())
           owner = findLevel(s.param->owner, s.param->ownerLoc);
         else if (!owner)
           diags.error(s.loc, "no level owns parameter '" + s.param->name +
@@ -1676,12 +1703,12 @@ private:
                                  "LEVEL'");
         if (owner && owner->op.getFrequency().getUnit() !=
                          mlir::nl::FrequencyUnit::steps) {
-          diags.error(s.param->ownerLoc,
-                      "parameters are owned by a level written every N "
-                      "steps; '" +
-                          s.param->owner +
-                          "' is written every N tokens (its state is its "
-                          "memory)");
+          diags.error(
+              s.param->ownerLoc,
+              "'" + s.param->owner + "' is a memory level (written every " +
+                  std::to_string(owner->op.getFrequency().getPeriod()) +
+                  " tokens; its state is its memory); parameters must be "
+                  "owned by a level written every N steps");
           owner = nullptr;
         }
         std::optional<Val> v;
@@ -1850,6 +1877,56 @@ private:
   }
 };
 
+/// The functions that calls resolve before blocks would be looked up.
+bool isBuiltinFunction(const std::string &name) {
+  static const std::set<std::string> names = {
+      "silu",    "gelu",        "sigmoid",  "softplus", "tanh",
+      "relu",    "exp",         "log",      "sqrt",     "abs",
+      "softmax", "neg",         "sum",      "mean",     "embed",
+      "rmsnorm", "l2norm",      "conv",     "attention", "cross_entropy",
+      "heads",   "merge",       "per_head", "squeeze",  "slice",
+      "memorize", "self_modify"};
+  return names.count(name);
+}
+
+void Gen::checkRefinedBody(const OptimizerDef &o) {
+  // `as KIND` applies the built-in rule of KIND; only dmgd reads a body (its
+  // deep momentum memory, trained by the dot objective).
+  const LevelDecl &body = o.body;
+  if (o.base != "dmgd") {
+    std::optional<Loc> at;
+    const char *what = nullptr;
+    if (!body.objectives.empty())
+      at = body.objectives[0].loc, what = "an objective";
+    else if (!body.states.empty())
+      at = body.states[0].loc, what = "a state";
+    else if (!body.retentions.empty())
+      at = body.retentions[0].loc, what = "a retention rule";
+    else if (!body.params.empty())
+      at = body.params[0].loc, what = "a parameter";
+    if (at)
+      diags.error(*at, "optimizer '" + o.name + "' is defined as '" + o.base +
+                           "', which applies the built-in rule and would "
+                           "ignore " + what +
+                           " in its body (only 'as dmgd' takes a body: its "
+                           "memory and 'objective dot')");
+    return;
+  }
+  for (auto &obj : body.objectives)
+    if (obj.kind != "dot")
+      diags.error(obj.loc,
+                  "optimizer '" + o.name +
+                      "' is defined as 'dmgd', whose deep momentum is "
+                      "derived for 'objective dot' only; '" +
+                      (obj.expr ? std::string("a custom objective")
+                                : obj.kind) +
+                      "' would be ignored");
+  for (auto &r : body.retentions)
+    diags.error(r.loc, "optimizer '" + o.name +
+                           "' is defined as 'dmgd', whose retention is its "
+                           "'beta'; a retention rule would be ignored");
+}
+
 OwningOpRef<ModuleOp> Gen::run() {
   Loc modelLoc = file.model ? file.model->loc : Loc{1, 1};
   if (!file.model) {
@@ -1923,11 +2000,25 @@ OwningOpRef<ModuleOp> Gen::run() {
     if (!o.base.empty() && !builtinOptimizers().count(o.base))
       diags.error(o.baseLoc,
                   "'" + o.base + "' is not a built-in optimizer kind");
+    else if (!o.base.empty())
+      checkRefinedBody(o);
     optimizerDefs[o.name] = &o;
   }
   for (auto &blk : file.blocks) {
     if (blocks.count(blk.name))
       diags.error(blk.loc, "block '" + blk.name + "' is defined twice");
+    if (isBuiltinFunction(blk.name))
+      diags.error(blk.loc, "block '" + blk.name +
+                               "' has the name of a built-in function; "
+                               "rename the block");
+    for (auto &st : blk.body)
+      if (st.kind == Stmt::Kind::Param)
+        for (auto &[arg, argLoc] : blk.params)
+          if (arg == st.param->name)
+            diags.error(st.param->loc,
+                        "parameter '" + arg + "' shadows the argument '" +
+                            arg + "' of block '" + blk.name +
+                            "'; rename one of them");
     blocks[blk.name] = &blk;
   }
   for (auto &m : file.memories)

@@ -61,6 +61,7 @@ struct NamedArg {
   Loc loc;
   std::string name;
   ExprPtr value;
+  std::string setFlag; // `NAME=VALUE` of `nlc --set` that replaced the value
 };
 
 struct Expr {

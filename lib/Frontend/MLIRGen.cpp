@@ -22,6 +22,7 @@
 #include "mlir/IR/Verifier.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -125,6 +126,9 @@ public:
 private:
   /// Refuses what a definition `as KIND` would silently ignore.
   void checkRefinedBody(const OptimizerDef &o);
+  /// An error about the model setting `c`, naming `--set NAME=VALUE` when the
+  /// value came from the command line.
+  void settingError(const NamedArg &c, const std::string &msg);
 
 private:
   MLIRContext &ctx;
@@ -197,7 +201,20 @@ private:
     if (!std::isfinite(folded))
       return error(e.loc, "constant expression is not finite (" + fmt(l) + " " +
                               e.op + " " + fmt(r) + ")");
+    if (!representableAsFloat32(folded))
+      return error(e.loc, "constant expression is not representable in "
+                          "float32 (" +
+                              fmt(l) + " " + e.op + " " + fmt(r) + " = " +
+                              fmt(folded) + ")");
     return folded;
+  }
+
+  /// Whether a literal survives as a float32 hyperparameter or constant: 0,
+  /// or a normal float32 magnitude (1e-300 would become 0 and 1e39 Inf).
+  static bool representableAsFloat32(double v) {
+    double a = std::fabs(v);
+    return a == 0 || (a >= std::numeric_limits<float>::min() &&
+                      a <= std::numeric_limits<float>::max());
   }
 
   /// Evaluates a compile-time number (config names, literals, arithmetic).
@@ -206,6 +223,13 @@ private:
     case Expr::Kind::Number:
       if (!std::isfinite(e.number))
         return error(e.loc, "number out of range");
+      if (!representableAsFloat32(e.number))
+        return error(e.loc, "number " + fmt(e.number) +
+                                " is not representable in float32 (a "
+                                "nonzero magnitude must be within [" +
+                                fmt(std::numeric_limits<float>::min()) +
+                                ", " + fmt(std::numeric_limits<float>::max()) +
+                                "])");
       return e.number;
     case Expr::Kind::Name: {
       auto it = config.find(e.name);
@@ -1889,6 +1913,14 @@ bool isBuiltinFunction(const std::string &name) {
   return names.count(name);
 }
 
+void Gen::settingError(const NamedArg &c, const std::string &msg) {
+  // A value given on the command line has no place in the source.
+  if (!c.setFlag.empty())
+    diags.error(Loc{}, "--set " + c.setFlag + ": " + msg);
+  else
+    diags.error(c.loc, msg);
+}
+
 void Gen::checkRefinedBody(const OptimizerDef &o) {
   // `as KIND` applies the built-in rule of KIND; only dmgd reads a body (its
   // deep momentum memory, trained by the dot objective).
@@ -1956,8 +1988,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     double v = config[c.name];
     int64_t limit = c.name == "heads" ? 4096 : (1 << 24);
     if (std::floor(v) != v || v < 1 || v > limit) {
-      diags.error(c.loc, "'" + c.name + "' must be an integer in [1, " +
-                             std::to_string(limit) + "], got " + fmt(v));
+      settingError(c, "'" + c.name + "' must be an integer in [1, " +
+                          std::to_string(limit) + "], got " + fmt(v));
       return nullptr;
     }
     *target = static_cast<int64_t>(v);

@@ -119,7 +119,9 @@ public:
       Diagnostics &diags, const MLIRGenOptions &options)
       : ctx(ctx), file(file), files(files), diags(diags), b(&ctx),
         floatType(options.float64 ? Type(b.getF64Type())
-                                  : Type(b.getF32Type())) {}
+                                  : Type(b.getF32Type())) {
+    b.setListener(&opCounter);
+  }
 
   OwningOpRef<ModuleOp> run();
 
@@ -158,6 +160,61 @@ private:
   Loc lossLoc;                        // the last assignment to `loss`
   unsigned instances = 0;             // block instances generated so far
   std::map<LevelInfo *, Loc> written; // levels memorized, first write
+  double paramElements = 0;           // of all parameters so far
+  int64_t chunks = 0;                 // of all memory writes so far
+  /// Counts the operations the builder creates (the kMaxOps limit).
+  struct OpCounter : OpBuilder::Listener {
+    int64_t n = 0;
+    void notifyOperationInserted(Operation *, OpBuilder::InsertPoint) override {
+      ++n;
+    }
+  } opCounter;
+  bool opsReported = false;
+
+  /// Refuses the model once its IR passes kMaxOps operations; `at` is the
+  /// statement or block call that crossed the limit.
+  bool checkOps(Loc at) {
+    if (opCounter.n <= kMaxOps)
+      return true;
+    if (!opsReported)
+      diags.error(at, "the model passes " + std::to_string(kMaxOps) +
+                          " operations here (block instances are unrolled at "
+                          "compile time); the limit is " +
+                          std::to_string(kMaxOps) +
+                          ": use fewer layers or repeats");
+    opsReported = true;
+    return false;
+  }
+
+  /// Counts the chunks of a memory write on `level` over `tokens` tokens;
+  /// refuses more than kMaxChunksPerWrite, or kMaxChunks in all.
+  bool checkChunks(LevelInfo &level, int64_t tokens, Loc at) {
+    int64_t period = level.op.getFrequency().getPeriod();
+    int64_t n = (tokens + period - 1) / period;
+    std::string name = level.op.getSymName().str();
+    if (n > kMaxChunksPerWrite)
+      return error(at, "writing level '" + name + "' takes " +
+                           std::to_string(n) + " chunks (" +
+                           std::to_string(tokens) + " tokens, every " +
+                           std::to_string(period) +
+                           " tokens); the limit is " +
+                           std::to_string(kMaxChunksPerWrite) +
+                           " chunks per memory write (chunks are unrolled "
+                           "at compile time): raise the chunk size or lower "
+                           "the context"),
+             false;
+    chunks += n;
+    if (chunks > kMaxChunks)
+      return error(at, "the model's memory writes reach " +
+                           std::to_string(chunks) + " chunks with level '" +
+                           name + "'; the limit is " +
+                           std::to_string(kMaxChunks) +
+                           " chunks in all (instances x chunks, unrolled at "
+                           "compile time): use fewer layers, a larger chunk "
+                           "size or a shorter context"),
+             false;
+    return true;
+  }
 
   Location loc(Loc l) {
     return FileLineColLoc::get(&ctx, files.paths.at(l.file), l.line, l.col);
@@ -173,6 +230,23 @@ private:
 
   /// Largest dimension, period or count: shape products stay in int64.
   static constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+
+  // Compile-cost limits. Memory chunks, block instances and Newton-Schulz
+  // iterations are unrolled into straight-line IR, so each is bounded up
+  // front (docs/language.md, "Limits"; the largest accepted sizes compile
+  // in bounded time and memory).
+  /// Newton-Schulz iterations of muon and m3 (5 is the usual choice).
+  static constexpr int64_t kMaxNsSteps = 16;
+  /// Chunks of one memory write (memorize, self_modify): ceil(T / C).
+  static constexpr int64_t kMaxChunksPerWrite = 512;
+  /// Chunks of all memory writes of the model (block instances included).
+  static constexpr int64_t kMaxChunks = 1024;
+  /// Operations of the nl module (block instances unrolled).
+  static constexpr int64_t kMaxOps = 4096;
+  /// Elements of all parameters together (as for one parameter).
+  static constexpr double kMaxParamElements = double(int64_t(1) << 34);
+  /// A `repeat` count.
+  static constexpr int64_t kMaxRepeat = 1024;
 
   /// a OP b on constants; NaN for a division by zero.
   static double foldConstant(char op, double a, double c) {
@@ -263,18 +337,20 @@ private:
 
   /// A positive integer constant (shapes, periods, head counts).
   std::optional<int64_t> constInt(const Expr &e, const std::string &what,
-                                  int64_t min = 1) {
+                                  int64_t min = 1, int64_t max = kMaxDim) {
     auto v = constNumber(e); // 1e2 and 100.0 are integers too
     if (!v)
       return std::nullopt;
-    if (std::floor(*v) != *v || *v < min || *v > kMaxDim)
+    if (std::floor(*v) != *v || *v < min || *v > max)
       return error(e.loc, what + " must be an integer in [" +
                               std::to_string(min) + ", " +
-                              std::to_string(kMaxDim) + "], got " + fmt(*v));
+                              std::to_string(max) + "], got " + fmt(*v));
     return static_cast<int64_t>(*v);
   }
 
   static std::string fmt(double v) {
+    if (std::floor(v) == v && std::fabs(v) < 1e15) // integers in full
+      return std::to_string(static_cast<long long>(v));
     std::ostringstream os;
     os << v;
     return os.str();
@@ -786,7 +862,8 @@ private:
                false;
       }
       if (name == "ns_steps" || name == "slow_period") {
-        auto v = constInt(*arg.first->value, name);
+        auto v = constInt(*arg.first->value, name, 1,
+                          name == "ns_steps" ? kMaxNsSteps : kMaxDim);
         if (!v)
           return false;
         state.addAttribute(name, b.getI64IntegerAttr(*v));
@@ -826,9 +903,15 @@ private:
     double n = 1;
     for (int64_t d : shape)
       n *= d;
-    if (n > double(int64_t(1) << 34))
+    if (n > kMaxParamElements)
       return error(p.loc, "parameter '" + p.name + "' has " + fmt(n) +
                               " elements; the limit is 2^34");
+    paramElements += n;
+    if (paramElements > kMaxParamElements)
+      return error(p.loc, "the parameters reach " + fmt(paramElements) +
+                              " elements with '" + p.name +
+                              "'; the limit for all parameters together is "
+                              "2^34");
     return Type(RankedTensorType::get(shape, floatType));
   }
 
@@ -1509,6 +1592,8 @@ private:
                    "keys " + shapeStr(ks) + " do not fit the memory of '" +
                        e.args[0]->name + "' (" + std::to_string(mt.getHeads()) +
                        " heads, key width " + std::to_string(mt.getIn()) + ")");
+    if (!checkChunks(*level, ks[2], e.loc))
+      return std::nullopt;
     Value q = *k;
     Value gates[3];
     bool selfValues = false;
@@ -1578,6 +1663,8 @@ private:
     if (level->memories.empty())
       return error(e.loc, "'" + e.args[0]->name + "' has no memories");
     auto s = shapeOf(*x);
+    if (!checkChunks(*level, s[2], e.loc))
+      return std::nullopt;
     SmallVector<Type> types;
     for (auto &[name, mt] : level->memories) {
       if (s[1] != (int64_t)mt.getHeads() || s[3] != (int64_t)mt.getIn())
@@ -1631,6 +1718,8 @@ private:
                             "multiply)");
       return std::nullopt;
     }
+    if (!checkOps(at))
+      return std::nullopt;
     ++instances;
     int n = blockInstances[blk.name]++;
     std::string savedPrefix = prefix;
@@ -1656,7 +1745,7 @@ private:
   }
 
   std::optional<Val> genRepeat(const Expr &e) {
-    auto n = constInt(*e.args[0], "a repeat count", 0);
+    auto n = constInt(*e.args[0], "a repeat count", 0, kMaxRepeat);
     if (!n)
       return std::nullopt;
     const Expr &call = *e.args[1];
@@ -1672,8 +1761,6 @@ private:
                    "'repeat' cannot be used in " + std::string(restricted));
     if (!checkNamed(call, {}))
       return std::nullopt;
-    if (*n > 1024)
-      return error(e.args[0]->loc, "repeat count over 1024");
     auto x = gen(*call.args[0]);
     if (!x)
       return std::nullopt;
@@ -1811,6 +1898,8 @@ private:
         break;
       }
       }
+      if (!checkOps(s.loc))
+        return false;
     }
     return ok;
   }

@@ -196,8 +196,7 @@ private:
       return error(at, "writing level '" + name + "' takes " +
                            std::to_string(n) + " chunks (" +
                            std::to_string(tokens) + " tokens, every " +
-                           std::to_string(period) +
-                           " tokens); the limit is " +
+                           std::to_string(period) + " tokens); the limit is " +
                            std::to_string(kMaxChunksPerWrite) +
                            " chunks per memory write (chunks are unrolled "
                            "at compile time): raise the chunk size or lower "
@@ -301,9 +300,8 @@ private:
         return error(e.loc, "number " + fmt(e.number) +
                                 " is not representable in float32 (a "
                                 "nonzero magnitude must be within [" +
-                                fmt(std::numeric_limits<float>::min()) +
-                                ", " + fmt(std::numeric_limits<float>::max()) +
-                                "])");
+                                fmt(std::numeric_limits<float>::min()) + ", " +
+                                fmt(std::numeric_limits<float>::max()) + "])");
       return e.number;
     case Expr::Kind::Name: {
       auto it = config.find(e.name);
@@ -343,8 +341,8 @@ private:
       return std::nullopt;
     if (std::floor(*v) != *v || *v < min || *v > max)
       return error(e.loc, what + " must be an integer in [" +
-                              std::to_string(min) + ", " +
-                              std::to_string(max) + "], got " + fmt(*v));
+                              std::to_string(min) + ", " + std::to_string(max) +
+                              "], got " + fmt(*v));
     return static_cast<int64_t>(*v);
   }
 
@@ -1547,10 +1545,10 @@ private:
       if (other == &level)
         continue;
       const auto &a = level.path, &o = other->path;
-      bool inner = o.size() < a.size() && std::equal(o.begin(), o.end(),
-                                                     a.begin());
-      bool outer = a.size() < o.size() && std::equal(a.begin(), a.end(),
-                                                     o.begin());
+      bool inner =
+          o.size() < a.size() && std::equal(o.begin(), o.end(), a.begin());
+      bool outer =
+          a.size() < o.size() && std::equal(a.begin(), a.end(), o.begin());
       if (!inner && !outer)
         continue;
       std::string in = (inner ? a : o).back(), out = (inner ? o : a).back();
@@ -1993,11 +1991,11 @@ private:
 /// The functions that calls resolve before blocks would be looked up.
 bool isBuiltinFunction(const std::string &name) {
   static const std::set<std::string> names = {
-      "silu",    "gelu",        "sigmoid",  "softplus", "tanh",
-      "relu",    "exp",         "log",      "sqrt",     "abs",
-      "softmax", "neg",         "sum",      "mean",     "embed",
-      "rmsnorm", "l2norm",      "conv",     "attention", "cross_entropy",
-      "heads",   "merge",       "per_head", "squeeze",  "slice",
+      "silu",     "gelu",       "sigmoid",  "softplus",  "tanh",
+      "relu",     "exp",        "log",      "sqrt",      "abs",
+      "softmax",  "neg",        "sum",      "mean",      "embed",
+      "rmsnorm",  "l2norm",     "conv",     "attention", "cross_entropy",
+      "heads",    "merge",      "per_head", "squeeze",   "slice",
       "memorize", "self_modify"};
   return names.count(name);
 }
@@ -2028,20 +2026,20 @@ void Gen::checkRefinedBody(const OptimizerDef &o) {
     if (at)
       diags.error(*at, "optimizer '" + o.name + "' is defined as '" + o.base +
                            "', which applies the built-in rule and would "
-                           "ignore " + what +
+                           "ignore " +
+                           what +
                            " in its body (only 'as dmgd' takes a body: its "
                            "memory and 'objective dot')");
     return;
   }
   for (auto &obj : body.objectives)
     if (obj.kind != "dot")
-      diags.error(obj.loc,
-                  "optimizer '" + o.name +
-                      "' is defined as 'dmgd', whose deep momentum is "
-                      "derived for 'objective dot' only; '" +
-                      (obj.expr ? std::string("a custom objective")
-                                : obj.kind) +
-                      "' would be ignored");
+      diags.error(obj.loc, "optimizer '" + o.name +
+                               "' is defined as 'dmgd', whose deep momentum is "
+                               "derived for 'objective dot' only; '" +
+                               (obj.expr ? std::string("a custom objective")
+                                         : obj.kind) +
+                               "' would be ignored");
   for (auto &r : body.retentions)
     diags.error(r.loc, "optimizer '" + o.name +
                            "' is defined as 'dmgd', whose retention is its "
@@ -2136,10 +2134,10 @@ OwningOpRef<ModuleOp> Gen::run() {
       if (st.kind == Stmt::Kind::Param)
         for (auto &[arg, argLoc] : blk.params)
           if (arg == st.param->name)
-            diags.error(st.param->loc,
-                        "parameter '" + arg + "' shadows the argument '" +
-                            arg + "' of block '" + blk.name +
-                            "'; rename one of them");
+            diags.error(st.param->loc, "parameter '" + arg +
+                                           "' shadows the argument '" + arg +
+                                           "' of block '" + blk.name +
+                                           "'; rename one of them");
     blocks[blk.name] = &blk;
   }
   for (auto &m : file.memories)

@@ -46,8 +46,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
-#include <limits>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 
 using namespace mlir;
@@ -269,9 +269,8 @@ int main(int argc, char **argv) {
     double value = std::strtod(text.c_str(), &end);
     if (text.empty() || *end || !std::isfinite(value))
       return fail("--set " + item + ": '" + text + "' is not a number");
-    if (value != 0 &&
-        (std::fabs(value) < std::numeric_limits<float>::min() ||
-         std::fabs(value) > std::numeric_limits<float>::max()))
+    if (value != 0 && (std::fabs(value) < std::numeric_limits<float>::min() ||
+                       std::fabs(value) > std::numeric_limits<float>::max()))
       return fail("--set " + item + ": '" + text +
                   "' is not representable in float32");
     if (!ast->model)

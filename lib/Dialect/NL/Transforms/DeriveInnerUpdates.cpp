@@ -169,12 +169,12 @@ LogicalResult checkNestedWrites(ArrayRef<Operation *> writers,
       auto it = writerOf.find(outer);
       if (it == writerOf.end())
         continue;
-      InFlightDiagnostic d =
-          w->emitError() << "level @" << level.getSymName()
-                         << " is nested in level @" << outer.getSymName()
-                         << " and both are written; a memory level inside "
-                            "another written memory level is not supported "
-                            "(declare them side by side)";
+      InFlightDiagnostic d = w->emitError()
+                             << "level @" << level.getSymName()
+                             << " is nested in level @" << outer.getSymName()
+                             << " and both are written; a memory level inside "
+                                "another written memory level is not supported "
+                                "(declare them side by side)";
       d.attachNote(it->second->getLoc())
           << "level @" << outer.getSymName() << " is written here";
       return d;

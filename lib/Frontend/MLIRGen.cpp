@@ -22,6 +22,7 @@
 #include "mlir/IR/Verifier.h"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -144,6 +145,7 @@ private:
 
   mlir::nl::ModelOp model;
   std::map<std::string, double> config;
+  std::map<std::string, std::string> setFlags; // settings given by --set
   int64_t B = 8, T = 256, H = 1; // batch, context, default memory heads
   int64_t F = 0, O = 1; // features and outputs of a row (models of rows)
   std::map<std::string, std::unique_ptr<LevelInfo>> levels; // by name
@@ -342,8 +344,25 @@ private:
     if (std::floor(*v) != *v || *v < min || *v > max)
       return error(e.loc, what + " must be an integer in [" +
                               std::to_string(min) + ", " + std::to_string(max) +
-                              "], got " + fmt(*v));
+                              "], got " + fmt(*v) + fromSet(e));
     return static_cast<int64_t>(*v);
+  }
+
+  /// " (from --set NAME=VALUE, ...)" when `e` reads settings given by --set.
+  std::string fromSet(const Expr &e) {
+    std::set<std::string> flags;
+    std::function<void(const Expr &)> walk = [&](const Expr &x) {
+      if (x.kind == Expr::Kind::Name && setFlags.count(x.name))
+        flags.insert(setFlags[x.name]);
+      for (auto &a : x.args)
+        if (a)
+          walk(*a);
+    };
+    walk(e);
+    std::string r;
+    for (auto &f : flags)
+      r += (r.empty() ? " (from --set " : ", --set ") + f;
+    return r.empty() ? r : r + ")";
   }
 
   static std::string fmt(double v) {
@@ -2060,6 +2079,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     if (config.count(c.name))
       diags.error(c.loc, "setting '" + c.name + "' is given twice");
     config[c.name] = *v;
+    if (!c.setFlag.empty())
+      setFlags[c.name] = c.setFlag;
   }
   // Settings with a meaning: sequences (or rows) per step, tokens per
   // sequence, heads, and the row layout of a model of real-valued data.

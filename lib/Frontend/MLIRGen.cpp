@@ -133,7 +133,6 @@ private:
   /// value came from the command line.
   void settingError(const NamedArg &c, const std::string &msg);
 
-private:
   MLIRContext &ctx;
   const File &file;
   const SourceFiles &files;
@@ -179,11 +178,10 @@ private:
     if (opCounter.n <= kMaxOps)
       return true;
     if (!opsReported)
-      diags.error(at, "the model passes " + std::to_string(kMaxOps) +
-                          " operations here (block instances are unrolled at "
-                          "compile time); the limit is " +
+      diags.error(at, "the model's IR passes the limit of " +
                           std::to_string(kMaxOps) +
-                          ": use fewer layers or repeats");
+                          " operations here (block instances are unrolled "
+                          "at compile time): use fewer layers or repeats");
     opsReported = true;
     return false;
   }

@@ -43,6 +43,7 @@ struct LevelInfo {
   std::set<std::string> symbols; // names declared in the level's body
   bool broken = false;           // a state failed: uses fail silently
   unsigned order = 0;            // declaration order
+  Loc optimizerLoc;              // of its `optimizer` line
 };
 
 /// A value while generating: a compile-time number, a tensor, a level, a
@@ -186,6 +187,50 @@ private:
     return false;
   }
 
+  /// build-train-step unrolls muon's and m3's Newton-Schulz iterations for
+  /// every matrix parameter (12 operations per iteration, twice for m3, no
+  /// backward pass): each iteration counts as 3 operations towards kMaxOps
+  /// (muon with ns_steps = 16 on 26 matrices took 1.4 GB to compile).
+  bool checkNewtonSchulz() {
+    std::vector<LevelInfo *> ordered;
+    for (auto &[name, info] : levels)
+      ordered.push_back(info.get());
+    llvm::sort(ordered, [](LevelInfo *a, LevelInfo *c) {
+      return a->order < c->order;
+    });
+    for (LevelInfo *level : ordered) {
+      Block &body = level->op.getBody().front();
+      auto opts = body.getOps<mlir::nl::OptimizerOp>();
+      if (opts.empty())
+        continue;
+      mlir::nl::OptimizerOp opt = *opts.begin();
+      bool m3 = opt.getKind() == mlir::nl::OptimizerKind::m3;
+      if (!m3 && opt.getKind() != mlir::nl::OptimizerKind::muon)
+        continue;
+      int64_t steps = opt.getNsSteps() ? *opt.getNsSteps() : 5;
+      int64_t matrices = 0;
+      for (auto p : body.getOps<mlir::nl::ParamOp>())
+        if (auto t = dyn_cast<RankedTensorType>(p.getType()))
+          matrices += t.getRank() == 2;
+      int64_t added = 3 * steps * matrices * (m3 ? 2 : 1);
+      opCounter.n += added;
+      if (opCounter.n > kMaxOps) {
+        diags.error(level->optimizerLoc,
+                    "the Newton-Schulz iterations of this optimizer (ns_steps "
+                    "= " +
+                        std::to_string(steps) + " on " +
+                        std::to_string(matrices) + " matrices, counted as " +
+                        std::to_string(added) +
+                        " operations: they are unrolled at compile time) "
+                        "take the model's IR past the limit of " +
+                        std::to_string(kMaxOps) +
+                        " operations: lower ns_steps or use fewer layers");
+        return false;
+      }
+    }
+    return true;
+  }
+
   /// Counts the chunks of a memory write on `level` over `tokens` tokens;
   /// refuses more than kMaxChunksPerWrite, or kMaxChunks in all.
   bool checkChunks(LevelInfo &level, int64_t tokens, Loc at) {
@@ -240,8 +285,10 @@ private:
   static constexpr int64_t kMaxChunksPerWrite = 512;
   /// Chunks of all memory writes of the model (block instances included).
   static constexpr int64_t kMaxChunks = 1024;
-  /// Operations of the nl module (block instances unrolled).
-  static constexpr int64_t kMaxOps = 4096;
+  /// Operations of the nl module (block instances unrolled); with the
+  /// backward pass and code generation, a Transformer of 32 layers (about
+  /// 800) takes minutes and GBs to compile.
+  static constexpr int64_t kMaxOps = 1024;
   /// Elements of all parameters together (as for one parameter).
   static constexpr double kMaxParamElements = double(int64_t(1) << 34);
   /// A `repeat` count.
@@ -892,6 +939,7 @@ private:
     Region *region = state.addRegion();
     region->emplaceBlock();
     auto op = cast<mlir::nl::OptimizerOp>(b.create(state));
+    level.optimizerLoc = o.loc;
     if (def) {
       bool ok = true;
       Block &ob = op.getBody().front();
@@ -2224,6 +2272,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     return nullptr;
   }
   func::ReturnOp::create(b, loc(lossLoc), loss->value);
+  if (!checkNewtonSchulz())
+    return nullptr;
   return module;
 }
 

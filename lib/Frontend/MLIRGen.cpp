@@ -196,9 +196,8 @@ private:
     std::vector<LevelInfo *> ordered;
     for (auto &[name, info] : levels)
       ordered.push_back(info.get());
-    llvm::sort(ordered, [](LevelInfo *a, LevelInfo *c) {
-      return a->order < c->order;
-    });
+    llvm::sort(ordered,
+               [](LevelInfo *a, LevelInfo *c) { return a->order < c->order; });
     for (LevelInfo *level : ordered) {
       Block &body = level->op.getBody().front();
       auto opts = body.getOps<mlir::nl::OptimizerOp>();

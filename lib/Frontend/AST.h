@@ -61,6 +61,7 @@ struct NamedArg {
   Loc loc;
   std::string name;
   ExprPtr value;
+  std::string setFlag; // `NAME=VALUE` of `nlc --set` that replaced the value
 };
 
 struct Expr {
@@ -137,6 +138,7 @@ struct LevelDecl {
   Loc unitLoc;
   std::string unit; // tokens or steps
   std::string tail; // "", flush, carry
+  Loc tailLoc;      // of the word after `tail`
   std::vector<ParamDecl> params;
   std::vector<StateDecl> states;
   std::vector<ObjectiveDecl> objectives;

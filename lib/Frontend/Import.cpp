@@ -25,6 +25,10 @@ bool readFile(const std::string &path, std::string &out, std::string &why) {
     why = "no such file";
     return false;
   }
+  if (std::filesystem::is_directory(status)) {
+    why = "it is a directory; import names a .nl file";
+    return false;
+  }
   if (!std::filesystem::is_regular_file(status)) {
     why = "not a regular file";
     return false;

@@ -22,6 +22,8 @@
 #include "mlir/IR/Verifier.h"
 
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -41,6 +43,7 @@ struct LevelInfo {
   std::set<std::string> symbols; // names declared in the level's body
   bool broken = false;           // a state failed: uses fail silently
   unsigned order = 0;            // declaration order
+  Loc optimizerLoc;              // of its `optimizer` line
 };
 
 /// A value while generating: a compile-time number, a tensor, a level, a
@@ -118,11 +121,19 @@ public:
       Diagnostics &diags, const MLIRGenOptions &options)
       : ctx(ctx), file(file), files(files), diags(diags), b(&ctx),
         floatType(options.float64 ? Type(b.getF64Type())
-                                  : Type(b.getF32Type())) {}
+                                  : Type(b.getF32Type())) {
+    b.setListener(&opCounter);
+  }
 
   OwningOpRef<ModuleOp> run();
 
 private:
+  /// Refuses what a definition `as KIND` would silently ignore.
+  void checkRefinedBody(const OptimizerDef &o);
+  /// An error about the model setting `c`, naming `--set NAME=VALUE` when the
+  /// value came from the command line.
+  void settingError(const NamedArg &c, const std::string &msg);
+
   MLIRContext &ctx;
   const File &file;
   const SourceFiles &files;
@@ -134,6 +145,7 @@ private:
 
   mlir::nl::ModelOp model;
   std::map<std::string, double> config;
+  std::map<std::string, std::string> setFlags; // settings given by --set
   int64_t B = 8, T = 256, H = 1; // batch, context, default memory heads
   int64_t F = 0, O = 1; // features and outputs of a row (models of rows)
   std::map<std::string, std::unique_ptr<LevelInfo>> levels; // by name
@@ -149,6 +161,104 @@ private:
   const char *restricted = nullptr;   // "an objective", ...: see inRestricted
   Loc lossLoc;                        // the last assignment to `loss`
   unsigned instances = 0;             // block instances generated so far
+  std::map<LevelInfo *, Loc> written; // levels memorized, first write
+  double paramElements = 0;           // of all parameters so far
+  int64_t chunks = 0;                 // of all memory writes so far
+  /// Counts the operations the builder creates (the kMaxOps limit).
+  struct OpCounter : OpBuilder::Listener {
+    int64_t n = 0;
+    void notifyOperationInserted(Operation *, OpBuilder::InsertPoint) override {
+      ++n;
+    }
+  } opCounter;
+  bool opsReported = false;
+
+  /// Refuses the model once its IR passes kMaxOps operations; `at` is the
+  /// statement or block call that crossed the limit.
+  bool checkOps(Loc at) {
+    if (opCounter.n <= kMaxOps)
+      return true;
+    if (!opsReported)
+      diags.error(at, "the model's IR passes the limit of " +
+                          std::to_string(kMaxOps) +
+                          " operations here (block instances are unrolled "
+                          "at compile time): use fewer layers or repeats");
+    opsReported = true;
+    return false;
+  }
+
+  /// build-train-step unrolls muon's and m3's Newton-Schulz iterations for
+  /// every matrix parameter (12 operations per iteration, twice for m3, no
+  /// backward pass): each iteration counts as 1 operation towards kMaxOps
+  /// (muon with ns_steps = 11 on 26 matrices took 50 s of CPU time and
+  /// 0.9 GB to compile, 16 took 1.4 GB).
+  bool checkNewtonSchulz() {
+    std::vector<LevelInfo *> ordered;
+    for (auto &[name, info] : levels)
+      ordered.push_back(info.get());
+    llvm::sort(ordered,
+               [](LevelInfo *a, LevelInfo *c) { return a->order < c->order; });
+    for (LevelInfo *level : ordered) {
+      Block &body = level->op.getBody().front();
+      auto opts = body.getOps<mlir::nl::OptimizerOp>();
+      if (opts.empty())
+        continue;
+      mlir::nl::OptimizerOp opt = *opts.begin();
+      bool m3 = opt.getKind() == mlir::nl::OptimizerKind::m3;
+      if (!m3 && opt.getKind() != mlir::nl::OptimizerKind::muon)
+        continue;
+      int64_t steps = opt.getNsSteps() ? *opt.getNsSteps() : 5;
+      int64_t matrices = 0;
+      for (auto p : body.getOps<mlir::nl::ParamOp>())
+        if (auto t = dyn_cast<RankedTensorType>(p.getType()))
+          matrices += t.getRank() == 2;
+      int64_t added = steps * matrices * (m3 ? 2 : 1);
+      opCounter.n += added;
+      if (opCounter.n > kMaxOps) {
+        diags.error(level->optimizerLoc,
+                    "the Newton-Schulz iterations of this optimizer (ns_steps "
+                    "= " +
+                        std::to_string(steps) + " on " +
+                        std::to_string(matrices) + " matrices, counted as " +
+                        std::to_string(added) +
+                        " operations: they are unrolled at compile time) "
+                        "take the model's IR past the limit of " +
+                        std::to_string(kMaxOps) +
+                        " operations: lower ns_steps or use fewer layers");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /// Counts the chunks of a memory write on `level` over `tokens` tokens;
+  /// refuses more than kMaxChunksPerWrite, or kMaxChunks in all.
+  bool checkChunks(LevelInfo &level, int64_t tokens, Loc at) {
+    int64_t period = level.op.getFrequency().getPeriod();
+    int64_t n = (tokens + period - 1) / period;
+    std::string name = level.op.getSymName().str();
+    if (n > kMaxChunksPerWrite)
+      return error(at, "writing level '" + name + "' takes " +
+                           std::to_string(n) + " chunks (" +
+                           std::to_string(tokens) + " tokens, every " +
+                           std::to_string(period) + " tokens); the limit is " +
+                           std::to_string(kMaxChunksPerWrite) +
+                           " chunks per memory write (chunks are unrolled "
+                           "at compile time): raise the chunk size or lower "
+                           "the context"),
+             false;
+    chunks += n;
+    if (chunks > kMaxChunks)
+      return error(at, "the model's memory writes reach " +
+                           std::to_string(chunks) + " chunks with level '" +
+                           name + "'; the limit is " +
+                           std::to_string(kMaxChunks) +
+                           " chunks in all (instances x chunks, unrolled at "
+                           "compile time): use fewer layers, a larger chunk "
+                           "size or a shorter context"),
+             false;
+    return true;
+  }
 
   Location loc(Loc l) {
     return FileLineColLoc::get(&ctx, files.paths.at(l.file), l.line, l.col);
@@ -164,6 +274,25 @@ private:
 
   /// Largest dimension, period or count: shape products stay in int64.
   static constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+
+  // Compile-cost limits. Memory chunks, block instances and Newton-Schulz
+  // iterations are unrolled into straight-line IR, so each is bounded up
+  // front (docs/language.md, "Limits"; the largest accepted sizes compile
+  // in bounded time and memory).
+  /// Newton-Schulz iterations of muon and m3 (5 is the usual choice).
+  static constexpr int64_t kMaxNsSteps = 16;
+  /// Chunks of one memory write (memorize, self_modify): ceil(T / C).
+  static constexpr int64_t kMaxChunksPerWrite = 512;
+  /// Chunks of all memory writes of the model (block instances included).
+  static constexpr int64_t kMaxChunks = 1024;
+  /// Operations of the nl module (block instances unrolled); with the
+  /// backward pass and code generation, a Transformer of 32 layers (about
+  /// 800) had not compiled after 190 s of CPU time and 2.5 GB.
+  static constexpr int64_t kMaxOps = 512;
+  /// Elements of all parameters together (as for one parameter).
+  static constexpr double kMaxParamElements = double(int64_t(1) << 34);
+  /// A `repeat` count.
+  static constexpr int64_t kMaxRepeat = 1024;
 
   /// a OP b on constants; NaN for a division by zero.
   static double foldConstant(char op, double a, double c) {
@@ -192,7 +321,20 @@ private:
     if (!std::isfinite(folded))
       return error(e.loc, "constant expression is not finite (" + fmt(l) + " " +
                               e.op + " " + fmt(r) + ")");
+    if (!representableAsFloat32(folded))
+      return error(e.loc, "constant expression is not representable in "
+                          "float32 (" +
+                              fmt(l) + " " + e.op + " " + fmt(r) + " = " +
+                              fmt(folded) + ")");
     return folded;
+  }
+
+  /// Whether a literal survives as a float32 hyperparameter or constant: 0,
+  /// or a normal float32 magnitude (1e-300 would become 0 and 1e39 Inf).
+  static bool representableAsFloat32(double v) {
+    double a = std::fabs(v);
+    return a == 0 || (a >= std::numeric_limits<float>::min() &&
+                      a <= std::numeric_limits<float>::max());
   }
 
   /// Evaluates a compile-time number (config names, literals, arithmetic).
@@ -201,6 +343,12 @@ private:
     case Expr::Kind::Number:
       if (!std::isfinite(e.number))
         return error(e.loc, "number out of range");
+      if (!representableAsFloat32(e.number))
+        return error(e.loc, "number " + fmt(e.number) +
+                                " is not representable in float32 (a "
+                                "nonzero magnitude must be within [" +
+                                fmt(std::numeric_limits<float>::min()) + ", " +
+                                fmt(std::numeric_limits<float>::max()) + "])");
       return e.number;
     case Expr::Kind::Name: {
       auto it = config.find(e.name);
@@ -234,18 +382,37 @@ private:
 
   /// A positive integer constant (shapes, periods, head counts).
   std::optional<int64_t> constInt(const Expr &e, const std::string &what,
-                                  int64_t min = 1) {
+                                  int64_t min = 1, int64_t max = kMaxDim) {
     auto v = constNumber(e); // 1e2 and 100.0 are integers too
     if (!v)
       return std::nullopt;
-    if (std::floor(*v) != *v || *v < min || *v > kMaxDim)
+    if (std::floor(*v) != *v || *v < min || *v > max)
       return error(e.loc, what + " must be an integer in [" +
-                              std::to_string(min) + ", " +
-                              std::to_string(kMaxDim) + "], got " + fmt(*v));
+                              std::to_string(min) + ", " + std::to_string(max) +
+                              "], got " + fmt(*v) + fromSet(e));
     return static_cast<int64_t>(*v);
   }
 
+  /// " (from --set NAME=VALUE, ...)" when `e` reads settings given by --set.
+  std::string fromSet(const Expr &e) {
+    std::set<std::string> flags;
+    std::function<void(const Expr &)> walk = [&](const Expr &x) {
+      if (x.kind == Expr::Kind::Name && setFlags.count(x.name))
+        flags.insert(setFlags[x.name]);
+      for (auto &a : x.args)
+        if (a)
+          walk(*a);
+    };
+    walk(e);
+    std::string r;
+    for (auto &f : flags)
+      r += (r.empty() ? " (from --set " : ", --set ") + f;
+    return r.empty() ? r : r + ")";
+  }
+
   static std::string fmt(double v) {
+    if (std::floor(v) == v && std::fabs(v) < 1e15) // integers in full
+      return std::to_string(static_cast<long long>(v));
     std::ostringstream os;
     os << v;
     return os.str();
@@ -390,6 +557,14 @@ private:
                                 "uniform(bound))"),
                false;
       init = *parsed;
+      if (p.initScale && (init == mlir::nl::ParamInit::zeros ||
+                          init == mlir::nl::ParamInit::ones ||
+                          init == mlir::nl::ParamInit::identity))
+        return error(p.initScale->loc, "the initializer '" + p.init +
+                                           "' takes no argument (only "
+                                           "normal(std) and uniform(bound) "
+                                           "do)"),
+               false;
       if (p.initScale) {
         auto v = constNumber(*p.initScale);
         if (!v)
@@ -484,6 +659,14 @@ private:
     }
     if (decl.tail == "carry" && unit != mlir::nl::FrequencyUnit::tokens) {
       diags.error(decl.unitLoc, "'tail carry' needs a period in tokens");
+      return nullptr;
+    }
+    // The derived updates process a final partial chunk as 'tail flush'
+    // does; carrying it to the next call is not implemented.
+    if (decl.tail == "carry") {
+      diags.error(decl.tailLoc, "'tail carry' is not implemented yet (a "
+                                "final partial chunk is always processed "
+                                "and kept, as with 'tail flush')");
       return nullptr;
     }
     OpBuilder::InsertionGuard guard(b);
@@ -760,7 +943,8 @@ private:
                false;
       }
       if (name == "ns_steps" || name == "slow_period") {
-        auto v = constInt(*arg.first->value, name);
+        auto v = constInt(*arg.first->value, name, 1,
+                          name == "ns_steps" ? kMaxNsSteps : kMaxDim);
         if (!v)
           return false;
         state.addAttribute(name, b.getI64IntegerAttr(*v));
@@ -774,6 +958,7 @@ private:
     Region *region = state.addRegion();
     region->emplaceBlock();
     auto op = cast<mlir::nl::OptimizerOp>(b.create(state));
+    level.optimizerLoc = o.loc;
     if (def) {
       bool ok = true;
       Block &ob = op.getBody().front();
@@ -800,9 +985,15 @@ private:
     double n = 1;
     for (int64_t d : shape)
       n *= d;
-    if (n > double(int64_t(1) << 34))
+    if (n > kMaxParamElements)
       return error(p.loc, "parameter '" + p.name + "' has " + fmt(n) +
                               " elements; the limit is 2^34");
+    paramElements += n;
+    if (paramElements > kMaxParamElements)
+      return error(p.loc, "the parameters reach " + fmt(paramElements) +
+                              " elements with '" + p.name +
+                              "'; the limit for all parameters together is "
+                              "2^34");
     return Type(RankedTensorType::get(shape, floatType));
   }
 
@@ -1426,7 +1617,34 @@ private:
       diags.error(e.args[0]->loc, "'" + e.args[0]->name + "' is not a level");
       return nullptr;
     }
+    if (!checkNestedWrite(*v->level, e.loc))
+      return nullptr;
     return v->level;
+  }
+
+  /// A level written (memorize, self_modify) inside another written level is
+  /// refused: the derived update rules treat each memory on its own.
+  bool checkNestedWrite(LevelInfo &level, Loc at) {
+    for (auto &[other, otherAt] : written) {
+      if (other == &level)
+        continue;
+      const auto &a = level.path, &o = other->path;
+      bool inner =
+          o.size() < a.size() && std::equal(o.begin(), o.end(), a.begin());
+      bool outer =
+          a.size() < o.size() && std::equal(a.begin(), a.end(), o.begin());
+      if (!inner && !outer)
+        continue;
+      std::string in = (inner ? a : o).back(), out = (inner ? o : a).back();
+      diags.error(at, "level '" + in + "' is nested in level '" + out +
+                          "' and both are written; a memory level inside "
+                          "another written memory level is not supported "
+                          "(declare them side by side)");
+      diags.note(otherAt, "level '" + other->path.back() + "' is written here");
+      return false;
+    }
+    written.emplace(&level, at);
+    return true;
   }
 
   std::optional<Val> genMemorize(const Expr &e) {
@@ -1456,6 +1674,8 @@ private:
                    "keys " + shapeStr(ks) + " do not fit the memory of '" +
                        e.args[0]->name + "' (" + std::to_string(mt.getHeads()) +
                        " heads, key width " + std::to_string(mt.getIn()) + ")");
+    if (!checkChunks(*level, ks[2], e.loc))
+      return std::nullopt;
     Value q = *k;
     Value gates[3];
     bool selfValues = false;
@@ -1525,6 +1745,8 @@ private:
     if (level->memories.empty())
       return error(e.loc, "'" + e.args[0]->name + "' has no memories");
     auto s = shapeOf(*x);
+    if (!checkChunks(*level, s[2], e.loc))
+      return std::nullopt;
     SmallVector<Type> types;
     for (auto &[name, mt] : level->memories) {
       if (s[1] != (int64_t)mt.getHeads() || s[3] != (int64_t)mt.getIn())
@@ -1578,6 +1800,8 @@ private:
                             "multiply)");
       return std::nullopt;
     }
+    if (!checkOps(at))
+      return std::nullopt;
     ++instances;
     int n = blockInstances[blk.name]++;
     std::string savedPrefix = prefix;
@@ -1603,7 +1827,7 @@ private:
   }
 
   std::optional<Val> genRepeat(const Expr &e) {
-    auto n = constInt(*e.args[0], "a repeat count", 0);
+    auto n = constInt(*e.args[0], "a repeat count", 0, kMaxRepeat);
     if (!n)
       return std::nullopt;
     const Expr &call = *e.args[1];
@@ -1619,8 +1843,6 @@ private:
                    "'repeat' cannot be used in " + std::string(restricted));
     if (!checkNamed(call, {}))
       return std::nullopt;
-    if (*n > 1024)
-      return error(e.args[0]->loc, "repeat count over 1024");
     auto x = gen(*call.args[0]);
     if (!x)
       return std::nullopt;
@@ -1658,7 +1880,14 @@ private:
       switch (s.kind) {
       case Stmt::Kind::Param: {
         LevelInfo *owner = defaultOwner;
-        if (!s.param->owner.empty())
+        const Val *named =
+            s.param->owner.empty() ? nullptr : lookup(s.param->owner);
+        if (named && named->kind == Val::Kind::Error) {
+          owner = nullptr; // already reported
+          ok = false;
+        } else if (named && named->kind == Val::Kind::Level)
+          owner = named->level; // a level of this block (or a global one)
+        else if (!s.param->owner.empty())
           owner = findLevel(s.param->owner, s.param->ownerLoc);
         else if (!owner)
           diags.error(s.loc, "no level owns parameter '" + s.param->name +
@@ -1667,12 +1896,12 @@ private:
                                  "LEVEL'");
         if (owner && owner->op.getFrequency().getUnit() !=
                          mlir::nl::FrequencyUnit::steps) {
-          diags.error(s.param->ownerLoc,
-                      "parameters are owned by a level written every N "
-                      "steps; '" +
-                          s.param->owner +
-                          "' is written every N tokens (its state is its "
-                          "memory)");
+          diags.error(
+              s.param->ownerLoc,
+              "'" + s.param->owner + "' is a memory level (written every " +
+                  std::to_string(owner->op.getFrequency().getPeriod()) +
+                  " tokens; its state is its memory); parameters must be "
+                  "owned by a level written every N steps");
           owner = nullptr;
         }
         std::optional<Val> v;
@@ -1751,6 +1980,8 @@ private:
         break;
       }
       }
+      if (!checkOps(s.loc))
+        return false;
     }
     return ok;
   }
@@ -1841,6 +2072,64 @@ private:
   }
 };
 
+/// The functions that calls resolve before blocks would be looked up.
+bool isBuiltinFunction(const std::string &name) {
+  static const std::set<std::string> names = {
+      "silu",     "gelu",       "sigmoid",  "softplus",  "tanh",
+      "relu",     "exp",        "log",      "sqrt",      "abs",
+      "softmax",  "neg",        "sum",      "mean",      "embed",
+      "rmsnorm",  "l2norm",     "conv",     "attention", "cross_entropy",
+      "heads",    "merge",      "per_head", "squeeze",   "slice",
+      "memorize", "self_modify"};
+  return names.count(name);
+}
+
+void Gen::settingError(const NamedArg &c, const std::string &msg) {
+  // A value given on the command line has no place in the source.
+  if (!c.setFlag.empty())
+    diags.error(Loc{}, "--set " + c.setFlag + ": " + msg);
+  else
+    diags.error(c.loc, msg);
+}
+
+void Gen::checkRefinedBody(const OptimizerDef &o) {
+  // `as KIND` applies the built-in rule of KIND; only dmgd reads a body (its
+  // deep momentum memory, trained by the dot objective).
+  const LevelDecl &body = o.body;
+  if (o.base != "dmgd") {
+    std::optional<Loc> at;
+    const char *what = nullptr;
+    if (!body.objectives.empty())
+      at = body.objectives[0].loc, what = "an objective";
+    else if (!body.states.empty())
+      at = body.states[0].loc, what = "a state";
+    else if (!body.retentions.empty())
+      at = body.retentions[0].loc, what = "a retention rule";
+    else if (!body.params.empty())
+      at = body.params[0].loc, what = "a parameter";
+    if (at)
+      diags.error(*at, "optimizer '" + o.name + "' is defined as '" + o.base +
+                           "', which applies the built-in rule and would "
+                           "ignore " +
+                           what +
+                           " in its body (only 'as dmgd' takes a body: its "
+                           "memory and 'objective dot')");
+    return;
+  }
+  for (auto &obj : body.objectives)
+    if (obj.kind != "dot")
+      diags.error(obj.loc, "optimizer '" + o.name +
+                               "' is defined as 'dmgd', whose deep momentum is "
+                               "derived for 'objective dot' only; '" +
+                               (obj.expr ? std::string("a custom objective")
+                                         : obj.kind) +
+                               "' would be ignored");
+  for (auto &r : body.retentions)
+    diags.error(r.loc, "optimizer '" + o.name +
+                           "' is defined as 'dmgd', whose retention is its "
+                           "'beta'; a retention rule would be ignored");
+}
+
 OwningOpRef<ModuleOp> Gen::run() {
   Loc modelLoc = file.model ? file.model->loc : Loc{1, 1};
   if (!file.model) {
@@ -1855,6 +2144,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     if (config.count(c.name))
       diags.error(c.loc, "setting '" + c.name + "' is given twice");
     config[c.name] = *v;
+    if (!c.setFlag.empty())
+      setFlags[c.name] = c.setFlag;
   }
   // Settings with a meaning: sequences (or rows) per step, tokens per
   // sequence, heads, and the row layout of a model of real-valued data.
@@ -1870,8 +2161,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     double v = config[c.name];
     int64_t limit = c.name == "heads" ? 4096 : (1 << 24);
     if (std::floor(v) != v || v < 1 || v > limit) {
-      diags.error(c.loc, "'" + c.name + "' must be an integer in [1, " +
-                             std::to_string(limit) + "], got " + fmt(v));
+      settingError(c, "'" + c.name + "' must be an integer in [1, " +
+                          std::to_string(limit) + "], got " + fmt(v));
       return nullptr;
     }
     *target = static_cast<int64_t>(v);
@@ -1915,11 +2206,25 @@ OwningOpRef<ModuleOp> Gen::run() {
     if (!o.base.empty() && !builtinOptimizers().count(o.base))
       diags.error(o.baseLoc,
                   "'" + o.base + "' is not a built-in optimizer kind");
+    else if (!o.base.empty())
+      checkRefinedBody(o);
     optimizerDefs[o.name] = &o;
   }
   for (auto &blk : file.blocks) {
     if (blocks.count(blk.name))
       diags.error(blk.loc, "block '" + blk.name + "' is defined twice");
+    if (isBuiltinFunction(blk.name))
+      diags.error(blk.loc, "block '" + blk.name +
+                               "' has the name of a built-in function; "
+                               "rename the block");
+    for (auto &st : blk.body)
+      if (st.kind == Stmt::Kind::Param)
+        for (auto &[arg, argLoc] : blk.params)
+          if (arg == st.param->name)
+            diags.error(st.param->loc, "parameter '" + arg +
+                                           "' shadows the argument '" + arg +
+                                           "' of block '" + blk.name +
+                                           "'; rename one of them");
     blocks[blk.name] = &blk;
   }
   for (auto &m : file.memories)
@@ -1987,6 +2292,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     return nullptr;
   }
   func::ReturnOp::create(b, loc(lossLoc), loss->value);
+  if (!checkNewtonSchulz())
+    return nullptr;
   return module;
 }
 

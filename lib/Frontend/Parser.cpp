@@ -542,6 +542,7 @@ private:
     else
       return fail("'tokens' or 'steps' after the update period");
     if (acceptWord("tail")) {
+      level.tailLoc = cur().loc;
       if (acceptWord("flush"))
         level.tail = "flush";
       else if (acceptWord("carry"))

@@ -47,6 +47,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 
 using namespace mlir;
@@ -132,6 +133,14 @@ void report(MLIRContext &ctx, const nlc::frontend::SourceFiles &files,
             const nlc::frontend::Diagnostics &diags) {
   std::optional<InFlightDiagnostic> current;
   for (const auto &d : diags.entries) {
+    // An error without a place in the source (a --set value): one line.
+    if (!d.loc.line && d.isError) {
+      if (current)
+        current->report();
+      current.reset();
+      llvm::WithColor::error(llvm::errs(), "nlc") << d.message << "\n";
+      continue;
+    }
     Location loc =
         d.loc.line
             ? Location(FileLineColLoc::get(&ctx, files.paths.at(d.loc.file),
@@ -212,6 +221,9 @@ int main(int argc, char **argv) {
     llvm::sys::fs::file_status status;
     if (std::error_code ec = llvm::sys::fs::status(inputFile, status))
       return fail("cannot read '" + inputFile + "': " + ec.message());
+    if (llvm::sys::fs::is_directory(status))
+      return fail("cannot read '" + inputFile +
+                  "': it is a directory; give nlc a .nl file");
     if (!llvm::sys::fs::is_regular_file(status))
       return fail("cannot read '" + inputFile + "': not a regular file");
     if (status.getSize() > kMaxSourceBytes)
@@ -267,6 +279,10 @@ int main(int argc, char **argv) {
     double value = std::strtod(text.c_str(), &end);
     if (text.empty() || *end || !std::isfinite(value))
       return fail("--set " + item + ": '" + text + "' is not a number");
+    if (value != 0 && (std::fabs(value) < std::numeric_limits<float>::min() ||
+                       std::fabs(value) > std::numeric_limits<float>::max()))
+      return fail("--set " + item + ": '" + text +
+                  "' is not representable in float32");
     if (!ast->model)
       return fail("--set " + item + ": '" + inputFile + "' has no model line");
     auto &config = ast->model->config;
@@ -283,12 +299,20 @@ int main(int argc, char **argv) {
     it->value = std::make_unique<nlc::frontend::Expr>(
         nlc::frontend::Expr::Kind::Number, it->value->loc);
     it->value->number = value;
+    it->setFlag = item;
   }
   if (ast->stmts.empty() && ast->levels.empty() && !ast->model &&
-      ast->imports.empty())
+      ast->imports.empty()) {
+    if (!ast->blocks.empty() || !ast->memories.empty() ||
+        !ast->optimizers.empty())
+      return fail("'" + inputFile +
+                  "' holds only definitions (blocks, memories, optimizers) "
+                  "and no model: it is missing 'model NAME(...)' and "
+                  "'loss = ...' (use it from a model with 'import')");
     return fail("'" + inputFile +
                 "' is empty: a model needs at least "
                 "'model NAME(...)' and 'loss = ...'");
+  }
 
   // The output is opened only once there is something to write, so that a
   // failed compilation leaves an existing file alone.

@@ -149,6 +149,43 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
   return r;
 }
 
+/// Refuses a written level (by nl.memorize or nl.self_modify) nested inside
+/// another written level: the inner memory's context within the outer
+/// memory's chunks has no derived rule yet.
+LogicalResult checkNestedWrites(ArrayRef<Operation *> writers,
+                                SymbolTableCollection &tables) {
+  llvm::DenseMap<Operation *, Operation *> writerOf; // level -> first writer
+  SmallVector<std::pair<Operation *, LevelOp>> written;
+  for (Operation *w : writers) {
+    SymbolRefAttr ref = isa<MemorizeOp>(w) ? cast<MemorizeOp>(w).getLevel()
+                                           : cast<SelfModifyOp>(w).getLevel();
+    auto model = w->getParentOfType<ModelOp>();
+    auto level = dyn_cast_or_null<LevelOp>(
+        model ? tables.lookupSymbolIn(model, ref) : nullptr);
+    if (!level)
+      continue; // reported when the op is derived
+    writerOf.try_emplace(level, w);
+    written.push_back({w, level});
+  }
+  for (auto [w, level] : written)
+    for (auto outer = level->getParentOfType<LevelOp>(); outer;
+         outer = outer->getParentOfType<LevelOp>()) {
+      auto it = writerOf.find(outer);
+      if (it == writerOf.end())
+        continue;
+      InFlightDiagnostic d = w->emitError()
+                             << "level @" << level.getSymName()
+                             << " is nested in level @" << outer.getSymName()
+                             << " and both are written; a memory level inside "
+                                "another written memory level is not supported "
+                                "(declare them side by side)";
+      d.attachNote(it->second->getLoc())
+          << "level @" << outer.getSymName() << " is written here";
+      return d;
+    }
+  return success();
+}
+
 /// Derives one nl.memorize.
 class Deriver {
 public:
@@ -798,6 +835,10 @@ struct DeriveInnerUpdates
     module.walk([&](MemorizeOp m) { todo.push_back(m); });
     SmallVector<SelfModifyOp> selfMods;
     module.walk([&](SelfModifyOp s) { selfMods.push_back(s); });
+    SmallVector<Operation *> writers(todo.begin(), todo.end());
+    writers.append(selfMods.begin(), selfMods.end());
+    if (failed(checkNestedWrites(writers, tables)))
+      return signalPassFailure();
 
     SetVector<Operation *> derivedLevels;
     // Split memory-typed initial-state params into tensor params, once.

@@ -453,8 +453,8 @@ private:
 
   std::optional<MemoryType> memoryType(const MemType &t) {
     using mlir::nl::Activation;
-    using mlir::nl::MemoryNorm;
     using mlir::nl::MemoryKind;
+    using mlir::nl::MemoryNorm;
     int64_t defaultHeads = H;
     if (t.kind != "matrix" && t.kind != "mlp") {
       auto it = memoryDefs.find(t.kind);
@@ -477,12 +477,12 @@ private:
                              FlatSymbolRefAttr::get(&ctx, def.name));
     }
     bool mlp = t.kind == "mlp";
-    if (!checkArgNames(
-            t.options,
-            mlp ? std::initializer_list<const char *>{"hidden", "act", "norm",
-                                                     "heads"}
-                : std::initializer_list<const char *>{"heads"},
-            t.kind + " memories"))
+    if (!checkArgNames(t.options,
+                       mlp ? std::initializer_list<const char *>{"hidden",
+                                                                 "act", "norm",
+                                                                 "heads"}
+                           : std::initializer_list<const char *>{"heads"},
+                       t.kind + " memories"))
       return std::nullopt;
     auto in = constInt(*t.in, "a memory's key width");
     auto out = constInt(*t.out, "a memory's value width");
@@ -929,9 +929,9 @@ private:
     state.addAttribute("sym_name", b.getStringAttr(o.name));
     state.addAttribute("kind", mlir::nl::OptimizerKindAttr::get(&ctx, kind));
     static const std::set<std::string> known = {
-        "lr",    "beta", "beta1",        "beta2",    "beta3",
-        "alpha", "eps",  "weight_decay", "ns_steps", "slow_period",
-        "clip_norm", "clamp_norm"};
+        "lr",       "beta",        "beta1",     "beta2",
+        "beta3",    "alpha",       "eps",       "weight_decay",
+        "ns_steps", "slow_period", "clip_norm", "clamp_norm"};
     for (auto &[name, arg] : hyper) {
       if (!known.count(name)) {
         std::string list;

@@ -516,8 +516,7 @@ LogicalResult OptimizerOp::verify() {
       return emitOpError()
              << "clip_norm clips the gradient of a level written every N "
                 "steps; a memory level (written every "
-             << level.getFrequency().getPeriod()
-             << " tokens) takes clamp_norm";
+             << level.getFrequency().getPeriod() << " tokens) takes clamp_norm";
   }
   if (auto c = getClampNorm()) {
     if (c->convertToDouble() <= 0)

@@ -585,7 +585,8 @@ struct BuildTrainStep
     for (auto [opt, sq] : sqNorm) {
       double c = cast<OptimizerOp>(opt).getClipNorm()->convertToDouble();
       Value norm = nb.add(nb.un<SqrtOp>(sq), nb.c(sq, 1e-6));
-      Value over = nb.un<ReluOp>(nb.sub(nb.c(sq, 1.0), nb.div(nb.c(sq, c), norm)));
+      Value over =
+          nb.un<ReluOp>(nb.sub(nb.c(sq, 1.0), nb.div(nb.c(sq, c), norm)));
       clipScale[opt] = nb.sub(nb.c(sq, 1.0), over);
     }
     SmallVector<Value> newParams, newState;

@@ -493,7 +493,8 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
     // ‖g_t‖² = Σ_maps ‖e_t‖² ‖x_t‖² (each map's gradient is e_t x_tᵀ).
     Value sq;
     for (auto [e, x] : llvm::zip(*es, xs))
-      sq = nb.add(sq, nb.mul(nb.sumLast(nb.mul(e, e)), nb.sumLast(nb.mul(x, x))));
+      sq = nb.add(sq,
+                  nb.mul(nb.sumLast(nb.mul(e, e)), nb.sumLast(nb.mul(x, x))));
     etaEff = nb.mul(etaEff, clampFactor(nb.dropUnitDims(sq, nb.tt(eta))));
   }
   SmallVector<Value> us;

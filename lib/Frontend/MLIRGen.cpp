@@ -121,7 +121,8 @@ public:
       Diagnostics &diags, const MLIRGenOptions &options)
       : ctx(ctx), file(file), files(files), diags(diags), b(&ctx),
         floatType(options.float64 ? Type(b.getF64Type())
-                                  : Type(b.getF32Type())) {
+                                  : Type(b.getF32Type())),
+        kMaxOps(options.maxOps) {
     b.setListener(&opCounter);
   }
 
@@ -182,7 +183,9 @@ private:
       diags.error(at, "the model's IR passes the limit of " +
                           std::to_string(kMaxOps) +
                           " operations here (block instances are unrolled "
-                          "at compile time): use fewer layers or repeats");
+                          "at compile time): use fewer layers or repeats, or "
+                          "raise the limit with --max-ops (compile time and "
+                          "memory grow with it)");
     opsReported = true;
     return false;
   }
@@ -224,7 +227,8 @@ private:
                         " operations: they are unrolled at compile time) "
                         "take the model's IR past the limit of " +
                         std::to_string(kMaxOps) +
-                        " operations: lower ns_steps or use fewer layers");
+                        " operations: lower ns_steps or use fewer layers, or "
+                        "raise the limit with --max-ops");
         return false;
       }
     }
@@ -287,8 +291,9 @@ private:
   static constexpr int64_t kMaxChunks = 1024;
   /// Operations of the nl module (block instances unrolled); with the
   /// backward pass and code generation, a Transformer of 32 layers (about
-  /// 800) had not compiled after 190 s of CPU time and 2.5 GB.
-  static constexpr int64_t kMaxOps = 512;
+  /// 800) had not compiled after 190 s of CPU time and 2.5 GB. 512 by
+  /// default (MLIRGenOptions::maxOps, nlc --max-ops).
+  const int64_t kMaxOps;
   /// Elements of all parameters together (as for one parameter).
   static constexpr double kMaxParamElements = double(int64_t(1) << 34);
   /// A `repeat` count.

@@ -13,6 +13,10 @@ namespace nlc::frontend {
 struct MLIRGenOptions {
   /// Float tensors are f64 instead of f32 (gradient checks in float64).
   bool float64 = false;
+  /// The limit on the operations of the model's nl IR (block instances and
+  /// Newton-Schulz iterations unrolled): compile time and memory grow with
+  /// it (docs/nlc.md, "Compile-time limits"); nlc --max-ops sets it.
+  int64_t maxOps = 512;
 };
 
 /// Builds `builtin.module { nl.model @NAME { levels, read functions,

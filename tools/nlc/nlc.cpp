@@ -81,6 +81,12 @@ cl::opt<bool> float64("f64",
                       cl::desc("Use float64 for every float tensor (gradient "
                                "checks against finite differences)"),
                       cl::init(false), cl::cat(nlcCategory));
+cl::opt<int64_t> maxOps(
+    "max-ops",
+    cl::desc("Limit on the operations of the model's nl IR, block instances "
+             "and Newton-Schulz iterations unrolled (default 512; compile "
+             "time and memory grow with it, docs/nlc.md)"),
+    cl::init(512), cl::cat(nlcCategory));
 cl::opt<Target>
     target("target", cl::desc("Code generation target"),
            cl::values(clEnumValN(Target::cpu, "cpu", "host CPU"),
@@ -209,6 +215,9 @@ int main(int argc, char **argv) {
   if (optLevel > 3)
     return fail("-O" + Twine(optLevel.getValue()) +
                 " is not an optimization level (use -O0 to -O3)");
+  if (maxOps < 1)
+    return fail("--max-ops=" + Twine(maxOps.getValue()) +
+                ": the limit must be at least 1");
   Emit stage = emit.getNumOccurrences()
                    ? emit.getValue()
                    : (outputFile.empty() ? Emit::nl : Emit::exe);
@@ -329,7 +338,7 @@ int main(int argc, char **argv) {
         [&](raw_ostream &os) { os << nlc::frontend::printAST(*ast); });
 
   OwningOpRef<ModuleOp> module = nlc::frontend::mlirGen(
-      ctx, *ast, files, diags, nlc::frontend::MLIRGenOptions{float64});
+      ctx, *ast, files, diags, nlc::frontend::MLIRGenOptions{float64, maxOps});
   if (!module || diags.numErrors) {
     report(ctx, files, diags);
     return 1;

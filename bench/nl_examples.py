@@ -18,6 +18,22 @@ def outer_optimizer(name):
     return (definition.group(0) if definition else ""), use.group(1)
 
 
+def parse_run_args(ap, prefix):
+    """Adds the options every training benchmark shares (--threads, --data,
+    --out, --work; --build must already be there), parses them, and returns
+    (args, the nlc binary, the work directory: --work or a new temporary
+    one named `prefix`...)."""
+    import tempfile
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare.txt"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results.md"))
+    ap.add_argument("--work", help="keep executables and runs here (default: a temporary directory)")
+    a = ap.parse_args()
+    work = a.work or tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(work, exist_ok=True)
+    return a, os.path.join(a.build, "bin", "nlc"), work
+
+
 def write_section(path, tag, body, empty="# Results\n"):
     """Writes `body` (which begins with `<!-- TAG -->` and ends with
     `<!-- end TAG -->` and a newline) into the Markdown file `path`: in place

@@ -32,14 +32,13 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from nl_examples import outer_optimizer, write_section  # noqa: E402
+from nl_examples import outer_optimizer, parse_run_args, write_section  # noqa: E402
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -56,15 +55,7 @@ ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--eval-every", type=int, default=50)
 ap.add_argument("--lr", default="3", help="--lr of train (scale of each example's compiled rate)")
 ap.add_argument("--warmup", type=int, default=20)
-ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data", "tinyshakespeare.txt"))
-ap.add_argument("--out", default=os.path.join(root, "docs", "results.md"))
-ap.add_argument("--work", help="keep executables and runs here (default: a temporary directory)")
-a = ap.parse_args()
-
-nlc = os.path.join(a.build, "bin", "nlc")
-work = a.work or tempfile.mkdtemp(prefix="nl-results-")
-os.makedirs(work, exist_ok=True)
+a, nlc, work = parse_run_args(ap, "nl-results-")
 LN2 = 0.6931471805599453
 # nanoGPT's README (Tiny Shakespeare, characters, the same 90/10 split): a
 # 4-layer, width-128 Transformer on CPU, 2000 iterations of 12 x 64 tokens.

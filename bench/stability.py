@@ -23,14 +23,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from nl_examples import write_section  # noqa: E402
+from nl_examples import parse_run_args, write_section  # noqa: E402
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -42,15 +41,7 @@ ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--eval-every", type=int, default=500)
 ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                 help="nlc --set for every model (e.g. d=64 layers=2); default: the examples as shipped")
-ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data", "tinyshakespeare.txt"))
-ap.add_argument("--out", default=os.path.join(root, "docs", "results.md"))
-ap.add_argument("--work", help="keep executables and runs here (default: a temporary directory)")
-a = ap.parse_args()
-
-nlc = os.path.join(a.build, "bin", "nlc")
-work = a.work or tempfile.mkdtemp(prefix="nl-stability-")
-os.makedirs(work, exist_ok=True)
+a, nlc, work = parse_run_args(ap, "nl-stability-")
 
 
 def sh(cmd):

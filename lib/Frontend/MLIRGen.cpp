@@ -423,6 +423,24 @@ private:
     return os.str();
   }
 
+  /// The option `name` of `args`, a name that `symbolize` maps to an enum
+  /// case, or `fallback` without it; nullopt after reporting `unknown` at
+  /// the value.
+  template <typename E, typename Symbolize>
+  std::optional<E> enumOption(const std::vector<NamedArg> &args,
+                              const char *name, E fallback, Symbolize symbolize,
+                              const char *unknown) {
+    const NamedArg *a = findArg(args, name);
+    if (!a)
+      return fallback;
+    std::optional<E> parsed = a->value->kind == Expr::Kind::Name
+                                  ? symbolize(a->value->name)
+                                  : std::nullopt;
+    if (!parsed)
+      return error(a->value->loc, unknown);
+    return parsed;
+  }
+
   const NamedArg *findArg(const std::vector<NamedArg> &args,
                           const std::string &name) {
     for (auto &a : args)
@@ -494,7 +512,6 @@ private:
     if (!in || !out)
       return std::nullopt;
     int64_t heads = defaultHeads, hidden = mlp ? 4 * *in : 0;
-    Activation act = Activation::silu;
     if (auto *h = findArg(t.options, "heads")) {
       auto v = constInt(*h->value, "heads");
       if (!v)
@@ -507,33 +524,22 @@ private:
         return std::nullopt;
       hidden = *v;
     }
-    if (auto *a = findArg(t.options, "act")) {
-      std::optional<Activation> parsed =
-          a->value->kind == Expr::Kind::Name
-              ? mlir::nl::symbolizeActivation(a->value->name)
-              : std::nullopt;
-      if (!parsed)
-        return error(a->value->loc,
-                     "unknown activation (silu, gelu, relu, tanh, identity)");
-      act = *parsed;
-    }
-    MemoryNorm norm = MemoryNorm::none;
-    if (auto *a = findArg(t.options, "norm")) {
-      std::optional<MemoryNorm> parsed =
-          a->value->kind == Expr::Kind::Name
-              ? mlir::nl::symbolizeMemoryNorm(a->value->name)
-              : std::nullopt;
-      if (!parsed)
-        return error(a->value->loc,
-                     "unknown memory output norm (none, layer, rms)");
-      if (*parsed != MemoryNorm::none && *out < 2)
-        return error(a->value->loc,
-                     "norm needs a value width of at least 2, got " +
-                         std::to_string(*out));
-      norm = *parsed;
-    }
+    std::optional<Activation> act = enumOption<Activation>(
+        t.options, "act", Activation::silu,
+        [](StringRef n) { return mlir::nl::symbolizeActivation(n); },
+        "unknown activation (silu, gelu, relu, tanh, identity)");
+    std::optional<MemoryNorm> norm = enumOption<MemoryNorm>(
+        t.options, "norm", MemoryNorm::none,
+        [](StringRef n) { return mlir::nl::symbolizeMemoryNorm(n); },
+        "unknown memory output norm (none, layer, rms)");
+    if (!act || !norm)
+      return std::nullopt;
+    if (*norm != MemoryNorm::none && *out < 2)
+      return error(findArg(t.options, "norm")->value->loc,
+                   "norm needs a value width of at least 2, got " +
+                       std::to_string(*out));
     return MemoryType::get(&ctx, mlp ? MemoryKind::mlp : MemoryKind::matrix,
-                           heads, *in, *out, mlp ? hidden : 0, act, norm,
+                           heads, *in, *out, mlp ? hidden : 0, *act, *norm,
                            nullptr);
   }
 

@@ -16,7 +16,9 @@ The PNG shows every run's training loss against steps. Writes the section
 docs/results-stability.json. Nothing here is a test.
 
 Usage: .venv/bin/python bench/stability.py [--models titans hope ...]
-           [--batches 8 16] [--steps 2000] [--seeds 0 1 2] [--set d=64 ...]
+           [--batches 0 16] [--steps 2000] [--seeds 0 1 2] [--set d=64 ...]
+       .venv/bin/python bench/stability.py --from-json docs/results-stability.json
+           (rewrites the section and the PNG from the runs saved there)
 """
 import argparse
 import json
@@ -34,6 +36,7 @@ from nl_examples import parse_run_args, write_section  # noqa: E402
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--build", default=os.path.join(root, "build"))
+ap.add_argument("--from-json", help="do not train: the runs (and their command) saved by an earlier run")
 ap.add_argument("--models", nargs="+", default=["transformer", "linear_attention", "deltanet", "titans", "hope"])
 ap.add_argument("--batches", nargs="+", type=int, default=[0, 16], help="batch sizes (0: the example's own)")
 ap.add_argument("--steps", type=int, default=2000)
@@ -52,39 +55,47 @@ def sh(cmd):
 
 
 results = []  # one dict per run
-for model in a.models:
-    for batch in a.batches:
-        sets = list(a.set) + ([f"batch={batch}"] if batch else [])
-        tag = model + (f"-b{batch}" if batch else "")
-        exe = os.path.join(work, tag)
-        sh([nlc, os.path.join(root, "examples", f"{model}.nl"), "-o", exe] + [x for s in sets for x in ("--set", s)])
-        for seed in a.seeds:
-            run_dir = os.path.join(work, f"{tag}-seed{seed}")
-            subprocess.run(["rm", "-rf", run_dir])
-            t0 = time.time()
-            r = subprocess.run([exe, "train", "--data", a.data, "--run-dir", run_dir, "--steps", str(a.steps),
-                                "--seed", str(seed), "--eval-every", str(a.eval_every), "--log-every", "10",
-                                "--threads", str(a.threads)], capture_output=True, text=True)
-            wall = time.time() - t0
-            if r.returncode not in (0, 3):
-                sys.exit(f"stability.py: {tag} seed {seed} failed (exit {r.returncode}):\n{r.stderr}")
-            train, val = [], []
-            with open(os.path.join(run_dir, "metrics.jsonl")) as f:
-                for line in f:
-                    m = json.loads(line)
-                    (val if m["split"] == "val" else train).append((m["step"], m["loss"]))
-            diverged = r.returncode == 3
-            why = r.stderr.strip().splitlines()[-1] if diverged else ""
-            results.append({"model": model, "batch": batch or "default", "seed": seed, "steps": a.steps,
-                            "diverged": diverged, "message": why, "train": train, "val": val, "wall_s": wall})
-            state = f"DIVERGED: {why}" if diverged else f"val {val[-1][1]:.4f}" if val else "no validation"
-            print(f"{tag} seed {seed}: {state} ({wall:.0f} s)", file=sys.stderr)
+command = sys.argv[1:]
+if a.from_json:
+    with open(a.from_json) as f:
+        saved = json.load(f)
+    results, command = saved["runs"], saved["command"]
+else:
+    for model in a.models:
+        for batch in a.batches:
+            sets = list(a.set) + ([f"batch={batch}"] if batch else [])
+            tag = model + (f"-b{batch}" if batch else "")
+            exe = os.path.join(work, tag)
+            sh([nlc, os.path.join(root, "examples", f"{model}.nl"), "-o", exe] + [x for s in sets for x in ("--set", s)])
+            for seed in a.seeds:
+                run_dir = os.path.join(work, f"{tag}-seed{seed}")
+                subprocess.run(["rm", "-rf", run_dir])
+                t0 = time.time()
+                r = subprocess.run([exe, "train", "--data", a.data, "--run-dir", run_dir, "--steps", str(a.steps),
+                                    "--seed", str(seed), "--eval-every", str(a.eval_every), "--log-every", "10",
+                                    "--threads", str(a.threads)], capture_output=True, text=True)
+                wall = time.time() - t0
+                if r.returncode not in (0, 3):
+                    sys.exit(f"stability.py: {tag} seed {seed} failed (exit {r.returncode}):\n{r.stderr}")
+                train, val = [], []
+                with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+                    for line in f:
+                        m = json.loads(line)
+                        (val if m["split"] == "val" else train).append((m["step"], m["loss"]))
+                diverged = r.returncode == 3
+                why = r.stderr.strip().splitlines()[-1] if diverged else ""
+                results.append({"model": model, "batch": batch or "default", "seed": seed, "steps": a.steps,
+                                "diverged": diverged, "message": why, "train": train, "val": val, "wall_s": wall})
+                state = f"DIVERGED: {why}" if diverged else f"val {val[-1][1]:.4f}" if val else "no validation"
+                print(f"{tag} seed {seed}: {state} ({wall:.0f} s)", file=sys.stderr)
 
 base = os.path.splitext(a.out)[0] + "-stability"
 with open(base + ".json", "w") as f:
-    json.dump({"command": sys.argv[1:], "runs": results}, f, indent=1)
+    json.dump({"command": command, "runs": results}, f, indent=1)
 
-configs = sorted({(r["model"], str(r["batch"])) for r in results}, key=lambda c: (a.models.index(c[0]), c[1]))
+models = list(dict.fromkeys(r["model"] for r in results))
+configs = sorted({(r["model"], str(r["batch"])) for r in results},
+                 key=lambda c: (models.index(c[0]), 0 if c[1] == "default" else int(c[1])))
 fig, axes = plt.subplots(1, len(configs), figsize=(4 * len(configs), 3.5), squeeze=False)
 for ax, (model, batch) in zip(axes[0], configs):
     for r in results:
@@ -108,15 +119,24 @@ for model, batch in configs:
     last = lambda r, k: f"{r[k][-1][1]:.3f}" if r[k] else "-"  # noqa: E731
     rows.append(f"| {model} | {batch} | {len(bad)} of {len(rs)} | {where} | "
                 f"{' / '.join(last(r, 'train') for r in ok) or '-'} | {' / '.join(last(r, 'val') for r in ok) or '-'} |")
-cmd = " ".join(["bench/stability.py"] + sys.argv[1:])
+# The command as a reader would rerun it: without where it kept its files.
+shown = [x for i, x in enumerate(command)
+         if x not in ("--work", "--out") and (i == 0 or command[i - 1] not in ("--work", "--out"))]
+cmd = " ".join(["bench/stability.py"] + shown)
+batches = sorted({str(r["batch"]) for r in results}, key=lambda b: 0 if b == "default" else int(b))
+steps = sorted({r["steps"] for r in results})
+seeds = sorted({r["seed"] for r in results})
+sets = [x.split("=", 1)[1] for x in command if x.startswith("--set=")]
+sets += [command[i + 1] for i, x in enumerate(command[:-1]) if x == "--set"]
 body = f"""<!-- stability.py -->
-## Stability: every example at its defaults, several seeds
+## Stability: the examples at their defaults, several seeds
 
-Generated by `.venv/bin/python {cmd}` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores);
-do not edit this section by hand. Each example as shipped{' with ' + ', '.join('`--set ' + s + '`' for s in a.set) if a.set else ''},
-at its own batch and at batch 16, {a.steps} steps, seeds {', '.join(map(str, a.seeds))}, the compiled
-learning rate with a constant schedule. A run diverges when `train` stops on a non-finite loss.
-Losses in nats/token, one per run that did not diverge.
+Generated by `.venv/bin/python {cmd}` ({os.cpu_count()} cores); do not edit this section by hand
+(`bench/stability.py --from-json docs/results-stability.json` rewrites it from the saved runs).
+{', '.join(models)} as shipped{' with ' + ', '.join('`--set ' + s + '`' for s in sets) if sets else ''},
+at batch {' and '.join(batches)} ("default": the example's own), {' / '.join(map(str, steps))} steps,
+seeds {', '.join(map(str, seeds))}, the compiled learning rate with a constant schedule. A run diverges
+when `train` stops on a non-finite loss. Losses in nats/token, one per run that did not diverge.
 
 | model | batch | diverged | where | final training loss | final validation loss |
 | --- | --- | --- | --- | --- | --- |

@@ -224,8 +224,7 @@ private:
       std::string text(buf, n > 0 ? static_cast<size_t>(n) : 0);
       while (!text.empty() && text.back() == '\n')
         text.pop_back();
-      if (!text.empty() &&
-          text.find_first_not_of("0123456789") == std::string::npos)
+      if (parseCount(text))
         return text;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -244,10 +243,10 @@ void removeStaleTemporaries(const std::string &dir) {
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix))
       continue;
     std::string digits = name.substr(prefix.size());
-    if (digits.size() > 9 ||
-        digits.find_first_not_of("0123456789") != std::string::npos)
+    std::optional<uint64_t> number = parseCount(digits);
+    if (!number || digits.size() > 9)
       continue;
-    pid_t pid = static_cast<pid_t>(std::stol(digits));
+    pid_t pid = static_cast<pid_t>(*number);
     if (pid <= 0 || pid == getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
       continue; // alive (or not ours to judge)
     std::error_code rm;
@@ -355,16 +354,15 @@ int train(Model &model, const TrainOptions &o) {
       const std::string &n = meta[kWindowStepsKey], &sum = meta[kWindowLossKey];
       char *end = nullptr;
       double loss = std::strtod(sum.c_str(), &end);
-      bool ok = !n.empty() && n.size() < 19 &&
-                n.find_first_not_of("0123456789") == std::string::npos &&
-                !sum.empty() && end == sum.c_str() + sum.size() &&
-                std::isfinite(loss);
+      std::optional<uint64_t> steps = parseCount(n);
+      bool ok = steps && n.size() < 19 && !sum.empty() &&
+                end == sum.c_str() + sum.size() && std::isfinite(loss);
       if (!ok)
         throw Error(fmt::format("'{}' has a bad {} or {} ('{}', '{}'; "
                                 "corrupted?)",
                                 ckpt, kWindowStepsKey, kWindowLossKey, n, sum));
-      if (std::stoll(n) <= cur.step % o.logEvery) {
-        windowSteps = std::stoll(n);
+      if (static_cast<int64_t>(*steps) <= cur.step % o.logEvery) {
+        windowSteps = static_cast<int64_t>(*steps);
         windowLoss = loss;
       }
     }

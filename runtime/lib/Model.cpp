@@ -35,6 +35,16 @@ int64_t firstNonFinite(const float *p, size_t n) {
   return -1;
 }
 
+std::optional<uint64_t> parseCount(const std::string &text) {
+  uint64_t x = 0;
+  bool ok = !text.empty() && text.size() <= 20;
+  for (char c : text)
+    ok = ok && c >= '0' && c <= '9' &&
+         !__builtin_mul_overflow(x, uint64_t(10), &x) &&
+         !__builtin_add_overflow(x, uint64_t(c - '0'), &x);
+  return ok ? std::optional<uint64_t>(x) : std::nullopt;
+}
+
 std::string indexText(const std::vector<int64_t> &shape, int64_t flat) {
   std::vector<int64_t> idx(shape.size());
   for (size_t d = shape.size(); d-- > 0;) {
@@ -254,16 +264,11 @@ State Model::load(const std::string &path,
   // Non-negative decimal integers only (stoll would take "-1" or "2.5").
   auto count = [&](const char *key) -> uint64_t {
     std::string v = meta(key);
-    uint64_t x = 0;
-    bool ok = !v.empty() && v.size() <= 20;
-    for (char c : v)
-      ok = ok && c >= '0' && c <= '9' &&
-           !__builtin_mul_overflow(x, uint64_t(10), &x) &&
-           !__builtin_add_overflow(x, uint64_t(c - '0'), &x);
-    if (!ok)
+    std::optional<uint64_t> x = parseCount(v);
+    if (!x)
       throw Error("'" + path + "' has " + key + " = '" + v +
                   "': not a non-negative integer (corrupted?)");
-    return x;
+    return *x;
   };
   uint64_t step = count("nl.step");
   if (step > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ struct State {
 /// The index of the first non-finite (NaN or infinite) element of p[0, n),
 /// or -1 when every element is finite.
 int64_t firstNonFinite(const float *p, size_t n);
+
+/// `text` as a non-negative decimal integer (digits only, no sign, space or
+/// point; at most 20 digits and no overflow), or nullopt.
+std::optional<uint64_t> parseCount(const std::string &text);
 
 /// A flat row-major index into `shape` as "[i, j, ...]".
 std::string indexText(const std::vector<int64_t> &shape, int64_t flat);

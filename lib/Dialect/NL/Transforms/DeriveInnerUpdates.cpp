@@ -220,8 +220,6 @@ public:
     Value y = normOut(o);
     return rule.type.getIn() == rule.type.getOut() ? nb.add(y, x) : y;
   }
-  /// The inner learning rate under `local lambda = L` retention: the
-  /// proximal step η / (1 + 2 L η) (η itself when L = 0).
   /// The factor that soft-clamps a token's inner gradient of squared norm
   /// `sq` [B, H, n] to norm at most c = clamp_norm (titans-pytorch's soft
   /// clamp): c tanh(‖g‖ / c) / ‖g‖, 1 for small gradients, c / ‖g‖ for large
@@ -232,6 +230,8 @@ public:
     Value t = nb.un<TanhOp>(nb.mul(norm, nb.c(norm, 1.0 / c)));
     return nb.div(nb.mul(t, nb.c(t, c)), norm);
   }
+  /// The inner learning rate under `local lambda = L` retention: the
+  /// proximal step η / (1 + 2 L η) (η itself when L = 0).
   Value proximalRate(Value eta, double lambda) {
     if (lambda == 0.0)
       return eta;

@@ -45,8 +45,13 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
             "hoist-static-allocs},";
   text += "buffer-deallocation-pipeline,"
           "func.func(optimize-allocation-liveness),"
-          "convert-bufferization-to-memref,convert-memref-copy-to-linalg,"
-          "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
+          "convert-bufferization-to-memref,convert-memref-copy-to-linalg,";
+  // After the deallocations are placed: a call sees buffers only through
+  // their pointers.
+  if (options.blas)
+    text += std::string("convert-contractions-to-blas{parallel=") +
+            (options.openmp ? "1" : "0") + "},";
+  text += "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
           "expand-strided-metadata,lower-affine,";
   if (options.openmp)
     text +=

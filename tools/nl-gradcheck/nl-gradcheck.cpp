@@ -49,6 +49,19 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+extern "C" {
+// runtime/lib/Blas.cpp (linked in as the nlrt-blas objects).
+void nlrt_sgemm(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                int64_t);
+void nlrt_dgemm(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                int64_t);
+int64_t nlrt_gemm_parts(int64_t, int64_t, int64_t, int64_t);
+}
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -87,6 +100,11 @@ static cl::opt<std::string>
     dumpLowered("dump-lowered",
                 cl::desc("Write the lowered module (LLVM dialect) here"),
                 cl::init(""), cl::Hidden);
+static cl::opt<bool>
+    blas("blas",
+         cl::desc("Run the plain dense products on BLIS, as nlc does "
+                  "(convert-contractions-to-blas, sequential here)"),
+         cl::init(true));
 static cl::opt<unsigned> seed("seed", cl::desc("Random seed for the inputs"),
                               cl::init(1));
 
@@ -514,6 +532,7 @@ int main(int argc, char **argv) {
   PassManager pm(&ctx);
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
+  options.blas = blas;
   if (failed(nl::buildNLToLLVMPipeline(pm, options)) ||
       failed(pm.run(*lowered)))
     return 1;
@@ -546,6 +565,18 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  // The BLIS entry points of convert-contractions-to-blas, linked in.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    auto add = [&](const char *name, auto *fn) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    add("nlrt_sgemm", &nlrt_sgemm);
+    add("nlrt_dgemm", &nlrt_dgemm);
+    add("nlrt_gemm_parts", &nlrt_gemm_parts);
+    return symbols;
+  });
   Runner run(**engine);
   std::mt19937_64 rng(seed);
   bool ok = true;

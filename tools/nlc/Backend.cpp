@@ -87,13 +87,14 @@ lowerToLinalg(ModuleOp module, bool rollChunks,
 }
 
 LogicalResult
-lowerToLLVMDialect(ModuleOp module, bool openmp, bool rollChunks,
+lowerToLLVMDialect(ModuleOp module, bool openmp, bool blas, bool rollChunks,
                    const std::function<void(PassManager &)> &configure) {
   PassManager pm(module->getContext());
   configure(pm);
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
   options.openmp = openmp;
+  options.blas = blas;
   options.rollChunks = rollChunks;
   if (failed(nl::buildNLToLLVMPipeline(pm, options)))
     return error("internal: the nl-lower-to-llvm pipeline did not build");
@@ -452,6 +453,13 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                                 "-pthread"};
   if (options.openmp)
     argv.push_back("-lomp"); // libomp of the LLVM lib dir (libomp-22-dev)
+  if (options.blas) {
+    // Serial BLIS (libblis-serial-dev), found first at run time: the
+    // generic libblis.so.4 may be another variant with its own threads.
+    StringRef blis = NL_BLIS_LIBRARY;
+    argv.push_back(blis.str());
+    argv.push_back("-Wl,-rpath," + llvm::sys::path::parent_path(blis).str());
+  }
   SmallVector<StringRef> argvRef(argv.begin(), argv.end());
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cxx, argvRef, std::nullopt, {}, 0, 0,

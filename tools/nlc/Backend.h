@@ -38,9 +38,11 @@ lowerToLinalg(mlir::ModuleOp module, bool rollChunks,
 
 /// The entry points -> the LLVM dialect (nl-lower-to-llvm with results
 /// returned through out-parameters; with `openmp`, the fused chunk loops
-/// over (batch, head) run on OpenMP threads).
+/// over (batch, head) run on OpenMP threads; with `blas`, the plain dense
+/// products call the runtime's nlrt_?gemm over BLIS).
 mlir::LogicalResult
-lowerToLLVMDialect(mlir::ModuleOp module, bool openmp, bool rollChunks,
+lowerToLLVMDialect(mlir::ModuleOp module, bool openmp, bool blas,
+                   bool rollChunks,
                    const std::function<void(mlir::PassManager &)> &configure);
 
 struct CodegenOptions {
@@ -50,6 +52,7 @@ struct CodegenOptions {
   bool header = false;   // also write <output>.h (--emit=obj)
   bool link = false;     // link an executable with the runtime
   bool openmp = false;   // the module calls OpenMP's runtime (libomp)
+  bool blas = false;     // the module calls nlrt_?gemm (libnlrt.a, BLIS)
   std::string argv0;     // nlc's path, to find the runtime
   bool timing = false;   // print LLVM's stage times
   std::string cpu;       // --mcpu: LLVM CPU name ("" or "native": the host)

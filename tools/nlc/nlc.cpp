@@ -124,6 +124,12 @@ cl::opt<bool> openmp("openmp",
                      cl::desc("Run the fused chunk kernels on OpenMP threads "
                               "(default on; executables take --threads)"),
                      cl::init(true), cl::cat(nlcCategory));
+cl::opt<bool> blas(
+    "blas",
+    cl::desc("Run the plain dense matrix products (projections, their "
+             "gradients, attention's products) on BLIS (default on; =false "
+             "keeps nlc's generated loops)"),
+    cl::init(true), cl::cat(nlcCategory));
 
 cl::list<std::string> setConfig(
     "set",
@@ -434,7 +440,8 @@ int main(int argc, char **argv) {
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }
   if (failed(
-          nlc::lowerToLLVMDialect(*module, openmp, scheduleLevels, configure)))
+          nlc::lowerToLLVMDialect(*module, openmp, blas, scheduleLevels,
+                                  configure)))
     return passFailed();
   nlc::CodegenOptions options;
   options.optLevel = optLevel;
@@ -443,6 +450,7 @@ int main(int argc, char **argv) {
   options.header = stage == Emit::obj;
   options.link = stage == Emit::exe;
   options.openmp = openmp;
+  options.blas = blas;
   options.cpu = mcpu;
   options.features = mattr;
   options.argv0 = argv[0];

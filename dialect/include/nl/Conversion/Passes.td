@@ -52,4 +52,57 @@ def ConvertMemRefCopyToLinalg
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ConvertContractionsToBLAS
+    : Pass<"convert-contractions-to-blas", "::mlir::ModuleOp"> {
+  let summary = "Run the dense matrix products on a tuned BLAS (BLIS)";
+  let description = [{
+    On bufferized IR (memrefs), rewrites each plain dense contraction, a
+    `linalg.generic` whose body is `out + lhs * rhs` and whose loops split
+    into batch, M, N and K dims (`linalg::inferContractionDims`), into calls
+    of the runtime's `nlrt_sgemm` (f32) or `nlrt_dgemm` (f64), which call
+    BLIS's strided `bli_?gemm`. Each group of dims must collapse to one
+    (size, stride) pair in every operand (static strides; the offset may be
+    dynamic), so that the product is C[b] (+)= A[b] B[b] with arbitrary row
+    and column strides: projections, their weight and input gradients and
+    the per-head attention products all qualify, transposed or not.
+
+    With `parallel`, the calls are split over an `scf.forall` of
+    `nlrt_gemm_parts(batch, M, N, K)` parts (whole batches, or row or
+    column panels of one product): one per thread, each running
+    single-threaded BLIS, so the OpenMP runtime of the fused kernels is the
+    only thread pool. The split never divides K, so each element's sum is
+    accumulated in the same order at any thread count.
+
+    Left alone (they stay generated code): products inside an `scf.forall`
+    or `scf.parallel` (the fused memory-update kernels, whose chunk products
+    are small and stay resident), products smaller than `min-flops`, element
+    types other than f32/f64, and layouts that do not collapse. A zero
+    `linalg.fill` of the output right before the product becomes beta = 0.
+
+    ```mlir
+    linalg.generic {indexing_maps = [(m, k, n) -> (m, k), (m, k, n) -> (k, n),
+                                     (m, k, n) -> (m, n)], ...}
+        ins(%a, %b : memref<4096x128xf32>, memref<128x512xf32>)
+        outs(%c : memref<4096x512xf32>) { mulf, addf }
+    // becomes
+    %parts = call @nlrt_gemm_parts(%c1, %c4096, %c512, %c128)
+    scf.forall (%p) in (%parts) {
+      call @nlrt_sgemm(%p, %parts, %c1, %c4096, %c512, %c128,
+                       %a_ptr, %a_off, %c0, %c128, %c1, ...)
+    }
+    ```
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Split each product over an scf.forall of threads">,
+    Option<"minFlops", "min-flops", "int64_t", /*default=*/"65536",
+           "Products of fewer floating-point operations (2 B M N K) stay "
+           "generated code">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // NL_CONVERSION_PASSES_TD

@@ -22,6 +22,12 @@ struct NLToLLVMPipelineOptions
                      "fuse-memory-updates) on OpenMP threads; without it "
                      "they run sequentially"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> blas{
+      *this, "blas",
+      llvm::cl::desc("Run the plain dense contractions outside the fused "
+                     "kernels on BLIS (convert-contractions-to-blas; the "
+                     "code then calls the runtime's nlrt_?gemm)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> rollChunks{
       *this, "roll-chunks",
       llvm::cl::desc("Roll each level's chains of chunk calls into scf.for "

@@ -1,0 +1,131 @@
+//===- Blas.cpp - the dense products of compiled models, on BLIS ----------===//
+//
+// The calls that convert-contractions-to-blas emits for the plain dense
+// contractions of a model (projections, their gradients, the per-head
+// attention products): C[b] = A[b] B[b] + beta C[b] for b < batch, with
+// A [M, K], B [K, N], C [M, N] given by arbitrary strides in elements, on
+// single-threaded BLIS (Debian's libblis4-serial). The compiled code splits
+// a product into `nlrt_gemm_parts` parts and runs them on its OpenMP
+// threads, one part per thread: whole batches, or row or column panels of
+// one product. K is never split, so every element's sum is accumulated in
+// the same order at any thread count.
+//
+// Every integer is an `index` of the compiled code (int64_t); pointers come
+// as integers with an element offset.
+//
+//===----------------------------------------------------------------------===//
+
+#include <blis.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstdint>
+
+extern "C" int omp_get_max_threads() __attribute__((weak));
+
+namespace {
+
+/// Below this many flops (2 B M N K) a product is not split: a fork costs
+/// more than it saves.
+constexpr int64_t kSplitFlops = int64_t(1) << 21;
+
+/// Row and column strides BLIS accepts for an m x n matrix whose strides
+/// are `rs`, `cs` (0 along a dim of extent 1): a dim of extent 1 gets the
+/// stride a dense matrix would have, so BLIS sees a row- or column-major
+/// matrix.
+void normalize(int64_t m, int64_t n, int64_t &rs, int64_t &cs) {
+  if (m == 1 && n == 1) {
+    rs = cs = 1;
+  } else if (m == 1) {
+    rs = cs * n;
+  } else if (n == 1) {
+    cs = rs * m;
+  }
+}
+
+/// How part `part` of `parts` divides the work: `split` pieces per batch
+/// entry along M (when M >= N) or N.
+struct Split {
+  int64_t split;
+  bool alongM;
+};
+
+Split splitOf(int64_t parts, int64_t batch, int64_t m, int64_t n) {
+  int64_t split = batch >= parts ? 1 : (parts + batch - 1) / batch;
+  return {split, m >= n};
+}
+
+template <typename T, typename Gemm>
+void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
+              int64_t k, int64_t aPtr, int64_t aOff, int64_t aB, int64_t aM,
+              int64_t aK, int64_t bPtr, int64_t bOff, int64_t bB, int64_t bK,
+              int64_t bN, int64_t cPtr, int64_t cOff, int64_t cB, int64_t cM,
+              int64_t cN, int64_t accumulate, Gemm gemm) {
+  // BLIS initializes itself on first use; do it once, before threads race
+  // (pthread_once: no C++ runtime, so a C program can link this object).
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, [] { bli_init(); });
+  T *a = reinterpret_cast<T *>(aPtr) + aOff;
+  T *b = reinterpret_cast<T *>(bPtr) + bOff;
+  T *c = reinterpret_cast<T *>(cPtr) + cOff;
+  normalize(m, k, aM, aK);
+  normalize(k, n, bK, bN);
+  normalize(m, n, cM, cN);
+  Split s = splitOf(parts, batch, m, n);
+  int64_t items = batch * s.split;
+  int64_t first = items * part / parts, last = items * (part + 1) / parts;
+  T one = 1, beta = accumulate ? 1 : 0;
+  for (int64_t item = first; item < last; ++item) {
+    int64_t e = item / s.split, piece = item % s.split;
+    int64_t extent = s.alongM ? m : n;
+    int64_t lo = extent * piece / s.split, hi = extent * (piece + 1) / s.split;
+    if (hi <= lo)
+      continue;
+    T *ae = a + e * aB, *be = b + e * bB, *ce = c + e * cB;
+    if (s.alongM)
+      gemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, hi - lo, n, k, &one,
+           ae + lo * aM, aM, aK, be, bK, bN, &beta, ce + lo * cM, cM, cN);
+    else
+      gemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, hi - lo, k, &one, ae, aM,
+           aK, be + lo * bN, bK, bN, &beta, ce + lo * cN, cM, cN);
+  }
+}
+
+} // namespace
+
+extern "C" {
+
+/// The number of parts to split C[b] (+)= A[b] B[b] into: one per OpenMP
+/// thread, or 1 for a small product.
+int64_t nlrt_gemm_parts(int64_t batch, int64_t m, int64_t n, int64_t k) {
+  int64_t threads = omp_get_max_threads ? omp_get_max_threads() : 1;
+  if (threads <= 1 || 2 * batch * m * n * k < kSplitFlops)
+    return 1;
+  // No more pieces than rows (or columns) to give them.
+  Split s = splitOf(threads, batch, m, n);
+  int64_t extent = s.alongM ? m : n;
+  return std::max<int64_t>(1, std::min(threads, batch * std::min(s.split,
+                                                                 extent)));
+}
+
+void nlrt_sgemm(int64_t part, int64_t parts, int64_t batch, int64_t m,
+                int64_t n, int64_t k, int64_t aPtr, int64_t aOff, int64_t aB,
+                int64_t aM, int64_t aK, int64_t bPtr, int64_t bOff, int64_t bB,
+                int64_t bK, int64_t bN, int64_t cPtr, int64_t cOff, int64_t cB,
+                int64_t cM, int64_t cN, int64_t accumulate) {
+  gemmPart<float>(part, parts, batch, m, n, k, aPtr, aOff, aB, aM, aK, bPtr,
+                  bOff, bB, bK, bN, cPtr, cOff, cB, cM, cN, accumulate,
+                  bli_sgemm);
+}
+
+void nlrt_dgemm(int64_t part, int64_t parts, int64_t batch, int64_t m,
+                int64_t n, int64_t k, int64_t aPtr, int64_t aOff, int64_t aB,
+                int64_t aM, int64_t aK, int64_t bPtr, int64_t bOff, int64_t bB,
+                int64_t bK, int64_t bN, int64_t cPtr, int64_t cOff, int64_t cB,
+                int64_t cM, int64_t cN, int64_t accumulate) {
+  gemmPart<double>(part, parts, batch, m, n, k, aPtr, aOff, aB, aM, aK, bPtr,
+                   bOff, bB, bK, bN, cPtr, cOff, cB, cM, cN, accumulate,
+                   bli_dgemm);
+}
+
+} // extern "C"

@@ -18,6 +18,7 @@ packages=(
   clang libclang-rt-14-dev   # libFuzzer for the parser fuzzer
   libcli11-dev nlohmann-json3-dev libfmt-dev   # the runtime (nlrt)
   libomp-22-dev   # OpenMP threads of the fused chunk kernels (nlc --openmp)
+  libblis-serial-dev   # BLIS: the dense products of compiled models (nlc --blas)
 )
 
 missing=()

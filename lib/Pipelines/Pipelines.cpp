@@ -51,12 +51,15 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   if (options.blas)
     text += std::string("convert-contractions-to-blas{parallel=") +
             (options.openmp ? "1" : "0") + "},";
+  if (options.openmp)
+    text += "nl-parallelize-linalg,";
   text += "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
           "expand-strided-metadata,lower-affine,";
   if (options.openmp)
     text +=
         "scf-forall-to-parallel,convert-scf-to-openmp,nl-inline-alloca-scopes,";
-  text += "convert-scf-to-cf,convert-vector-to-llvm,convert-math-to-llvm,"
+  text += "nl-approximate-tanh,convert-scf-to-cf,convert-vector-to-llvm,"
+          "convert-math-to-llvm,"
           "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
   return parsePassPipeline(text, pm);
 }

@@ -81,7 +81,7 @@ bool isMultiplyAdd(linalg::GenericOp op) {
   if (body.getOperations().size() != 3)
     return false;
   auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  auto add = dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
   if (!mul || !add ||
       body.getTerminator()->getOperand(0) != add.getResult())
     return false;

@@ -495,39 +495,66 @@ DEFINE_LOWERING(EmbeddingOp) {
 }
 
 DEFINE_LOWERING(EmbeddingGradOp) {
-  // out[v, d] = Σ_{i..} [ids[i..] = v] dy[i.., d]; dims (v, d, i...).
-  LinalgBuilder lb{rewriter, op.getLoc()};
+  // out[v, :] = Σ_{i: ids[i] = v} dy[i, :], as a scatter-add: a loop over
+  // the N = Π ids dims rows of dy, each added into the row of its id
+  // (O(N D) work; a comparison against every id would be O(V N D)). The
+  // rows are added in order, so the sum is the same at any thread count.
+  Location loc = op.getLoc();
+  LinalgBuilder lb{rewriter, loc};
   RankedTensorType outT = tt(op.getResult());
-  int64_t ir = tt(op.getIds()).getRank();
-  int64_t n = 2 + ir;
-  auto d = [&](int64_t i) { return rewriter.getAffineDimExpr(i); };
-  SmallVector<AffineExpr> dyE, idsE;
-  for (int64_t i = 0; i < ir; ++i) {
-    dyE.push_back(d(2 + i));
-    idsE.push_back(d(2 + i));
+  Value ids = adaptor.getIds(), dy = adaptor.getInput();
+  int64_t ir = tt(ids).getRank();
+  int64_t n = tt(ids).getNumElements(), width = outT.getDimSize(1);
+  Type elt = outT.getElementType();
+  // ids [i..] -> [N], dy [i.., D] -> [N, D].
+  if (ir != 1) {
+    ids = tensor::CollapseShapeOp::create(
+        rewriter, loc, ids,
+        SmallVector<ReassociationIndices>{
+            llvm::to_vector(llvm::seq<int64_t>(0, ir))});
+    dy = tensor::CollapseShapeOp::create(
+        rewriter, loc, dy,
+        SmallVector<ReassociationIndices>{
+            llvm::to_vector(llvm::seq<int64_t>(0, ir)), {ir}});
   }
-  dyE.push_back(d(1));
-  SmallVector<AffineMap> maps{
-      AffineMap::get(n, 0, dyE, rewriter.getContext()),
-      AffineMap::get(n, 0, idsE, rewriter.getContext()),
-      AffineMap::get(n, 0, {d(0), d(1)}, rewriter.getContext())};
-  SmallVector<IteratorType> its{IteratorType::parallel, IteratorType::parallel};
-  its.append(ir, IteratorType::reduction);
-  Value y =
-      linalg::GenericOp::create(
-          rewriter, op.getLoc(), TypeRange{outT},
-          ValueRange{adaptor.getInput(), adaptor.getIds()},
-          ValueRange{lb.filled(outT, 0.0)}, maps, its,
-          [&](OpBuilder &b, Location l, ValueRange a) {
-            Value hit =
-                arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
-                                      toIndex(b, l, a[1]), indexOf(b, l, 0));
-            Value add = arith::AddFOp::create(b, l, a[2], a[0]);
-            linalg::YieldOp::create(
-                b, l, Value(arith::SelectOp::create(b, l, hit, add, a[2])));
-          })
-          .getResult(0);
-  rewriter.replaceOp(op, y);
+  auto rowT = RankedTensorType::get({width}, elt);
+  Value lo = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value hi = arith::ConstantIndexOp::create(rewriter, loc, n);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto loop = scf::ForOp::create(
+      rewriter, loc, lo, hi, one, ValueRange{lb.filled(outT, 0.0)},
+      [&](OpBuilder &b, Location l, Value i, ValueRange iter) {
+        Value id = toIndex(b, l, tensor::ExtractOp::create(b, l, ids, i));
+        auto row = [&](Value t, Value r) {
+          SmallVector<OpFoldResult> offs{r, b.getIndexAttr(0)},
+              sizes{b.getIndexAttr(1), b.getIndexAttr(width)},
+              strides{b.getIndexAttr(1), b.getIndexAttr(1)};
+          return std::make_tuple(offs, sizes, strides);
+        };
+        auto [dyOffs, sizes, strides] = row(dy, i);
+        Value src = tensor::ExtractSliceOp::create(b, l, rowT, dy, dyOffs,
+                                                   sizes, strides);
+        auto [accOffs, accSizes, accStrides] = row(iter[0], id);
+        Value dst = tensor::ExtractSliceOp::create(b, l, rowT, iter[0],
+                                                   accOffs, accSizes,
+                                                   accStrides);
+        AffineMap id1 = b.getMultiDimIdentityMap(1);
+        Value sum =
+            linalg::GenericOp::create(
+                b, l, TypeRange{rowT}, ValueRange{src}, ValueRange{dst},
+                SmallVector<AffineMap>{id1, id1},
+                SmallVector<IteratorType>{IteratorType::parallel},
+                [](OpBuilder &nb, Location nl, ValueRange a) {
+                  linalg::YieldOp::create(
+                      nb, nl,
+                      Value(arith::AddFOp::create(nb, nl, a[1], a[0])));
+                })
+                .getResult(0);
+        Value next = tensor::InsertSliceOp::create(
+            b, l, sum, iter[0], accOffs, accSizes, accStrides);
+        scf::YieldOp::create(b, l, next);
+      });
+  rewriter.replaceOp(op, loop.getResult(0));
   return success();
 }
 

@@ -19,8 +19,9 @@ struct NLToLLVMPipelineOptions
   PassOptions::Option<bool> openmp{
       *this, "openmp",
       llvm::cl::desc("Run scf.forall loops (the fused chunk kernels of "
-                     "fuse-memory-updates) on OpenMP threads; without it "
-                     "they run sequentially"),
+                     "fuse-memory-updates, the BLAS calls, the large linalg "
+                     "ops split by nl-parallelize-linalg) on OpenMP "
+                     "threads; without it they run sequentially"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> blas{
       *this, "blas",

@@ -375,6 +375,63 @@ def InlineAllocaScopes : Pass<"nl-inline-alloca-scopes"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def ParallelizeLinalg : Pass<"nl-parallelize-linalg", "::mlir::ModuleOp"> {
+  let summary = "Split the outermost parallel dim of each large linalg op over threads";
+  let description = [{
+    On bufferized IR, wraps every linalg op outside the fused kernels (not
+    inside an `scf.forall` or `scf.parallel`) whose first loop is parallel
+    and which has at least `min-elements` iterations into an `scf.forall`
+    of `omp_get_max_threads()` tiles along that loop (TilingInterface,
+    `scf::tileUsingSCF`): norms, softmax, activations, their gradients,
+    the optimizer updates, the loss. With `nl-lower-to-llvm{openmp}` the
+    forall runs on the OpenMP threads of the fused kernels.
+
+    Only the outermost dim is split and ops of rank 1 are left alone, so the
+    innermost loop (the one LLVM vectorizes, with libmvec's vector `exp`
+    and a scalar remainder) is the same at any thread count: every element
+    is computed by the same instructions, and results do not depend on the
+    number of threads.
+
+    ```mlir
+    linalg.generic ... ins(%x : memref<4096x128xf32>) outs(%y : memref<4096x128xf32>)
+    // becomes
+    %n = call @omp_get_max_threads() : () -> i32
+    scf.forall (%i) in (%n) {
+      %xs = memref.subview %x[%lo, 0] [%size, 128] [1, 1]
+      ...
+      linalg.generic ... ins(%xs : ...) outs(%ys : ...)
+    }
+    ```
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"16384",
+           "Ops of fewer iterations stay sequential (a fork costs more)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def ApproximateTanh : Pass<"nl-approximate-tanh"> {
+  let summary = "Replace math.tanh by MLIR's rational approximation";
+  let description = [{
+    glibc's scalar `tanhf` (which calls `expm1f`) has no vector variant in
+    LLVM's libmvec mapping, so every loop that calls it (GELU, the soft
+    clamp of `clamp_norm`, user `tanh`) runs one element at a time: 15 % of
+    a Transformer step. MLIR's polynomial approximation
+    (`populatePolynomialApproximateTanhPattern`: tanh(x) = x for
+    |x| < 0.0004, a rational polynomial on [-7.99, 7.99], ±1 beyond) is
+    plain arithmetic that LLVM vectorizes, accurate to a few float32 ulp,
+    and gives the same result on every CPU. Part of `nl-lower-to-llvm`,
+    before the math conversions.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def OutlineCheckpoints : Pass<"nl-outline-checkpoints", "::mlir::ModuleOp"> {
   let summary = "Outline every nl.checkpoint into a private function, one per distinct body";
   let description = [{

@@ -1,0 +1,97 @@
+//===- ParallelizeLinalg.cpp - large linalg ops over threads --------------===//
+//
+// Tiles the outermost parallel loop of each large linalg op (outside the
+// fused kernels) into an scf.forall of one tile per OpenMP thread. See the
+// pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::nl {
+#define GEN_PASS_DEF_PARALLELIZELINALG
+#include "nl/Dialect/NL/Transforms/Passes.h.inc"
+} // namespace mlir::nl
+
+using namespace mlir;
+
+namespace {
+
+constexpr llvm::StringLiteral kThreads = "omp_get_max_threads";
+
+struct ParallelizeLinalgPass
+    : public mlir::nl::impl::ParallelizeLinalgBase<ParallelizeLinalgPass> {
+  using Base::Base;
+
+  /// Whether `op` is worth splitting along its first loop (see Passes.td).
+  bool eligible(linalg::LinalgOp op) const {
+    if (!op.hasPureBufferSemantics() || op.getNumLoops() < 2 ||
+        op->getParentOfType<scf::ForallOp>() ||
+        op->getParentOfType<scf::ParallelOp>() ||
+        !isa<TilingInterface>(op.getOperation()))
+      return false;
+    if (op.getIteratorTypesArray().front() != utils::IteratorType::parallel)
+      return false;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (llvm::any_of(ranges, ShapedType::isDynamic) || ranges.front() < 2)
+      return false;
+    int64_t n = 1;
+    for (int64_t r : ranges)
+      n *= r;
+    return n >= minElements;
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::LinalgOp> ops;
+    module.walk([&](linalg::LinalgOp op) {
+      if (eligible(op))
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    MLIRContext *ctx = &getContext();
+    auto threadsFn = module.lookupSymbol<func::FuncOp>(kThreads);
+    if (!threadsFn) {
+      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+      threadsFn = func::FuncOp::create(
+          b, module.getLoc(), kThreads,
+          b.getFunctionType({}, {b.getI32Type()}));
+      threadsFn.setPrivate();
+    }
+    IRRewriter rewriter(ctx);
+    for (linalg::LinalgOp op : ops) {
+      rewriter.setInsertionPoint(op);
+      Location loc = op.getLoc();
+      Value n = func::CallOp::create(rewriter, loc, threadsFn, ValueRange{})
+                    .getResult(0);
+      n = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
+                                     n);
+      SmallVector<OpFoldResult> numThreads(op.getNumLoops(),
+                                           rewriter.getIndexAttr(0));
+      numThreads.front() = n;
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      options.setNumThreads(numThreads);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled)) {
+        op->emitError("nl-parallelize-linalg: could not tile the op over "
+                      "threads");
+        return signalPassFailure();
+      }
+      rewriter.eraseOp(op);
+    }
+  }
+};
+
+} // namespace

@@ -20,6 +20,9 @@ config.substitutions.append(("%nl_obj_root", config.nl_obj_root))
 config.substitutions.append(("%nl_tools_dir", config.nl_tools_dir))
 config.substitutions.append(("%llvm_lib_dir", config.llvm_lib_dir))
 config.substitutions.append(("%cmake", config.cmake_command))
+# Single-threaded BLIS, with its run path: what nlc links executables with.
+config.substitutions.append(
+    ("%blis_link", config.blis_library + " -Wl,-rpath," + os.path.dirname(config.blis_library)))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

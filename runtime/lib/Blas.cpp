@@ -6,9 +6,10 @@
 // A [M, K], B [K, N], C [M, N] given by arbitrary strides in elements, on
 // single-threaded BLIS (Debian's libblis4-serial). The compiled code splits
 // a product into `nlrt_gemm_parts` parts and runs them on its OpenMP
-// threads, one part per thread: whole batches, or row or column panels of
-// one product. K is never split, so every element's sum is accumulated in
-// the same order at any thread count.
+// threads, one part per thread, each making a range of the product's BLIS
+// calls: whole batch entries, or panels of 256 rows or columns. The calls
+// depend on the shape only (K is never split), so every element's sum is
+// accumulated in the same order at any thread count.
 //
 // Every integer is an `index` of the compiled code (int64_t); pointers come
 // as integers with an element offset.
@@ -43,16 +44,23 @@ void normalize(int64_t m, int64_t n, int64_t &rs, int64_t &cs) {
   }
 }
 
-/// How part `part` of `parts` divides the work: `split` pieces per batch
-/// entry along M (when M >= N) or N.
+/// The calls one product is made of: `pieces` panels of at most kPanel rows
+/// (along M when M >= N) or columns (along N) per batch entry. They depend
+/// on the shape only, never on the number of threads, so that every element
+/// comes out of the same BLIS call at any thread count (BLIS's small-matrix
+/// kernels accumulate in a different order than its packed ones: the same
+/// element may differ between a 4096-row call and a 2048-row one).
+constexpr int64_t kPanel = 256;
+
 struct Split {
-  int64_t split;
+  int64_t pieces;
   bool alongM;
 };
 
-Split splitOf(int64_t parts, int64_t batch, int64_t m, int64_t n) {
-  int64_t split = batch >= parts ? 1 : (parts + batch - 1) / batch;
-  return {split, m >= n};
+Split splitOf(int64_t m, int64_t n) {
+  bool alongM = m >= n;
+  int64_t extent = alongM ? m : n;
+  return {(extent + kPanel - 1) / kPanel, alongM};
 }
 
 template <typename T, typename Gemm>
@@ -71,16 +79,14 @@ void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
   normalize(m, k, aM, aK);
   normalize(k, n, bK, bN);
   normalize(m, n, cM, cN);
-  Split s = splitOf(parts, batch, m, n);
-  int64_t items = batch * s.split;
+  Split s = splitOf(m, n);
+  int64_t items = batch * s.pieces;
   int64_t first = items * part / parts, last = items * (part + 1) / parts;
   T one = 1, beta = accumulate ? 1 : 0;
   for (int64_t item = first; item < last; ++item) {
-    int64_t e = item / s.split, piece = item % s.split;
+    int64_t e = item / s.pieces, piece = item % s.pieces;
     int64_t extent = s.alongM ? m : n;
-    int64_t lo = extent * piece / s.split, hi = extent * (piece + 1) / s.split;
-    if (hi <= lo)
-      continue;
+    int64_t lo = piece * kPanel, hi = std::min(extent, lo + kPanel);
     T *ae = a + e * aB, *be = b + e * bB, *ce = c + e * cB;
     if (s.alongM)
       gemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, hi - lo, n, k, &one,
@@ -95,17 +101,14 @@ void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
 
 extern "C" {
 
-/// The number of parts to split C[b] (+)= A[b] B[b] into: one per OpenMP
-/// thread, or 1 for a small product.
+/// The number of parts (one per OpenMP thread, or 1 for a small product) to
+/// share the calls of C[b] (+)= A[b] B[b] among: each part makes a
+/// contiguous range of them.
 int64_t nlrt_gemm_parts(int64_t batch, int64_t m, int64_t n, int64_t k) {
   int64_t threads = omp_get_max_threads ? omp_get_max_threads() : 1;
   if (threads <= 1 || 2 * batch * m * n * k < kSplitFlops)
     return 1;
-  // No more pieces than rows (or columns) to give them.
-  Split s = splitOf(threads, batch, m, n);
-  int64_t extent = s.alongM ? m : n;
-  return std::max<int64_t>(1, std::min(threads, batch * std::min(s.split,
-                                                                 extent)));
+  return std::min(threads, batch * splitOf(m, n).pieces);
 }
 
 void nlrt_sgemm(int64_t part, int64_t parts, int64_t batch, int64_t m,

@@ -66,12 +66,14 @@ def ConvertContractionsToBLAS
     and column strides: projections, their weight and input gradients and
     the per-head attention products all qualify, transposed or not.
 
-    With `parallel`, the calls are split over an `scf.forall` of
-    `nlrt_gemm_parts(batch, M, N, K)` parts (whole batches, or row or
-    column panels of one product): one per thread, each running
+    With `parallel`, the product is shared among an `scf.forall` of
+    `nlrt_gemm_parts(batch, M, N, K)` parts (one per OpenMP thread, 1 for a
+    small product), each making a range of its BLIS calls: whole batch
+    entries, or panels of 256 rows (or columns) of one product, each on
     single-threaded BLIS, so the OpenMP runtime of the fused kernels is the
-    only thread pool. The split never divides K, so each element's sum is
-    accumulated in the same order at any thread count.
+    only thread pool. The calls depend on the shape only and never divide
+    K, so every element is computed by the same call at any thread count:
+    results do not depend on the number of threads.
 
     Left alone (they stay generated code): products inside an `scf.forall`
     or `scf.parallel` (the fused memory-update kernels, whose chunk products

@@ -58,7 +58,7 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   if (options.openmp)
     text +=
         "scf-forall-to-parallel,convert-scf-to-openmp,nl-inline-alloca-scopes,";
-  text += "nl-approximate-tanh,convert-scf-to-cf,convert-vector-to-llvm,"
+  text += "nl-approximate-math,convert-scf-to-cf,convert-vector-to-llvm,"
           "convert-math-to-llvm,"
           "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
   return parsePassPipeline(text, pm);

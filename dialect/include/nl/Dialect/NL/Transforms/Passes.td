@@ -414,17 +414,20 @@ def ParallelizeLinalg : Pass<"nl-parallelize-linalg", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
-def ApproximateTanh : Pass<"nl-approximate-tanh"> {
-  let summary = "Replace math.tanh by MLIR's rational approximation";
+def ApproximateMath : Pass<"nl-approximate-math"> {
+  let summary = "Replace f32 math.tanh and math.exp by MLIR's polynomial approximations";
   let description = [{
     glibc's scalar `tanhf` (which calls `expm1f`) has no vector variant in
     LLVM's libmvec mapping, so every loop that calls it (GELU, the soft
-    clamp of `clamp_norm`, user `tanh`) runs one element at a time: 15 % of
-    a Transformer step. MLIR's polynomial approximation
-    (`populatePolynomialApproximateTanhPattern`: tanh(x) = x for
-    |x| < 0.0004, a rational polynomial on [-7.99, 7.99], ±1 beyond) is
-    plain arithmetic that LLVM vectorizes, accurate to a few float32 ulp,
-    and gives the same result on every CPU. Part of `nl-lower-to-llvm`,
+    clamp of `clamp_norm`, user `tanh`) runs one element at a time; and a
+    loop too short for the vector width (the gates of 4 heads, a chunk of
+    16 tokens at width 16) calls scalar `expf` for every element. MLIR's
+    approximations (`populateMathPolynomialApproximationPatterns`: tanh as
+    x for |x| < 0.0004, a rational polynomial on [-7.99, 7.99] and ±1
+    beyond; exp by range reduction and a polynomial) are plain arithmetic
+    that LLVM inlines and vectorizes, accurate to a few float32 ulp, and
+    give the same result on every CPU (glibc picks its exp routines by CPU).
+    f64 ops (the gradient checks) keep libm. Part of `nl-lower-to-llvm`,
     before the math conversions.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",

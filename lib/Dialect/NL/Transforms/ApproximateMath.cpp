@@ -1,4 +1,4 @@
-//===- ApproximateTanh.cpp - vectorizable tanh ----------------------------===//
+//===- ApproximateMath.cpp - vectorizable tanh and exp --------------------===//
 //
 // See the pass description in Passes.td.
 //
@@ -13,7 +13,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::nl {
-#define GEN_PASS_DEF_APPROXIMATETANH
+#define GEN_PASS_DEF_APPROXIMATEMATH
 #include "nl/Dialect/NL/Transforms/Passes.h.inc"
 } // namespace mlir::nl
 
@@ -21,11 +21,14 @@ using namespace mlir;
 
 namespace {
 
-struct ApproximateTanhPass
-    : public mlir::nl::impl::ApproximateTanhBase<ApproximateTanhPass> {
+struct ApproximateMathPass
+    : public mlir::nl::impl::ApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populatePolynomialApproximateTanhPattern(patterns);
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      name.consume_front("math.");
+      return name == "tanh" || name == "exp";
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

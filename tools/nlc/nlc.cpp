@@ -439,9 +439,8 @@ int main(int argc, char **argv) {
       return passFailed();
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }
-  if (failed(
-          nlc::lowerToLLVMDialect(*module, openmp, blas, scheduleLevels,
-                                  configure)))
+  if (failed(nlc::lowerToLLVMDialect(*module, openmp, blas, scheduleLevels,
+                                     configure)))
     return passFailed();
   nlc::CodegenOptions options;
   options.optLevel = optLevel;

@@ -81,9 +81,9 @@ bool isMultiplyAdd(linalg::GenericOp op) {
   if (body.getOperations().size() != 3)
     return false;
   auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add = dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
-  if (!mul || !add ||
-      body.getTerminator()->getOperand(0) != add.getResult())
+  auto add =
+      dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  if (!mul || !add || body.getTerminator()->getOperand(0) != add.getResult())
     return false;
   Value in0 = body.getArgument(0), in1 = body.getArgument(1),
         out = body.getArgument(2);
@@ -106,8 +106,8 @@ FailureOr<Gemm> matchGemm(linalg::GenericOp op) {
   if (failed(dims))
     return failure();
   // Every loop dim must be in exactly one group.
-  size_t classified = dims->batch.size() + dims->m.size() + dims->n.size() +
-                      dims->k.size();
+  size_t classified =
+      dims->batch.size() + dims->m.size() + dims->n.size() + dims->k.size();
   if (classified != op.getNumLoops())
     return failure();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -237,8 +237,8 @@ struct ConvertContractionsToBLAS
     operands.push_back(cst(beta == 0.0 ? 0 : 1));
 
     SmallVector<Type> gemmArgs(2 + dims.size() + operands.size(), idx);
-    func::FuncOp gemm = declare(module, f32 ? "nlrt_sgemm" : "nlrt_dgemm",
-                                gemmArgs, {});
+    func::FuncOp gemm =
+        declare(module, f32 ? "nlrt_sgemm" : "nlrt_dgemm", gemmArgs, {});
     auto call = [&](OpBuilder &nb, Value part, Value parts) {
       SmallVector<Value> args{part, parts};
       args.append(dims);
@@ -250,8 +250,7 @@ struct ConvertContractionsToBLAS
     } else {
       func::FuncOp partsFn =
           declare(module, "nlrt_gemm_parts", SmallVector<Type>(4, idx), {idx});
-      Value parts =
-          func::CallOp::create(b, loc, partsFn, dims).getResult(0);
+      Value parts = func::CallOp::create(b, loc, partsFn, dims).getResult(0);
       auto forall = scf::ForallOp::create(
           b, loc, ArrayRef<OpFoldResult>{OpFoldResult(parts)}, ValueRange{},
           std::nullopt);

@@ -535,9 +535,8 @@ DEFINE_LOWERING(EmbeddingGradOp) {
         Value src = tensor::ExtractSliceOp::create(b, l, rowT, dy, dyOffs,
                                                    sizes, strides);
         auto [accOffs, accSizes, accStrides] = row(iter[0], id);
-        Value dst = tensor::ExtractSliceOp::create(b, l, rowT, iter[0],
-                                                   accOffs, accSizes,
-                                                   accStrides);
+        Value dst = tensor::ExtractSliceOp::create(b, l, rowT, iter[0], accOffs,
+                                                   accSizes, accStrides);
         AffineMap id1 = b.getMultiDimIdentityMap(1);
         Value sum =
             linalg::GenericOp::create(
@@ -546,12 +545,11 @@ DEFINE_LOWERING(EmbeddingGradOp) {
                 SmallVector<IteratorType>{IteratorType::parallel},
                 [](OpBuilder &nb, Location nl, ValueRange a) {
                   linalg::YieldOp::create(
-                      nb, nl,
-                      Value(arith::AddFOp::create(nb, nl, a[1], a[0])));
+                      nb, nl, Value(arith::AddFOp::create(nb, nl, a[1], a[0])));
                 })
                 .getResult(0);
-        Value next = tensor::InsertSliceOp::create(
-            b, l, sum, iter[0], accOffs, accSizes, accStrides);
+        Value next = tensor::InsertSliceOp::create(b, l, sum, iter[0], accOffs,
+                                                   accSizes, accStrides);
         scf::YieldOp::create(b, l, next);
       });
   rewriter.replaceOp(op, loop.getResult(0));

@@ -63,9 +63,8 @@ struct ParallelizeLinalgPass
     auto threadsFn = module.lookupSymbol<func::FuncOp>(kThreads);
     if (!threadsFn) {
       OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-      threadsFn = func::FuncOp::create(
-          b, module.getLoc(), kThreads,
-          b.getFunctionType({}, {b.getI32Type()}));
+      threadsFn = func::FuncOp::create(b, module.getLoc(), kThreads,
+                                       b.getFunctionType({}, {b.getI32Type()}));
       threadsFn.setPrivate();
     }
     IRRewriter rewriter(ctx);
@@ -74,8 +73,7 @@ struct ParallelizeLinalgPass
       Location loc = op.getLoc();
       Value n = func::CallOp::create(rewriter, loc, threadsFn, ValueRange{})
                     .getResult(0);
-      n = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
-                                     n);
+      n = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), n);
       SmallVector<OpFoldResult> numThreads(op.getNumLoops(),
                                            rewriter.getIndexAttr(0));
       numThreads.front() = n;

@@ -73,9 +73,14 @@ void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
   // (pthread_once: no C++ runtime, so a C program can link this object).
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, [] { bli_init(); });
-  T *a = reinterpret_cast<T *>(aPtr) + aOff;
-  T *b = reinterpret_cast<T *>(bPtr) + bOff;
-  T *c = reinterpret_cast<T *>(cPtr) + cOff;
+  // The compiled code passes buffers as integers (memref's
+  // extract_aligned_pointer_as_index): the casts are the ABI.
+  T *a =
+      reinterpret_cast<T *>(aPtr) + aOff; // NOLINT(performance-no-int-to-ptr)
+  T *b =
+      reinterpret_cast<T *>(bPtr) + bOff; // NOLINT(performance-no-int-to-ptr)
+  T *c =
+      reinterpret_cast<T *>(cPtr) + cOff; // NOLINT(performance-no-int-to-ptr)
   normalize(m, k, aM, aK);
   normalize(k, n, bK, bN);
   normalize(m, n, cM, cN);

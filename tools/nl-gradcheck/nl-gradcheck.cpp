@@ -193,6 +193,7 @@ private:
   static std::vector<HostTensor *> collect(std::vector<HostTensor> &a,
                                            std::vector<HostTensor> &b) {
     std::vector<HostTensor *> all;
+    all.reserve(a.size() + b.size());
     for (HostTensor &t : a)
       all.push_back(&t);
     for (HostTensor &t : b)

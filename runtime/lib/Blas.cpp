@@ -85,12 +85,12 @@ void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
   normalize(k, n, bK, bN);
   normalize(m, n, cM, cN);
   Split s = splitOf(m, n);
+  int64_t extent = s.alongM ? m : n;
   int64_t items = batch * s.pieces;
   int64_t first = items * part / parts, last = items * (part + 1) / parts;
   T one = 1, beta = accumulate ? 1 : 0;
   for (int64_t item = first; item < last; ++item) {
     int64_t e = item / s.pieces, piece = item % s.pieces;
-    int64_t extent = s.alongM ? m : n;
     int64_t lo = piece * kPanel, hi = std::min(extent, lo + kPanel);
     T *ae = a + e * aB, *be = b + e * bB, *ce = c + e * cB;
     if (s.alongM)

@@ -8,6 +8,7 @@
 
 #include "nl/Conversion/Passes.h"
 
+#include "mlir/Dialect/Func/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
@@ -22,13 +23,6 @@ namespace mlir::nl {
 using namespace mlir;
 
 namespace {
-
-/// One operand's view of a group of loop dims (batch, M, N or K) collapsed
-/// into one dim: its stride in elements (the group's extent is shared).
-/// A group absent from the operand, or of extent 1, has stride 0.
-struct Collapsed {
-  int64_t stride = 0;
-};
 
 /// The product C[b] (+)= A[b] B[b] of one contraction: the extents of the
 /// batch, M, N and K groups and each operand's strides along its groups,
@@ -154,15 +148,17 @@ FailureOr<Gemm> matchGemm(linalg::GenericOp op) {
   return g;
 }
 
-func::FuncOp declare(ModuleOp module, StringRef name, TypeRange args,
-                     TypeRange results) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+/// The private declaration `name : args -> results` of a runtime function,
+/// created unless the module has it; a function of that name with another
+/// type is an error (lookupFnDecl reports it at that function).
+FailureOr<func::FuncOp> declare(ModuleOp module, StringRef name, TypeRange args,
+                                TypeRange results) {
+  auto type = FunctionType::get(module.getContext(), args, results);
+  FailureOr<func::FuncOp> f = func::lookupFnDecl(module, name, type);
+  if (failed(f) || *f)
     return f;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                b.getFunctionType(args, results));
-  f.setPrivate();
-  return f;
+  OpBuilder b(module.getContext());
+  return func::createFnDecl(b, module, name, type, /*setPrivate=*/true);
 }
 
 struct ConvertContractionsToBLAS
@@ -189,10 +185,11 @@ struct ConvertContractionsToBLAS
       found.push_back({op, *g});
     });
     for (auto &[op, g] : found)
-      rewrite(module, op, g);
+      if (failed(rewrite(module, op, g)))
+        return signalPassFailure();
   }
 
-  void rewrite(ModuleOp module, linalg::GenericOp op, const Gemm &g) {
+  LogicalResult rewrite(ModuleOp module, linalg::GenericOp op, const Gemm &g) {
     OpBuilder b(op);
     Location loc = op.getLoc();
     Type idx = b.getIndexType();
@@ -200,14 +197,14 @@ struct ConvertContractionsToBLAS
     bool f32 = getElementTypeOrSelf(out.getType()).isF32();
 
     // A zero fill of the output right before the product: beta = 0.
-    double beta = 1.0;
+    bool accumulate = true;
     if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode())) {
       Attribute value;
       if (fill.getOutputs()[0] == out &&
           matchPattern(fill.getInputs()[0], m_Constant(&value)))
         if (auto fa = dyn_cast<FloatAttr>(value);
             fa && fa.getValue().isZero()) {
-          beta = 0.0;
+          accumulate = false;
           fill.erase();
         }
     }
@@ -234,23 +231,27 @@ struct ConvertContractionsToBLAS
     operands.append({cst(g.bB), cst(g.bK), cst(g.bN)});
     ptr(out, operands);
     operands.append({cst(g.cB), cst(g.cM), cst(g.cN)});
-    operands.push_back(cst(beta == 0.0 ? 0 : 1));
+    operands.push_back(cst(accumulate));
 
     SmallVector<Type> gemmArgs(2 + dims.size() + operands.size(), idx);
-    func::FuncOp gemm =
+    FailureOr<func::FuncOp> gemm =
         declare(module, f32 ? "nlrt_sgemm" : "nlrt_dgemm", gemmArgs, {});
+    if (failed(gemm))
+      return failure();
     auto call = [&](OpBuilder &nb, Value part, Value parts) {
       SmallVector<Value> args{part, parts};
       args.append(dims);
       args.append(operands);
-      func::CallOp::create(nb, loc, gemm, args);
+      func::CallOp::create(nb, loc, *gemm, args);
     };
     if (!parallel) {
       call(b, cst(0), cst(1));
     } else {
-      func::FuncOp partsFn =
+      FailureOr<func::FuncOp> partsFn =
           declare(module, "nlrt_gemm_parts", SmallVector<Type>(4, idx), {idx});
-      Value parts = func::CallOp::create(b, loc, partsFn, dims).getResult(0);
+      if (failed(partsFn))
+        return failure();
+      Value parts = func::CallOp::create(b, loc, *partsFn, dims).getResult(0);
       auto forall = scf::ForallOp::create(
           b, loc, ArrayRef<OpFoldResult>{OpFoldResult(parts)}, ValueRange{},
           std::nullopt);
@@ -258,6 +259,7 @@ struct ConvertContractionsToBLAS
       call(nb, forall.getInductionVar(0), parts);
     }
     op.erase();
+    return success();
   }
 };
 

@@ -494,6 +494,37 @@ DEFINE_LOWERING(EmbeddingOp) {
   return success();
 }
 
+/// `x` at index `i` of dim `dim`, that dim dropped (a token of a scan, a
+/// row of a table).
+Value sliceAt(OpBuilder &b, Location loc, Value x, int64_t dim, Value i) {
+  RankedTensorType xt = tt(x);
+  int64_t r = xt.getRank();
+  SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes,
+      strides(r, b.getIndexAttr(1));
+  SmallVector<int64_t> dropped;
+  for (int64_t d = 0; d < r; ++d) {
+    sizes.push_back(b.getIndexAttr(d == dim ? 1 : xt.getDimSize(d)));
+    if (d != dim)
+      dropped.push_back(xt.getDimSize(d));
+  }
+  offs[dim] = i;
+  auto resT = RankedTensorType::get(dropped, xt.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, resT, x, offs, sizes, strides);
+}
+
+/// `into` with `v` (sliceAt's shape) written at index `i` of dim `dim`.
+Value insertAt(OpBuilder &b, Location loc, Value v, Value into, int64_t dim,
+               Value i) {
+  RankedTensorType it = tt(into);
+  int64_t r = it.getRank();
+  SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes,
+      strides(r, b.getIndexAttr(1));
+  for (int64_t d = 0; d < r; ++d)
+    sizes.push_back(b.getIndexAttr(d == dim ? 1 : it.getDimSize(d)));
+  offs[dim] = i;
+  return tensor::InsertSliceOp::create(b, loc, v, into, offs, sizes, strides);
+}
+
 DEFINE_LOWERING(EmbeddingGradOp) {
   // out[v, :] = Σ_{i: ids[i] = v} dy[i, :], as a scatter-add: a loop over
   // the N = Π ids dims rows of dy, each added into the row of its id
@@ -504,8 +535,7 @@ DEFINE_LOWERING(EmbeddingGradOp) {
   RankedTensorType outT = tt(op.getResult());
   Value ids = adaptor.getIds(), dy = adaptor.getInput();
   int64_t ir = tt(ids).getRank();
-  int64_t n = tt(ids).getNumElements(), width = outT.getDimSize(1);
-  Type elt = outT.getElementType();
+  int64_t n = tt(ids).getNumElements();
   // ids [i..] -> [N], dy [i.., D] -> [N, D].
   if (ir != 1) {
     ids = tensor::CollapseShapeOp::create(
@@ -517,7 +547,8 @@ DEFINE_LOWERING(EmbeddingGradOp) {
         SmallVector<ReassociationIndices>{
             llvm::to_vector(llvm::seq<int64_t>(0, ir)), {ir}});
   }
-  auto rowT = RankedTensorType::get({width}, elt);
+  auto rowT =
+      RankedTensorType::get({outT.getDimSize(1)}, outT.getElementType());
   Value lo = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value hi = arith::ConstantIndexOp::create(rewriter, loc, n);
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -525,18 +556,8 @@ DEFINE_LOWERING(EmbeddingGradOp) {
       rewriter, loc, lo, hi, one, ValueRange{lb.filled(outT, 0.0)},
       [&](OpBuilder &b, Location l, Value i, ValueRange iter) {
         Value id = toIndex(b, l, tensor::ExtractOp::create(b, l, ids, i));
-        auto row = [&](Value t, Value r) {
-          SmallVector<OpFoldResult> offs{r, b.getIndexAttr(0)},
-              sizes{b.getIndexAttr(1), b.getIndexAttr(width)},
-              strides{b.getIndexAttr(1), b.getIndexAttr(1)};
-          return std::make_tuple(offs, sizes, strides);
-        };
-        auto [dyOffs, sizes, strides] = row(dy, i);
-        Value src = tensor::ExtractSliceOp::create(b, l, rowT, dy, dyOffs,
-                                                   sizes, strides);
-        auto [accOffs, accSizes, accStrides] = row(iter[0], id);
-        Value dst = tensor::ExtractSliceOp::create(b, l, rowT, iter[0], accOffs,
-                                                   accSizes, accStrides);
+        Value src = sliceAt(b, l, dy, 0, i);
+        Value dst = sliceAt(b, l, iter[0], 0, id);
         AffineMap id1 = b.getMultiDimIdentityMap(1);
         Value sum =
             linalg::GenericOp::create(
@@ -548,8 +569,7 @@ DEFINE_LOWERING(EmbeddingGradOp) {
                       nb, nl, Value(arith::AddFOp::create(nb, nl, a[1], a[0])));
                 })
                 .getResult(0);
-        Value next = tensor::InsertSliceOp::create(b, l, sum, iter[0], accOffs,
-                                                   accSizes, accStrides);
+        Value next = insertAt(b, l, sum, iter[0], 0, id);
         scf::YieldOp::create(b, l, next);
       });
   rewriter.replaceOp(op, loop.getResult(0));
@@ -848,34 +868,6 @@ DEFINE_LOWERING(AttentionOp) {
   return success();
 }
 
-/// One token of a scan: `x[:, :, t]` with the token dim dropped.
-Value tokenSlice(OpBuilder &b, Location loc, Value x, Value t) {
-  RankedTensorType xt = tt(x);
-  int64_t r = xt.getRank();
-  SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes,
-      strides(r, b.getIndexAttr(1));
-  SmallVector<int64_t> dropped;
-  for (int64_t i = 0; i < r; ++i) {
-    sizes.push_back(b.getIndexAttr(i == 2 ? 1 : xt.getDimSize(i)));
-    if (i != 2)
-      dropped.push_back(xt.getDimSize(i));
-  }
-  offs[2] = t;
-  auto resT = RankedTensorType::get(dropped, xt.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, resT, x, offs, sizes, strides);
-}
-
-Value insertToken(OpBuilder &b, Location loc, Value v, Value into, Value t) {
-  RankedTensorType it = tt(into);
-  int64_t r = it.getRank();
-  SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes,
-      strides(r, b.getIndexAttr(1));
-  for (int64_t i = 0; i < r; ++i)
-    sizes.push_back(b.getIndexAttr(i == 2 ? 1 : it.getDimSize(i)));
-  offs[2] = t;
-  return tensor::InsertSliceOp::create(b, loc, v, into, offs, sizes, strides);
-}
-
 /// Lowers a scan to an scf.for over tokens carrying the state; `step`
 /// builds the next state from (gate_t, x_t, h_prev).
 template <typename OpTy>
@@ -897,9 +889,9 @@ lowerScan(OpTy op, Value gate, Value x, Value init,
       [&](OpBuilder &b, Location l, Value i, ValueRange iter) {
         Value t = rev ? arith::SubIOp::create(b, l, last, i).getResult() : i;
         LinalgBuilder inner{b, l};
-        Value h = step(inner, tokenSlice(b, l, gate, t), tokenSlice(b, l, x, t),
+        Value h = step(inner, sliceAt(b, l, gate, 2, t), sliceAt(b, l, x, 2, t),
                        iter[0]);
-        Value out = insertToken(b, l, h, iter[1], t);
+        Value out = insertAt(b, l, h, iter[1], 2, t);
         scf::YieldOp::create(b, l, ValueRange{h, out});
       });
   rewriter.replaceOp(op, loop.getResult(1));

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -60,18 +61,15 @@ struct ParallelizeLinalgPass
     if (ops.empty())
       return;
     MLIRContext *ctx = &getContext();
-    auto threadsFn = module.lookupSymbol<func::FuncOp>(kThreads);
-    if (!threadsFn) {
-      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-      threadsFn = func::FuncOp::create(b, module.getLoc(), kThreads,
-                                       b.getFunctionType({}, {b.getI32Type()}));
-      threadsFn.setPrivate();
-    }
     IRRewriter rewriter(ctx);
+    FailureOr<func::FuncOp> threadsFn = func::lookupOrCreateFnDecl(
+        rewriter, module, kThreads, {}, nullptr, rewriter.getI32Type());
+    if (failed(threadsFn)) // reported at the function of that name
+      return signalPassFailure();
     for (linalg::LinalgOp op : ops) {
       rewriter.setInsertionPoint(op);
       Location loc = op.getLoc();
-      Value n = func::CallOp::create(rewriter, loc, threadsFn, ValueRange{})
+      Value n = func::CallOp::create(rewriter, loc, *threadsFn, ValueRange{})
                     .getResult(0);
       n = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), n);
       SmallVector<OpFoldResult> numThreads(op.getNumLoops(),

@@ -94,3 +94,16 @@ else:
     missing(f"the runtime tests need a text file: {nl_data} does not exist "
             "(set NL_DATA to a text file of at least 100 kB)")
 config.substitutions.append(("%nl_data", os.path.abspath(nl_data)))
+
+# The cuda target's tests assemble PTX with ptxas, from the CUDA toolkit
+# that MLIR finds: $CUDA_ROOT, $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda.
+cuda_root = next((os.environ[v] for v in ("CUDA_ROOT", "CUDA_HOME", "CUDA_PATH")
+                  if os.environ.get(v)), "/usr/local/cuda")
+for v in ("CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"):
+    if os.environ.get(v):
+        config.environment[v] = os.environ[v]
+if os.path.isfile(os.path.join(cuda_root, "bin", "ptxas")):
+    config.available_features.add("ptxas")
+else:
+    missing(f"the cuda target's tests need ptxas: {cuda_root}/bin/ptxas does "
+            "not exist (install the CUDA toolkit or set CUDA_ROOT)")

@@ -2,6 +2,13 @@
 
 #include "nl/Pipelines/Pipelines.h"
 #include "nl/Conversion/Passes.h"
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 
@@ -21,12 +28,55 @@ static std::string nlToLinalg(bool rollChunks) {
          "},canonicalize,cse,convert-nl-to-linalg,canonicalize,"
          "linalg-fuse-elementwise-ops,nl-fuse-multi-use-elementwise,"
          "linalg-fold-unit-extent-dims,"
-         "canonicalize,nl-vectorize-contractions,canonicalize";
+         "canonicalize";
 }
 
 LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
                                                 bool rollChunks) {
   return parsePassPipeline(nlToLinalg(rollChunks), pm);
+}
+
+/// Bufferization with identity layouts at function boundaries, results
+/// through out-parameters, deallocation (shared by both targets).
+static const char *kBufferize =
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map "
+    "allow-return-allocs-from-loops},";
+
+LogicalResult
+mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
+                                const NLToNVVMPipelineOptions &options) {
+  // The target-neutral stages, as for the CPU (without its register
+  // tiling, BLIS and OpenMP).
+  std::string text = nlToLinalg(options.rollChunks) + "," + kBufferize +
+                     "buffer-results-to-out-params{modify-public-functions "
+                     "hoist-static-allocs},buffer-deallocation-pipeline,"
+                     "func.func(optimize-allocation-liveness),"
+                     "convert-bufferization-to-memref,"
+                     "convert-memref-copy-to-linalg";
+  if (failed(parsePassPipeline(text, pm)))
+    return failure();
+  // Every linalg op and scf.forall a kernel, outlined into one gpu.module;
+  // the host code calls the runtime's mgpu* functions
+  // (runtime/lib/Cuda.cpp).
+  pm.addPass(createConvertLoopsToGPU());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createApproximateMath());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createMergeGPUModules());
+  // NVVM, PTX for the chip (LLVM's NVPTX back end), ptxas (fatbin); the
+  // host to the LLVM dialect.
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = "+ptx81"; // kernel parameters over 4352 bytes
+  nvvm.cubinFormat = options.format;
+  nvvm.optLevel = 3;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  return success();
 }
 
 LogicalResult
@@ -36,10 +86,10 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // order follows design/MLIR_NOTES.md §2 (expand-strided-metadata before
   // lower-affine; convert-bufferization-to-memref after the deallocation
   // pipeline, which creates bufferization.clone).
+  // nl-vectorize-contractions: the fused kernels' products tiled for the
+  // CPU's registers (AVX-512 or AVX2), on tensors before bufferization.
   std::string text = nlToLinalg(options.rollChunks) +
-                     ",one-shot-bufferize{bufferize-function-boundaries "
-                     "function-boundary-type-conversion=identity-layout-map "
-                     "allow-return-allocs-from-loops},";
+                     ",nl-vectorize-contractions,canonicalize," + kBufferize;
   if (options.resultsToOutParams)
     text += "buffer-results-to-out-params{modify-public-functions "
             "hoist-static-allocs},";
@@ -65,6 +115,14 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
 }
 
 void mlir::nl::registerNLPipelines() {
+  PassPipelineRegistration<NLToNVVMPipelineOptions>(
+      "nl-lower-to-nvvm",
+      "Lower nl compute ops to GPU kernels (NVVM, PTX) and a host in the "
+      "LLVM dialect: the cuda target",
+      [](OpPassManager &pm, const NLToNVVMPipelineOptions &options) {
+        if (failed(buildNLToNVVMPipeline(pm, options)))
+          llvm::report_fatal_error("nl-lower-to-nvvm: unknown pass name");
+      });
   PassPipelineRegistration<NLToLLVMPipelineOptions>(
       "nl-lower-to-llvm",
       "Lower nl compute ops to the LLVM dialect on the CPU (linalg, "

@@ -48,6 +48,9 @@
 // OpenMP's runtime, linked when the model was compiled with nlc --openmp
 // (weak: a model compiled without it has no threads to set).
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
+// runtime/lib/Cuda.cpp: the CUDA driver, for executables built for cuda.
+extern "C" void nlrt_gpu_require();
+extern "C" const char *nlrt_gpu_describe();
 // Only models with a cross-entropy loss define the generation entry point.
 #pragma weak nl_logits
 
@@ -896,6 +899,10 @@ int info(const Model &model) {
   }
   fmt::print("parameters: {} ({:.2f} MiB); optimizer state: {} ({:.2f} MiB)\n",
              total, total * 4.0 / (1 << 20), state, state * 4.0 / (1 << 20));
+  if (m.target == "cuda")
+    fmt::print("target: cuda ({})\n", nlrt_gpu_describe());
+  else
+    fmt::print("target: cpu\n");
   fmt::print("entry points: train_step, loss, loss_grad{}\n",
              m.hasLogits() ? ", logits" : "");
   return kOk;
@@ -1139,6 +1146,9 @@ int run(int argc, char **argv) {
       omp_set_num_threads(static_cast<int>(
           threads ? threads
                   : std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN))));
+    // A GPU build needs the driver: said before anything is written.
+    if (model.manifest().target == "cuda" && !*infoCmd)
+      nlrt_gpu_require();
     if (*trainCmd) {
       t.seedGiven = trainSeed->count() > 0;
       return train(model, t);

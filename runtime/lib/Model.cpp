@@ -86,6 +86,9 @@ Manifest Manifest::parse(const char *text) {
   try {
     m.model = j.at("model").get<std::string>();
     m.dtype = j.value("dtype", "f32");
+    m.target = j.value("target", "cpu");
+    if (m.target != "cpu" && m.target != "cuda")
+      throw Error("unknown target '" + m.target + "' in the manifest");
     m.batch = j.at("batch").get<int64_t>();
     m.input = j.value("input", "tokens");
     if (m.input == "rows") {

@@ -46,6 +46,8 @@ struct ParamSpec {
 
 struct Manifest {
   std::string model, dtype;
+  /// The code-generation target: "cpu" or "cuda" (runtime/lib/Cuda.cpp).
+  std::string target = "cpu";
   /// What a step reads: "tokens" (i32 byte ids [batch, context + 1]) or
   /// "rows" (f32 rows [batch, width]: a row's features, then its targets).
   std::string input = "tokens";

@@ -14,6 +14,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
@@ -26,6 +27,8 @@ int main(int argc, char **argv) {
   registry.insert<mlir::nl::NLDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary translates each gpu.module to LLVM IR.
+  mlir::registerAllToLLVMIRTranslations(registry);
   mlir::nl::registerDifferentiableExternalModels(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(

@@ -13,7 +13,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "AST.h"
-#include "Backend.h"
 #include "MLIRGen.h"
 
 #include "nl/Conversion/Passes.h"
@@ -21,6 +20,8 @@
 #include "nl/Dialect/NL/Transforms/Manifest.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 #include "nl/Pipelines/Pipelines.h"
+#include "nl/Target/Codegen.h"
+#include "nl/Target/TargetBackend.h"
 
 #include "mlir/Debug/CLOptionsSetup.h"
 #include "mlir/IR/AsmState.h"
@@ -34,6 +35,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -73,7 +75,8 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::linalg, "linalg",
                    "linalg on tensors: the trained model's entry points"),
         clEnumValN(Emit::llvm, "llvm", "LLVM IR, optimized for the host CPU"),
-        clEnumValN(Emit::ptx, "ptx", "PTX for sm_90 (not supported yet)"),
+        clEnumValN(Emit::ptx, "ptx",
+                   "PTX of the model's GPU kernels (--target=cuda)"),
         clEnumValN(Emit::obj, "obj", "object file + C header (<out>.h)"),
         clEnumValN(Emit::exe, "exe", "executable linked with the runtime")),
     cl::cat(nlcCategory));
@@ -262,6 +265,8 @@ int main(int argc, char **argv) {
   registry.insert<mlir::nl::NLDialect>();
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // The cuda target translates its gpu.module ops to LLVM IR (NVVM, PTX).
+  registerAllToLLVMIRTranslations(registry);
   nl::registerDifferentiableExternalModels(registry);
   MLIRContext ctx(registry);
   // Diagnostics point at the .nl source; dumping the whole module after each
@@ -352,9 +357,12 @@ int main(int argc, char **argv) {
   if (failed(verify(*module)))
     return 1;
 
-  if (target == Target::cuda || stage == Emit::ptx)
-    return fail("code generation for the cuda target (--target=cuda, "
-                "--emit=ptx) is not built yet; use the cpu target");
+  bool cuda = target == Target::cuda;
+  if (stage == Emit::ptx && !cuda)
+    return fail("--emit=ptx prints the GPU kernels of --target=cuda");
+  if (cuda && (openmp.getNumOccurrences() || blas.getNumOccurrences()))
+    return fail("--openmp and --blas are options of --target=cpu; the cuda "
+                "target runs every op on the GPU");
   if ((stage == Emit::obj || stage == Emit::exe) && out == "-")
     return fail(Twine("--emit=") + emitName(stage) +
                 " writes a binary file: give it with -o FILE");
@@ -425,7 +433,14 @@ int main(int argc, char **argv) {
   // level written per token): their errors are the user's, so no
   // reproducer is written for them.
   llvm::json::Array levels = nl::describeLevels(*module);
-  if (failed(nlc::buildEntryPoints(*module, levels, fuseMemoryUpdates,
+  // The cuda target runs a fused kernel's (batch, head) slice on one GPU
+  // thread (docs/gpu.md): only small memories fit there, so it keeps the
+  // unfused lowering (every op over the whole [B, H, ...] state, one
+  // thread per element) unless --fuse-memory-updates is given.
+  bool fuse = cuda && !fuseMemoryUpdates.getNumOccurrences()
+                  ? false
+                  : fuseMemoryUpdates.getValue();
+  if (failed(nlc::buildEntryPoints(*module, levels, cuda ? "cuda" : "cpu", fuse,
                                    configureChecks))) {
     llvm::errs() << "nlc: cannot build the training step of '" << inputFile
                  << "'; the error above names the source location (nlc "
@@ -439,17 +454,30 @@ int main(int argc, char **argv) {
       return passFailed();
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }
-  if (failed(nlc::lowerToLLVMDialect(*module, openmp, blas, scheduleLevels,
-                                     configure)))
+  nl::TargetOptions targetOptions;
+  targetOptions.rollChunks = scheduleLevels;
+  // The cuda target's host code only sequences kernels: no OpenMP, no BLIS.
+  targetOptions.openmp = openmp && !cuda;
+  targetOptions.blas = blas && !cuda;
+  targetOptions.binaryFormat = stage == Emit::ptx ? "isa" : "fatbin";
+  std::unique_ptr<nl::TargetBackend> backend =
+      nl::createTargetBackend(cuda ? "cuda" : "cpu", targetOptions);
+  if (failed(nlc::lowerToLLVMDialect(*module, *backend, configure)))
     return passFailed();
+  if (stage == Emit::ptx) {
+    std::string ptx;
+    llvm::raw_string_ostream os(ptx);
+    if (failed(backend->printDeviceCode(*module, os)))
+      return 1;
+    return writeOutput([&](raw_ostream &out) { out << ptx; });
+  }
   nlc::CodegenOptions options;
   options.optLevel = optLevel;
   options.output = out;
   options.emitLLVM = stage == Emit::llvm;
   options.header = stage == Emit::obj;
   options.link = stage == Emit::exe;
-  options.openmp = openmp;
-  options.blas = blas;
+  options.target = backend.get();
   options.cpu = mcpu;
   options.features = mattr;
   options.argv0 = argv[0];

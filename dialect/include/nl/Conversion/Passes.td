@@ -107,4 +107,65 @@ def ConvertContractionsToBLAS
                            "::mlir::arith::ArithDialect"];
 }
 
+def ConvertLoopsToGPU : Pass<"convert-loops-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run bufferized linalg and scf.forall on the GPU: one "
+                "gpu.launch per op, every buffer a kernel touches in GPU "
+                "memory";
+  let description = [{
+    The first stage of the cuda target (lib/Target/CUDA), on bufferized IR
+    (memrefs) after `convert-memref-copy-to-linalg`:
+
+    - each `linalg` op of a host function (outside any `scf.forall`) becomes
+      a `gpu.launch` with one thread per point of its parallel loops
+      (flattened, blocks of `block-size` threads, the last dim fastest so
+      neighbouring threads touch neighbouring elements); its reduction loops
+      run in order inside the thread, so a reduction sums in the same order
+      as on the CPU's generated loops. A generic whose reduction dims come
+      before parallel ones is interchanged first. An op with no parallel
+      loop (a full reduction) runs on one thread;
+    - each `scf.forall` (the fused memory-update kernels, one iteration per
+      (batch, head) slice) becomes a `gpu.launch` with one thread per
+      iteration, its body (and the functions it calls) in order inside the
+      thread; the body's buffers of static shape and at most 4 KiB become
+      thread-private `memref.alloca`, larger ones stay `memref.alloc` (the
+      device heap: `malloc` in the kernel);
+    - every `memref.alloc` of the host is allocated with `gpu.alloc
+      host_shared` (CUDA managed memory: the host code's scalar loads and
+      stores, e.g. the deallocation bookkeeping and the level schedule, read
+      it too) and every `memref.dealloc` of the host becomes a call of the
+      runtime's `nlrt_gpu_free` (ownership-based deallocation frees the base
+      buffers of views, loop arguments and call results, which cannot be
+      told apart); a constant `memref.get_global` or a host `memref.alloca`
+      that a kernel reads is copied to managed memory once per call.
+
+    A launch is synchronous (no async token): host code after it sees its
+    results. The kernels are outlined by `gpu-kernel-outlining` next.
+
+    Errors: a `memref.dealloc` inside a kernel of a buffer allocated
+    outside it, and an `scf.parallel` with reductions, are refused with
+    their location.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Threads per block">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MergeGPUModules : Pass<"nl-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined GPU kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel, and
+    `gpu-module-to-binary` then runs `ptxas` once per module: thousands of
+    times for a model. This pass moves every kernel into the first
+    `gpu.module`, each renamed after the module it came from (those names
+    are unique), and points each `gpu.launch_func` at its new place, so a
+    model is one PTX module and one `ptxas` run.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // NL_CONVERSION_PASSES_TD

@@ -38,10 +38,34 @@ struct NLToLLVMPipelineOptions
 };
 
 /// nl compute ops -> linalg on tensors, with elementwise fusion and unit
-/// dims folded: the first stage of buildNLToLLVMPipeline (`nlc
-/// --emit=linalg` stops here). `rollChunks`: schedule-levels' roll-chunks.
+/// dims folded: the target-neutral first stage of buildNLToLLVMPipeline
+/// and buildNLToNVVMPipeline (`nlc --emit=linalg` stops here).
+/// `rollChunks`: schedule-levels' roll-chunks.
 LogicalResult buildNLToLinalgPipeline(OpPassManager &pm,
                                       bool rollChunks = true);
+
+struct NLToNVVMPipelineOptions
+    : public PassPipelineOptions<NLToNVVMPipelineOptions> {
+  PassOptions::Option<bool> rollChunks{
+      *this, "roll-chunks",
+      llvm::cl::desc("Roll each level's chains of chunk calls into scf.for "
+                     "loops (schedule-levels)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("The GPU (an sm_XX name)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What each gpu.binary holds: fatbin (PTX and the cubin "
+                     "of ptxas, from the CUDA toolkit), isa (PTX only)"),
+      llvm::cl::init("fatbin")};
+};
+
+/// nl compute ops -> linalg -> bufferized loops -> GPU kernels -> the LLVM
+/// dialect (host) with the kernels embedded as gpu.binary ops (NVVM, PTX,
+/// ptxas for `chip`): the cuda target (lib/Target/CUDA).
+LogicalResult buildNLToNVVMPipeline(OpPassManager &pm,
+                                    const NLToNVVMPipelineOptions &options);
 
 /// nl compute ops -> linalg -> bufferized loops -> LLVM dialect, on the CPU:
 /// convert-nl-to-linalg, one-shot bufferization with identity layouts at

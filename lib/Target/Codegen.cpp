@@ -1,6 +1,13 @@
-//===- Backend.cpp - nlc's CPU code generation ----------------------------===//
+//===- Codegen.cpp - nlc's stages after the front end ---------------------===//
+//
+// The stages every target shares: the entry points, linalg, the target's
+// pipeline, then the host module as LLVM IR (the packed entry points, the
+// manifest), optimized and emitted for the host CPU, with the C header and
+// the link step (Codegen.h).
+//
+//===----------------------------------------------------------------------===//
 
-#include "Backend.h"
+#include "nl/Target/Codegen.h"
 
 #include "nl/Dialect/NL/IR/NLDialect.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
@@ -8,9 +15,6 @@
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
@@ -53,7 +57,8 @@ runPipeline(ModuleOp module, StringRef text,
 }
 
 LogicalResult
-buildEntryPoints(ModuleOp module, const llvm::json::Array &levels, bool fuse,
+buildEntryPoints(ModuleOp module, const llvm::json::Array &levels,
+                 StringRef target, bool fuse,
                  const std::function<void(PassManager &)> &configure) {
   std::string passes = "derive-inner-updates,build-train-step,";
   if (fuse)
@@ -67,8 +72,9 @@ buildEntryPoints(ModuleOp module, const llvm::json::Array &levels, bool fuse,
   if (!manifest)
     return error("internal: bad manifest: " +
                  llvm::toString(manifest.takeError()));
-  // Levels as declared (memory levels included).
+  // Levels as declared (memory levels included), and the target.
   (*manifest->getAsObject())["levels"] = llvm::json::Array(levels);
+  (*manifest->getAsObject())["target"] = target.str();
   std::string text;
   llvm::raw_string_ostream os(text);
   os << *manifest;
@@ -87,17 +93,13 @@ lowerToLinalg(ModuleOp module, bool rollChunks,
 }
 
 LogicalResult
-lowerToLLVMDialect(ModuleOp module, bool openmp, bool blas, bool rollChunks,
+lowerToLLVMDialect(ModuleOp module, const nl::TargetBackend &target,
                    const std::function<void(PassManager &)> &configure) {
   PassManager pm(module->getContext());
   configure(pm);
-  nl::NLToLLVMPipelineOptions options;
-  options.resultsToOutParams = true;
-  options.openmp = openmp;
-  options.blas = blas;
-  options.rollChunks = rollChunks;
-  if (failed(nl::buildNLToLLVMPipeline(pm, options)))
-    return error("internal: the nl-lower-to-llvm pipeline did not build");
+  if (failed(target.buildPipeline(pm)))
+    return error("internal: the " + target.getName() +
+                 " target's pipeline did not build");
   return pm.run(module);
 }
 
@@ -132,7 +134,7 @@ SmallVector<Entry> entriesOf(const llvm::json::Object &manifest) {
 /// `void nl_<fn>(void **args)`: loads each buffer pointer and calls the
 /// lowered function with the memref descriptor it expects (allocated and
 /// aligned pointer, offset 0, static sizes, row-major strides).
-LogicalResult addPackedEntryPoint(llvm::Module &m, const Entry &e) {
+LogicalResult addPackedEntryPoint(llvm::Module &m, const Entry &e, bool cuda) {
   llvm::Function *f = m.getFunction(e.name);
   if (!f)
     return error("internal: no function @" + e.name + " in the LLVM module");
@@ -143,10 +145,39 @@ LogicalResult addPackedEntryPoint(llvm::Module &m, const Entry &e) {
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false),
       llvm::GlobalValue::ExternalLinkage, "nl_" + e.name, m);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  llvm::Value *buffers = wrapper->getArg(0);
+  int64_t n = static_cast<int64_t>(e.shapes.size());
+  llvm::Value *bytes = nullptr;
+  auto *i64Array = llvm::ArrayType::get(i64, n);
+  if (cuda) {
+    // The kernels read and write device copies of the caller's buffers
+    // (runtime/lib/Cuda.cpp): staged in before the call, the results
+    // copied out after it.
+    SmallVector<llvm::Constant *> sizes;
+    size_t index = 0;
+    for (const char *part : {"args", "results"})
+      for (const llvm::json::Value &t : *e.spec->getArray(part)) {
+        int64_t numel = 1;
+        for (int64_t d : e.shapes[index])
+          numel *= d;
+        ++index;
+        int64_t width =
+            t.getAsObject()->getString("dtype").value_or("f32") == "f64" ? 8
+                                                                         : 4;
+        sizes.push_back(llvm::ConstantInt::get(i64, numel * width));
+      }
+    bytes = new llvm::GlobalVariable(
+        m, i64Array, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+        llvm::ConstantArray::get(i64Array, sizes), "nl_" + e.name + "_bytes");
+    llvm::Value *dev = b.CreateAlloca(llvm::ArrayType::get(ptr, n));
+    llvm::FunctionCallee enter = m.getOrInsertFunction(
+        "nlrt_gpu_enter", llvm::Type::getVoidTy(ctx), ptr, ptr, ptr, i64);
+    b.CreateCall(enter, {buffers, dev, bytes, b.getInt64(n)});
+    buffers = dev;
+  }
   SmallVector<llvm::Value *> args;
   for (auto [i, shape] : llvm::enumerate(e.shapes)) {
-    llvm::Value *slot =
-        b.CreateConstInBoundsGEP1_64(ptr, wrapper->getArg(0), i);
+    llvm::Value *slot = b.CreateConstInBoundsGEP1_64(ptr, buffers, i);
     llvm::Value *p = b.CreateLoad(ptr, slot);
     args.append({p, p, b.getInt64(0)});
     SmallVector<int64_t> strides(shape.size(), 1);
@@ -166,6 +197,13 @@ LogicalResult addPackedEntryPoint(llvm::Module &m, const Entry &e) {
       return error("internal: @" + e.name +
                    " has an argument of unexpected LLVM type");
   b.CreateCall(f, args);
+  if (cuda) {
+    llvm::FunctionCallee exit = m.getOrInsertFunction(
+        "nlrt_gpu_exit", llvm::Type::getVoidTy(ctx), ptr, ptr, ptr, i64, i64);
+    int64_t numArgs = static_cast<int64_t>(e.spec->getArray("args")->size());
+    b.CreateCall(exit, {wrapper->getArg(0), buffers, bytes, b.getInt64(numArgs),
+                        b.getInt64(n)});
+  }
   b.CreateRetVoid();
   return success();
 }
@@ -262,9 +300,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
         name, name, "nlc", "nlc code generation (LLVM)", options.timing);
   };
 
-  registerBuiltinDialectTranslation(*module->getContext());
-  registerLLVMDialectTranslation(*module->getContext());
-  registerOpenMPDialectTranslation(*module->getContext());
+  options.target->registerTranslations(*module->getContext());
   llvm::LLVMContext llvmContext;
   auto timer = timed("Translate to LLVM IR");
   std::unique_ptr<llvm::Module> m =
@@ -274,7 +310,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
     return error("translation to LLVM IR failed");
 
   for (const Entry &e : entries)
-    if (failed(addPackedEntryPoint(*m, e)))
+    if (failed(addPackedEntryPoint(*m, e, options.target->stagesBuffers())))
       return failure();
   // Only the packed entry points and the manifest are exported.
   for (llvm::Function &f : *m)
@@ -451,15 +487,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                                 "-lmvec",
                                 "-lm",
                                 "-pthread"};
-  if (options.openmp)
-    argv.push_back("-lomp"); // libomp of the LLVM lib dir (libomp-22-dev)
-  if (options.blas) {
-    // Serial BLIS (libblis-serial-dev), found first at run time: the
-    // generic libblis.so.4 may be another variant with its own threads.
-    StringRef blis = NL_BLIS_LIBRARY;
-    argv.push_back(blis.str());
-    argv.push_back("-Wl,-rpath," + llvm::sys::path::parent_path(blis).str());
-  }
+  options.target->getLinkArguments(argv);
   SmallVector<StringRef> argvRef(argv.begin(), argv.end());
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*cxx, argvRef, std::nullopt, {}, 0, 0,

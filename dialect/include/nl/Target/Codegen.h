@@ -1,13 +1,16 @@
-//===- Backend.h - nlc's CPU code generation ---------------------*- C++
-//-*-===//
+//===- Codegen.h - nlc's stages after the front end -------------*- C++ -*-===//
 //
-// From the nl dialect of a model to linalg, LLVM IR, an object file with a C
-// header, or an executable linked with the runtime (runtime/README.md).
+// From the nl dialect of a model to its entry points, linalg, the LLVM
+// dialect of a target (TargetBackend.h), LLVM IR, an object file with a C
+// header, or an executable linked with the runtime (runtime/README.md): one
+// call per stage of the nlc driver.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef NLC_BACKEND_H
-#define NLC_BACKEND_H
+#ifndef NL_TARGET_CODEGEN_H
+#define NL_TARGET_CODEGEN_H
+
+#include "nl/Target/TargetBackend.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -22,11 +25,11 @@ namespace nlc {
 /// nl -> the entry points of a trained model (derive-inner-updates,
 /// build-train-step, fuse-memory-updates unless `fuse` is false,
 /// nl-outline-checkpoints, nl-export-entry-points), with `levels` written
-/// into the manifest. `configure` adds the command line's instrumentation to
-/// each pass manager.
+/// and the target's name into the manifest. `configure` adds the command line's
+/// instrumentation to each pass manager.
 mlir::LogicalResult
 buildEntryPoints(mlir::ModuleOp module, const llvm::json::Array &levels,
-                 bool fuse,
+                 llvm::StringRef target, bool fuse,
                  const std::function<void(mlir::PassManager &)> &configure);
 
 /// The entry points -> linalg on tensors (buildNLToLinalgPipeline: the
@@ -36,13 +39,10 @@ mlir::LogicalResult
 lowerToLinalg(mlir::ModuleOp module, bool rollChunks,
               const std::function<void(mlir::PassManager &)> &configure);
 
-/// The entry points -> the LLVM dialect (nl-lower-to-llvm with results
-/// returned through out-parameters; with `openmp`, the fused chunk loops
-/// over (batch, head) run on OpenMP threads; with `blas`, the plain dense
-/// products call the runtime's nlrt_?gemm over BLIS).
+/// The entry points -> the LLVM dialect of the host, by `target`'s
+/// pipeline (nl-lower-to-llvm for the cpu, nl-lower-to-nvvm for cuda).
 mlir::LogicalResult
-lowerToLLVMDialect(mlir::ModuleOp module, bool openmp, bool blas,
-                   bool rollChunks,
+lowerToLLVMDialect(mlir::ModuleOp module, const mlir::nl::TargetBackend &target,
                    const std::function<void(mlir::PassManager &)> &configure);
 
 struct CodegenOptions {
@@ -51,12 +51,11 @@ struct CodegenOptions {
   bool emitLLVM = false; // LLVM IR text instead of an object
   bool header = false;   // also write <output>.h (--emit=obj)
   bool link = false;     // link an executable with the runtime
-  bool openmp = false;   // the module calls OpenMP's runtime (libomp)
-  bool blas = false;     // the module calls nlrt_?gemm (libnlrt.a, BLIS)
-  std::string argv0;     // nlc's path, to find the runtime
-  bool timing = false;   // print LLVM's stage times
-  std::string cpu;       // --mcpu: LLVM CPU name ("" or "native": the host)
-  std::string features;  // --mattr: "+avx2,-avx512f" on top of the CPU's
+  const mlir::nl::TargetBackend *target = nullptr; // what lowered the module
+  std::string argv0;    // nlc's path, to find the runtime
+  bool timing = false;  // print LLVM's stage times
+  std::string cpu;      // --mcpu: LLVM CPU name ("" or "native": the host)
+  std::string features; // --mattr: "+avx2,-avx512f" on top of the CPU's
 };
 
 /// The C header that --emit=obj writes beside `output`: <dir>/<stem>.h.
@@ -77,4 +76,4 @@ mlir::LogicalResult emitNative(mlir::ModuleOp module,
 
 } // namespace nlc
 
-#endif // NLC_BACKEND_H
+#endif // NL_TARGET_CODEGEN_H

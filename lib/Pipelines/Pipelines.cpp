@@ -36,24 +36,29 @@ LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
   return parsePassPipeline(nlToLinalg(rollChunks), pm);
 }
 
-/// Bufferization with identity layouts at function boundaries, results
-/// through out-parameters, deallocation (shared by both targets).
-static const char *kBufferize =
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map "
-    "allow-return-allocs-from-loops},";
+/// Bufferization with identity layouts at function boundaries (results
+/// through out-parameters with `resultsToOutParams`), deallocation, static
+/// copies as linalg.copy: the stage both targets share, from linalg on
+/// tensors to memrefs.
+static std::string bufferize(bool resultsToOutParams) {
+  std::string text = "one-shot-bufferize{bufferize-function-boundaries "
+                     "function-boundary-type-conversion=identity-layout-map "
+                     "allow-return-allocs-from-loops},";
+  if (resultsToOutParams)
+    text += "buffer-results-to-out-params{modify-public-functions "
+            "hoist-static-allocs},";
+  return text + "buffer-deallocation-pipeline,"
+                "func.func(optimize-allocation-liveness),"
+                "convert-bufferization-to-memref,convert-memref-copy-to-linalg";
+}
 
 LogicalResult
 mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
                                 const NLToNVVMPipelineOptions &options) {
   // The target-neutral stages, as for the CPU (without its register
   // tiling, BLIS and OpenMP).
-  std::string text = nlToLinalg(options.rollChunks) + "," + kBufferize +
-                     "buffer-results-to-out-params{modify-public-functions "
-                     "hoist-static-allocs},buffer-deallocation-pipeline,"
-                     "func.func(optimize-allocation-liveness),"
-                     "convert-bufferization-to-memref,"
-                     "convert-memref-copy-to-linalg";
+  std::string text = nlToLinalg(options.rollChunks) + "," +
+                     bufferize(/*resultsToOutParams=*/true);
   if (failed(parsePassPipeline(text, pm)))
     return failure();
   // Every linalg op and scf.forall a kernel, outlined into one gpu.module;
@@ -89,13 +94,8 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // nl-vectorize-contractions: the fused kernels' products tiled for the
   // CPU's registers (AVX-512 or AVX2), on tensors before bufferization.
   std::string text = nlToLinalg(options.rollChunks) +
-                     ",nl-vectorize-contractions,canonicalize," + kBufferize;
-  if (options.resultsToOutParams)
-    text += "buffer-results-to-out-params{modify-public-functions "
-            "hoist-static-allocs},";
-  text += "buffer-deallocation-pipeline,"
-          "func.func(optimize-allocation-liveness),"
-          "convert-bufferization-to-memref,convert-memref-copy-to-linalg,";
+                     ",nl-vectorize-contractions,canonicalize," +
+                     bufferize(options.resultsToOutParams) + ",";
   // After the deallocations are placed: a call sees buffers only through
   // their pointers.
   if (options.blas)

@@ -105,10 +105,13 @@ lowerToLLVMDialect(ModuleOp module, const nl::TargetBackend &target,
 
 namespace {
 
-/// The ABI entries (args, then results) of one entry point in the manifest.
+/// The ABI entries (args, then results) of one entry point in the manifest:
+/// each one's shape and size in bytes.
 struct Entry {
   std::string name;
   SmallVector<SmallVector<int64_t>> shapes;
+  SmallVector<int64_t> bytes;
+  int64_t numArgs = 0;
   const llvm::json::Object *spec;
 };
 
@@ -116,13 +119,20 @@ SmallVector<Entry> entriesOf(const llvm::json::Object &manifest) {
   SmallVector<Entry> entries;
   const llvm::json::Object *functions = manifest.getObject("functions");
   for (const auto &[name, value] : *functions) {
-    Entry e{name.str(), {}, value.getAsObject()};
+    Entry e{name.str(), {}, {}, 0, value.getAsObject()};
+    e.numArgs = static_cast<int64_t>(e.spec->getArray("args")->size());
     for (const char *part : {"args", "results"})
       for (const llvm::json::Value &t : *e.spec->getArray(part)) {
         SmallVector<int64_t> shape;
-        for (const llvm::json::Value &d : *t.getAsObject()->getArray("shape"))
+        int64_t bytes =
+            t.getAsObject()->getString("dtype").value_or("f32") == "f64" ? 8
+                                                                         : 4;
+        for (const llvm::json::Value &d : *t.getAsObject()->getArray("shape")) {
           shape.push_back(*d.getAsInteger());
+          bytes *= shape.back();
+        }
         e.shapes.push_back(shape);
+        e.bytes.push_back(bytes);
       }
     entries.push_back(std::move(e));
   }
@@ -148,24 +158,14 @@ LogicalResult addPackedEntryPoint(llvm::Module &m, const Entry &e, bool cuda) {
   llvm::Value *buffers = wrapper->getArg(0);
   int64_t n = static_cast<int64_t>(e.shapes.size());
   llvm::Value *bytes = nullptr;
-  auto *i64Array = llvm::ArrayType::get(i64, n);
   if (cuda) {
     // The kernels read and write device copies of the caller's buffers
     // (runtime/lib/Cuda.cpp): staged in before the call, the results
     // copied out after it.
+    auto *i64Array = llvm::ArrayType::get(i64, n);
     SmallVector<llvm::Constant *> sizes;
-    size_t index = 0;
-    for (const char *part : {"args", "results"})
-      for (const llvm::json::Value &t : *e.spec->getArray(part)) {
-        int64_t numel = 1;
-        for (int64_t d : e.shapes[index])
-          numel *= d;
-        ++index;
-        int64_t width =
-            t.getAsObject()->getString("dtype").value_or("f32") == "f64" ? 8
-                                                                         : 4;
-        sizes.push_back(llvm::ConstantInt::get(i64, numel * width));
-      }
+    for (int64_t size : e.bytes)
+      sizes.push_back(llvm::ConstantInt::get(i64, size));
     bytes = new llvm::GlobalVariable(
         m, i64Array, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
         llvm::ConstantArray::get(i64Array, sizes), "nl_" + e.name + "_bytes");
@@ -200,9 +200,8 @@ LogicalResult addPackedEntryPoint(llvm::Module &m, const Entry &e, bool cuda) {
   if (cuda) {
     llvm::FunctionCallee exit = m.getOrInsertFunction(
         "nlrt_gpu_exit", llvm::Type::getVoidTy(ctx), ptr, ptr, ptr, i64, i64);
-    int64_t numArgs = static_cast<int64_t>(e.spec->getArray("args")->size());
-    b.CreateCall(exit, {wrapper->getArg(0), buffers, bytes, b.getInt64(numArgs),
-                        b.getInt64(n)});
+    b.CreateCall(exit, {wrapper->getArg(0), buffers, bytes,
+                        b.getInt64(e.numArgs), b.getInt64(n)});
   }
   b.CreateRetVoid();
   return success();

@@ -54,7 +54,6 @@ struct Driver {
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
-  CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemcpy)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   CUresult (*cuDriverGetVersion)(int *);
@@ -94,10 +93,13 @@ const char *libraryName() {
   return name && *name ? name : "libcuda.so.1";
 }
 
+/// The driver library's handle, or null (dlerror() says why).
+void *openDriver() { return dlopen(libraryName(), RTLD_NOW | RTLD_LOCAL); }
+
 Driver &driver() {
   static Driver d = [] {
     Driver d{};
-    void *lib = dlopen(libraryName(), RTLD_NOW | RTLD_LOCAL);
+    void *lib = openDriver();
     if (!lib) {
       const char *why = dlerror();
       fatal(std::string("this model was compiled for an NVIDIA GPU "
@@ -118,7 +120,6 @@ Driver &driver() {
     bind(lib, d.cuStreamCreate, "cuStreamCreate");
     bind(lib, d.cuStreamSynchronize, "cuStreamSynchronize");
     bind(lib, d.cuMemAllocManaged, "cuMemAllocManaged");
-    bind(lib, d.cuMemFree, "cuMemFree_v2");
     bind(lib, d.cuMemcpy, "cuMemcpy");
     bind(lib, d.cuGetErrorString, "cuGetErrorString");
     bind(lib, d.cuDriverGetVersion, "cuDriverGetVersion");
@@ -325,12 +326,12 @@ void nlrt_gpu_exit(void **host, void **dev, const int64_t *bytes, int64_t first,
 /// before a GPU build's subcommand writes anything.
 void nlrt_gpu_require() { ready(); }
 
-/// The GPU's name and the driver's version, for `info` ("" without a
-/// driver; never fails).
+/// The GPU's name and the driver's version, for `info` ("no CUDA driver
+/// found on this machine" without one; a driver that fails to initialize
+/// exits with its error, as any other use would).
 const char *nlrt_gpu_describe() {
   static std::string text = [] {
-    void *lib = dlopen(libraryName(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
+    if (!openDriver())
       return std::string("no CUDA driver found on this machine");
     Driver &d = ready();
     char name[256] = {0};

@@ -317,18 +317,9 @@ struct ConvertLoopsToGPU : nl::impl::ConvertLoopsToGPUBase<ConvertLoopsToGPU> {
         op.emitOpError("with reductions is not supported by the cuda target");
         return signalPassFailure();
       }
-      OpBuilder b(op);
-      IRMapping map;
-      for (auto [iv, lb, ub, step] :
-           llvm::zip(op.getInductionVars(), op.getLowerBound(),
-                     op.getUpperBound(), op.getStep())) {
-        auto f = scf::ForOp::create(b, op.getLoc(), lb, ub, step);
-        map.map(iv, f.getInductionVar());
-        b.setInsertionPoint(f.getBody()->getTerminator());
-      }
-      for (Operation &inner : op.getBody()->without_terminator())
-        b.clone(inner, map);
-      op.erase();
+      rewriter.setInsertionPoint(op);
+      if (failed(scf::parallelForToNestedFors(rewriter, op)))
+        return signalPassFailure();
     }
 
     // 4. Buffers: private inside kernels, managed memory where a kernel

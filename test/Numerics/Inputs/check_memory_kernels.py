@@ -34,7 +34,7 @@ def check(name, ok, detail):
 
 
 cases = [(rule, T, C) for rule in mk.RULES for T, C in [(1, 4), (7, 4), (16, 16), (17, 4), (17, 1)]]
-cases += [("titans", 17, 16), ("titans", 65, 16)]
+cases += [("titans", 17, 16), ("titans", 65, 16), ("dgd", 65, 16), ("dgd", 40, 32)]
 outputs = {}
 for rule, T, C in cases:
     x = mk.inputs(B, H, T, DK, DV, seed=T)

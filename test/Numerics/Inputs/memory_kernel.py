@@ -32,6 +32,8 @@ RULES = {
     "hebbian": ("dot", "gd", None),        # W += eta v k^T
     "delta": ("l2", "gd", None),           # W -= 2 eta (W0 k - v) k^T
     "titans": ("l2", "momentum", "gate"),  # S = beta S + eta g; W = alpha W - S
+    # S = beta S + eta g; W = W (alpha I - eta k^ k^T) - S (DGD, NL-A Eqs. 56-57)
+    "dgd": ("l2", "dgd", "gate"),
 }
 
 
@@ -40,7 +42,9 @@ def module(rule, B, H, T, DK, DV, C):
     objective, optimizer, retention = RULES[rule]
     t = lambda *s: "tensor<" + "x".join(map(str, s)) + "xf32>"
     opt = {"gd": f"gd attributes {{lr = {LR} : f64}}",
-           "momentum": f"momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64}}"}[optimizer]
+           "momentum": f"momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64}}",
+           "dgd": f"dgd attributes {{lr = {LR} : f64, beta = {BETA} : f64}}"}[optimizer]
+
     ret = "\n      nl.retention gate" if retention == "gate" else ""
     decay, decay_ty = (" decay(%alpha)", f", {t(B, H, T)}") if retention == "gate" else ("", "")
     flow = f"!nl.flow<keys_values, {t(B, H, T, DK)}, {t(B, H, T, DV)}>"
@@ -197,11 +201,15 @@ def reference(rule, C, k, v, q, eta, alpha, at_current_state=False):
                 g = (-np.outer(vt, kt) if objective == "dot"
                      else 2 * np.outer(at @ kt - vt, kt))
                 u = LR * eta[b, h, t] * g
-                if optimizer == "momentum":
+                if optimizer in ("momentum", "dgd"):
                     S = BETA * S + u
                     u = S
                 a = alpha[b, h, t] if retention == "gate" else 1.0
-                W = a * W - u
+                if optimizer == "dgd":
+                    kh = kt / np.sqrt(kt @ kt + 1e-6)
+                    W = W @ (a * np.eye(DK) - LR * eta[b, h, t] * np.outer(kh, kh)) - u
+                else:
+                    W = a * W - u
                 y[b, h, t] = W @ q[b, h, t]
     return y
 

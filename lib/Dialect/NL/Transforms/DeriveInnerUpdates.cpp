@@ -20,6 +20,10 @@
 //   y_t  = W_t(q_t)                             the read, after the write
 // `local lambda = L` retention is the proximal step of
 // ⟨g, W⟩ + L‖W − W_prev‖² + ‖W − W_prev‖²/(2η): η becomes η / (1 + 2 L η).
+// By default (`dual-form`) a chunk is derived in its chunked parallel form
+// (dualChunk: n x n token-mixing matrices and matmuls, DGD by one
+// triangular solve per chunk); `dual-form=0` keeps the per-token scans above
+// (updateChunk).
 //
 // Memory states: matrix W [B, H, dv, dk] (y = W k); mlp W1 [B, H, dv, h],
 // W2 [B, H, h, dk] (y = k + W1 act(W2 k), the residual when dk = dv).
@@ -202,8 +206,18 @@ public:
                             SmallVectorImpl<Value> &next);
   FailureOr<Value> dualChunk(SmallVectorImpl<Value> &w,
                              SmallVectorImpl<Value> &mom, Value kc, Value vc,
-                             Value qc, Value eta, Value alphaT, Value betaT,
-                             int64_t n, double lambda);
+                             Value selfFrom, Value qc, Value eta, Value alphaT,
+                             Value betaT, int64_t n, double lambda);
+  /// (I + L)⁻¹ for L [B, H, n, n] strictly lower triangular.
+  Value unitLowerInverse(Value l, int64_t n);
+  /// o = W x per token: x [B, H, n, in], W [B, H, out, in] -> [B, H, n, out].
+  Value mapOut(Value wi, Value x) { return nb.matmul(x, nb.transpose(wi)); }
+  /// The memory at one state w (each [B, H, ...]) read at x [B, H, n, in].
+  Value readAt(ArrayRef<Value> w, Value x) {
+    if (rule.type.getKind() == MemoryKind::matrix)
+      return mapOut(w[0], x);
+    return finishMlp(mapOut(w[0], act(mapOut(w[1], x))), x);
+  }
 
   /// Per-token weights [B, H, n, ...] applied to x [B, H, n, d].
   /// `hidden` receives act(W2 x) for mlp memories (the input of W1).
@@ -238,15 +252,19 @@ public:
     return nb.div(eta,
                   nb.add(nb.c(eta, 1.0), nb.mul(nb.c(eta, 2.0 * lambda), eta)));
   }
-  /// The p x p identity matrix of element type `elt`.
-  Value identity(int64_t p, Type elt) {
+  /// The p x p matrix of element type `elt` with entries f(row, column).
+  template <typename Fn> Value constMatrix(int64_t p, Type elt, Fn f) {
     auto t = RankedTensorType::get({p, p}, elt);
     SmallVector<Attribute> v;
     for (int64_t r = 0; r < p; ++r)
       for (int64_t q = 0; q < p; ++q)
-        v.push_back(b.getFloatAttr(elt, r == q));
+        v.push_back(b.getFloatAttr(elt, f(r, q) ? 1.0 : 0.0));
     return arith::ConstantOp::create(b, op->getLoc(), t,
                                      DenseElementsAttr::get(t, v));
+  }
+  /// The p x p identity matrix of element type `elt`.
+  Value identity(int64_t p, Type elt) {
+    return constMatrix(p, elt, [](int64_t r, int64_t q) { return r == q; });
   }
   Value objective(Value pred, Value target);
   /// x [B, H, n] -> [B, H, n, 1, ...] to scale a state of rank 3 + rest.
@@ -435,10 +453,10 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
 }
 
 /// The chunked parallel form of one chunk (the "dual form" of linear
-/// attention, extended to momentum and per-token gates), for a matrix or
-/// MLP memory without dgd and with given targets: at the chunk-start state,
-/// the gradient of any objective of the memory's output is, per linear map
-/// W (input x_t, output o_t = W x_t), the outer product e_t x_tᵀ with
+/// attention, extended to momentum, per-token gates, dgd and self-generated
+/// values), for a matrix or MLP memory: at the chunk-start state, the
+/// gradient of any objective of the memory's output is, per linear map W
+/// (input x_t, output o_t = W x_t), the outer product e_t x_tᵀ with
 /// e_t = ∂ℓ/∂o_t. With u_t = η_t e_t, the recurrences
 ///   S_t = β_t S_{t-1} + u_t x_tᵀ,   W_t = α_t W_{t-1} − S_t
 /// unroll over the chunk (tokens 1..n, S_0 = M0, W_0 = W0) to
@@ -447,24 +465,35 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
 /// B_t = Π_{i≤t} β_i, D = Pα Pβ and a = Pα B (without momentum D = Pα and
 /// a = 0). Reading W_t at p_t for every t is then matmuls:
 ///   O = A ⊙ (P W0ᵀ) − a ⊙ (P M0ᵀ) − (D ⊙ (P Xᵀ)) U,
-/// and the chunk-end state W_n = A_n W0 − a_n M0 − (U ⊙ D_n)ᵀ X. Per (b, h):
-/// O(n² d + n d²) work in n×n and n×d tensors instead of the n per-token
-/// d×d states of the scans (updateChunk). The same arithmetic as the scans
-/// up to rounding (test/Numerics checks both against a float64 reference).
+/// and the chunk-end state W_n = A_n W0 − a_n M0 − (U ⊙ D_n)ᵀ X.
+///
+/// dgd (NL-A Eqs. 56–57, §9.2) multiplies the state by α_t I − η_t û_t û_tᵀ
+/// (û_t = x_t/‖x_t‖) instead of α_t: W_t = α_t W_{t-1} − η_t w_t û_tᵀ − S_t
+/// with w_t = W_{t-1} û_t, which adds − Σ_{s≤t} Pα_{ts} η_s w_s û_sᵀ to W_t.
+/// The vectors w_t solve one unit lower-triangular system per chunk (the
+/// WY / UT form of the chunked delta rule):
+///   (I + (Pα' ⊙ Û Ûᵀ) diag η) w = A' ⊙ (Û W0ᵀ) − a' ⊙ (Û M0ᵀ)
+///                                  − (D' ⊙ (Û Xᵀ)) U,
+/// where ' shifts the rows down by one token (row t holds t − 1's; A'_1 =
+/// 1), and the reads and the chunk-end state gain − (Pα ⊙ (P Ûᵀ)) (η ⊙ w)
+/// and − ((η ⊙ w) ⊙ Pα_n)ᵀ Û. With self-generated values (Hope Eq. 86) the
+/// targets are the memory's own reads of `selfFrom` at the chunk-start
+/// state. Per (b, h): O(n² d + n d² + n³ log n) work in n×n and n×d tensors
+/// instead of the n per-token d×d states of the scans (updateChunk); the
+/// same arithmetic up to rounding (test/Numerics and test/reference check
+/// both forms against float64 references). Returns the reads of `qc`
+/// (nothing without queries: nl.self_modify reads at the chunk start).
 FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
                                     SmallVectorImpl<Value> &mom, Value kc,
-                                    Value vc, Value qc, Value eta, Value alphaT,
-                                    Value betaT, int64_t n, double lambda) {
+                                    Value vc, Value selfFrom, Value qc,
+                                    Value eta, Value alphaT, Value betaT,
+                                    int64_t n, double lambda) {
   Location loc = op->getLoc();
   auto kt = nb.tt(kc);
   Type elt = kt.getElementType();
   int64_t bsz = kt.getDimSize(0), heads = kt.getDimSize(1);
   auto tensor = [&](ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, elt);
-  };
-  // o = W x per token: x [B, H, n, in], W [B, H, out, in] -> [B, H, n, out].
-  auto mapOut = [&](Value wi, Value x) {
-    return nb.matmul(x, nb.transpose(wi));
   };
   bool mlp = rule.type.getKind() == MemoryKind::mlp;
 
@@ -484,7 +513,8 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
     outs = {o1, o2};
     pred = finishMlp(o1, kc);
   }
-  Value loss = objective(pred, vc);
+  Value target = vc ? vc : readAt(w, selfFrom);
+  Value loss = objective(pred, target);
   FailureOr<SmallVector<Value>> es = buildGradients(b, loss, Value(), outs);
   if (failed(es))
     return failure();
@@ -521,26 +551,50 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
     a = nb.matmul(pa, prodB);
   }
 
+  // dgd: per map, û and η ⊙ w with w_t = W_{t-1} û_t.
+  SmallVector<Value> uhats, ews;
+  if (rule.dgd) {
+    Value paS = nb.shift(pa, 2, 1), dS = nb.shift(d, 2, 1);
+    Value prodAS =
+        nb.add(nb.shift(prodA, 2, 1), nb.slice(identity(n, elt), 1, 0, 1));
+    Value aS = rule.hasMomentum ? nb.shift(a, 2, 1) : Value();
+    Value etaCols = nb.insertUnitDims(eta, 2, 1); // [B, H, 1, n]
+    for (unsigned i = 0; i < w.size(); ++i) {
+      Value uh = L2NormOp::create(b, loc, xs[i].getType(), xs[i],
+                                  b.getF64FloatAttr(1e-6));
+      Value l = nb.mul(nb.mul(paS, nb.matmul(uh, nb.transpose(uh))), etaCols);
+      Value r = nb.mul(prodAS, mapOut(w[i], uh));
+      if (rule.hasMomentum)
+        r = nb.sub(r, nb.mul(aS, mapOut(mom[i], uh)));
+      r = nb.sub(
+          r, nb.matmul(nb.mul(dS, nb.matmul(uh, nb.transpose(xs[i]))), us[i]));
+      Value wv = nb.matmul(unitLowerInverse(l, n), r); // [B, H, n, out]
+      uhats.push_back(uh);
+      ews.push_back(nb.mul(nb.insertUnitDims(eta, 3, 1), wv));
+    }
+  }
+
   // W_t applied to p_t for every t: [B, H, n, in_i] -> [B, H, n, out_i].
   auto apply = [&](unsigned i, Value p) {
     Value r = nb.mul(prodA, mapOut(w[i], p));
     if (rule.hasMomentum)
       r = nb.sub(r, nb.mul(a, mapOut(mom[i], p)));
     Value scores = nb.matmul(p, nb.transpose(xs[i])); // [B, H, n, n]
-    return nb.sub(r, nb.matmul(nb.mul(d, scores), us[i]));
+    r = nb.sub(r, nb.matmul(nb.mul(d, scores), us[i]));
+    if (rule.dgd)
+      r = nb.sub(r, nb.matmul(nb.mul(pa, nb.matmul(p, nb.transpose(uhats[i]))),
+                              ews[i]));
+    return r;
   };
   Value y;
-  if (!mlp) {
-    y = apply(0, qc);
-  } else {
-    y = finishMlp(apply(0, act(apply(1, qc))), qc);
-  }
+  if (qc)
+    y = mlp ? finishMlp(apply(0, act(apply(1, qc))), qc) : apply(0, qc);
 
   // The chunk-end state and momentum.
   auto lastRow = [&](Value m) { // [B, H, n, k] -> row n-1 as [B, H, k, 1]
     return nb.transpose(nb.slice(m, 2, n - 1, 1));
   };
-  Value dn = lastRow(d), an = nb.slice(prodA, 2, n - 1, 1);
+  Value dn = lastRow(d), an = nb.slice(prodA, 2, n - 1, 1), pan = lastRow(pa);
   Value mn, pbn, bn;
   if (rule.hasMomentum) {
     mn = nb.slice(a, 2, n - 1, 1);
@@ -552,12 +606,35 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
     Value wn = nb.mul(an, w0[i]);
     if (rule.hasMomentum)
       wn = nb.sub(wn, nb.mul(mn, m0[i]));
-    w[i] = nb.sub(wn, nb.matmul(nb.transpose(nb.mul(us[i], dn)), xs[i]));
+    wn = nb.sub(wn, nb.matmul(nb.transpose(nb.mul(us[i], dn)), xs[i]));
+    if (rule.dgd)
+      wn = nb.sub(wn, nb.matmul(nb.transpose(nb.mul(ews[i], pan)), uhats[i]));
+    w[i] = wn;
     if (rule.hasMomentum)
       mom[i] = nb.add(nb.mul(bn, m0[i]),
                       nb.matmul(nb.transpose(nb.mul(us[i], pbn)), xs[i]));
   }
   return y;
+}
+
+/// (I + L)⁻¹ by recursive doubling of block forward substitution (the
+/// chunked delta rule's UT transform): with T the inverse of the diagonal
+/// blocks of size m, the blocks of size 2m are [[A, 0], [C, B]]⁻¹ =
+/// [[A⁻¹, 0], [−B⁻¹ C A⁻¹, B⁻¹]], i.e. T ← T − T (L ⊙ M_m) T, where M_m
+/// selects the lower off-diagonal m×m block of each 2m block. ⌈log₂ n⌉
+/// steps of two n×n matmuls, every op differentiable by reverse mode.
+Value Deriver::unitLowerInverse(Value l, int64_t n) {
+  Type elt = nb.tt(l).getElementType();
+  Value t = nb.bcast(identity(n, elt), nb.tt(l));
+  for (int64_t m = 1; m < n; m *= 2) {
+    Value mask = constMatrix(n, elt, [m](int64_t r, int64_t c) {
+      return r / (2 * m) == c / (2 * m) && r / m != c / m && r > c;
+    });
+    Value off = nb.mul(l, mask);
+    // Blocks of size 1 are 1: T = I needs no products.
+    t = nb.sub(t, m == 1 ? off : nb.matmul(nb.matmul(t, off), t));
+  }
+  return t;
 }
 
 FailureOr<Value> Deriver::run() {
@@ -624,9 +701,10 @@ FailureOr<Value> Deriver::run() {
     }
 
     Value y;
-    if (dualForm && !rule.dgd && !op.getSelfValues()) {
+    if (dualForm) {
       FailureOr<Value> dual =
-          dualChunk(w, mom, kc, vc, qc, eta, alphaT, betaT, n, lambda);
+          dualChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc, qc, eta,
+                    alphaT, betaT, n, lambda);
       if (failed(dual))
         return failure();
       y = *dual;
@@ -732,7 +810,7 @@ struct DeriveInnerUpdates
       Value xc = nb.slice(x, 2, s, n);
       SmallVector<Deriver> ds;
       for (auto [i, r] : llvm::enumerate(rules))
-        ds.emplace_back(b, sm, r, ArrayRef<Value>(), false);
+        ds.emplace_back(b, sm, r, ArrayRef<Value>(), false, dualForm);
       Value eta = ds[0].gate(Value(), lr, lr, s, n, x);
       Value alphaT = ds[0].gate(Value(), 1.0, alpha, s, n, x);
       Value betaT = ds[0].gate(Value(), 1.0, beta, s, n, x);
@@ -779,6 +857,10 @@ struct DeriveInnerUpdates
 
       SmallVector<Value> reads;
       for (auto [i, d] : llvm::enumerate(ds)) {
+        if (dualForm) {
+          reads.push_back(d.readAt(w[i], xc));
+          continue;
+        }
         SmallVector<Value> rep;
         for (Value wi : w[i])
           rep.push_back(d.repeatPerToken(wi, n));
@@ -786,6 +868,12 @@ struct DeriveInnerUpdates
       }
       Value kc = reads[0], vc = reads[1];
       for (auto [i, d] : llvm::enumerate(ds)) {
+        if (dualForm) {
+          if (failed(d.dualChunk(w[i], mom[i], kc, Value(), vc, Value(), eta,
+                                 alphaT, betaT, n, lambda)))
+            return failure();
+          continue;
+        }
         SmallVector<Value> next;
         if (failed(d.updateChunk(w[i], mom[i], kc, Value(), vc, eta, alphaT,
                                  betaT, n, lambda, next)))

@@ -61,16 +61,35 @@ nl.model @m {
 
 // -----
 
-// DGD on an MLP memory: a matrix scan per linear map (W1: [out, hidden],
-// W2: [hidden, in]) with momentum (beta set), and the split params w1, w2.
+// DGD on an MLP memory (W1: [out, hidden], W2: [hidden, in]) with momentum
+// (beta set), self-generated values, and the split params w1, w2.
 // CHECK-LABEL: nl.model @dgd
 // CHECK: nl.param @M0.w1 : tensor<2x4x8xf32>
 // CHECK: nl.param @M0.w2 : tensor<2x8x4xf32>
-// CHECK: nl.linear_scan {{.*}} -> tensor<1x2x3x4x8xf32>
-// CHECK: nl.l2norm
-// CHECK: nl.matrix_scan {{.*}} -> tensor<1x2x3x4x8xf32>
-// CHECK: nl.linear_scan {{.*}} -> tensor<1x2x3x8x4xf32>
-// CHECK: nl.matrix_scan {{.*}} -> tensor<1x2x3x8x4xf32>
+// The chunked parallel form (the default): per linear map, û from the map's
+// input at the chunk-start state (W1's: the hidden act(W2 k), 8 wide), the
+// token-mixing system (Pα' ⊙ Û Ûᵀ) η on 3 x 3 matrices, solved by the UT
+// transform's doubling (the off-diagonal mask of the 2-token blocks, then
+// T (L ⊙ M) T with the 4-token blocks); no per-token states, no matrix scan.
+// CHECK: nl.checkpoint
+// CHECK-NOT: tensor<1x2x3x4x8xf32>
+// CHECK: %[[U:.*]] = nl.l2norm %{{.*}} : tensor<1x2x3x8xf32>
+// CHECK: nl.matmul %[[U]], %{{.*}} : (tensor<1x2x3x8xf32>, tensor<1x2x8x3xf32>) -> tensor<1x2x3x3xf32>
+// CHECK: arith.constant dense<{{\[\[}}0.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+00, 0.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<3x3xf32>
+// CHECK: arith.constant dense<{{\[\[}}0.000000e+00, 0.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+00, 1.000000e+00, 0.000000e+00]]> : tensor<3x3xf32>
+// CHECK: %[[TL:.*]] = nl.matmul %{{.*}}, %{{.*}} : (tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+// CHECK: nl.matmul %[[TL]], %{{.*}} : (tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+// CHECK: nl.l2norm %{{.*}} : tensor<1x2x3x4xf32>
+// CHECK-NOT: nl.matrix_scan
+// CHECK-NOT: tensor<1x2x3x8x4xf32>
+// CHECK: return
+// The scans (dual-form=0): a matrix scan of per-token states per linear map.
+// SCAN-LABEL: nl.model @dgd
+// SCAN: nl.linear_scan {{.*}} -> tensor<1x2x3x4x8xf32>
+// SCAN: nl.l2norm
+// SCAN: nl.matrix_scan {{.*}} -> tensor<1x2x3x4x8xf32>
+// SCAN: nl.linear_scan {{.*}} -> tensor<1x2x3x8x4xf32>
+// SCAN: nl.matrix_scan {{.*}} -> tensor<1x2x3x8x4xf32>
 nl.model @dgd {
   nl.level @outer every <1 steps> {
     nl.level @mem every <4 tokens> {

@@ -81,13 +81,16 @@ def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
     docs/autodiff.md for the full rule and its sources.
 
     The chunked parallel form (`dual-form`, on by default): for a matrix or
-    MLP memory without dgd, reading targets it is given, each linear map's
-    per-token gradient is an outer product u_t x_tᵀ, so the scans unroll
-    into W_t = A_t W0 − a_t M0 − Σ_{s≤t} D_{ts} u_s x_sᵀ (A, a, D: products
-    and sums of the gates over the chunk, from scans of n-vectors) and every
+    MLP memory, each linear map's per-token gradient at the chunk-start
+    state is an outer product u_t x_tᵀ, so the scans unroll into
+    W_t = A_t W0 − a_t M0 − Σ_{s≤t} D_{ts} u_s x_sᵀ (A, a, D: products and
+    sums of the gates over the chunk, from scans of n-vectors) and every
     read of the chunk is a few matmuls, O = A ⊙ (P W0ᵀ) − a ⊙ (P M0ᵀ) −
-    (D ⊙ (P Xᵀ)) U, without the n per-token states of the scans. dgd and
-    self-generated values (`nl.self_modify`) keep the scans.
+    (D ⊙ (P Xᵀ)) U, without the n per-token states of the scans. dgd adds
+    − Σ_{s≤t} Pα_{ts} η_s w_s û_sᵀ with w_t = W_{t−1} û_t, the solution of
+    one unit lower-triangular system per chunk (the WY / UT form of the
+    chunked delta rule, inverted by recursive doubling in matmuls);
+    self-generated values are the memory's reads at the chunk-start state.
 
     Each chunk is an `nl.checkpoint` region (unless `checkpoint=false`):
     reverse mode keeps the memory state at chunk boundaries only and
@@ -98,9 +101,9 @@ def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
            "Wrap each chunk in an nl.checkpoint region (recomputed in the "
            "backward pass)">,
     Option<"dualForm", "dual-form", "bool", /*default=*/"true",
-           "Derive the chunks of matrix and MLP memories without dgd (and "
-           "with given targets) in their chunked parallel form: n x n "
-           "token-mixing matrices and matmuls instead of per-token states">,
+           "Derive the chunks of matrix and MLP memories in their chunked "
+           "parallel form: n x n token-mixing matrices and matmuls instead "
+           "of per-token states (false: the per-token scans)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -62,6 +62,14 @@ computes it: the masked scores too), which gives the GFLOP/s of the nlc and
 PyTorch Transformers (the same architecture, so the same FLOPs per token)
 and their fraction of sgemm at --threads.
 
+On a GPU (--device cuda, the transformer rows only): nlc's `--target=cuda`
+build against the same PyTorch GPT on the GPU (eager and torch.compile),
+the GPU synchronized before each clock read; no sgemm peak. The machine
+with the GPU has no nlc: build the executables here first
+(`--prebuilt DIR --build-only`: DIR/<model>-T<context>-B<batch>, with the
+shared libraries they load in DIR/lib), carry DIR, and run there with
+`--prebuilt DIR` (docs/gpu.md).
+
 Timing: nlc's `train --steps W+N --log-every 1`, tokens/s over the last N
 steps from metrics.jsonl's wall_s (the first W are warmup); PyTorch: W
 warmup steps, then N steps timed with time.perf_counter, batch sampling
@@ -76,6 +84,7 @@ Usage: .venv/bin/python bench/peers.py [--models transformer titans hope]
            [--cpu-context 64] [--cpu-batch 12] [--threads 2] [--steps 20]
            [--warmup 3] [--hope-steps 3] [--hope-warmup 1] [--repeats 2]
            [--hope-peer PATH] [--no-compile] [--write-results [--results FILE]]
+           [--device cpu|cuda] [--prebuilt DIR [--build-only]]
 """
 import argparse
 import atexit
@@ -138,16 +147,34 @@ ap.add_argument("--repeats", type=int, default=2)
 ap.add_argument("--hope-peer", metavar="PATH",
                 help="a checkout of kmccleary3301/nested_learning (not on PyPI)")
 ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
+ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                help="where both sides train (cuda: nlc --target=cuda, the transformer rows)")
+ap.add_argument("--prebuilt", metavar="DIR",
+                help="nlc executables built before (DIR/<model>-T<context>-B<batch>); "
+                     "missing ones are built there")
+ap.add_argument("--build-only", action="store_true", help="with --prebuilt: build, then stop")
 ap.add_argument("--write-results", action="store_true",
                 help="write the table into docs/results.md (section peers.py)")
 ap.add_argument("--results", default=os.path.join(root, "docs", "results.md"))
 ap.add_argument("--data", default=os.path.normpath(os.path.join(root, "..", "shared", "data", "tinyshakespeare.txt")))
 a = ap.parse_args()
+if a.device == "cuda" and set(a.models) - {"transformer"}:
+    ap.error("--device cuda runs the transformer rows only (the peers of titans and hope "
+             "are measured on the CPU)")
+if a.build_only and not a.prebuilt:
+    ap.error("--build-only needs --prebuilt DIR")
 
 nlc = os.path.join(a.build, "bin", "nlc")
 work = tempfile.mkdtemp(prefix="nl-peers-")
 atexit.register(shutil.rmtree, work, ignore_errors=True)
 torch.set_num_threads(a.threads)
+dev = torch.device(a.device)
+
+
+def sync():
+    """Waits for the GPU's queued work (before reading a clock)."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
 VOCAB = 256
 data = torch.frombuffer(bytearray(open(a.data, "rb").read()), dtype=torch.uint8).long()
 
@@ -187,12 +214,18 @@ def sgemm_at(threads):
 # ---------------------------------------------------------------- nlc
 
 def nlc_build(model, context, batch):
-    """Compiles examples/<model>.nl at these sizes; returns (exe, command, seconds)."""
-    exe = os.path.join(work, f"{model}-T{context}-B{batch}")
+    """Compiles examples/<model>.nl at these sizes (for --device); returns
+    (exe, command, seconds). With --prebuilt an executable already there is
+    used as it is (seconds None)."""
+    exe = os.path.join(a.prebuilt or work, f"{model}-T{context}-B{batch}")
     sets = [f"d={a.width}", f"layers={a.layers}", f"heads={a.heads}",
             f"context={context}", f"batch={batch}"]
     cmd = [nlc, os.path.join(root, "examples", f"{model}.nl")]
     cmd += [x for s in sets for x in ("--set", s)] + ["-o", exe]
+    if a.device == "cuda":
+        cmd.insert(2, "--target=cuda")
+    if a.prebuilt and os.path.exists(exe):
+        return exe, cmd, None
     log(f"compiling: {shown(cmd)}")
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
@@ -228,7 +261,7 @@ def make_adamw(params):
     params = list(params)
     kw = dict(lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     try:
-        probe = nn.Parameter(torch.zeros(2))
+        probe = nn.Parameter(torch.zeros(2, device=dev))
         probe.grad = torch.ones(2)
         torch.optim.AdamW([probe], fused=True, **kw).step()
         return torch.optim.AdamW(params, fused=True, **kw), "fused"
@@ -305,7 +338,7 @@ class TitansBlock(nn.Module):
 
 def batch_of(batch, context, g):
     pos = torch.randint(0, len(data) - context - 1, (batch,), generator=g)
-    tokens = torch.stack([data[p:p + context + 1] for p in pos])
+    tokens = torch.stack([data[p:p + context + 1] for p in pos]).to(dev)
     return tokens[:, :-1], tokens[:, 1:]
 
 
@@ -338,10 +371,13 @@ class TorchRunner:
             t0 = time.perf_counter()
             self.step()
             if self.first_step_s is None:
+                sync()
                 self.first_step_s = time.perf_counter() - t0
+        sync()
         t0 = time.perf_counter()
         for _ in range(steps):
             loss = self.step()
+        sync()
         dt = time.perf_counter() - t0
         if not math.isfinite(loss.item()):
             raise RuntimeError(f"non-finite loss {loss.item()}")
@@ -354,7 +390,7 @@ def ce(logits, y):
 
 def gpt(context, batch, compiled):
     torch.manual_seed(0)
-    model = LM(a.width, a.layers, lambda: Block(a.width, a.heads))
+    model = LM(a.width, a.layers, lambda: Block(a.width, a.heads)).to(dev)
     fn = lambda x, y: ce(model(x), y)  # noqa: E731
     if compiled:
         fn = torch.compile(fn, dynamic=False)  # each configuration its own static graph
@@ -365,7 +401,7 @@ def gpt_step_flops(context, batch):
     """FLOPs of one forward + backward of the GPT (FlopCounterMode)."""
     from torch.utils.flop_counter import FlopCounterMode
     torch.manual_seed(0)
-    model = LM(a.width, a.layers, lambda: Block(a.width, a.heads))
+    model = LM(a.width, a.layers, lambda: Block(a.width, a.heads)).to(dev)
     x, y = batch_of(batch, context, torch.Generator().manual_seed(0))
     with FlopCounterMode(display=False) as fc:
         ce(model(x), y).backward()
@@ -457,8 +493,11 @@ for model in models:
     warm, steps = (a.hope_warmup, a.hope_steps) if model == "hope" else (a.warmup, a.steps)
     for context, batch in cfgs:
         exe, cmd, secs = nlc_build(model, context, batch)
+        if a.build_only:
+            continue
         train = nlc_train_cmd(exe, "RUN_DIR", warm, steps)
-        commands.append(f"`{shown(cmd)}` ({secs:.1f} s), then `{shown(train)}`")
+        built = f"{secs:.1f} s" if secs is not None else "built beforehand"
+        commands.append(f"`{shown(cmd)}` ({built}), then `{shown(train)}`")
         nj = job(f"nlc {model} {context}x{batch}",
                  lambda exe=exe, c=context, b=batch, w=warm, s=steps, t=model:
                  nlc_tokens_per_s(exe, c, b, w, s, t))
@@ -510,13 +549,32 @@ for model in models:
                 rows.append(dict(base, peer=label, peer_job=None,
                                  note="not run (--hope-peer PATH)"))
 
+if a.build_only:
+    # The shared libraries the executables load beside them (the GPU
+    # machine has no LLVM), as scripts/device-check.sh packs them.
+    os.makedirs(os.path.join(a.prebuilt, "lib"), exist_ok=True)
+    for exe in os.listdir(a.prebuilt):
+        path = os.path.join(a.prebuilt, exe)
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            continue
+        for line in subprocess.run(["ldd", path], capture_output=True, text=True).stdout.splitlines():
+            parts = line.split("=>")
+            lib = parts[1].split()[0] if len(parts) == 2 and parts[1].split() else ""
+            if lib.startswith("/") and not any(k in os.path.basename(lib) for k in (
+                    "libc.", "libm.", "libmvec", "libstdc++", "libgcc_s", "libpthread", "libdl",
+                    "ld-linux")):
+                shutil.copy(lib, os.path.join(a.prebuilt, "lib"))
+    log(f"peers.py: built into {a.prebuilt}")
+    sys.exit(0)
+
 failed = {}
-sgemm = {1: [], a.threads: []}
+sgemm = {1: [], a.threads: []} if dev.type == "cpu" else {}
 for rep in range(a.repeats):
     for t in sgemm:
         sgemm[t].append(sgemm_at(t))
-    log(f"repeat {rep + 1}/{a.repeats}: sgemm " +
-        ", ".join(f"{v[-1]:.1f} GFLOP/s at {t} thread(s)" for t, v in sgemm.items()))
+    if sgemm:
+        log(f"repeat {rep + 1}/{a.repeats}: sgemm " +
+            ", ".join(f"{v[-1]:.1f} GFLOP/s at {t} thread(s)" for t, v in sgemm.items()))
     for name, (fn, out) in jobs.items():
         if name in failed:
             continue
@@ -528,6 +586,7 @@ for rep in range(a.repeats):
             failed[name] = f"failed: {type(e).__name__}"
 
 peak = {t: statistics.median(v) for t, v in sgemm.items()}
+unit = f"of sgemm at {a.threads}" if peak else "no sgemm peak on the GPU"
 
 
 def tps(name):
@@ -538,11 +597,11 @@ def flops_text(row, value):
     if value is None or not row["flops"]:
         return "-"
     g = row["flops"] * value / (row["batch"] * row["context"]) / 1e9
-    return f"{g:.1f} ({100 * g / peak[a.threads]:.1f} %)"
+    return f"{g:.1f} ({100 * g / peak[a.threads]:.1f} %)" if peak else f"{g:.1f}"
 
 
 table = ["| model | configuration | nlc tok/s | peer | peer tok/s | nlc / peer "
-         f"| nlc GFLOP/s (of sgemm at {a.threads}) | peer GFLOP/s (of sgemm at {a.threads}) |",
+         f"| nlc GFLOP/s ({unit}) | peer GFLOP/s ({unit}) |",
          "| --- | --- | --- | --- | --- | --- | --- | --- |"]
 extra = []
 for row in rows:
@@ -567,11 +626,14 @@ header = [
     f"{a.repeats} interleaved repeat(s), median tokens/s; {a.warmup} warmup + {a.steps} timed steps"
     + (f" (Hope: {a.hope_warmup} + {a.hope_steps})" if "hope" in models else "")
     + f"; {a.threads} thread(s) on {os.cpu_count()} CPU(s); "
-    f"torch {torch.__version__}"
+    + (f"on the GPU ({torch.cuda.get_device_name()}): nlc --target=cuda, PyTorch on cuda; "
+       if dev.type == "cuda" else "")
+    + f"torch {torch.__version__}"
     + (f", AdamW {'/'.join(adamw)}" if adamw else "") + ".",
-    "NumPy sgemm (1024^3, float32): " + ", ".join(f"{peak[t]:.1f} GFLOP/s at {t} thread(s)"
-                                                  for t in sorted(peak)) + ".",
 ]
+if peak:
+    header.append("NumPy sgemm (1024^3, float32): " + ", ".join(
+        f"{peak[t]:.1f} GFLOP/s at {t} thread(s)" for t in sorted(peak)) + ".")
 for context, batch, f in flops:
     header.append(f"FLOPs of one GPT training step (forward + backward, FlopCounterMode) at context "
                   f"{context}, batch {batch}: {f / 1e9:.3g} GFLOP ({f / (context * batch) / 1e6:.3g} "

@@ -12,10 +12,12 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace mlir::nl {
 #define GEN_PASS_DEF_CONVERTLOOPSTOGPU
@@ -408,6 +410,13 @@ struct MergeGPUModules : nl::impl::MergeGPUModulesBase<MergeGPUModules> {
     if (gpuModules.size() < 2)
       return;
     gpu::GPUModuleOp into = gpuModules.front();
+    // Names are tracked in sets, and uses renamed in one walk: a model has
+    // thousands of kernels, and a symbol lookup or a use replacement per
+    // kernel walks the whole module (quadratic).
+    llvm::StringSet<> taken;
+    for (Operation &op : into.getBody()->getOperations())
+      if (auto symbol = dyn_cast<SymbolOpInterface>(op))
+        taken.insert(symbol.getName());
     for (gpu::GPUModuleOp from : llvm::drop_begin(gpuModules)) {
       SmallVector<gpu::GPUFuncOp> fns(from.getOps<gpu::GPUFuncOp>());
       if (fns.size() != 1) {
@@ -415,7 +424,7 @@ struct MergeGPUModules : nl::impl::MergeGPUModulesBase<MergeGPUModules> {
                          "gpu-kernel-outlining (one kernel each) are merged");
         return signalPassFailure();
       }
-      if (into.lookupSymbol(from.getSymNameAttr())) {
+      if (taken.contains(from.getSymName())) {
         from.emitOpError("cannot be merged: its name is taken in @")
             << into.getSymName();
         return signalPassFailure();
@@ -427,13 +436,17 @@ struct MergeGPUModules : nl::impl::MergeGPUModulesBase<MergeGPUModules> {
            llvm::make_early_inc_range(from.getBody()->getOperations())) {
         auto symbol = dyn_cast<SymbolOpInterface>(op);
         if (!isa<gpu::GPUFuncOp>(op) && symbol &&
-            into.lookupSymbol(symbol.getNameAttr()))
+            taken.contains(symbol.getName()))
           continue;
         op.moveBefore(into.getBody(), into.getBody()->end());
+        if (symbol)
+          taken.insert(symbol.getName());
       }
     }
     // PTX names are [A-Za-z0-9_$]: nl's `f.chunk0` becomes `f_chunk0`.
     llvm::StringMap<StringAttr> kernelNames; // old kernel name -> new
+    DenseMap<StringAttr, StringAttr> renamed;
+    SmallVector<std::pair<SymbolOpInterface, StringAttr>> toRename;
     for (Operation &op : into.getBody()->getOperations()) {
       auto symbol = dyn_cast<SymbolOpInterface>(op);
       if (!symbol)
@@ -443,18 +456,29 @@ struct MergeGPUModules : nl::impl::MergeGPUModulesBase<MergeGPUModules> {
         if (!llvm::isAlnum(c) && c != '_' && c != '$')
           c = '_';
       std::string unique = name;
-      for (int i = 0; unique != symbol.getName() && into.lookupSymbol(unique);
-           ++i)
+      for (int i = 0; unique != symbol.getName() && taken.contains(unique); ++i)
         unique = name + "_" + std::to_string(i);
       StringAttr newName = StringAttr::get(&getContext(), unique);
       if (isa<gpu::GPUFuncOp>(op))
         kernelNames[symbol.getName()] = newName;
       if (newName == symbol.getNameAttr())
         continue;
-      if (failed(SymbolTable::replaceAllSymbolUses(&op, newName, into)))
-        return signalPassFailure();
-      symbol.setName(newName);
+      taken.insert(unique);
+      renamed[symbol.getNameAttr()] = newName;
+      toRename.push_back({symbol, newName});
     }
+    AttrTypeReplacer replacer;
+    replacer.addReplacement([&](SymbolRefAttr ref) -> std::optional<Attribute> {
+      auto it = renamed.find(ref.getRootReference());
+      if (it == renamed.end())
+        return std::nullopt;
+      return SymbolRefAttr::get(it->second, ref.getNestedReferences());
+    });
+    replacer.recursivelyReplaceElementsIn(into, /*replaceAttrs=*/true,
+                                          /*replaceLocs=*/false,
+                                          /*replaceTypes=*/false);
+    for (auto [symbol, newName] : toRename)
+      symbol.setName(newName);
     module.walk([&](gpu::LaunchFuncOp launch) {
       StringAttr mod = launch.getKernel().getRootReference();
       StringAttr fn =

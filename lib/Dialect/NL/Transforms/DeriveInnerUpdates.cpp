@@ -622,19 +622,46 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
 /// blocks of size m, the blocks of size 2m are [[A, 0], [C, B]]⁻¹ =
 /// [[A⁻¹, 0], [−B⁻¹ C A⁻¹, B⁻¹]], i.e. T ← T − T (L ⊙ M_m) T, where M_m
 /// selects the lower off-diagonal m×m block of each 2m block. ⌈log₂ n⌉
-/// steps of two n×n matmuls, every op differentiable by reverse mode.
+/// steps, every op differentiable by reverse mode. When n is a multiple of
+/// kSolveBlock (and larger), the steps below it run on the diagonal blocks
+/// alone ([B, H, n / b, b, b] products instead of n×n ones), which are then
+/// placed on the diagonal for the full-size steps.
 Value Deriver::unitLowerInverse(Value l, int64_t n) {
-  Type elt = nb.tt(l).getElementType();
-  Value t = nb.bcast(identity(n, elt), nb.tt(l));
-  for (int64_t m = 1; m < n; m *= 2) {
-    Value mask = constMatrix(n, elt, [m](int64_t r, int64_t c) {
-      return r / (2 * m) == c / (2 * m) && r / m != c / m && r > c;
-    });
-    Value off = nb.mul(l, mask);
-    // Blocks of size 1 are 1: T = I needs no products.
-    t = nb.sub(t, m == 1 ? off : nb.matmul(nb.matmul(t, off), t));
+  constexpr int64_t kSolveBlock = 16;
+  auto lt = nb.tt(l);
+  Type elt = lt.getElementType();
+  // The doubling steps m = from, 2 from, ... < size on t and l of size
+  // `size` in their last two dims.
+  auto doubling = [&](Value t, Value lm, int64_t size, int64_t from) {
+    for (int64_t m = from; m < size; m *= 2) {
+      Value mask = constMatrix(size, elt, [m](int64_t r, int64_t c) {
+        return r / (2 * m) == c / (2 * m) && r / m != c / m && r > c;
+      });
+      Value off = nb.mul(lm, mask);
+      // Blocks of size 1 are 1: T = I needs no products.
+      t = nb.sub(t, m == 1 ? off : nb.matmul(nb.matmul(t, off), t));
+    }
+    return t;
+  };
+  int64_t bs = kSolveBlock;
+  if (n <= bs || n % bs != 0)
+    return doubling(nb.bcast(identity(n, elt), lt), l, n, 1);
+  int64_t blocks = n / bs, bsz = lt.getDimSize(0), heads = lt.getDimSize(1);
+  auto blockT = RankedTensorType::get({bsz, heads, bs, bs}, elt);
+  auto stackedT = RankedTensorType::get({bsz, heads, blocks, bs, bs}, elt);
+  Value diag; // the diagonal blocks of L, [B, H, n / b, b, b]
+  for (int64_t j = 0; j < blocks; ++j) {
+    Value blk = nb.slice(nb.slice(l, 2, j * bs, bs), 3, j * bs, bs);
+    diag = nb.add(diag, nb.pad(nb.insertUnitDims(blk, 2, 1), 2, j, blocks));
   }
-  return t;
+  Value tb =
+      doubling(nb.bcast(identity(bs, elt), stackedT), diag, bs, /*from=*/1);
+  Value t; // the block inverses on the diagonal, [B, H, n, n]
+  for (int64_t j = 0; j < blocks; ++j) {
+    Value blk = nb.dropUnitDims(nb.slice(tb, 2, j, 1), blockT);
+    t = nb.add(t, nb.pad(nb.pad(blk, 2, j * bs, n), 3, j * bs, n));
+  }
+  return doubling(t, l, n, bs);
 }
 
 FailureOr<Value> Deriver::run() {

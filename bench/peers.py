@@ -551,19 +551,11 @@ for model in models:
 
 if a.build_only:
     # The shared libraries the executables load beside them (the GPU
-    # machine has no LLVM), as scripts/device-check.sh packs them.
-    os.makedirs(os.path.join(a.prebuilt, "lib"), exist_ok=True)
-    for exe in os.listdir(a.prebuilt):
-        path = os.path.join(a.prebuilt, exe)
-        if not os.path.isfile(path) or not os.access(path, os.X_OK):
-            continue
-        for line in subprocess.run(["ldd", path], capture_output=True, text=True).stdout.splitlines():
-            parts = line.split("=>")
-            lib = parts[1].split()[0] if len(parts) == 2 and parts[1].split() else ""
-            if lib.startswith("/") and not any(k in os.path.basename(lib) for k in (
-                    "libc.", "libm.", "libmvec", "libstdc++", "libgcc_s", "libpthread", "libdl",
-                    "ld-linux")):
-                shutil.copy(lib, os.path.join(a.prebuilt, "lib"))
+    # machine has no LLVM): scripts/bundle-libs.sh, as device-check.sh.
+    exes = [os.path.join(a.prebuilt, f) for f in os.listdir(a.prebuilt)]
+    exes = [f for f in exes if os.path.isfile(f) and os.access(f, os.X_OK)]
+    subprocess.run(["bash", os.path.join(root, "scripts", "bundle-libs.sh"),
+                    os.path.join(a.prebuilt, "lib")] + exes, check=True)
     log(f"peers.py: built into {a.prebuilt}")
     sys.exit(0)
 

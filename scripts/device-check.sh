@@ -36,11 +36,7 @@ if [ "$mode" = prepare ]; then
     "$nlc" "$root/examples/$m.nl" --target=cuda -o "$dir/$m.cuda"
   done
   # The libraries outside glibc/libstdc++ that the executables load.
-  for exe in "$dir"/*.cpu "$dir"/*.cuda; do
-    { ldd "$exe" | awk '/=> \//{print $3}' |
-      grep -v -E '/(libc|libm|libmvec|libstdc\+\+|libgcc_s|libpthread|libdl|ld-linux)[.-]' ||
-      true; } | xargs -r -I{} cp -L {} "$dir/lib/"
-  done
+  bash "$root/scripts/bundle-libs.sh" "$dir/lib" "$dir"/*.cpu "$dir"/*.cuda
   # One compressed file to carry to the GPU machine (its PTX packs well).
   tar -C "$dir" -cJf "$dir.tar.xz" --exclude=results.json .
   du -sh "$dir" "$dir.tar.xz"

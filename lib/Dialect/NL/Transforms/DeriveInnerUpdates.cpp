@@ -208,6 +208,12 @@ public:
                              SmallVectorImpl<Value> &mom, Value kc, Value vc,
                              Value selfFrom, Value qc, Value eta, Value alphaT,
                              Value betaT, int64_t n, double lambda);
+  /// DGD's direction û = u / sqrt(‖u‖² + 1e-6) of a linear map's input u
+  /// [..., p] (§9.2), in the scans and the chunked form alike.
+  Value dgdDirection(Value u) {
+    return L2NormOp::create(b, op->getLoc(), u.getType(), u,
+                            b.getF64FloatAttr(1e-6));
+  }
   /// (I + L)⁻¹ for L [B, H, n, n] strictly lower triangular.
   Value unitLowerInverse(Value l, int64_t n);
   /// o = W x per token: x [B, H, n, in], W [B, H, out, in] -> [B, H, n, out].
@@ -434,8 +440,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       // W1 (mlp), at the chunk-start state.
       bool isW1 = rule.type.getKind() == MemoryKind::mlp && i == 0;
       Value in = isW1 ? hidden : kc;
-      Value uhat =
-          L2NormOp::create(b, loc, in.getType(), in, b.getF64FloatAttr(1e-6));
+      Value uhat = dgdDirection(in);
       int64_t p = nb.tt(in).getShape().back();
       Value col = nb.insertUnitDims(uhat, 4, 1); // [B, H, n, p, 1]
       Value outer = nb.matmul(col, nb.transpose(col));
@@ -560,8 +565,7 @@ FailureOr<Value> Deriver::dualChunk(SmallVectorImpl<Value> &w,
     Value aS = rule.hasMomentum ? nb.shift(a, 2, 1) : Value();
     Value etaCols = nb.insertUnitDims(eta, 2, 1); // [B, H, 1, n]
     for (unsigned i = 0; i < w.size(); ++i) {
-      Value uh = L2NormOp::create(b, loc, xs[i].getType(), xs[i],
-                                  b.getF64FloatAttr(1e-6));
+      Value uh = dgdDirection(xs[i]);
       Value l = nb.mul(nb.mul(paS, nb.matmul(uh, nb.transpose(uh))), etaCols);
       Value r = nb.mul(prodAS, mapOut(w[i], uh));
       if (rule.hasMomentum)

@@ -25,6 +25,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -123,12 +124,15 @@ public:
         floatType(options.float64 ? Type(b.getF64Type())
                                   : Type(b.getF32Type())),
         kMaxOps(options.maxOps) {
+    streamTokens = options.streamTokens;
     b.setListener(&opCounter);
   }
 
   OwningOpRef<ModuleOp> run();
 
 private:
+  /// Returns the logits of a stream function and the caches after the call.
+  bool finishStream(func::FuncOp fn, const Val &loss);
   /// Refuses what a definition `as KIND` would silently ignore.
   void checkRefinedBody(const OptimizerDef &o);
   /// An error about the model setting `c`, naming `--set NAME=VALUE` when the
@@ -173,6 +177,19 @@ private:
     }
   } opCounter;
   bool opsReported = false;
+  /// A stream function (MLIRGenOptions::streamTokens > 0): its entry block,
+  /// which gains an argument per cache, and each cache's name and value
+  /// after the call (a result).
+  int64_t streamTokens = 0;
+  Block *entryBlock = nullptr;
+  struct StreamCache {
+    std::string name;
+    Value next;
+  };
+  std::vector<StreamCache> streamCaches;
+  std::map<std::string, int> convCaches; // per block-instance prefix
+  std::map<std::string, int> attnCaches; // likewise
+  int64_t trainContext = 0;              // T of the training step
 
   /// Refuses the model once its IR passes kMaxOps operations; `at` is the
   /// statement or block call that crossed the limit.
@@ -1474,8 +1491,34 @@ private:
       return error(e.loc, "conv window " + shapeStr(shapeOf(*w)) +
                               " does not match the input width " +
                               std::to_string(shapeOf(*x)[2]));
+    if (streamTokens && shapeOf(*w)[0] > 1)
+      return Val::tensor(streamConv(*x, *w, loc(e.loc)));
     return Val::tensor(
         mlir::nl::CausalConvOp::create(b, loc(e.loc), x->getType(), *x, *w));
+  }
+
+  /// A causal convolution x [B, n, D] of a stream function, window w [K, D]:
+  /// the cache [B, K - 1, D] of the K - 1 inputs before the call (zeros at
+  /// the start of a stream) is an argument, prepended to x; the convolution
+  /// of the concatenation, from row K - 1, is the result, and its last K - 1
+  /// rows the cache after the call.
+  Value streamConv(Value x, Value w, Location l) {
+    using namespace mlir::nl;
+    ArrayRef<int64_t> xs = shapeOf(x);
+    int64_t k = shapeOf(w)[0], n = xs[1];
+    auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+    auto cacheT = f32({xs[0], k - 1, xs[2]});
+    auto catT = f32({xs[0], k - 1 + n, xs[2]});
+    Value cache = entryBlock->addArgument(cacheT, l);
+    Value cat = AddOp::create(
+        b, l, catT,
+        PadOp::create(b, l, catT, cache, i64(1), i64(0), i64(k - 1 + n)),
+        PadOp::create(b, l, catT, x, i64(1), i64(k - 1), i64(k - 1 + n)));
+    Value y = CausalConvOp::create(b, l, catT, cat, w);
+    streamCaches.push_back(
+        {prefix + "conv" + std::to_string(convCaches[prefix]++),
+         SliceOp::create(b, l, cacheT, cat, i64(1), i64(n), i64(k - 1))});
+    return SliceOp::create(b, l, x.getType(), y, i64(1), i64(k - 1), i64(n));
   }
 
   std::optional<Val> genAttention(const Expr &e) {
@@ -1506,8 +1549,85 @@ private:
     }
     SmallVector<int64_t> out(shapeOf(*q));
     out.back() = shapeOf(*v).back();
+    int64_t seen = window ? window.getInt() : trainContext;
+    if (streamTokens && seen > 1)
+      return Val::tensor(streamAttention(*q, *k, *v, seen, scale, loc(e.loc)));
     return Val::tensor(mlir::nl::AttentionOp::create(
         b, loc(e.loc), f32(out), *q, *k, *v, window, scale));
+  }
+
+  /// Causal attention in a stream function: q, k [B, H, n, dk], v
+  /// [B, H, n, dv], each token seeing the `seen` tokens up to itself (its
+  /// window, or the training context: a sliding window past it). The keys
+  /// and values of the S = seen - 1 tokens before the call are arguments
+  /// (zeros at the start of a stream, with a validity row [B, S] of 0/1),
+  /// prepended to the call's own; the last S rows of each are the caches
+  /// after the call.
+  Value streamAttention(Value q, Value k, Value v, int64_t seen,
+                        FloatAttr scale, Location l) {
+    using namespace mlir::nl;
+    ArrayRef<int64_t> qs = shapeOf(q);
+    int64_t bsz = qs[0], h = qs[1], n = qs[2], dk = qs[3], dv = shapeOf(v)[3],
+            cache = seen - 1, all = cache + n;
+    auto i64 = [&](int64_t x) { return b.getI64IntegerAttr(x); };
+    auto constant = [&](ArrayRef<int64_t> shape, auto f) {
+      auto t = f32(shape);
+      SmallVector<Attribute> vals;
+      for (int64_t i = 0; i < t.getNumElements(); ++i)
+        vals.push_back(b.getFloatAttr(floatType, f(i)));
+      return arith::ConstantOp::create(b, l, t, DenseElementsAttr::get(t, vals))
+          .getResult();
+    };
+    // [.., cache, ..] ++ [.., n, ..] along `dim`.
+    auto cat = [&](Value c, Value x, int64_t dim) {
+      SmallVector<int64_t> shape(shapeOf(x));
+      shape[dim] = all;
+      auto t = f32(shape);
+      return AddOp::create(
+          b, l, t, PadOp::create(b, l, t, c, i64(dim), i64(0), i64(all)),
+          PadOp::create(b, l, t, x, i64(dim), i64(cache), i64(all)));
+    };
+    std::string name = prefix + "attn" + std::to_string(attnCaches[prefix]++);
+    Value kc = entryBlock->addArgument(f32({bsz, h, cache, dk}), l);
+    Value vc = entryBlock->addArgument(f32({bsz, h, cache, dv}), l);
+    Value valid = entryBlock->addArgument(f32({bsz, cache}), l);
+    Value keys = cat(kc, k, 2), values = cat(vc, v, 2);
+    Value kt = TransposeOp::create(b, l, f32({bsz, h, dk, all}), keys);
+    auto st = f32({bsz, h, n, all});
+    Value scores = MatmulOp::create(b, l, st, q, kt);
+    double sc = scale ? scale.getValueAsDouble() : 1.0 / std::sqrt((double)dk);
+    scores = MulOp::create(b, l, st, scores,
+                           constant({}, [&](int64_t) { return sc; }));
+    // Query i (position cache + i of the concatenation) sees keys i ..
+    // cache + i; the cached ones only where they hold a token.
+    constexpr double kMasked = -1e30;
+    scores = AddOp::create(b, l, st, scores, constant({n, all}, [&](int64_t x) {
+                             int64_t i = x / all, j = x % all;
+                             return j >= i && j <= cache + i ? 0.0 : kMasked;
+                           }));
+    Value ones = constant({bsz, n}, [](int64_t) { return 1.0; });
+    Value seenRow = cat(valid, ones, 1); // [B, all]
+    Value bias =
+        MulOp::create(b, l, f32({bsz, all}),
+                      SubOp::create(b, l, f32({bsz, all}), seenRow,
+                                    constant({}, [](int64_t) { return 1.0; })),
+                      constant({}, [&](int64_t) { return -kMasked; }));
+    bias = tensor::ExpandShapeOp::create(
+        b, l, f32({bsz, 1, 1, all}), bias,
+        SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});
+    scores = AddOp::create(b, l, st, scores, bias);
+    Value p = SoftmaxOp::create(b, l, st, scores);
+    Value y = MatmulOp::create(b, l, f32({bsz, h, n, dv}), p, values);
+    streamCaches.push_back(
+        {name + ".k", SliceOp::create(b, l, f32({bsz, h, cache, dk}), keys,
+                                      i64(2), i64(n), i64(cache))});
+    streamCaches.push_back(
+        {name + ".v", SliceOp::create(b, l, f32({bsz, h, cache, dv}), values,
+                                      i64(2), i64(n), i64(cache))});
+    streamCaches.push_back(
+        {name + ".valid", SliceOp::create(b, l, f32({bsz, cache}), seenRow,
+                                          i64(1), i64(n), i64(cache))});
+    return y;
   }
 
   std::optional<Val> genCrossEntropy(const Expr &e) {
@@ -2179,6 +2299,16 @@ OwningOpRef<ModuleOp> Gen::run() {
     *target = static_cast<int64_t>(v);
   }
   bool rows = config.count("features");
+  if (streamTokens) {
+    if (rows) {
+      diags.error(modelLoc, "a model of rows of real values has no stream "
+                            "entry points");
+      return nullptr;
+    }
+    trainContext = T;
+    T = streamTokens;
+    B = 1;
+  }
   for (auto &c : file.model->config) {
     if (rows && c.name == "context")
       diags.error(c.loc, "'context' sizes token sequences; a model with "
@@ -2262,11 +2392,13 @@ OwningOpRef<ModuleOp> Gen::run() {
 
   // The step: tokens [B, T + 1] (or rows [B, F + O]) -> loss.
   auto dataT = rows ? f32({B, F + O})
-                    : RankedTensorType::get({B, T + 1}, b.getI32Type());
+                    : RankedTensorType::get({B, streamTokens ? T : T + 1},
+                                            b.getI32Type());
   auto fnType = b.getFunctionType({dataT}, {f32({})});
   b.setInsertionPointToEnd(&model.getBody().front());
   auto fn = func::FuncOp::create(b, loc(modelLoc), "step", fnType);
   Block *entry = fn.addEntryBlock();
+  entryBlock = entry;
   b.setInsertionPointToStart(entry);
   Value data = entry->getArgument(0);
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
@@ -2281,6 +2413,12 @@ OwningOpRef<ModuleOp> Gen::run() {
     scopes.back()["rows"] = Val::tensor(data);
     scopes.back()["inputs"] = slice(0, F);
     scopes.back()["targets"] = slice(F, O);
+  } else if (streamTokens) {
+    // The tokens of the call; the targets are never read (the logits are
+    // the result).
+    scopes.back()["tokens"] = Val::tensor(data);
+    scopes.back()["inputs"] = Val::tensor(data);
+    scopes.back()["targets"] = Val::tensor(data);
   } else {
     scopes.back()["tokens"] = Val::tensor(data);
     scopes.back()["inputs"] = slice(0, T);
@@ -2302,10 +2440,36 @@ OwningOpRef<ModuleOp> Gen::run() {
     diags.error(lossLoc, "'loss' must be a scalar, got " + describe(*loss));
     return nullptr;
   }
+  if (streamTokens)
+    return finishStream(fn, *loss) ? std::move(module) : nullptr;
   func::ReturnOp::create(b, loc(lossLoc), loss->value);
   if (!checkNewtonSchulz())
     return nullptr;
   return module;
+}
+
+bool Gen::finishStream(func::FuncOp fn, const Val &loss) {
+  auto ce = loss.value.getDefiningOp<mlir::nl::CrossEntropyOp>();
+  if (!ce) {
+    diags.error(lossLoc, "stream entry points need a loss that is the "
+                         "cross-entropy of logits");
+    return false;
+  }
+  SmallVector<Value> results{ce.getLogits()};
+  ce.erase();
+  for (auto &c : streamCaches)
+    results.push_back(c.next);
+  func::ReturnOp::create(b, loc(lossLoc), results);
+  fn.setFunctionType(b.getFunctionType(entryBlock->getArgumentTypes(),
+                                       ValueRange(results).getTypes()));
+  for (auto [i, c] : llvm::enumerate(streamCaches)) {
+    auto attr =
+        b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr(c.name)),
+                             b.getNamedAttr("init", b.getStringAttr("zeros"))});
+    fn.setArgAttr(1 + i, "nl.stream", attr);
+    fn.setResultAttr(1 + i, "nl.stream", attr);
+  }
+  return true;
 }
 
 } // namespace
@@ -2317,6 +2481,79 @@ OwningOpRef<ModuleOp> mlirGen(MLIRContext &context, const File &file,
                       arith::ArithDialect, tensor::TensorDialect>();
   Gen gen(context, file, files, diags, options);
   return gen.run();
+}
+
+bool addStreamEntries(ModuleOp module, const File &file,
+                      const SourceFiles &files, const MLIRGenOptions &options,
+                      std::string &why) {
+  using namespace mlir::nl;
+  auto models = module.getOps<ModelOp>();
+  if (models.empty())
+    return why = "no model", false;
+  ModelOp model = *models.begin();
+  auto step = model.lookupSymbol<func::FuncOp>("step");
+  auto dataT = step ? dyn_cast<RankedTensorType>(step.getArgumentTypes()[0])
+                    : RankedTensorType();
+  if (!dataT || !dataT.getElementType().isInteger(32))
+    return why = "the model reads rows of real values, not tokens", false;
+  int64_t context = dataT.getDimSize(1) - 1, lcm = 1;
+  model.walk([&](LevelOp l) {
+    FrequencyAttr f = l.getFrequency();
+    if (f.getUnit() == FrequencyUnit::tokens)
+      lcm = std::lcm(lcm, f.getPeriod());
+  });
+  // @prefill's tokens: whole chunks of every memory level (the runtime
+  // calls it at their common boundaries), at least 64 tokens or the
+  // context; none when one such step is longer than the context.
+  int64_t want = std::min<int64_t>(64, context);
+  int64_t prefill = lcm > context ? 0 : (want + lcm - 1) / lcm * lcm;
+  auto paramTypes = [](ModelOp m) {
+    std::map<std::string, Type> types;
+    m.walk([&](ParamOp p) {
+      auto level = p->getParentOfType<LevelOp>();
+      types[(level ? level.getSymName().str() : "") +
+            "::" + p.getSymName().str()] = p.getType();
+    });
+    return types;
+  };
+  auto mainParams = paramTypes(model);
+  SmallVector<func::FuncOp> made;
+  auto dropMade = [&] {
+    for (func::FuncOp f : made)
+      f.erase();
+  };
+  for (auto [name, tokens] :
+       {std::pair<StringRef, int64_t>{"decode", 1}, {"prefill", prefill}}) {
+    if (tokens == 0)
+      continue;
+    Diagnostics diags;
+    MLIRGenOptions o = options;
+    o.streamTokens = tokens;
+    OwningOpRef<ModuleOp> sm =
+        mlirGen(*module->getContext(), file, files, diags, o);
+    if (!sm || diags.numErrors) {
+      for (auto &e : diags.entries)
+        if (e.isError) {
+          why = e.message;
+          break;
+        }
+      dropMade();
+      return false;
+    }
+    ModelOp streamModel = *sm->getOps<ModelOp>().begin();
+    if (paramTypes(streamModel) != mainParams) {
+      why = "a parameter's shape depends on the context";
+      dropMade();
+      return false;
+    }
+    auto fn = streamModel.lookupSymbol<func::FuncOp>("step");
+    fn->remove();
+    fn.setSymName(name);
+    fn->setAttr("nl.stream", StringAttr::get(module->getContext(), name));
+    model.getBody().front().push_back(fn);
+    made.push_back(fn);
+  }
+  return true;
 }
 
 } // namespace nlc::frontend

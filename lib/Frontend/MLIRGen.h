@@ -17,6 +17,12 @@ struct MLIRGenOptions {
   /// Newton-Schulz iterations unrolled): compile time and memory grow with
   /// it (docs/nlc.md, "Compile-time limits"); nlc --max-ops sets it.
   int64_t maxOps = 512;
+  /// When > 0, builds a stream function instead of the training step: batch
+  /// 1, tokens [1, streamTokens] -> logits [1, streamTokens, vocab], each
+  /// causal convolution and attention reading and returning its cache of
+  /// the tokens before the call (arguments and results with `nl.stream`);
+  /// memories get theirs from derive-inner-updates (docs/streaming.md).
+  int64_t streamTokens = 0;
 };
 
 /// Builds `builtin.module { nl.model @NAME { levels, read functions,
@@ -27,6 +33,17 @@ struct MLIRGenOptions {
 mlir::OwningOpRef<mlir::ModuleOp>
 mlirGen(mlir::MLIRContext &context, const File &file, const SourceFiles &files,
         Diagnostics &diags, const MLIRGenOptions &options = {});
+
+/// Adds the stream entry points to the nl.model of `module` (built by
+/// mlirGen from `file`): `@decode` (one token) and `@prefill` (the
+/// smallest multiple of every memory level's chunk size that reaches 64
+/// tokens or the context), each a function with `nl.stream` = "decode" or
+/// "prefill". Returns false, with the reason in `why`, when the model has
+/// none: a loss that is not a cross-entropy of logits, rows of real values,
+/// or parameters whose shapes depend on the context.
+bool addStreamEntries(mlir::ModuleOp module, const File &file,
+                      const SourceFiles &files, const MLIRGenOptions &options,
+                      std::string &why);
 
 } // namespace nlc::frontend
 

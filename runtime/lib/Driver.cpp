@@ -22,6 +22,7 @@
 #include "Dataset.h"
 #include "Model.h"
 #include "Random.h"
+#include "Stream.h"
 #include "nlrt/nlrt.h"
 
 #include <CLI/CLI.hpp>
@@ -607,16 +608,41 @@ int evaluate(Model &model, const std::string &dataPath,
   return kOk;
 }
 
-int generate(Model &model, const std::string &runDir, const std::string &prompt,
-             int64_t count, double temperature, uint64_t seed) {
+struct GenerateOptions {
+  std::string runDir, prompt, stateIn, stateOut;
+  int64_t count = 200;
+  double temperature = 0.8;
+  uint64_t seed = 0;
+  /// Re-run the whole window per token (the path of models without stream
+  /// entry points) instead of carrying the stream state.
+  bool window = false;
+  /// Memories learn while reading (off: frozen at their learned initial
+  /// state, the ablation of test-time memorization).
+  bool memorize = true;
+};
+
+int generate(Model &model, const GenerateOptions &o) {
   const Manifest &m = model.manifest();
   if (!m.hasLogits() || !nl_logits)
     throw Error(fmt::format("'{}' has no logits to sample: its loss is not a "
                             "cross-entropy over tokens",
                             m.model));
-  State s = model.load(runDir + "/" + kCheckpoint);
+  bool stream = m.hasStream() && !o.window;
+  if (!o.memorize && !stream)
+    throw Error(fmt::format(
+        "--memorize off needs the stream entry points{}",
+        o.window             ? " (not --window)"
+        : m.noStream.empty() ? ""
+                             : "; '" + m.model + "' has none: " + m.noStream));
+  if (!stream && (!o.stateIn.empty() || !o.stateOut.empty()))
+    throw Error(fmt::format(
+        "--state-in and --state-out need the stream entry points{}",
+        o.window             ? " (not --window)"
+        : m.noStream.empty() ? ""
+                             : "; '" + m.model + "' has none: " + m.noStream));
+  State s = model.load(o.runDir + "/" + kCheckpoint);
   std::vector<int32_t> text;
-  for (unsigned char c : prompt) {
+  for (unsigned char c : o.prompt) {
     if (c >= m.vocab)
       throw Error(fmt::format("--prompt: byte {} is outside the model's "
                               "vocabulary of {} tokens",
@@ -625,27 +651,17 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
   }
   if (text.empty())
     text.push_back('\n');
-  Scratch scratch;
-  scratch.batch = Dataset::makeBatch(m);
-  Call call = callOn(model, "logits", nl_logits, s, scratch);
-  const float *logits = scratch.out.begin()->second.data();
   // The prompt goes out with the first sampled byte (or at the end), so that
   // a model whose first logits are non-finite prints nothing.
   bool promptOut = false;
   auto putPrompt = [&] {
     if (!promptOut)
-      std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+      std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
     promptOut = true;
   };
   std::vector<double> p(static_cast<size_t>(m.vocab));
-  for (int64_t i = 0; i < count; ++i) {
-    // The last `context` tokens, in row 0 (the model is causal: the
-    // positions after them do not change their logits).
-    size_t n = std::min(text.size(), static_cast<size_t>(m.context));
-    std::copy(text.end() - static_cast<long>(n), text.end(),
-              scratch.batch.tokens.begin());
-    call();
-    const float *row = logits + (n - 1) * static_cast<size_t>(m.vocab);
+  // The next token from one row of logits.
+  auto sample = [&](const float *row, int64_t i) {
     int64_t bad = firstNonFinite(row, static_cast<size_t>(m.vocab));
     if (bad >= 0) {
       std::fflush(stdout);
@@ -653,25 +669,284 @@ int generate(Model &model, const std::string &runDir, const std::string &prompt,
                                   "finite ({} for token {}); stopping",
                                   i + 1, row[bad], bad));
     }
+    if (o.temperature <= 0)
+      return static_cast<int32_t>(std::max_element(row, row + m.vocab) - row);
+    double mx = *std::max_element(row, row + m.vocab), z = 0;
+    for (int64_t v = 0; v < m.vocab; ++v)
+      z += p[v] = std::exp((row[v] - mx) / o.temperature);
+    double u = randomUniform(o.seed, 0x67656e /* "gen" */, i) * z;
     int32_t next = 0;
-    if (temperature <= 0) {
-      next = static_cast<int32_t>(std::max_element(row, row + m.vocab) - row);
-    } else {
-      double mx = *std::max_element(row, row + m.vocab), z = 0;
-      for (int64_t v = 0; v < m.vocab; ++v)
-        z += p[v] = std::exp((row[v] - mx) / temperature);
-      double u = randomUniform(seed, 0x67656e /* "gen" */, i) * z;
-      for (next = 0; next < m.vocab - 1 && (u -= p[next]) > 0; ++next)
-        ;
-    }
-    text.push_back(next);
+    for (; next < m.vocab - 1 && (u -= p[next]) > 0; ++next)
+      ;
+    return next;
+  };
+  auto put = [&](int32_t next) {
     putPrompt();
     std::fputc(next, stdout);
     std::fflush(stdout);
+  };
+
+  // Timing (stderr): the prompt, then the generated tokens.
+  double t1 = now(), readTime = 0;
+  size_t promptTokens = text.size();
+  if (stream) {
+    // The prompt read once, then one decode step per token: the memories
+    // keep what they read, past the compiled context.
+    Stream st(model, s);
+    st.memorize = o.memorize;
+    if (!o.stateIn.empty())
+      st.load(o.stateIn);
+    double t0 = now();
+    std::vector<float> logits(text.size() * static_cast<size_t>(m.vocab));
+    st.feed(text.data(), text.size(), logits.data());
+    std::vector<float> row(logits.end() - m.vocab, logits.end());
+    t1 = now();
+    readTime = t1 - t0;
+    for (int64_t i = 0; i < o.count; ++i) {
+      int32_t next = sample(row.data(), i);
+      put(next);
+      st.feed(&next, 1, row.data());
+    }
+    if (!o.stateOut.empty())
+      st.save(o.stateOut);
+  } else {
+    Scratch scratch;
+    scratch.batch = Dataset::makeBatch(m);
+    Call call = callOn(model, "logits", nl_logits, s, scratch);
+    const float *logits = scratch.out.begin()->second.data();
+    for (int64_t i = 0; i < o.count; ++i) {
+      // The last `context` tokens, in row 0 (the model is causal: the
+      // positions after them do not change their logits).
+      size_t n = std::min(text.size(), static_cast<size_t>(m.context));
+      std::copy(text.end() - static_cast<long>(n), text.end(),
+                scratch.batch.tokens.begin());
+      call();
+      int32_t next = sample(logits + (n - 1) * static_cast<size_t>(m.vocab), i);
+      text.push_back(next);
+      put(next);
+    }
   }
   putPrompt();
   std::fputc('\n', stdout);
+  double genTime = now() - t1;
+  fmt::print(stderr,
+             "{}: generate: {} prompt tokens in {:.3f} s, {} tokens in {:.3f} "
+             "s ({:.1f} tokens/s, {})\n",
+             m.model, promptTokens, readTime, o.count, genTime,
+             o.count / std::max(genTime, 1e-9),
+             stream ? "state carried" : "window re-run per token");
   return kOk;
+}
+
+/// The bytes of `path` as tokens of `m`'s vocabulary.
+std::vector<int32_t> readTokens(const std::string &path, const Manifest &m) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(fmt::format("cannot read '{}'", path));
+  std::vector<int32_t> tokens;
+  for (char c; in.get(c);) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= m.vocab)
+      throw Error(fmt::format("'{}': byte {} at offset {} is outside the "
+                              "model's vocabulary of {} tokens",
+                              path, u, tokens.size(), m.vocab));
+    tokens.push_back(u);
+  }
+  return tokens;
+}
+
+/// log-sum-exp of a row minus the target's logit: the token's loss (nats).
+double tokenLoss(const float *row, int64_t vocab, int32_t target) {
+  double mx = *std::max_element(row, row + vocab), z = 0;
+  for (int64_t v = 0; v < vocab; ++v)
+    z += std::exp(static_cast<double>(row[v]) - mx);
+  return mx + std::log(z) - row[target];
+}
+
+/// eval --long: the loss (nats/token) of every token of one long text read
+/// as one stream, the memories' state carried from window to window;
+/// printed as one JSON line with the mean and the mean per bucket of
+/// `bucket` positions.
+int evaluateLong(Model &model, const std::string &runDir,
+                 const std::string &path, int64_t limit, int64_t bucket,
+                 bool memorize) {
+  const Manifest &m = model.manifest();
+  State s = model.load(runDir + "/" + kCheckpoint);
+  std::vector<int32_t> tokens = readTokens(path, m);
+  if (limit > 0 && static_cast<int64_t>(tokens.size()) > limit + 1)
+    tokens.resize(static_cast<size_t>(limit + 1));
+  if (tokens.size() < 2)
+    throw Error(fmt::format("'{}' holds {} bytes: --long needs at least 2 "
+                            "(a token and the next)",
+                            path, tokens.size()));
+  Stream st(model, s);
+  st.memorize = memorize;
+  size_t n = tokens.size() - 1, vocab = static_cast<size_t>(m.vocab);
+  size_t block = static_cast<size_t>(std::max<int64_t>(
+      st.prefillTokens() *
+          std::max<int64_t>(1, 256 / std::max<int64_t>(st.prefillTokens(), 1)),
+      256));
+  std::vector<float> logits(block * vocab);
+  std::vector<double> sum((n + bucket - 1) / bucket), cnt(sum.size());
+  double total = 0, t0 = now(), last = t0;
+  for (size_t i = 0; i < n; i += block) {
+    size_t k = std::min(block, n - i);
+    st.feed(tokens.data() + i, k, logits.data());
+    for (size_t j = 0; j < k; ++j) {
+      double l =
+          tokenLoss(logits.data() + j * vocab, m.vocab, tokens[i + j + 1]);
+      if (!std::isfinite(l))
+        throw NonFinite(fmt::format("the loss of token {} of '{}' is {}: no "
+                                    "result",
+                                    i + j + 1, path, l));
+      total += l;
+      sum[(i + j) / bucket] += l;
+      cnt[(i + j) / bucket] += 1;
+    }
+    if (now() - last > 2) {
+      last = now();
+      fmt::print(stderr, "\r{}: eval --long: {} / {} tokens, {:.0f} tokens/s",
+                 m.model, i + k, n, (i + k) / (last - t0));
+    }
+  }
+  if (last != t0)
+    fmt::print(stderr, "\n");
+  std::string buckets;
+  for (size_t b = 0; b < sum.size(); ++b)
+    buckets += fmt::format("{}{:.6f}", b ? ", " : "", sum[b] / cnt[b]);
+  double mean = total / static_cast<double>(n);
+  fmt::print("{{\"step\": {}, \"split\": \"long\", \"file\": {}, "
+             "\"tokens\": {}, \"loss\": {:.6f}, \"bpb\": {:.6f}, "
+             "\"bucket_tokens\": {}, \"bucket_loss\": [{}], "
+             "\"memorize\": {}, \"tokens_per_s\": {:.1f}}}\n",
+             s.step, nlohmann::json(path).dump(), n, mean, mean / kLn2, bucket,
+             buckets, memorize ? "true" : "false",
+             n / std::max(now() - t0, 1e-9));
+  return kOk;
+}
+
+/// stream-check: the stream entry points against one forward pass of the
+/// compiled window (`logits`) over the same `context` tokens: read at
+/// once, token by token (decode only), in pieces of 1, 7, 15, 16, 17, 63,
+/// 64 and 65 tokens, and saved and restored mid-chunk. Prints the relative
+/// RMS error of each; fails above `tol`.
+int streamCheck(Model &model, const std::string &runDir,
+                const std::string &dataPath, uint64_t seed, double tol,
+                bool commit, bool carry) {
+  const Manifest &m = model.manifest();
+  if (!m.hasLogits() || !nl_logits)
+    throw Error(fmt::format("'{}' has no logits: its loss is not a "
+                            "cross-entropy over tokens",
+                            m.model));
+  State s = runDir.empty() ? model.init(seed)
+                           : model.load(runDir + "/" + kCheckpoint);
+  Scratch scratch;
+  scratch.batch = Dataset::makeBatch(m);
+  size_t T = static_cast<size_t>(m.context),
+         vocab = static_cast<size_t>(m.vocab);
+  std::vector<int32_t> text(T);
+  if (!dataPath.empty()) {
+    Dataset::load(dataPath, m).valBatch(0, 1, scratch.batch);
+    std::copy_n(scratch.batch.tokens.begin(), T, text.begin());
+  } else {
+    for (size_t t = 0; t < T; ++t)
+      text[t] = static_cast<int32_t>(
+                    randomUniform(seed, 0x73747265 /* "stre" */, t) * m.vocab) %
+                static_cast<int32_t>(m.vocab);
+  }
+  // Every row of the batch holds the text (row 0 is the reference).
+  for (int64_t b = 0; b < m.batch; ++b)
+    std::copy(text.begin(), text.end(),
+              scratch.batch.tokens.begin() + b * (T + 1));
+  callOn(model, "logits", nl_logits, s, scratch)();
+  const float *ref = scratch.out.at("logits:logits").data();
+  auto relRms = [&](const std::vector<float> &got) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < T * vocab; ++i) {
+      double d = static_cast<double>(got[i]) - ref[i];
+      num += d * d;
+      den += static_cast<double>(ref[i]) * ref[i];
+    }
+    return std::sqrt(num / std::max(den, 1e-300));
+  };
+  int failures = 0;
+  auto report = [&](const std::string &how, const std::vector<float> &got) {
+    double e = relRms(got);
+    bool ok = std::isfinite(e) && e <= tol;
+    failures += !ok;
+    fmt::print("{} {:<44} relative RMS error {:.2e}\n", ok ? "ok  " : "FAIL",
+               how, e);
+  };
+  std::vector<float> got(T * vocab);
+  {
+    Stream st(model, s);
+    st.commit = commit;
+    st.carry = carry;
+    fmt::print("stream state: {} floats; prefill {} tokens at multiples of "
+               "{}; {} tokens checked\n",
+               st.stateElements(), st.prefillTokens(), st.period(), T);
+    st.feed(text.data(), T, got.data());
+    report("at once (prefill, then decode)", got);
+  }
+  {
+    Stream st(model, s);
+    st.commit = commit;
+    st.carry = carry;
+    st.decodeOnly = true;
+    st.feed(text.data(), T, got.data());
+    report("token by token (decode)", got);
+  }
+  {
+    Stream st(model, s);
+    st.commit = commit;
+    st.carry = carry;
+    const size_t pieces[] = {1, 7, 15, 16, 17, 63, 64, 65};
+    for (size_t i = 0, k = 0; i < T; ++k) {
+      size_t n = std::min(pieces[k % 8], T - i);
+      st.feed(text.data() + i, n, got.data() + i * vocab);
+      i += n;
+    }
+    report("in pieces of 1, 7, 15, 16, 17, 63, 64, 65", got);
+  }
+  {
+    // Saved inside a chunk, restored into a fresh stream.
+    size_t cut = std::min(T - 1, T / 2 + 3);
+    std::string path = fmt::format(
+        "{}/nl-stream-check-{}.safetensors",
+        std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp", getpid());
+    {
+      Stream st(model, s);
+      st.commit = commit;
+      st.carry = carry;
+      st.feed(text.data(), cut, got.data());
+      st.save(path);
+    }
+    Stream st(model, s);
+    st.commit = commit;
+    st.carry = carry;
+    st.load(path);
+    std::remove(path.c_str());
+    st.feed(text.data() + cut, T - cut, got.data() + cut * vocab);
+    report(fmt::format("saved at token {} and restored", cut), got);
+  }
+  {
+    // --memorize off: the memories read but keep their initial state.
+    Stream st(model, s);
+    st.memorize = false;
+    st.carry = carry;
+    st.feed(text.data(), T, got.data());
+    std::vector<std::string> changed = st.changedMemories();
+    bool ok = changed.empty();
+    failures += !ok;
+    fmt::print("{} {:<44} {}\n", ok ? "ok  " : "FAIL",
+               "memorize off: memories at their initial state",
+               ok ? fmt::format("(logits {:.2e} from memorize on)", relRms(got))
+                  : "changed: " + changed.front());
+  }
+  fmt::print("{}: {} of 5 checks pass (stream against one forward pass: "
+             "tolerance {:.0e})\n",
+             failures ? "FAIL" : "PASS", 5 - failures, tol);
+  return failures ? kError : kOk;
 }
 
 /// The compiled gradient against central finite differences of the compiled
@@ -903,8 +1178,14 @@ int info(const Model &model) {
     fmt::print("target: cuda ({})\n", nlrt_gpu_describe());
   else
     fmt::print("target: cpu\n");
-  fmt::print("entry points: train_step, loss, loss_grad{}\n",
-             m.hasLogits() ? ", logits" : "");
+  fmt::print("entry points: train_step, loss, loss_grad{}{}\n",
+             m.hasLogits() ? ", logits" : "",
+             m.hasStream() ? m.functions.count("prefill")
+                                 ? ", stream_init, decode, prefill"
+                                 : ", stream_init, decode"
+                           : "");
+  if (!m.hasStream() && !m.noStream.empty())
+    fmt::print("no stream entry points: {}\n", m.noStream);
   return kOk;
 }
 
@@ -1046,11 +1327,35 @@ int run(int argc, char **argv) {
     double temperature = 0.8, eps = 1e-3, tol = 1e-2, gradScale = 1;
     uint64_t seed = 0;
     auto *evalCmd = app.add_subcommand("eval", "validation loss of a run");
-    evalCmd->add_option("--data", dataPath, dataHelp)->required();
+    auto *evalData = evalCmd->add_option("--data", dataPath, dataHelp);
     evalCmd->add_option("--run-dir", runDir, "run directory")->required();
     evalCmd->add_option("--eval-batches", evalBatches, "validation batches")
         ->capture_default_str()
         ->check(integerAtLeast(1));
+    std::string longPath;
+    int64_t longTokens = 0, bucket = 0;
+    std::string memorizeMode = "on";
+    auto onOff = CLI::IsMember({"on", "off"});
+    auto *longOpt = evalCmd->add_option(
+        "--long", longPath,
+        "instead of --data: the loss of every token of this text file read "
+        "as one stream, the memories' state carried past the context "
+        "(stream entry points)");
+    evalCmd
+        ->add_option("--long-tokens", longTokens,
+                     "read at most this many tokens of --long (0: all)")
+        ->capture_default_str()
+        ->check(integerAtLeast(0));
+    evalCmd
+        ->add_option("--bucket", bucket,
+                     "positions per bucket of --long's loss against position "
+                     "(default: the context)")
+        ->check(integerAtLeast(1));
+    auto *evalMemorize = evalCmd->add_option(
+        "--memorize", memorizeMode,
+        "with --long: memories learn while reading (on), or stay at their "
+        "learned initial state (off)");
+    evalMemorize->capture_default_str()->check(onOff);
 
     auto *genCmd = app.add_subcommand(
         "generate", m.hasLogits() ? "sample text from a run"
@@ -1067,6 +1372,45 @@ int run(int argc, char **argv) {
         ->capture_default_str()
         ->check(positiveReal(true));
     genCmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
+    GenerateOptions g;
+    genCmd->add_option("--state-in", g.stateIn,
+                       "continue the stream saved in this file (--state-out)");
+    genCmd->add_option("--state-out", g.stateOut,
+                       "save the stream state after the last token "
+                       "(safetensors)");
+    genCmd
+        ->add_option("--memorize", memorizeMode,
+                     "memories learn while reading (on), or stay at their "
+                     "learned initial state (off; needs the stream entry "
+                     "points)")
+        ->capture_default_str()
+        ->check(onOff);
+    genCmd->add_flag("--window", g.window,
+                     "re-run the last context tokens for every token "
+                     "instead of carrying the memories' state");
+
+    double streamTol = 1e-5;
+    auto *streamCmd = app.add_subcommand(
+        "stream-check", "the stream entry points (prefill, decode, a saved "
+                        "state) against one forward pass over the context");
+    streamCmd->add_option("--run-dir", runDir,
+                          "check at this run's checkpoint (default: a fresh "
+                          "initialization)");
+    streamCmd->add_option("--data", dataPath,
+                          "read the first validation window of this text "
+                          "(default: random tokens)");
+    streamCmd->add_option("--seed", seed, "seed")->capture_default_str();
+    streamCmd->add_option("--tol", streamTol, "relative RMS tolerance")
+        ->capture_default_str()
+        ->check(positiveReal(false));
+    bool noCommit = false;
+    streamCmd->add_flag("--no-commit", noCommit,
+                        "a control: never move the memories' chunk-start "
+                        "states at chunk boundaries (must fail)");
+    bool noCarry = false;
+    streamCmd->add_flag("--no-carry", noCarry,
+                        "a control: start every call from the state before "
+                        "the first token (must fail)");
 
     auto *gradCmd = app.add_subcommand(
         "gradcheck", "compiled gradient against finite differences");
@@ -1119,7 +1463,8 @@ int run(int argc, char **argv) {
 
     // Threads of the fused chunk kernels (parallel over batch x heads).
     int64_t threads = 0;
-    for (CLI::App *cmd : {trainCmd, evalCmd, genCmd, gradCmd, dumpCmd})
+    for (CLI::App *cmd :
+         {trainCmd, evalCmd, genCmd, gradCmd, dumpCmd, streamCmd})
       cmd->add_option("--threads", threads,
                       "threads of the fused memory-update kernels (default: "
                       "every core; results do not depend on it)")
@@ -1127,7 +1472,7 @@ int run(int argc, char **argv) {
 
     if (argc > 1 && argv[1][0] != '-' && !isSubcommand(app, argv[1]))
       throw Error(fmt::format("unknown subcommand '{}' (one of: train, eval, "
-                              "generate, gradcheck, dump, info)",
+                              "generate, stream-check, gradcheck, dump, info)",
                               argv[1]));
     try {
       app.parse(argc, argv);
@@ -1153,10 +1498,30 @@ int run(int argc, char **argv) {
       t.seedGiven = trainSeed->count() > 0;
       return train(model, t);
     }
-    if (*evalCmd)
+    if (*evalCmd) {
+      if (longOpt->count() == evalData->count())
+        throw Error("eval takes --data (the validation split) or --long (a "
+                    "text read as one stream), one of the two");
+      if (longOpt->count())
+        return evaluateLong(model, runDir, longPath, longTokens,
+                            bucket ? bucket : m.context, memorizeMode == "on");
+      if (evalMemorize->count())
+        throw Error("--memorize is an option of eval --long (a text read as "
+                    "one stream)");
       return evaluate(model, dataPath, runDir, evalBatches);
-    if (*genCmd)
-      return generate(model, runDir, prompt, count, temperature, seed);
+    }
+    if (*genCmd) {
+      g.runDir = runDir;
+      g.prompt = prompt;
+      g.count = count;
+      g.temperature = temperature;
+      g.seed = seed;
+      g.memorize = memorizeMode == "on";
+      return generate(model, g);
+    }
+    if (*streamCmd)
+      return streamCheck(model, runDir, dataPath, seed, streamTol, !noCommit,
+                         !noCarry);
     if (*gradCmd)
       return gradcheck(model, runDir, dataPath, seed, eps, tol, gradScale);
     if (*dumpCmd)

@@ -129,10 +129,17 @@ Manifest Manifest::parse(const char *text) {
           t.dtype = a.at("dtype").get<std::string>();
           t.level = a.value("level", "");
           t.shape = a.at("shape").get<std::vector<int64_t>>();
+          t.commitFrom = a.value("commit_from", "");
+          t.every = a.value("every", int64_t{0});
+          t.memory = a.value("memory", false);
+          if (!t.commitFrom.empty() && t.every < 1)
+            throw Error("the model's manifest is malformed: stream tensor '" +
+                        t.name + "' has no positive 'every'");
           (std::string(part) == "args" ? e.args : e.results).push_back(t);
         }
       m.functions[name] = e;
     }
+    m.noStream = j.value("no_stream", "");
   } catch (const nlohmann::json::exception &e) {
     throw Error(std::string("the model's manifest is malformed: ") + e.what());
   }

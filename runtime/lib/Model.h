@@ -25,6 +25,12 @@ namespace nlrt {
 struct TensorSpec {
   std::string name, role, dtype, level;
   std::vector<int64_t> shape;
+  /// A memory's chunk-start state in a stream (role "stream"): the tensor it
+  /// is copied from after every `every` tokens (docs/streaming.md).
+  std::string commitFrom;
+  int64_t every = 0;
+  /// A memory's state (current, chunk-start or momentum), not a cache.
+  bool memory = false;
   int64_t numel() const;
 };
 
@@ -57,6 +63,12 @@ struct Manifest {
   int64_t batchElements() const;
   /// Whether the model has the generation entry point (a cross-entropy loss).
   bool hasLogits() const { return functions.count("logits") != 0; }
+  /// Whether the model has the stream entry points (stream_init, decode,
+  /// and maybe prefill); `noStream` says why not.
+  bool hasStream() const {
+    return functions.count("decode") && functions.count("stream_init");
+  }
+  std::string noStream;
   std::vector<LevelSpec> levels;
   std::vector<ParamSpec> params;
   std::map<std::string, EntryPoint> functions;

@@ -109,6 +109,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   if (mlir::failed(mlir::verify(*module)))
     return 0;
+  // The stream entry points, as nlc builds them (docs/streaming.md).
+  std::string why;
+  (void)nlc::frontend::addStreamEntries(*module, *ast, files, {}, why);
+  if (mlir::failed(mlir::verify(*module)))
+    abort(); // a model that verifies must give stream functions that do
   std::string text;
   llvm::raw_string_ostream os(text);
   module->print(os);

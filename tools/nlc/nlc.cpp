@@ -134,6 +134,13 @@ cl::opt<bool> blas(
              "keeps nlc's generated loops)"),
     cl::init(true), cl::cat(nlcCategory));
 
+cl::opt<bool> streamEntries(
+    "stream",
+    cl::desc("Build the stream entry points @decode and @prefill (memory "
+             "state carried across calls: generate, eval --long; default on "
+             "where the model has them)"),
+    cl::init(true), cl::cat(nlcCategory));
+
 cl::list<std::string> setConfig(
     "set",
     cl::desc("Override a value of the model line, e.g. --set d=64 --set "
@@ -356,6 +363,17 @@ int main(int argc, char **argv) {
   }
   if (failed(verify(*module)))
     return 1;
+  // Stream entry points where the model has them; `why` says why not
+  // (nlc --emit=nl shows whether @decode and @prefill are there).
+  if (streamEntries) {
+    std::string why;
+    nlc::frontend::MLIRGenOptions streamOptions{float64, maxOps};
+    if (!nlc::frontend::addStreamEntries(*module, *ast, files, streamOptions,
+                                         why))
+      (*module)->setAttr("nl.no_stream", StringAttr::get(&ctx, why));
+    if (failed(verify(*module)))
+      return 1;
+  }
 
   bool cuda = target == Target::cuda;
   if (stage == Emit::ptx && !cuda)

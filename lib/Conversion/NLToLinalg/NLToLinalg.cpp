@@ -884,6 +884,24 @@ lowerScan(OpTy op, Value gate, Value x, Value init,
   Value hi = arith::ConstantIndexOp::create(rewriter, loc, n);
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   Value last = arith::ConstantIndexOp::create(rewriter, loc, n - 1);
+  if (n == 1) {
+    // One token (a stream's decode step): no loop, and dim 2 dropped by
+    // reshapes that name it (a rank-reducing slice of [1, H, 1, ...] would
+    // not say which unit dim it drops).
+    auto dropTokens = [&](Value v) {
+      RankedTensorType t = tt(v);
+      SmallVector<ReassociationIndices> re{{0}, {1, 2}};
+      for (int64_t d = 3; d < t.getRank(); ++d)
+        re.push_back({d});
+      return tensor::CollapseShapeOp::create(rewriter, loc, v, re).getResult();
+    };
+    Value h = step(lb, dropTokens(gate), dropTokens(x), init);
+    SmallVector<ReassociationIndices> re{{0}, {1, 2}};
+    for (int64_t d = 3; d < outT.getRank(); ++d)
+      re.push_back({d});
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, outT, h, re);
+    return success();
+  }
   auto loop = scf::ForOp::create(
       rewriter, loc, lo, hi, one, ValueRange{init, lb.empty(outT)},
       [&](OpBuilder &b, Location l, Value i, ValueRange iter) {

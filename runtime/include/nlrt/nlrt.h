@@ -49,6 +49,20 @@ void nl_loss_grad(void **args);
  *  batch b is the distribution of token t+1 given tokens 0..t. */
 void nl_logits(void **args);
 
+/** Stream entry points, only in a model that has them (declare them weak;
+ *  runtime/README.md, docs/streaming.md): one token stream (batch 1) whose
+ *  memory state, chunk-start states, momentum and convolution caches (the
+ *  "stream" tensors of the manifest) are carried from call to call.
+ *  nl_stream_init: (params) -> (stream state before the first token).
+ *  nl_decode: (params, state, tokens [1, 1]) -> (logits [1, 1, vocab],
+ *  state'); after it, each chunk-start tensor whose `every` divides the
+ *  position is set to its `commit_from` tensor.
+ *  nl_prefill: (params, state, tokens [1, P]) -> (logits [1, P, vocab],
+ *  state'), only at positions that are multiples of every `every`. */
+void nl_stream_init(void **args);
+void nl_decode(void **args);
+void nl_prefill(void **args);
+
 /** From libnlrt: the initial state of a training run, as `train <model>
  *  --seed SEED` starts it. `args` is laid out as for nl_train_step (its
  *  arguments in manifest order); every param and state slot must point to

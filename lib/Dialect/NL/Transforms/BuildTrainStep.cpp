@@ -424,6 +424,81 @@ struct BuildTrainStep
         return signalPassFailure();
   }
 
+  /// Every parameter becomes a leading argument of `f` (`nl.param`), in
+  /// place of its nl.get_param reads.
+  static LogicalResult paramsAsArguments(func::FuncOp f,
+                                         MutableArrayRef<Param> params) {
+    OpBuilder b(f);
+    for (auto [i, p] : llvm::enumerate(params))
+      (void)f.insertArgument(
+          i, p.op.getType(),
+          b.getDictionaryAttr(b.getNamedAttr("nl.param", p.ref)),
+          p.op.getLoc());
+    Block &body = f.getBody().front();
+    SmallVector<GetParamOp> reads;
+    f.walk([&](GetParamOp g) { reads.push_back(g); });
+    for (GetParamOp g : reads) {
+      auto it = llvm::find_if(
+          params, [&](const Param &p) { return p.ref == g.getParam(); });
+      if (it == params.end())
+        return g.emitOpError() << "reads " << g.getParam()
+                               << ", which is not a trainable parameter";
+      g.getResult().replaceAllUsesWith(body.getArgument(it - params.begin()));
+      g.erase();
+    }
+    return success();
+  }
+
+  /// `@stream_init(params...) -> state...`: the stream state before the
+  /// first token, in the order of @decode's `nl.stream` arguments: each
+  /// its `init`, a parameter (a memory's learned initial state [H, ...])
+  /// broadcast over the batch, or zeros.
+  static LogicalResult buildStreamInit(func::FuncOp decode,
+                                       MutableArrayRef<Param> params) {
+    OpBuilder b(decode);
+    b.setInsertionPointAfter(decode);
+    SmallVector<Type> ins, outs;
+    SmallVector<DictionaryAttr> argAttrs, resAttrs;
+    for (auto [i, p] : llvm::enumerate(params)) {
+      ins.push_back(p.op.getType());
+      argAttrs.push_back(decode.getArgAttrDict(i));
+    }
+    SmallVector<unsigned> stateArgs;
+    for (unsigned i = 0; i < decode.getNumArguments(); ++i)
+      if (auto d = decode.getArgAttrOfType<DictionaryAttr>(i, "nl.stream")) {
+        stateArgs.push_back(i);
+        outs.push_back(decode.getArgumentTypes()[i]);
+        resAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr("nl.stream", d)));
+      }
+    auto init = func::FuncOp::create(b, decode.getLoc(), "stream_init",
+                                     b.getFunctionType(ins, outs));
+    init.setAllArgAttrs(argAttrs);
+    init.setAllResultAttrs(resAttrs);
+    init->setAttr("nl.stream", b.getStringAttr("init"));
+    Block *body = init.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    NLBuilder nb{b, decode.getLoc()};
+    SmallVector<Value> results;
+    for (unsigned i : stateArgs) {
+      auto d = decode.getArgAttrOfType<DictionaryAttr>(i, "nl.stream");
+      auto t = cast<RankedTensorType>(decode.getArgumentTypes()[i]);
+      auto ref = d.getAs<SymbolRefAttr>("init");
+      if (!ref) {
+        results.push_back(nb.zeros(t));
+        continue;
+      }
+      auto it =
+          llvm::find_if(params, [&](const Param &p) { return p.ref == ref; });
+      if (it == params.end())
+        return decode.emitOpError()
+               << "stream state " << d.get("name") << " starts from " << ref
+               << ", which is not a trainable parameter";
+      results.push_back(nb.bcast(body->getArgument(it - params.begin()), t));
+    }
+    func::ReturnOp::create(b, decode.getLoc(), results);
+    return success();
+  }
+
   LogicalResult build(ModelOp model) {
     auto step = model.lookupSymbol<func::FuncOp>("step");
     if (!step)
@@ -474,24 +549,20 @@ struct BuildTrainStep
     OpBuilder b(step);
     auto loss = cast<func::FuncOp>(b.clone(*step));
     loss.setSymName("loss");
-    Block &body = loss.getBody().front();
-    for (auto [i, p] : llvm::enumerate(params)) {
-      (void)loss.insertArgument(
-          i, p.op.getType(),
-          b.getDictionaryAttr(b.getNamedAttr("nl.param", p.ref)),
-          p.op.getLoc());
-    }
-    SmallVector<GetParamOp> reads;
-    loss.walk([&](GetParamOp g) { reads.push_back(g); });
-    for (GetParamOp g : reads) {
-      auto it = llvm::find_if(
-          params, [&](const Param &p) { return p.ref == g.getParam(); });
-      if (it == params.end())
-        return g.emitOpError() << "reads " << g.getParam()
-                               << ", which is not a trainable parameter";
-      g.getResult().replaceAllUsesWith(body.getArgument(it - params.begin()));
-      g.erase();
-    }
+    if (failed(paramsAsArguments(loss, params)))
+      return failure();
+    // The stream entry points (@decode, @prefill) likewise, and the state
+    // they start from.
+    func::FuncOp decode;
+    for (auto f : model.getBody().front().getOps<func::FuncOp>())
+      if (auto mode = f->getAttrOfType<StringAttr>("nl.stream")) {
+        if (failed(paramsAsArguments(f, params)))
+          return failure();
+        if (mode.getValue() == "decode")
+          decode = f;
+      }
+    if (decode && failed(buildStreamInit(decode, params)))
+      return failure();
     // Token ids are drawn below the vocabulary in gradient checks.
     int64_t vocab = 0;
     loss.walk([&](Operation *op) {

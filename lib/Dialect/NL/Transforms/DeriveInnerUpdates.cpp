@@ -203,7 +203,8 @@ public:
                             SmallVectorImpl<Value> &mom, Value kc, Value values,
                             Value selfFrom, Value eta, Value alphaT,
                             Value betaT, int64_t n, double lambda,
-                            SmallVectorImpl<Value> &next);
+                            SmallVectorImpl<Value> &next,
+                            ArrayRef<Value> start = {});
   FailureOr<Value> dualChunk(SmallVectorImpl<Value> &w,
                              SmallVectorImpl<Value> &mom, Value kc, Value vc,
                              Value selfFrom, Value qc, Value eta, Value alphaT,
@@ -286,6 +287,26 @@ public:
     shape.insert(shape.begin() + 2, n);
     return nb.bcast(nb.insertUnitDims(w, 2, 1),
                     RankedTensorType::get(shape, t.getElementType()));
+  }
+
+  /// A stream function's memory: the momentum at the start of the call
+  /// (zeros when empty) and, for decode, the chunk-start state at which the
+  /// token's gradient is taken (`init` is then the current state).
+  ArrayRef<Value> initMom, gradAt;
+  /// The state and momentum after the last chunk (set by run()).
+  SmallVector<Value> finalW, finalMom;
+  /// A stream's `memorize` flag (rank 0: 1 writes the memory, 0 keeps it at
+  /// its state, η = 0 and α = 1 exactly), or null.
+  Value memorize;
+  /// η ← m η, β ← m β and α ← m α + (1 − m) for the `memorize` flag m
+  /// (m = 0: no gradient step, the momentum carried in drops out, no decay).
+  void gateByMemorize(Value &eta, Value &alphaT, Value &betaT) {
+    if (!memorize)
+      return;
+    eta = nb.mul(eta, memorize);
+    betaT = nb.mul(betaT, memorize);
+    Value off = nb.sub(nb.c(memorize, 1.0), memorize);
+    alphaT = nb.add(nb.mul(alphaT, memorize), off);
   }
 
 private:
@@ -376,14 +397,17 @@ Value Deriver::gate(Value operand, double scale, double fallback, int64_t s,
 
 /// One chunk of the rule for this memory: per-token gradients at the
 /// chunk-start state `w` (targets `values`, or the memory's own reads of
-/// `selfFrom` when `values` is null), momentum and retention scans. Leaves the
-/// per-token states in `next` and the chunk-end momentum in `mom`.
+/// `selfFrom` when `values` is null), momentum and retention scans from `w`,
+/// or from `start` when given (a stream's decode step: a token inside a
+/// chunk is written from the current state with its gradient at the
+/// chunk-start state). Leaves the per-token states in `next` and the
+/// chunk-end momentum in `mom`.
 LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
                                    SmallVectorImpl<Value> &mom, Value kc,
                                    Value values, Value selfFrom, Value eta,
                                    Value alphaT, Value betaT, int64_t n,
-                                   double lambda,
-                                   SmallVectorImpl<Value> &next) {
+                                   double lambda, SmallVectorImpl<Value> &next,
+                                   ArrayRef<Value> start) {
   Location loc = op->getLoc();
   Type elt = nb.tt(kc).getElementType();
   // Per-token gradients of the objective at the chunk-start state.
@@ -434,6 +458,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       u = sT;
     }
     Value x = nb.un<NegOp>(u);
+    Value from = start.empty() ? w[i] : start[i];
     Value wT;
     if (rule.dgd) {
       // Input of this linear map: k for W (matrix) and W2, act(W2 k) for
@@ -447,9 +472,9 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       Value eye = identity(p, elt);
       Value a = nb.sub(nb.mul(nb.insertUnitDims(alphaT, 3, 2), eye),
                        nb.mul(nb.insertUnitDims(eta, 3, 2), outer));
-      wT = MatrixScanOp::create(b, loc, g.getType(), a, x, w[i], UnitAttr());
+      wT = MatrixScanOp::create(b, loc, g.getType(), a, x, from, UnitAttr());
     } else {
-      wT = LinearScanOp::create(b, loc, g.getType(), alphaT, x, w[i],
+      wT = LinearScanOp::create(b, loc, g.getType(), alphaT, x, from,
                                 UnitAttr());
     }
     next.push_back(wT);
@@ -681,8 +706,8 @@ FailureOr<Value> Deriver::run() {
          lambda = rule.lambda;
 
   SmallVector<Value> w(init.begin(), init.end()), mom;
-  for (Value wi : w)
-    mom.push_back(nb.zeros(wi.getType()));
+  for (auto [i, wi] : llvm::enumerate(w))
+    mom.push_back(initMom.empty() ? nb.zeros(wi.getType()) : initMom[i]);
   auto outT = cast<RankedTensorType>(op.getResult().getType());
   Value result;
   for (int64_t s = 0; s < tokens; s += c) {
@@ -692,6 +717,7 @@ FailureOr<Value> Deriver::run() {
     Value eta = gate(op.getLr(), lr, lr, s, n, queries);
     Value alphaT = gate(op.getDecay(), 1.0, alpha, s, n, queries);
     Value betaT = gate(op.getMomentum(), 1.0, beta, s, n, queries);
+    gateByMemorize(eta, alphaT, betaT);
 
     // The chunk, as a recomputed region: its operands (the chunk-start state
     // and the chunk's inputs) are all that reverse mode keeps.
@@ -732,7 +758,18 @@ FailureOr<Value> Deriver::run() {
     }
 
     Value y;
-    if (dualForm) {
+    if (!gradAt.empty()) {
+      // A stream's decode step (one token): the gradient at the chunk-start
+      // state, the scans from the current one.
+      SmallVector<Value> at(gradAt.begin(), gradAt.end()), next;
+      if (failed(updateChunk(at, mom, kc, op.getSelfValues() ? Value() : vc, vc,
+                             eta, alphaT, betaT, n, lambda, next, w)))
+        return failure();
+      y = read(next, qc);
+      for (auto [i, wT] : llvm::enumerate(next))
+        w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
+                               cast<RankedTensorType>(w[i].getType()));
+    } else if (dualForm) {
       FailureOr<Value> dual =
           dualChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc, qc, eta,
                     alphaT, betaT, n, lambda);
@@ -770,6 +807,8 @@ FailureOr<Value> Deriver::run() {
   if (result.getType() != outT)
     return op.emitOpError() << "derived read has type " << result.getType()
                             << ", expected " << outT;
+  finalW = w;
+  finalMom = mom;
   return result;
 }
 
@@ -788,19 +827,131 @@ SmallVector<StringRef> stateSuffixes(MemoryType t) {
   return {"w1", "w2"};
 }
 
+/// The state arguments that derive-inner-updates adds to a stream function
+/// (`nl.stream` = "decode" or "prefill"), each with its value after the
+/// call, returned in the same order. Each argument and result carries
+/// `nl.stream = {name, init, ...}` (docs/streaming.md).
+struct StreamState {
+  func::FuncOp fn;
+  bool decode = false;
+  SmallVector<Value> next; // per added argument
+  SmallVector<DictionaryAttr> attrs;
+
+  /// The rank-0 argument `nl.memorize` (1: memories learn as in training;
+  /// 0: they keep their state), added once.
+  Value memorizeFlag(Type elt) {
+    if (memorize)
+      return memorize;
+    unsigned i = fn.getNumArguments();
+    OpBuilder b(fn);
+    (void)fn.insertArgument(
+        i, RankedTensorType::get({}, elt),
+        b.getDictionaryAttr(b.getNamedAttr("nl.memorize", b.getUnitAttr())),
+        fn.getLoc());
+    return memorize = fn.getArgument(i);
+  }
+  Value memorize;
+
+  Value add(Type t, DictionaryAttr attr) {
+    unsigned i = fn.getNumArguments();
+    OpBuilder b(fn);
+    (void)fn.insertArgument(
+        i, t, b.getDictionaryAttr(b.getNamedAttr("nl.stream", attr)),
+        fn.getLoc());
+    attrs.push_back(attr);
+    next.push_back(Value());
+    return fn.getArgument(i);
+  }
+  /// Returns every added argument's value after the call.
+  void finish() {
+    auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+    unsigned first = ret.getNumOperands();
+    ret->insertOperands(first, next);
+    OpBuilder b(fn);
+    for (auto [i, attr] : llvm::enumerate(attrs))
+      (void)fn.insertResult(
+          first + i, next[i].getType(),
+          b.getDictionaryAttr(b.getNamedAttr("nl.stream", attr)));
+  }
+};
+
+/// A memory's state in a stream function: the current state, the
+/// chunk-start state (decode takes the token's gradient there; the runtime
+/// copies the current state into it at each chunk boundary) and the
+/// momentum (with a momentum optimizer), each a list of [B, H, ...] parts.
+struct MemoryStream {
+  SmallVector<Value> cur, start, mom;
+  SmallVector<unsigned> curIdx, startIdx, momIdx; // in StreamState::next
+};
+
 struct DeriveInnerUpdates
     : public mlir::nl::impl::DeriveInnerUpdatesBase<DeriveInnerUpdates> {
   using Base::Base;
+
+  /// Adds the state of memory `mem` (rule `r`, parts initialized from
+  /// `inits`: a split init param's reference, or "zeros") to `ss`.
+  static MemoryStream streamArgs(StreamState &ss, MemoryRule r, MemoryOp mem,
+                                 ArrayRef<Attribute> inits, Type elt,
+                                 int64_t bsz) {
+    OpBuilder b(ss.fn);
+    MemoryStream ms;
+    std::string base = (r.level.getSymName() + "." + mem.getSymName()).str();
+    auto shapes = stateShapes(r.type);
+    auto suffixes = stateSuffixes(r.type);
+    auto typeOf = [&](unsigned j) {
+      SmallVector<int64_t> full{bsz};
+      full.append(shapes[j].begin(), shapes[j].end());
+      return RankedTensorType::get(full, elt);
+    };
+    auto dict = [&](std::string name, Attribute init,
+                    std::string commitFrom = "") {
+      SmallVector<NamedAttribute> a{
+          b.getNamedAttr("name", b.getStringAttr(name)),
+          b.getNamedAttr("init", init),
+          b.getNamedAttr("memory", b.getUnitAttr())};
+      if (!commitFrom.empty()) {
+        a.push_back(b.getNamedAttr("commit_from", b.getStringAttr(commitFrom)));
+        a.push_back(b.getNamedAttr("every", b.getI64IntegerAttr(r.chunk)));
+      }
+      return b.getDictionaryAttr(a);
+    };
+    for (unsigned j = 0; j < shapes.size(); ++j) {
+      std::string name = base + "." + suffixes[j].str();
+      ms.curIdx.push_back(ss.next.size());
+      ms.cur.push_back(ss.add(typeOf(j), dict(name, inits[j])));
+      ms.startIdx.push_back(ss.next.size());
+      ms.start.push_back(
+          ss.add(typeOf(j), dict(name + ".start", inits[j], name)));
+      if (r.hasMomentum) {
+        ms.momIdx.push_back(ss.next.size());
+        ms.mom.push_back(
+            ss.add(typeOf(j), dict(name + ".mom", b.getStringAttr("zeros"))));
+      }
+    }
+    return ms;
+  }
+  /// After the call: the current state `w` and momentum `mom`; the
+  /// chunk-start state is the current one after a prefill (which ends on a
+  /// chunk boundary) and unchanged after a decode step.
+  static void streamResults(StreamState &ss, const MemoryStream &ms,
+                            ArrayRef<Value> w, ArrayRef<Value> mom) {
+    for (unsigned j = 0; j < ms.cur.size(); ++j) {
+      ss.next[ms.curIdx[j]] = w[j];
+      ss.next[ms.startIdx[j]] = ss.decode ? ms.start[j] : w[j];
+      if (!ms.mom.empty())
+        ss.next[ms.momIdx[j]] = mom[j];
+    }
+  }
 
   /// Self-modifying Titans (Hope, NL-A Eqs. 83–89): the memories of the level,
   /// in declaration order, read the input at the chunk-start state; the
   /// first two reads are the keys and values of every memory's update, each
   /// memory generating its own values v̂_i = M_i(v); the reads are the
   /// results. Gates are the level's constants.
-  template <typename InitFn>
-  FailureOr<LevelOp> deriveSelfModify(SelfModifyOp sm,
-                                      SymbolTableCollection &tables,
-                                      InitFn &initialState) {
+  template <typename InitFn, typename RefsFn>
+  FailureOr<LevelOp>
+  deriveSelfModify(SelfModifyOp sm, SymbolTableCollection &tables,
+                   InitFn &initialState, StreamState *ss, RefsFn &initRefs) {
     auto model = sm->getParentOfType<ModelOp>();
     auto level =
         dyn_cast_or_null<LevelOp>(tables.lookupSymbolIn(model, sm.getLevel()));
@@ -818,6 +969,11 @@ struct DeriveInnerUpdates
     int64_t bsz = xt.getDimSize(0), tokens = xt.getDimSize(2);
     SmallVector<MemoryRule> rules;
     SmallVector<SmallVector<Value>> w, mom;
+    // A stream function's memories (MemoryStream), and in a decode step the
+    // chunk-start states that the token is read and differentiated at.
+    std::vector<MemoryStream> streamsOf;
+    SmallVector<SmallVector<Value>> at;
+    bool decode = ss && ss->decode;
     for (MemoryOp mem : mems) {
       FailureOr<MemoryRule> r = ruleOf(sm, sm.getLevel(), tables, mem);
       if (failed(r))
@@ -827,10 +983,23 @@ struct DeriveInnerUpdates
                                    "which nl.self_modify does not take; use "
                                    "decay";
       rules.push_back(*r);
-      w.push_back(initialState(b, sm, *r, elt, bsz));
+      if (ss) {
+        if (!decode && tokens % r->chunk != 0)
+          return sm.emitOpError()
+                 << "a prefill of " << tokens
+                 << " tokens is not whole chunks of " << r->chunk
+                 << " tokens of level @" << r->level.getSymName();
+        streamsOf.push_back(
+            streamArgs(*ss, *r, mem, initRefs(sm, *r, elt), elt, bsz));
+        w.push_back(streamsOf.back().cur);
+        at.push_back(streamsOf.back().start);
+      } else {
+        w.push_back(initialState(b, sm, *r, elt, bsz));
+      }
       SmallVector<Value> m;
-      for (Value wi : w.back())
-        m.push_back(nb.zeros(wi.getType()));
+      for (auto [j, wi] : llvm::enumerate(w.back()))
+        m.push_back(ss && r->hasMomentum ? streamsOf.back().mom[j]
+                                         : nb.zeros(wi.getType()));
       mom.push_back(m);
     }
     MemoryRule r0 = rules.front();
@@ -839,18 +1008,21 @@ struct DeriveInnerUpdates
     for (int64_t s = 0; s < tokens; s += r0.chunk) {
       int64_t n = std::min(r0.chunk, tokens - s);
       Value xc = nb.slice(x, 2, s, n);
-      SmallVector<Deriver> ds;
+      SmallVector<Deriver, 4> ds;
       for (auto [i, r] : llvm::enumerate(rules))
         ds.emplace_back(b, sm, r, ArrayRef<Value>(), false, dualForm);
       Value eta = ds[0].gate(Value(), lr, lr, s, n, x);
       Value alphaT = ds[0].gate(Value(), 1.0, alpha, s, n, x);
       Value betaT = ds[0].gate(Value(), 1.0, beta, s, n, x);
+      if (ss)
+        ds[0].memorize = ss->memorizeFlag(elt);
+      ds[0].gateByMemorize(eta, alphaT, betaT);
 
       // The chunk, as a recomputed region (as in Deriver::run): every
       // memory's chunk-start state and momentum, and the chunk's input.
       OpBuilder::InsertionGuard guard(b);
       CheckpointOp region;
-      if (checkpoint) {
+      if (checkpoint && !ss) {
         SmallVector<Value> inputs;
         SmallVector<Type> types;
         for (auto [i, r] : llvm::enumerate(rules)) {
@@ -888,6 +1060,10 @@ struct DeriveInnerUpdates
 
       SmallVector<Value> reads;
       for (auto [i, d] : llvm::enumerate(ds)) {
+        if (decode) { // one token, read at the chunk-start state
+          reads.push_back(d.readAt(at[i], xc));
+          continue;
+        }
         if (dualForm) {
           reads.push_back(d.readAt(w[i], xc));
           continue;
@@ -899,15 +1075,17 @@ struct DeriveInnerUpdates
       }
       Value kc = reads[0], vc = reads[1];
       for (auto [i, d] : llvm::enumerate(ds)) {
-        if (dualForm) {
+        if (dualForm && !decode) {
           if (failed(d.dualChunk(w[i], mom[i], kc, Value(), vc, Value(), eta,
                                  alphaT, betaT, n, lambda)))
             return failure();
           continue;
         }
         SmallVector<Value> next;
-        if (failed(d.updateChunk(w[i], mom[i], kc, Value(), vc, eta, alphaT,
-                                 betaT, n, lambda, next)))
+        if (failed(d.updateChunk(decode ? at[i] : w[i], mom[i], kc, Value(), vc,
+                                 eta, alphaT, betaT, n, lambda, next,
+                                 decode ? ArrayRef<Value>(w[i])
+                                        : ArrayRef<Value>())))
           return failure();
         for (auto [j, wT] : llvm::enumerate(next))
           w[i][j] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
@@ -939,6 +1117,9 @@ struct DeriveInnerUpdates
         results[i] = results[i] ? nb.add(results[i], placed) : placed;
       }
     }
+    if (ss)
+      for (auto [i, ms] : llvm::enumerate(streamsOf))
+        streamResults(*ss, ms, w[i], mom[i]);
     for (auto [res, v] : llvm::zip(sm.getResults(), results)) {
       if (res.getType() != v.getType())
         return sm.emitOpError() << "derived read has type " << v.getType()
@@ -1013,6 +1194,45 @@ struct DeriveInnerUpdates
       return init;
     };
 
+    // The state arguments of each stream function, in the order met.
+    llvm::MapVector<Operation *, std::unique_ptr<StreamState>> streams;
+    auto streamOf = [&](Operation *m) -> StreamState * {
+      auto fn = m->getParentOfType<func::FuncOp>();
+      auto mode = fn ? fn->getAttrOfType<StringAttr>("nl.stream") : nullptr;
+      if (!mode)
+        return nullptr;
+      auto &slot = streams[fn];
+      if (!slot) {
+        slot = std::make_unique<StreamState>();
+        slot->fn = fn;
+        slot->decode = mode.getValue() == "decode";
+      }
+      return slot.get();
+    };
+    // How a stream's memory state starts: the split init params, or zeros.
+    auto initRefs = [&](Operation *m, MemoryRule r, Type elt) {
+      SmallVector<Attribute> refs;
+      ParamOp initParam;
+      if (auto ref = r.memory.getInitAttr())
+        initParam = dyn_cast_or_null<ParamOp>(
+            tables.lookupSymbolIn(m->getParentOfType<ModelOp>(), ref));
+      if (initParam)
+        for (ParamOp part : splitParam(initParam, elt))
+          refs.push_back(paramPath(part, part.getSymNameAttr()));
+      else
+        refs.assign(stateShapes(r.type).size(),
+                    StringAttr::get(&getContext(), "zeros"));
+      return refs;
+    };
+    auto checkWholeChunks = [&](Operation *m, StreamState *ss, int64_t tokens,
+                                MemoryRule r) -> LogicalResult {
+      if (!ss || ss->decode || tokens % r.chunk == 0)
+        return success();
+      return m->emitOpError()
+             << "a prefill of " << tokens << " tokens is not whole chunks of "
+             << r.chunk << " tokens of level @" << r.level.getSymName();
+    };
+
     for (MemorizeOp m : todo) {
       FailureOr<MemoryRule> rule = readRule(m, tables);
       if (failed(rule))
@@ -1022,11 +1242,30 @@ struct DeriveInnerUpdates
           m.getFlow().getDefiningOp<FlowOp>().getInputs()[0].getType());
       Type elt = kt.getElementType();
       int64_t bsz = kt.getDimSize(0);
-      SmallVector<Value> init = initialState(b, m, *rule, elt, bsz);
-      Deriver d(b, m, *rule, init, checkpoint, dualForm);
+      StreamState *ss = streamOf(m);
+      if (failed(checkWholeChunks(m, ss, kt.getDimSize(2), *rule)))
+        return signalPassFailure();
+      MemoryStream ms;
+      SmallVector<Value> init;
+      if (ss) {
+        ms = streamArgs(*ss, *rule, rule->memory, initRefs(m, *rule, elt), elt,
+                        bsz);
+        init.assign(ms.cur.begin(), ms.cur.end());
+      } else {
+        init = initialState(b, m, *rule, elt, bsz);
+      }
+      Deriver d(b, m, *rule, init, checkpoint && !ss, dualForm);
+      if (ss) {
+        d.memorize = ss->memorizeFlag(elt);
+        d.initMom = ms.mom;
+        if (ss->decode)
+          d.gradAt = ms.start;
+      }
       FailureOr<Value> y = d.run();
       if (failed(y))
         return signalPassFailure();
+      if (ss)
+        streamResults(*ss, ms, d.finalW, d.finalMom);
       m.getResult().replaceAllUsesWith(*y);
       Value flow = m.getFlow();
       m.erase();
@@ -1035,11 +1274,15 @@ struct DeriveInnerUpdates
       derivedLevels.insert(rule->level);
     }
     for (SelfModifyOp sm : selfMods) {
-      FailureOr<LevelOp> level = deriveSelfModify(sm, tables, initialState);
+      StreamState *ss = streamOf(sm);
+      FailureOr<LevelOp> level =
+          deriveSelfModify(sm, tables, initialState, ss, initRefs);
       if (failed(level))
         return signalPassFailure();
       derivedLevels.insert(*level);
     }
+    for (auto &[fn, ss] : streams)
+      ss->finish();
     // The derived levels are now explicit in the computation.
     for (Operation *level : derivedLevels)
       level->erase();

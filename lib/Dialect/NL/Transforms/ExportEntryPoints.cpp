@@ -58,6 +58,52 @@ llvm::json::Object tensorEntry(StringRef name, StringRef role, Type type) {
                             {"dtype", dtypeOf(type)}};
 }
 
+/// A stream-state tensor (`nl.stream = {name, init, memory, commit_from,
+/// every}`): role "stream", `memory` for a memory's state (not a cache), and
+/// for a memory's chunk-start state the tensor it is copied from and how
+/// often (the runtime commits it at chunk boundaries).
+llvm::json::Object streamEntry(DictionaryAttr d, Type t) {
+  llvm::json::Object o =
+      tensorEntry(d.getAs<StringAttr>("name").getValue(), "stream", t);
+  if (d.get("memory"))
+    o["memory"] = true;
+  if (auto from = d.getAs<StringAttr>("commit_from")) {
+    o["commit_from"] = from.getValue().str();
+    o["every"] = d.getAs<IntegerAttr>("every").getInt();
+  }
+  return o;
+}
+
+/// The results of a stream entry point: the logits (not of @stream_init),
+/// then the stream state after the call.
+llvm::json::Array describeStreamResults(func::FuncOp f) {
+  llvm::json::Array results;
+  for (unsigned i = 0, e = f.getNumResults(); i < e; ++i) {
+    Type t = f.getResultTypes()[i];
+    if (auto d = f.getResultAttrOfType<DictionaryAttr>(i, "nl.stream"))
+      results.push_back(streamEntry(d, t));
+    else
+      results.push_back(tensorEntry("logits", "logits", t));
+  }
+  return results;
+}
+
+/// The names and shapes of the stream tensors among `entries`, in order.
+std::vector<std::pair<std::string, std::string>>
+streamTensors(const llvm::json::Array &entries) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const llvm::json::Value &v : entries) {
+    const llvm::json::Object *o = v.getAsObject();
+    if (*o->getString("role") != "stream")
+      continue;
+    std::string shape;
+    llvm::raw_string_ostream os(shape);
+    os << llvm::json::Value(llvm::json::Array(*o->getArray("shape")));
+    out.emplace_back(o->getString("name")->str(), shape);
+  }
+  return out;
+}
+
 /// The arguments of `f` as ABI entries, named and given a role from their
 /// argument attributes (build-train-step's nl.param, nl.state, nl.step,
 /// nl.fire and nl.int_bound).
@@ -74,6 +120,10 @@ llvm::json::Array describeArgs(func::FuncOp f) {
                                       : p.getRootReference().getValue())
                        .str();
       args.push_back(std::move(o));
+    } else if (f.getArgAttr(i, "nl.memorize")) {
+      args.push_back(tensorEntry("memorize", "memorize", t));
+    } else if (auto d = f.getArgAttrOfType<DictionaryAttr>(i, "nl.stream")) {
+      args.push_back(streamEntry(d, t));
     } else if (auto s = f.getArgAttrOfType<StringAttr>(i, "nl.state")) {
       args.push_back(tensorEntry(s.getValue(), "state", t));
     } else if (f.getArgAttr(i, "nl.step")) {
@@ -232,7 +282,34 @@ struct ExportEntryPointsPass
           {"args", describeArgs(logits)},
           {"results", llvm::json::Array{tensorEntry(
                           "logits", "logits", logits.getResultTypes()[0])}}};
+    // The stream entry points: each takes and returns the same state, the
+    // one @stream_init makes.
+    std::optional<std::vector<std::pair<std::string, std::string>>> state;
+    for (StringRef name : {"stream_init", "decode", "prefill"}) {
+      auto f = modelTable.lookup<func::FuncOp>(name);
+      if (!f)
+        continue;
+      llvm::json::Array args = describeArgs(f),
+                        results = describeStreamResults(f);
+      auto out = streamTensors(results);
+      bool same = !state || *state == out;
+      if (name != "stream_init" && streamTensors(args) != out)
+        same = false;
+      if (!same) {
+        f.emitError() << "nl-export-entry-points: @" << name
+                      << " does not take and return the stream state of "
+                         "@stream_init";
+        return signalPassFailure();
+      }
+      state = out;
+      functions[name] = llvm::json::Object{{"args", std::move(args)},
+                                           {"results", std::move(results)}};
+    }
     manifest["functions"] = std::move(functions);
+    if (auto why = module->getAttrOfType<StringAttr>("nl.no_stream")) {
+      manifest["no_stream"] = why.getValue().str();
+      module->removeAttr("nl.no_stream");
+    }
 
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -247,7 +324,8 @@ struct ExportEntryPointsPass
       f->moveBefore(model);
       if (f.isPrivate())
         continue;
-      if (!llvm::is_contained({"train_step", "loss", "loss_grad", "logits"},
+      if (!llvm::is_contained({"train_step", "loss", "loss_grad", "logits",
+                               "stream_init", "decode", "prefill"},
                               f.getSymName()))
         f.setPrivate();
     }

@@ -95,6 +95,17 @@ def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
     Each chunk is an `nl.checkpoint` region (unless `checkpoint=false`):
     reverse mode keeps the memory state at chunk boundaries only and
     recomputes a chunk's per-token states in the backward pass.
+
+    In a stream function (`nl.stream` = "decode" or "prefill", built by the
+    frontend; docs/streaming.md) each memory's state is an argument and a
+    result instead, with `nl.stream = {name, init, ...}`: the current state
+    `<level>.<memory>.<w>`, the chunk-start state `.start` (`commit_from`
+    the current state, `every` C tokens) and the momentum `.mom`. `decode`
+    (one token) takes the token's gradient at the chunk-start state and
+    writes the current state with the scans, returning the chunk-start
+    state unchanged (the runtime commits it at chunk boundaries); `prefill`
+    runs whole chunks from the current state and returns the chunk-end
+    state as both. Errors: a prefill that is not whole chunks of a level.
   }];
   let options = [
     Option<"checkpoint", "checkpoint", "bool", /*default=*/"true",
@@ -142,6 +153,12 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
     accumulates its parameters' gradients every step (state `"<p>.acc"`) and
     steps on their mean when its flag argument `nl.fire = @level` is 1 (the
     runtime counts steps); its own step count is t / S.
+
+    The stream functions (`nl.stream`, docs/streaming.md) take every
+    parameter as a leading argument too, and `@stream_init(params...) ->
+    state...` is added: the stream state before the first token, in the
+    order of `@decode`'s `nl.stream` arguments, each its `init` (a memory's
+    learned initial state broadcast over the batch, or zeros).
 
     Errors: memories not yet derived, outer optimizers other than gd,
     momentum, adam and adamw.
@@ -487,8 +504,13 @@ def ExportEntryPoints : Pass<"nl-export-entry-points", "::mlir::ModuleOp"> {
       and for each entry point (`train_step`, `loss`, `loss_grad`, and
       `logits` if there is one) its `args` and `results` in ABI order, each
       with `name`, `role` (param, state, step, lr_scale, fire, tokens, rows,
-      loss, grad, logits),
-      `shape` and `dtype`. After `nl-lower-to-llvm{results-to-out-params}`
+      loss, grad, logits, stream),
+      `shape` and `dtype`; and `stream_init`, `decode` and `prefill` where
+      the model has them, with role `stream` (and `commit_from`, `every`)
+      for their state, which each must take and return in the order
+      `@stream_init` makes it (`no_stream`: why a model has none, from the
+      module attribute `nl.no_stream`). After
+      `nl-lower-to-llvm{results-to-out-params}`
       every entry point takes its arguments and then its results, each as a
       pointer to a dense row-major buffer.
 

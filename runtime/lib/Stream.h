@@ -1,0 +1,95 @@
+//===- Stream.h - one token stream read with carried memory state -*- C++
+//-*-===//
+//
+// A compiled model reading one stream of tokens (batch 1) through the entry
+// points that nlc derives beside train_step: `stream_init` (the state before
+// the first token: the memories' learned initial states, zero momentum and
+// caches), `decode` (one token) and `prefill` (a fixed number of tokens, at
+// a boundary of every memory's chunks). Every memory's current state, its
+// chunk-start state, its momentum and every causal convolution's cache are
+// carried from call to call, so a stream can be longer than the compiled
+// context (docs/streaming.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NLRT_STREAM_H
+#define NLRT_STREAM_H
+
+#include "Model.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace nlrt {
+
+class Stream {
+public:
+  /// The state before the first token, computed by the model's
+  /// `stream_init` from `params` (kept by reference: the parameters must
+  /// outlive the stream). Throws Error when the model has no stream entry
+  /// points (the manifest's `no_stream` says why).
+  Stream(const Model &model, State &params);
+
+  /// Reads `n` tokens (each below the vocabulary); when `logits` is not
+  /// null, writes the next-token logits of each, [n, vocab]. Uses prefill
+  /// for every whole prefill block that starts at a common chunk boundary
+  /// of the memories, decode for the other tokens: the results are those
+  /// of one forward pass over the whole stream, up to float32 rounding.
+  void feed(const int32_t *tokens, size_t n, float *logits);
+
+  /// Tokens read so far.
+  int64_t position() const { return pos_; }
+  /// Tokens of one prefill call (0: the model has none).
+  int64_t prefillTokens() const { return prefillTokens_; }
+  /// The chunk boundary common to every memory, in tokens (1 without
+  /// memories): prefill is called only at multiples of it.
+  int64_t period() const { return period_; }
+  /// Elements of the whole stream state.
+  size_t stateElements() const;
+  /// The memory tensors (not caches) that differ from their state before
+  /// the first token.
+  std::vector<std::string> changedMemories() const;
+
+  /// Reads every token through decode (a check that prefill and decode
+  /// agree; slower).
+  bool decodeOnly = false;
+  /// False freezes every memory at its state (the learned initial state
+  /// from the start of a stream): the memories read but do not learn, the
+  /// ablation of test-time memorization. Caches still carry.
+  bool memorize = true;
+  /// False skips the copies of the current states into the chunk-start
+  /// states at chunk boundaries (a control for stream-check: must fail).
+  bool commit = true;
+  /// False starts every call from the state before the first token (a
+  /// control for stream-check: caches and memories forgotten; must fail).
+  bool carry = true;
+
+  /// Writes the state (every tensor, the position, the model name and the
+  /// stream's signature) to `path` atomically (safetensors).
+  void save(const std::string &path) const;
+  /// Reads a state written by save() by this model: checks the model name,
+  /// the signature (names and shapes of the tensors), every tensor's shape,
+  /// that every value is finite and the position. Throws Error naming the
+  /// file and the problem.
+  void load(const std::string &path);
+
+private:
+  void call(const std::string &entry, void (*fn)(void **),
+            const int32_t *tokens, size_t n, float *logits);
+  std::string signature() const;
+
+  const Model &model_;
+  State &params_;
+  std::map<std::string, Buffer> cur_, next_, init_;
+  std::vector<TensorSpec> commits_; // chunk-start states (commitFrom, every)
+  std::vector<int32_t> tokens_;
+  Buffer logits_;
+  int64_t pos_ = 0, prefillTokens_ = 0, period_ = 1;
+  float memorizeFlag_ = 1;
+};
+
+} // namespace nlrt
+
+#endif // NLRT_STREAM_H

@@ -769,7 +769,8 @@ double tokenLoss(const float *row, int64_t vocab, int32_t target) {
 /// `bucket` positions.
 int evaluateLong(Model &model, const std::string &runDir,
                  const std::string &path, int64_t limit, int64_t bucket,
-                 bool memorize) {
+                 bool memorize, const std::string &stateIn,
+                 const std::string &stateOut) {
   const Manifest &m = model.manifest();
   State s = model.load(runDir + "/" + kCheckpoint);
   std::vector<int32_t> tokens = readTokens(path, m);
@@ -781,6 +782,8 @@ int evaluateLong(Model &model, const std::string &runDir,
                             path, tokens.size()));
   Stream st(model, s);
   st.memorize = memorize;
+  if (!stateIn.empty())
+    st.load(stateIn);
   size_t n = tokens.size() - 1, vocab = static_cast<size_t>(m.vocab);
   size_t block = static_cast<size_t>(std::max<int64_t>(
       st.prefillTokens() *
@@ -811,6 +814,10 @@ int evaluateLong(Model &model, const std::string &runDir,
   }
   if (last != t0)
     fmt::print(stderr, "\n");
+  // The state after the last token read (the text's final token is only a
+  // target).
+  if (!stateOut.empty())
+    st.save(stateOut);
   std::string buckets;
   for (size_t b = 0; b < sum.size(); ++b)
     buckets += fmt::format("{}{:.6f}", b ? ", " : "", sum[b] / cnt[b]);
@@ -832,7 +839,7 @@ int evaluateLong(Model &model, const std::string &runDir,
 /// RMS error of each; fails above `tol`.
 int streamCheck(Model &model, const std::string &runDir,
                 const std::string &dataPath, uint64_t seed, double tol,
-                bool commit, bool carry) {
+                bool commit, bool carry, int64_t checked) {
   const Manifest &m = model.manifest();
   if (!m.hasLogits() || !nl_logits)
     throw Error(fmt::format("'{}' has no logits: its loss is not a "
@@ -860,6 +867,16 @@ int streamCheck(Model &model, const std::string &runDir,
               scratch.batch.tokens.begin() + b * (T + 1));
   callOn(model, "logits", nl_logits, s, scratch)();
   const float *ref = scratch.out.at("logits:logits").data();
+  // The first `checked` positions (the model is causal: they do not depend
+  // on the later ones).
+  if (checked > 0 && static_cast<size_t>(checked) < T)
+    T = static_cast<size_t>(checked);
+  int64_t bad = firstNonFinite(ref, T * vocab);
+  if (bad >= 0)
+    throw NonFinite(fmt::format(
+        "the forward pass over the context is not finite from token {} on "
+        "(the model itself, not its stream; --tokens N checks the first N)",
+        static_cast<size_t>(bad) / vocab));
   auto relRms = [&](const std::vector<float> &got) {
     double num = 0, den = 0;
     for (size_t i = 0; i < T * vocab; ++i) {
@@ -1356,6 +1373,11 @@ int run(int argc, char **argv) {
         "with --long: memories learn while reading (on), or stay at their "
         "learned initial state (off)");
     evalMemorize->capture_default_str()->check(onOff);
+    std::string evalStateIn, evalStateOut;
+    evalCmd->add_option("--state-in", evalStateIn,
+                        "with --long: continue the stream saved in this file");
+    evalCmd->add_option("--state-out", evalStateOut,
+                        "with --long: save the stream state after the text");
 
     auto *genCmd = app.add_subcommand(
         "generate", m.hasLogits() ? "sample text from a run"
@@ -1407,6 +1429,12 @@ int run(int argc, char **argv) {
     streamCmd->add_flag("--no-commit", noCommit,
                         "a control: never move the memories' chunk-start "
                         "states at chunk boundaries (must fail)");
+    int64_t streamTokens = 0;
+    streamCmd
+        ->add_option("--tokens", streamTokens,
+                     "check the first N tokens of the context (default: "
+                     "all)")
+        ->check(integerAtLeast(1));
     bool noCarry = false;
     streamCmd->add_flag("--no-carry", noCarry,
                         "a control: start every call from the state before "
@@ -1504,10 +1532,12 @@ int run(int argc, char **argv) {
                     "text read as one stream), one of the two");
       if (longOpt->count())
         return evaluateLong(model, runDir, longPath, longTokens,
-                            bucket ? bucket : m.context, memorizeMode == "on");
-      if (evalMemorize->count())
-        throw Error("--memorize is an option of eval --long (a text read as "
-                    "one stream)");
+                            bucket ? bucket : m.context, memorizeMode == "on",
+                            evalStateIn, evalStateOut);
+      if (evalMemorize->count() || !evalStateIn.empty() ||
+          !evalStateOut.empty())
+        throw Error("--memorize, --state-in and --state-out are options of "
+                    "eval --long (a text read as one stream)");
       return evaluate(model, dataPath, runDir, evalBatches);
     }
     if (*genCmd) {
@@ -1521,7 +1551,7 @@ int run(int argc, char **argv) {
     }
     if (*streamCmd)
       return streamCheck(model, runDir, dataPath, seed, streamTol, !noCommit,
-                         !noCarry);
+                         !noCarry, streamTokens);
     if (*gradCmd)
       return gradcheck(model, runDir, dataPath, seed, eps, tol, gradScale);
     if (*dumpCmd)

@@ -132,17 +132,19 @@ def map_inputs(W, k, act=silu):
     return {"w2": k, "w1": act(torch.einsum("bhij,bh...j->bh...i", W["w2"], k))}
 
 
-def token_gradients(W0, k, v, act=silu, norm=None):
-    """Per-token gradients of the L2 objective ||M(k_t) - v_t||^2 at the
-    chunk-start state W0: k [B, H, n, dk], v [B, H, n, dv] -> a dict of
-    [B, H, n, ...] (create_graph: the outer gradient flows through them)."""
+def token_gradients(W0, k, v, act=silu, norm=None, objective="l2"):
+    """Per-token gradients of the L2 objective ||M(k_t) - v_t||^2 (or the
+    dot objective -<M(k_t), v_t>) at the chunk-start state W0: k [B, H, n,
+    dk], v [B, H, n, dv] -> a dict of [B, H, n, ...] (create_graph: the
+    outer gradient flows through them)."""
     n = k.shape[2]
     rep = {name: w.unsqueeze(2).expand(-1, -1, n, *w.shape[2:]).clone()
            for name, w in W0.items()}
     for w in rep.values():
         if not w.requires_grad:  # a constant initial state (zeros)
             w.requires_grad_(True)
-    loss = ((read(rep, k, act, norm) - v) ** 2).sum()
+    pred = read(rep, k, act, norm)
+    loss = -(pred * v).sum() if objective == "dot" else ((pred - v) ** 2).sum()
     grads = torch.autograd.grad(loss, list(rep.values()), create_graph=True)
     return dict(zip(rep.keys(), grads))
 
@@ -157,7 +159,8 @@ def clamp_factor(g, c):
 
 
 def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
-             dgd=False, self_values=False, act=silu, norm=None, clamp=None):
+             dgd=False, self_values=False, act=silu, norm=None, clamp=None,
+             objective="l2"):
     """Runs one memory level over its flow and reads it.
 
     W0: the initial state (dict of [B, H, ...]); k [B, H, T, dk], v
@@ -167,7 +170,8 @@ def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
     dgd: the delta-gradient-descent preconditioner (NL-A Eqs. 56-57, §9.2);
     self_values: the memory generates its own values v^ = M(v) (Hope
     Eq. 86); norm: the mlp memory's output normalization (out_norm); clamp:
-    clamp_norm, the soft clamp of g_t's norm (clamp_factor). Per token t of
+    clamp_norm, the soft clamp of g_t's norm (clamp_factor); objective "l2"
+    or "dot" (g_t = grad_W -<M_{W0}(k_t), v_t>). Per token t of
     a chunk whose start state is W0 (§2, §9.3, §9.10):
 
         g_t = grad_W ||M_{W0}(k_t) - v^_t||^2   (times clamp_factor)
@@ -186,7 +190,7 @@ def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
         kc, vc = k[:, :, c0:c1], v[:, :, c0:c1]
         if self_values:
             vc = read(W, vc, act, norm)
-        g = token_gradients(W, kc, vc, act, norm)
+        g = token_gradients(W, kc, vc, act, norm, objective)
         if clamp is not None:
             f = clamp_factor(g, clamp)
             g = {name: x * f.reshape(*f.shape, *([1] * (x.dim() - 3))) for name, x in g.items()}
@@ -267,8 +271,10 @@ def transformer(P, ids, cfg):
 
 
 def deltanet(P, ids, cfg):
-    """examples/deltanet.nl: a matrix memory, L2 objective, gd(lr = 1) with a
-    per-token rate beta_t = sigmoid(h w_beta), zero initial state."""
+    """examples/deltanet.nl: a matrix memory written by the delta rule as the
+    dot objective with dgd(lr = 1) and a per-token rate beta_t =
+    sigmoid(h w_beta): M_t = M_{t-1}(I - beta_t k^ k^T) + beta_t v_t k_t^T,
+    zero initial state."""
     H = cfg["heads"]
     B = ids.shape[0]
     x = P["embedding"][ids]
@@ -281,7 +287,8 @@ def deltanet(P, ids, cfg):
         beta = per_head(torch.sigmoid(h @ p("w_beta")))
         d = k.shape[-1]
         S0 = {"w": torch.zeros(B, H, d, d, dtype=x.dtype)}
-        o, _ = memorize(S0, k, v, q, cfg["chunk"]["delta"], 1.0, lr_gate=beta)
+        o, _ = memorize(S0, k, v, q, cfg["chunk"]["delta"], 1.0, lr_gate=beta,
+                        dgd=True, objective="dot")
         x = x + merge(o) @ p("wo")
         x = x + mlp_block(x, p("norm2"), p("w_up"), p("w_down"), gelu)
     return rmsnorm(x, P["norm_f"]) @ P["head"]

@@ -365,7 +365,9 @@ int main(int argc, char **argv) {
     return 1;
   // Stream entry points where the model has them; `why` says why not
   // (nlc --emit=nl shows whether @decode and @prefill are there).
-  if (streamEntries) {
+  // (Not with --f64: the float64 build is for gradient checks, and
+  // executables run float32.)
+  if (streamEntries && !float64) {
     std::string why;
     nlc::frontend::MLIRGenOptions streamOptions{float64, maxOps};
     if (!nlc::frontend::addStreamEntries(*module, *ast, files, streamOptions,

@@ -723,11 +723,14 @@ FailureOr<Value> Deriver::run() {
     // and the chunk's inputs) are all that reverse mode keeps.
     OpBuilder::InsertionGuard guard(b);
     CheckpointOp region;
+    // A decode step's chunk-start state (empty otherwise).
+    SmallVector<Value> at(gradAt.begin(), gradAt.end());
     if (checkpoint) {
       SmallVector<Value> inputs(w);
       if (rule.hasMomentum)
         inputs.append(mom);
       inputs.append({kc, vc, qc, eta, alphaT, betaT});
+      inputs.append(at);
       SmallVector<Type> results(ValueRange(w).getTypes());
       if (rule.hasMomentum)
         llvm::append_range(results, ValueRange(mom).getTypes());
@@ -755,13 +758,15 @@ FailureOr<Value> Deriver::run() {
       eta = args[off + 3];
       alphaT = args[off + 4];
       betaT = args[off + 5];
+      for (auto [i, a] : llvm::enumerate(at))
+        a = args[off + 6 + i];
     }
 
     Value y;
-    if (!gradAt.empty()) {
+    if (!at.empty()) {
       // A stream's decode step (one token): the gradient at the chunk-start
       // state, the scans from the current one.
-      SmallVector<Value> at(gradAt.begin(), gradAt.end()), next;
+      SmallVector<Value> next;
       if (failed(updateChunk(at, mom, kc, op.getSelfValues() ? Value() : vc, vc,
                              eta, alphaT, betaT, n, lambda, next, w)))
         return failure();
@@ -1022,7 +1027,7 @@ struct DeriveInnerUpdates
       // memory's chunk-start state and momentum, and the chunk's input.
       OpBuilder::InsertionGuard guard(b);
       CheckpointOp region;
-      if (checkpoint && !ss) {
+      if (checkpoint) {
         SmallVector<Value> inputs;
         SmallVector<Type> types;
         for (auto [i, r] : llvm::enumerate(rules)) {
@@ -1038,6 +1043,10 @@ struct DeriveInnerUpdates
           types.push_back(RankedTensorType::get(shape, elt));
         }
         inputs.append({xc, eta, alphaT, betaT});
+        // A decode step's chunk-start states.
+        if (decode)
+          for (auto &a : at)
+            inputs.append(a);
         region = CheckpointOp::create(b, sm.getLoc(), types, inputs);
         Block *blk = b.createBlock(&region.getBody());
         for (Value in : inputs)
@@ -1056,6 +1065,11 @@ struct DeriveInnerUpdates
         eta = args[off + 1];
         alphaT = args[off + 2];
         betaT = args[off + 3];
+        off += 4;
+        if (decode)
+          for (auto &a : at)
+            for (Value &ai : a)
+              ai = args[off++];
       }
 
       SmallVector<Value> reads;
@@ -1254,7 +1268,7 @@ struct DeriveInnerUpdates
       } else {
         init = initialState(b, m, *rule, elt, bsz);
       }
-      Deriver d(b, m, *rule, init, checkpoint && !ss, dualForm);
+      Deriver d(b, m, *rule, init, checkpoint, dualForm);
       if (ss) {
         d.memorize = ss->memorizeFlag(elt);
         d.initMom = ms.mom;

@@ -608,6 +608,18 @@ int evaluate(Model &model, const std::string &dataPath,
   return kOk;
 }
 
+/// Refuses an output file whose directory does not exist, before any work
+/// (`flag` names the option).
+void checkOutputDir(const std::string &path, const char *flag) {
+  if (path.empty())
+    return;
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+    throw Error(fmt::format("{} '{}': the directory '{}' does not exist", flag,
+                            path, dir.string()));
+}
+
 struct GenerateOptions {
   std::string runDir, prompt, stateIn, stateOut;
   int64_t count = 200;
@@ -640,6 +652,7 @@ int generate(Model &model, const GenerateOptions &o) {
         o.window             ? " (not --window)"
         : m.noStream.empty() ? ""
                              : "; '" + m.model + "' has none: " + m.noStream));
+  checkOutputDir(o.stateOut, "--state-out");
   State s = model.load(o.runDir + "/" + kCheckpoint);
   std::vector<int32_t> text;
   for (unsigned char c : o.prompt) {
@@ -772,12 +785,13 @@ int evaluateLong(Model &model, const std::string &runDir,
                  bool memorize, const std::string &stateIn,
                  const std::string &stateOut) {
   const Manifest &m = model.manifest();
+  checkOutputDir(stateOut, "--state-out");
   State s = model.load(runDir + "/" + kCheckpoint);
   std::vector<int32_t> tokens = readTokens(path, m);
   if (limit > 0 && static_cast<int64_t>(tokens.size()) > limit + 1)
     tokens.resize(static_cast<size_t>(limit + 1));
   if (tokens.size() < 2)
-    throw Error(fmt::format("'{}' holds {} bytes: --long needs at least 2 "
+    throw Error(fmt::format("'{}' holds {} byte(s): --long needs at least 2 "
                             "(a token and the next)",
                             path, tokens.size()));
   Stream st(model, s);

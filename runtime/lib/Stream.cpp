@@ -190,6 +190,11 @@ void Stream::load(const std::string &path) {
                     meta("nl.model").empty()
                         ? ""
                         : " (it is one of '" + meta("nl.model") + "')"));
+  if (meta("nl.stream_signature").empty())
+    throw Error(fmt::format("'{}' is not a stream state (it has no "
+                            "nl.stream_signature; a checkpoint? --state-out "
+                            "writes stream states)",
+                            path));
   if (meta("nl.stream_signature") != signature())
     throw Error(fmt::format("'{}' is a stream state of another configuration "
                             "or build of '{}' (its tensors differ)",

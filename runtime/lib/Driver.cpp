@@ -42,6 +42,7 @@
 #include <functional>
 #include <limits>
 #include <malloc.h>
+#include <memory>
 #include <sys/file.h>
 #include <thread>
 #include <unistd.h>
@@ -640,18 +641,18 @@ int generate(Model &model, const GenerateOptions &o) {
                             "cross-entropy over tokens",
                             m.model));
   bool stream = m.hasStream() && !o.window;
-  if (!o.memorize && !stream)
-    throw Error(fmt::format(
-        "--memorize off needs the stream entry points{}",
-        o.window             ? " (not --window)"
-        : m.noStream.empty() ? ""
-                             : "; '" + m.model + "' has none: " + m.noStream));
-  if (!stream && (!o.stateIn.empty() || !o.stateOut.empty()))
-    throw Error(fmt::format(
-        "--state-in and --state-out need the stream entry points{}",
-        o.window             ? " (not --window)"
-        : m.noStream.empty() ? ""
-                             : "; '" + m.model + "' has none: " + m.noStream));
+  if (!stream) {
+    // Why the stream entry points are not used.
+    std::string why = o.window ? " (not --window)"
+                      : m.noStream.empty()
+                          ? ""
+                          : "; '" + m.model + "' has none: " + m.noStream;
+    if (!o.memorize)
+      throw Error("--memorize off needs the stream entry points" + why);
+    if (!o.stateIn.empty() || !o.stateOut.empty())
+      throw Error("--state-in and --state-out need the stream entry points" +
+                  why);
+  }
   checkOutputDir(o.stateOut, "--state-out");
   State s = model.load(o.runDir + "/" + kCheckpoint);
   std::vector<int32_t> text;
@@ -908,33 +909,34 @@ int streamCheck(Model &model, const std::string &runDir,
     fmt::print("{} {:<44} relative RMS error {:.2e}\n", ok ? "ok  " : "FAIL",
                how, e);
   };
+  // A fresh stream with the controls of the command line.
+  auto fresh = [&] {
+    auto st = std::make_unique<Stream>(model, s);
+    st->commit = commit;
+    st->carry = carry;
+    return st;
+  };
   std::vector<float> got(T * vocab);
   {
-    Stream st(model, s);
-    st.commit = commit;
-    st.carry = carry;
+    auto st = fresh();
     fmt::print("stream state: {} floats; prefill {} tokens at multiples of "
                "{}; {} tokens checked\n",
-               st.stateElements(), st.prefillTokens(), st.period(), T);
-    st.feed(text.data(), T, got.data());
+               st->stateElements(), st->prefillTokens(), st->period(), T);
+    st->feed(text.data(), T, got.data());
     report("at once (prefill, then decode)", got);
   }
   {
-    Stream st(model, s);
-    st.commit = commit;
-    st.carry = carry;
-    st.decodeOnly = true;
-    st.feed(text.data(), T, got.data());
+    auto st = fresh();
+    st->decodeOnly = true;
+    st->feed(text.data(), T, got.data());
     report("token by token (decode)", got);
   }
   {
-    Stream st(model, s);
-    st.commit = commit;
-    st.carry = carry;
+    auto st = fresh();
     const size_t pieces[] = {1, 7, 15, 16, 17, 63, 64, 65};
     for (size_t i = 0, k = 0; i < T; ++k) {
       size_t n = std::min(pieces[k % 8], T - i);
-      st.feed(text.data() + i, n, got.data() + i * vocab);
+      st->feed(text.data() + i, n, got.data() + i * vocab);
       i += n;
     }
     report("in pieces of 1, 7, 15, 16, 17, 63, 64, 65", got);
@@ -946,27 +948,22 @@ int streamCheck(Model &model, const std::string &runDir,
         "{}/nl-stream-check-{}.safetensors",
         std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp", getpid());
     {
-      Stream st(model, s);
-      st.commit = commit;
-      st.carry = carry;
-      st.feed(text.data(), cut, got.data());
-      st.save(path);
+      auto first = fresh();
+      first->feed(text.data(), cut, got.data());
+      first->save(path);
     }
-    Stream st(model, s);
-    st.commit = commit;
-    st.carry = carry;
-    st.load(path);
+    auto st = fresh();
+    st->load(path);
     std::remove(path.c_str());
-    st.feed(text.data() + cut, T - cut, got.data() + cut * vocab);
+    st->feed(text.data() + cut, T - cut, got.data() + cut * vocab);
     report(fmt::format("saved at token {} and restored", cut), got);
   }
   {
     // --memorize off: the memories read but keep their initial state.
-    Stream st(model, s);
-    st.memorize = false;
-    st.carry = carry;
-    st.feed(text.data(), T, got.data());
-    std::vector<std::string> changed = st.changedMemories();
+    auto st = fresh();
+    st->memorize = false;
+    st->feed(text.data(), T, got.data());
+    std::vector<std::string> changed = st->changedMemories();
     bool ok = changed.empty();
     failures += !ok;
     fmt::print("{} {:<44} {}\n", ok ? "ok  " : "FAIL",

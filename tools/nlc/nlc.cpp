@@ -355,8 +355,9 @@ int main(int argc, char **argv) {
     return writeOutput(
         [&](raw_ostream &os) { os << nlc::frontend::printAST(*ast); });
 
-  OwningOpRef<ModuleOp> module = nlc::frontend::mlirGen(
-      ctx, *ast, files, diags, nlc::frontend::MLIRGenOptions{float64, maxOps});
+  nlc::frontend::MLIRGenOptions genOptions{float64, maxOps};
+  OwningOpRef<ModuleOp> module =
+      nlc::frontend::mlirGen(ctx, *ast, files, diags, genOptions);
   if (!module || diags.numErrors) {
     report(ctx, files, diags);
     return 1;
@@ -369,9 +370,7 @@ int main(int argc, char **argv) {
   // executables run float32.)
   if (streamEntries && !float64) {
     std::string why;
-    nlc::frontend::MLIRGenOptions streamOptions{float64, maxOps};
-    if (!nlc::frontend::addStreamEntries(*module, *ast, files, streamOptions,
-                                         why))
+    if (!nlc::frontend::addStreamEntries(*module, *ast, files, genOptions, why))
       (*module)->setAttr("nl.no_stream", StringAttr::get(&ctx, why));
     if (failed(verify(*module)))
       return 1;

@@ -888,18 +888,20 @@ lowerScan(OpTy op, Value gate, Value x, Value init,
     // One token (a stream's decode step): no loop, and dim 2 dropped by
     // reshapes that name it (a rank-reducing slice of [1, H, 1, ...] would
     // not say which unit dim it drops).
-    auto dropTokens = [&](Value v) {
-      RankedTensorType t = tt(v);
+    auto tokenDim = [](int64_t rank) {
       SmallVector<ReassociationIndices> re{{0}, {1, 2}};
-      for (int64_t d = 3; d < t.getRank(); ++d)
+      for (int64_t d = 3; d < rank; ++d)
         re.push_back({d});
-      return tensor::CollapseShapeOp::create(rewriter, loc, v, re).getResult();
+      return re;
+    };
+    auto dropTokens = [&](Value v) {
+      return tensor::CollapseShapeOp::create(rewriter, loc, v,
+                                             tokenDim(tt(v).getRank()))
+          .getResult();
     };
     Value h = step(lb, dropTokens(gate), dropTokens(x), init);
-    SmallVector<ReassociationIndices> re{{0}, {1, 2}};
-    for (int64_t d = 3; d < outT.getRank(); ++d)
-      re.push_back({d});
-    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, outT, h, re);
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
+        op, outT, h, tokenDim(outT.getRank()));
     return success();
   }
   auto loop = scf::ForOp::create(

@@ -935,6 +935,16 @@ struct DeriveInnerUpdates
     }
     return ms;
   }
+  /// Refuses a prefill (`ss`, not decode) of `tokens` that are not whole
+  /// chunks of the level of rule `r` (written by `m`).
+  static LogicalResult checkWholeChunks(Operation *m, StreamState *ss,
+                                        int64_t tokens, MemoryRule r) {
+    if (!ss || ss->decode || tokens % r.chunk == 0)
+      return success();
+    return m->emitOpError()
+           << "a prefill of " << tokens << " tokens is not whole chunks of "
+           << r.chunk << " tokens of level @" << r.level.getSymName();
+  }
   /// After the call: the current state `w` and momentum `mom`; the
   /// chunk-start state is the current one after a prefill (which ends on a
   /// chunk boundary) and unchanged after a decode step.
@@ -989,11 +999,8 @@ struct DeriveInnerUpdates
                                    "decay";
       rules.push_back(*r);
       if (ss) {
-        if (!decode && tokens % r->chunk != 0)
-          return sm.emitOpError()
-                 << "a prefill of " << tokens
-                 << " tokens is not whole chunks of " << r->chunk
-                 << " tokens of level @" << r->level.getSymName();
+        if (failed(checkWholeChunks(sm, ss, tokens, *r)))
+          return failure();
         streamsOf.push_back(
             streamArgs(*ss, *r, mem, initRefs(sm, *r, elt), elt, bsz));
         w.push_back(streamsOf.back().cur);
@@ -1176,34 +1183,40 @@ struct DeriveInnerUpdates
       return slot;
     };
 
+    // How a memory's state starts, per part: the reference of its split
+    // init param, or "zeros".
+    auto initRefs = [&](Operation *m, MemoryRule r, Type elt) {
+      SmallVector<Attribute> refs;
+      ParamOp initParam;
+      if (auto ref = r.memory.getInitAttr())
+        initParam = dyn_cast_or_null<ParamOp>(
+            tables.lookupSymbolIn(m->getParentOfType<ModelOp>(), ref));
+      if (initParam)
+        for (ParamOp part : splitParam(initParam, elt))
+          refs.push_back(paramPath(part, part.getSymNameAttr()));
+      else
+        refs.assign(stateShapes(r.type).size(),
+                    StringAttr::get(&getContext(), "zeros"));
+      return refs;
+    };
     // The initial state of a memory: its split init params broadcast over
     // the batch, or zeros.
     auto initialState = [&](OpBuilder &b, Operation *m, const MemoryRule &r,
                             Type elt, int64_t bsz) {
       NLBuilder nb{b, m->getLoc()};
-      MemoryRule rule = r;
       SmallVector<Value> init;
-      ParamOp initParam;
-      if (auto ref = rule.memory.getInitAttr())
-        initParam = dyn_cast_or_null<ParamOp>(
-            tables.lookupSymbolIn(m->getParentOfType<ModelOp>(), ref));
-      auto shapes = stateShapes(rule.type);
-      if (initParam) {
-        SmallVector<ParamOp> parts = splitParam(initParam, elt);
-        for (auto [part, shape] : llvm::zip(parts, shapes)) {
-          SymbolRefAttr ref = paramPath(part, part.getSymNameAttr());
-          Value v = GetParamOp::create(b, m->getLoc(),
-                                       RankedTensorType::get(shape, elt), ref);
-          SmallVector<int64_t> full{bsz};
-          full.append(shape.begin(), shape.end());
-          init.push_back(nb.bcast(v, RankedTensorType::get(full, elt)));
-        }
-      } else {
-        for (auto &shape : shapes) {
-          SmallVector<int64_t> full{bsz};
-          full.append(shape.begin(), shape.end());
-          init.push_back(nb.zeros(RankedTensorType::get(full, elt)));
-        }
+      for (auto [ref, shape] :
+           llvm::zip(initRefs(m, r, elt), stateShapes(r.type))) {
+        SmallVector<int64_t> full{bsz};
+        full.append(shape.begin(), shape.end());
+        auto t = RankedTensorType::get(full, elt);
+        if (auto param = dyn_cast<SymbolRefAttr>(ref))
+          init.push_back(nb.bcast(
+              GetParamOp::create(b, m->getLoc(),
+                                 RankedTensorType::get(shape, elt), param),
+              t));
+        else
+          init.push_back(nb.zeros(t));
       }
       return init;
     };
@@ -1222,29 +1235,6 @@ struct DeriveInnerUpdates
         slot->decode = mode.getValue() == "decode";
       }
       return slot.get();
-    };
-    // How a stream's memory state starts: the split init params, or zeros.
-    auto initRefs = [&](Operation *m, MemoryRule r, Type elt) {
-      SmallVector<Attribute> refs;
-      ParamOp initParam;
-      if (auto ref = r.memory.getInitAttr())
-        initParam = dyn_cast_or_null<ParamOp>(
-            tables.lookupSymbolIn(m->getParentOfType<ModelOp>(), ref));
-      if (initParam)
-        for (ParamOp part : splitParam(initParam, elt))
-          refs.push_back(paramPath(part, part.getSymNameAttr()));
-      else
-        refs.assign(stateShapes(r.type).size(),
-                    StringAttr::get(&getContext(), "zeros"));
-      return refs;
-    };
-    auto checkWholeChunks = [&](Operation *m, StreamState *ss, int64_t tokens,
-                                MemoryRule r) -> LogicalResult {
-      if (!ss || ss->decode || tokens % r.chunk == 0)
-        return success();
-      return m->emitOpError()
-             << "a prefill of " << tokens << " tokens is not whole chunks of "
-             << r.chunk << " tokens of level @" << r.level.getSymName();
     };
 
     for (MemorizeOp m : todo) {

@@ -513,6 +513,19 @@ int train(Model &model, const TrainOptions &o) {
                             "'{}' at {}",
                             bad->name, indexText(bad->shape, badIndex))
               : std::string("the updated tensors are all finite");
+      // Where the forward pass went non-finite (which memory of which
+      // layer, after which token), from the step's batch replayed through
+      // the stream entry points at the weights before the step.
+      if (!m.rows() && m.hasStream()) {
+        fmt::print(stderr,
+                   "{}{}: step {} is not finite; replaying its batch "
+                   "token by token to find where\n",
+                   tty ? "\n" : "", m.model, t);
+        std::string where = replayNonFinite(model, cur, batch.tokens.data(),
+                                            m.batch, m.context);
+        if (!where.empty())
+          first += "; " + where;
+      }
       std::string kept;
       if (cur.step > 0 && cur.step != lastGood) {
         checkpoint();

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -84,6 +86,108 @@ std::vector<std::string> Stream::changedMemories() const {
                     static_cast<size_t>(t.numel()) * sizeof(float)) != 0)
       changed.push_back(t.name);
   return changed;
+}
+
+namespace {
+
+/// Names in the model's order: numbers compared as numbers ("layer.2" before
+/// "layer.10"), so that an earlier layer's tensors come first.
+bool modelOrder(const std::string &a, const std::string &b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t ei = i, ej = j;
+      while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei])))
+        ++ei;
+      while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej])))
+        ++ej;
+      std::string x = a.substr(i, ei - i), y = b.substr(j, ej - j);
+      if (x.size() != y.size())
+        return x.size() < y.size();
+      if (x != y)
+        return x < y;
+      i = ei;
+      j = ej;
+    } else if (a[i] != b[j]) {
+      return a[i] < b[j];
+    } else {
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+} // namespace
+
+std::string Stream::nonFiniteState() const {
+  std::vector<const TensorSpec *> specs;
+  for (const TensorSpec &t : model_.entry("stream_init").results)
+    specs.push_back(&t);
+  std::stable_sort(specs.begin(), specs.end(),
+                   [](const TensorSpec *a, const TensorSpec *b) {
+                     return modelOrder(a->name, b->name);
+                   });
+  std::string first;
+  int others = 0;
+  for (const TensorSpec *t : specs) {
+    const Buffer &b = cur_.at(t->name);
+    int64_t bad = nlrt::firstNonFinite(b.data(), b.size());
+    if (bad < 0)
+      continue;
+    if (!first.empty()) {
+      ++others;
+      continue;
+    }
+    const char *kind =
+        !t->memory               ? "cache"
+        : !t->commitFrom.empty() ? "chunk-start state"
+        : t->name.size() > 4 &&
+                t->name.compare(t->name.size() - 4, 4, ".mom") == 0
+            ? "momentum"
+            : "memory state";
+    first = fmt::format("{} '{}' at {} ({})", kind, t->name,
+                        indexText(t->shape, bad), b.data()[bad]);
+  }
+  if (others)
+    first += fmt::format(", and {} other state tensor{}", others,
+                         others == 1 ? "" : "s");
+  return first;
+}
+
+std::string Stream::largestMemoryValue() const {
+  std::string name;
+  float most = -1;
+  for (const TensorSpec &t : model_.entry("stream_init").results) {
+    if (!t.memory)
+      continue;
+    const Buffer &b = cur_.at(t.name);
+    for (size_t i = 0; i < b.size(); ++i)
+      if (std::isfinite(b.data()[i]) && std::fabs(b.data()[i]) > most) {
+        most = std::fabs(b.data()[i]);
+        name = t.name;
+      }
+  }
+  return name.empty() ? std::string()
+                      : fmt::format("{:.3g} in '{}'", most, name);
+}
+
+Stream::Snapshot Stream::snapshot() const {
+  Snapshot s;
+  s.pos = pos_;
+  for (auto &[name, b] : cur_) {
+    Buffer copy(b.size());
+    std::memcpy(copy.data(), b.data(), b.size() * sizeof(float));
+    s.state.emplace(name, std::move(copy));
+  }
+  return s;
+}
+
+void Stream::restore(const Snapshot &s) {
+  pos_ = s.pos;
+  for (auto &[name, b] : cur_)
+    std::memcpy(b.data(), s.state.at(name).data(), b.size() * sizeof(float));
 }
 
 void Stream::call(const std::string &entry, void (*fn)(void **),
@@ -227,6 +331,80 @@ void Stream::load(const std::string &path) {
                             path, file.tensors.size(), loaded.size()));
   cur_ = std::move(loaded);
   pos_ = static_cast<int64_t>(*pos);
+}
+
+std::string replayNonFinite(const Model &model, State &params,
+                            const int32_t *tokens, int64_t rows,
+                            int64_t context) {
+  if (!model.manifest().hasStream() || !nl_stream_init || !nl_decode)
+    return {};
+  const size_t vocab = static_cast<size_t>(model.manifest().vocab);
+  // What is non-finite after the last `n` tokens read: the first state
+  // tensor, else the logits of the first token whose logits are; empty if
+  // nothing is.
+  auto check = [&](const Stream &s, const float *logits, size_t n) {
+    std::string bad = s.nonFiniteState();
+    int64_t i = nlrt::firstNonFinite(logits, n * vocab);
+    if (bad.empty() && i >= 0)
+      bad = fmt::format("the logits of token {}",
+                        s.position() - static_cast<int64_t>(n) +
+                            i / static_cast<int64_t>(vocab));
+    return bad;
+  };
+  int64_t firstToken = -1, firstRow = -1;
+  std::string first;
+  Buffer logits;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t *row = tokens + r * (context + 1);
+    Stream s(model, params);
+    size_t block =
+        static_cast<size_t>(s.prefillTokens() ? s.prefillTokens() : s.period());
+    if (logits.size() < block * vocab)
+      logits = Buffer(block * vocab);
+    // Whole blocks (prefill where the model has it), each checked; then the
+    // first bad block again, token by token. A row stops at the block that
+    // holds an earlier row's first bad token.
+    while (s.position() < context &&
+           (firstToken < 0 || s.position() <= firstToken)) {
+      Stream::Snapshot before = s.snapshot();
+      size_t n = std::min(block, static_cast<size_t>(context - s.position()));
+      s.feed(row + s.position(), n, logits.data());
+      std::string blockBad = check(s, logits.data(), n);
+      if (blockBad.empty())
+        continue;
+      int64_t end = s.position();
+      s.restore(before);
+      s.decodeOnly = true;
+      std::string bad;
+      while (bad.empty() && s.position() < end) {
+        s.feed(row + s.position(), 1, logits.data());
+        bad = check(s, logits.data(), 1);
+      }
+      if (bad.empty()) // the block's rounding, not the tokens'
+        bad = fmt::format("{} (after tokens {} to {} read at once; finite "
+                          "when read one by one)",
+                          blockBad, before.pos, end - 1);
+      int64_t token = s.position() - 1;
+      std::string largest = s.largestMemoryValue();
+      if (!largest.empty())
+        bad += "; the largest finite memory value then: " + largest;
+      if (firstToken < 0 || token < firstToken) {
+        firstToken = token;
+        firstRow = r;
+        first = bad;
+      }
+      break;
+    }
+  }
+  if (firstToken < 0)
+    return fmt::format("replayed token by token at the weights before the "
+                       "step, the forward pass is finite at every token of "
+                       "every batch row: the step's gradients or its update "
+                       "are not");
+  return fmt::format("replayed token by token at the weights before the step, "
+                     "the forward pass first goes non-finite after token {} "
+                     "of {} of batch row {}: {}",
+                     firstToken, context, firstRow, first);
 }
 
 } // namespace nlrt

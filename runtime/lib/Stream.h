@@ -51,6 +51,15 @@ public:
   /// The memory tensors (not caches) that differ from their state before
   /// the first token.
   std::vector<std::string> changedMemories() const;
+  /// The first state tensor, in the model's order (names with their
+  /// numbers compared as numbers: layer 2 before layer 10), that holds a
+  /// non-finite value, as "memory state 'layer.2.mem.M.w1' at [3, 7]" (or
+  /// "momentum", "chunk-start state", "cache"), with how many others do; empty
+  /// when every value is finite.
+  std::string nonFiniteState() const;
+  /// The largest finite magnitude of any memory state (not cache), as
+  /// "5.2e+27 in 'layer.0.mem.M.w1'"; empty without memories.
+  std::string largestMemoryValue() const;
 
   /// Reads every token through decode (a check that prefill and decode
   /// agree; slower).
@@ -75,6 +84,15 @@ public:
   /// file and the problem.
   void load(const std::string &path);
 
+  /// Copies of every state tensor and the position (a checkpoint in
+  /// memory: `restore` returns the stream to it).
+  struct Snapshot {
+    std::map<std::string, Buffer> state;
+    int64_t pos = 0;
+  };
+  Snapshot snapshot() const;
+  void restore(const Snapshot &s);
+
 private:
   void call(const std::string &entry, void (*fn)(void **),
             const int32_t *tokens, size_t n, float *logits);
@@ -89,6 +107,22 @@ private:
   int64_t pos_ = 0, prefillTokens_ = 0, period_ = 1;
   float memorizeFlag_ = 1;
 };
+
+/// Where the forward pass of a training batch first goes non-finite:
+/// replays each of its `rows` windows (tokens [rows, context + 1], the
+/// batch of train_step; the first `context` tokens of each are read)
+/// through the stream entry points at `params`, each from the state before
+/// the first token, and checks the state and the logits after every call
+/// (prefill blocks, then token by token in the first block that went bad).
+/// Returns a sentence naming the first non-finite memory state (its level
+/// and layer in its name) or the logits, the token (0-based, of `context`)
+/// and the row; or one saying the forward pass is finite at every token;
+/// empty when the model has no stream entry points. The stream is the
+/// forward pass up to float32 rounding (stream-check), so a value that is
+/// barely finite in one may not be in the other.
+std::string replayNonFinite(const Model &model, State &params,
+                            const int32_t *tokens, int64_t rows,
+                            int64_t context);
 
 } // namespace nlrt
 

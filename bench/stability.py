@@ -98,19 +98,21 @@ with open(base + ".json", "w") as f:
     json.dump({"commands": commands, "runs": results}, f, indent=1)
 
 models = list(dict.fromkeys(r["model"] for r in results))
-configs = sorted({(r["model"], str(r["batch"])) for r in results},
-                 key=lambda c: (models.index(c[0]), 0 if c[1] == "default" else int(c[1])))
+# One configuration per model, batch and run length (runs of several
+# invocations merged with --from-json may differ in length).
+configs = sorted({(r["model"], str(r["batch"]), r["steps"]) for r in results},
+                 key=lambda c: (models.index(c[0]), 0 if c[1] == "default" else int(c[1]), c[2]))
 ncols = min(4, len(configs))
 nrows = -(-len(configs) // ncols)
 fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), squeeze=False)
 for ax in axes.flat[len(configs):]:
     ax.set_visible(False)
-for ax, (model, batch) in zip(axes.flat, configs):
+for ax, (model, batch, steps) in zip(axes.flat, configs):
     for r in results:
-        if (r["model"], str(r["batch"])) == (model, batch):
+        if (r["model"], str(r["batch"]), r["steps"]) == (model, batch, steps):
             ax.plot([p[0] for p in r["train"]], [p[1] for p in r["train"]], lw=1,
                     label=f"seed {r['seed']}" + (" (diverged)" if r["diverged"] else ""))
-    ax.set_title(f"{model}, batch {batch}", fontsize=9)
+    ax.set_title(f"{model}, batch {batch}, {steps} steps", fontsize=9)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -120,13 +122,13 @@ fig.tight_layout()
 fig.savefig(base + ".png", dpi=90)
 
 rows = []
-for model, batch in configs:
-    rs = [r for r in results if (r["model"], str(r["batch"])) == (model, batch)]
+for model, batch, steps in configs:
+    rs = [r for r in results if (r["model"], str(r["batch"]), r["steps"]) == (model, batch, steps)]
     bad = [r for r in rs if r["diverged"]]
     ok = [r for r in rs if not r["diverged"]]
     where = ", ".join(f"seed {r['seed']}: {r['message']}" for r in bad) or "none"
     last = lambda r, k: f"{r[k][-1][1]:.3f}" if r[k] else "-"  # noqa: E731
-    rows.append(f"| {model} | {batch} | {len(bad)} of {len(rs)} (seeds {', '.join(str(r['seed']) for r in rs)}) | {where} | "
+    rows.append(f"| {model} | {batch} | {steps} | {len(bad)} of {len(rs)} (seeds {', '.join(str(r['seed']) for r in rs)}) | {where} | "
                 f"{' / '.join(last(r, 'train') for r in ok) or '-'} | {' / '.join(last(r, 'val') for r in ok) or '-'} |")
 
 
@@ -153,8 +155,8 @@ at batch {' and '.join(batches)} ("default": the example's own), {' / '.join(map
 seeds {', '.join(map(str, seeds))}, the compiled learning rate with a constant schedule. A run diverges
 when `train` stops on a non-finite loss. Losses in nats/token, one per run that did not diverge.
 
-| model | batch | diverged | where | final training loss | final validation loss |
-| --- | --- | --- | --- | --- | --- |
+| model | batch | steps | diverged | where | final training loss | final validation loss |
+| --- | --- | --- | --- | --- | --- | --- |
 """ + "\n".join(rows) + f"""
 
 ![training loss of every run]({os.path.basename(base)}.png)

@@ -82,6 +82,11 @@ if python_has(["numpy"]):
                 "(run scripts/setup.sh)")
 else:
     missing(f"{nl_python} lacks numpy (run scripts/setup.sh)")
+# The evaluation drivers (bench/eval) plot their results.
+if python_has(["matplotlib"]):
+    config.available_features.add("matplotlib")
+else:
+    missing(f"{nl_python} lacks matplotlib (run scripts/setup.sh)")
 
 # Real text for the runtime tests: the project's Tiny Shakespeare
 # (../shared/data, next to the checkout; NL_DATA overrides it).

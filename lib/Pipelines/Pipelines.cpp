@@ -21,19 +21,22 @@ using namespace mlir;
 /// is not merged with the forward pass (which would keep every chunk's
 /// per-token states alive, O(T) memory). CSE before schedule-levels makes
 /// the chunks' shared constants one value, which rolling needs.
-static std::string nlToLinalg(bool rollChunks) {
+static std::string nlToLinalg(bool rollChunks, bool attentionKernels) {
   return std::string("fuse-memory-updates,canonicalize,cse,"
                      "schedule-levels{roll-chunks=") +
          (rollChunks ? "1" : "0") +
-         "},canonicalize,cse,convert-nl-to-linalg,canonicalize,"
+         "},canonicalize,cse,convert-nl-to-linalg{attention-kernels=" +
+         (attentionKernels ? "1" : "0") +
+         "},canonicalize,"
          "linalg-fuse-elementwise-ops,nl-fuse-multi-use-elementwise,"
          "linalg-fold-unit-extent-dims,"
          "canonicalize";
 }
 
 LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
-                                                bool rollChunks) {
-  return parsePassPipeline(nlToLinalg(rollChunks), pm);
+                                                bool rollChunks,
+                                                bool attentionKernels) {
+  return parsePassPipeline(nlToLinalg(rollChunks, attentionKernels), pm);
 }
 
 /// Bufferization with identity layouts at function boundaries (results
@@ -57,8 +60,9 @@ mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
                                 const NLToNVVMPipelineOptions &options) {
   // The target-neutral stages, as for the CPU (without its register
   // tiling, BLIS and OpenMP).
-  std::string text = nlToLinalg(options.rollChunks) + "," +
-                     bufferize(/*resultsToOutParams=*/true);
+  std::string text = nlToLinalg(options.rollChunks,
+                                /*attentionKernels=*/false) +
+                     "," + bufferize(/*resultsToOutParams=*/true);
   if (failed(parsePassPipeline(text, pm)))
     return failure();
   // Every linalg op and scf.forall a kernel, outlined into one gpu.module;
@@ -93,13 +97,17 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // pipeline, which creates bufferization.clone).
   // nl-vectorize-contractions: the fused kernels' products tiled for the
   // CPU's registers (AVX-512 or AVX2), on tensors before bufferization.
-  std::string text = nlToLinalg(options.rollChunks) +
+  // With BLIS, attention and its gradient run on the runtime's fused
+  // kernels (whose block products are BLIS calls).
+  std::string text = nlToLinalg(options.rollChunks, options.blas) +
                      ",nl-vectorize-contractions,canonicalize," +
                      bufferize(options.resultsToOutParams) + ",";
   // After the deallocations are placed: a call sees buffers only through
   // their pointers.
   if (options.blas)
-    text += std::string("convert-contractions-to-blas{parallel=") +
+    text += std::string("convert-attention-to-runtime{parallel=") +
+            (options.openmp ? "1" : "0") +
+            "},convert-contractions-to-blas{parallel=" +
             (options.openmp ? "1" : "0") + "},";
   if (options.openmp)
     text += "nl-parallelize-linalg,";

@@ -83,11 +83,11 @@ buildEntryPoints(ModuleOp module, const llvm::json::Array &levels,
 }
 
 LogicalResult
-lowerToLinalg(ModuleOp module, bool rollChunks,
+lowerToLinalg(ModuleOp module, bool rollChunks, bool attentionKernels,
               const std::function<void(PassManager &)> &configure) {
   PassManager pm(module->getContext());
   configure(pm);
-  if (failed(nl::buildNLToLinalgPipeline(pm, rollChunks)))
+  if (failed(nl::buildNLToLinalgPipeline(pm, rollChunks, attentionKernels)))
     return error("internal: the nl-to-linalg pipeline did not build");
   return pm.run(module);
 }

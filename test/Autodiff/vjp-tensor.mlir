@@ -1,7 +1,12 @@
 // VJPs of contractions, data movement, norms, softmax, attention, causal
 // convolution and cross-entropy, and the VJPs of those VJPs, against central
 // finite differences in float64.
+// Attention and its gradient run on the runtime's fused kernels (as nlc's
+// CPU target does), and with --blas=false decomposed into matmul, mask and
+// softmax ops (as the cuda target does); attention-kernels.mlir spans the
+// kernels' blocks.
 // RUN: nl-gradcheck %s | FileCheck %s
+// RUN: nl-gradcheck --blas=false %s | FileCheck %s
 // CHECK-NOT: FAIL
 // CHECK: PASS: 26 function(s)
 

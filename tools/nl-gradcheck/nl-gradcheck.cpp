@@ -49,18 +49,9 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 
-extern "C" {
-// runtime/lib/Blas.cpp (linked in as the nlrt-blas objects).
-void nlrt_sgemm(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                int64_t);
-void nlrt_dgemm(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                int64_t);
-int64_t nlrt_gemm_parts(int64_t, int64_t, int64_t, int64_t);
-}
+// runtime/lib/Blas.cpp and Attention.cpp (linked in as the nlrt-blas
+// objects).
+#include "nlrt/kernels.h"
 
 #include <chrono>
 #include <cmath>
@@ -102,8 +93,10 @@ static cl::opt<std::string>
                 cl::init(""), cl::Hidden);
 static cl::opt<bool>
     blas("blas",
-         cl::desc("Run the plain dense products on BLIS, as nlc does "
-                  "(convert-contractions-to-blas, sequential here)"),
+         cl::desc("Run the plain dense products on BLIS and attention on "
+                  "the runtime's fused kernels, as nlc does "
+                  "(convert-contractions-to-blas, "
+                  "convert-attention-to-runtime; sequential here)"),
          cl::init(true));
 static cl::opt<unsigned> seed("seed", cl::desc("Random seed for the inputs"),
                               cl::init(1));
@@ -571,7 +564,8 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  // The BLIS entry points of convert-contractions-to-blas, linked in.
+  // The BLIS entry points of convert-contractions-to-blas and
+  // convert-attention-to-runtime, linked in.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
     auto add = [&](const char *name, auto *fn) {
@@ -581,6 +575,11 @@ int main(int argc, char **argv) {
     add("nlrt_sgemm", &nlrt_sgemm);
     add("nlrt_dgemm", &nlrt_dgemm);
     add("nlrt_gemm_parts", &nlrt_gemm_parts);
+    add("nlrt_attention_f32", &nlrt_attention_f32);
+    add("nlrt_attention_f64", &nlrt_attention_f64);
+    add("nlrt_attention_grad_f32", &nlrt_attention_grad_f32);
+    add("nlrt_attention_grad_f64", &nlrt_attention_grad_f64);
+    add("nlrt_attention_parts", &nlrt_attention_parts);
     return symbols;
   });
   Runner run(**engine);

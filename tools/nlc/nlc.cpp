@@ -469,7 +469,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (stage == Emit::linalg) {
-    if (failed(nlc::lowerToLinalg(*module, scheduleLevels, configure)))
+    if (failed(nlc::lowerToLinalg(*module, scheduleLevels,
+                                  /*attentionKernels=*/blas && !cuda,
+                                  configure)))
       return passFailed();
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }

@@ -8,6 +8,8 @@
 
 #include "nl/Conversion/Passes.h"
 
+#include "../RuntimeCalls.h"
+
 #include "mlir/Dialect/Func/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -148,19 +150,6 @@ FailureOr<Gemm> matchGemm(linalg::GenericOp op) {
   return g;
 }
 
-/// The private declaration `name : args -> results` of a runtime function,
-/// created unless the module has it; a function of that name with another
-/// type is an error (lookupFnDecl reports it at that function).
-FailureOr<func::FuncOp> declare(ModuleOp module, StringRef name, TypeRange args,
-                                TypeRange results) {
-  auto type = FunctionType::get(module.getContext(), args, results);
-  FailureOr<func::FuncOp> f = func::lookupFnDecl(module, name, type);
-  if (failed(f) || *f)
-    return f;
-  OpBuilder b(module.getContext());
-  return func::createFnDecl(b, module, name, type, /*setPrivate=*/true);
-}
-
 struct ConvertContractionsToBLAS
     : public mlir::nl::impl::ConvertContractionsToBLASBase<
           ConvertContractionsToBLAS> {
@@ -218,10 +207,7 @@ struct ConvertContractionsToBLAS
     };
     // Pointer (as an index) and offset of each operand.
     auto ptr = [&](Value memref, SmallVectorImpl<Value> &args) {
-      args.push_back(
-          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref));
-      args.push_back(
-          memref::ExtractStridedMetadataOp::create(b, loc, memref).getOffset());
+      nl::appendBuffer(b, loc, memref, args);
     };
     SmallVector<Value> dims{cst(g.batch), cst(g.m), cst(g.n), cst(g.k)};
     SmallVector<Value> operands;
@@ -234,8 +220,8 @@ struct ConvertContractionsToBLAS
     operands.push_back(cst(accumulate));
 
     SmallVector<Type> gemmArgs(2 + dims.size() + operands.size(), idx);
-    FailureOr<func::FuncOp> gemm =
-        declare(module, f32 ? "nlrt_sgemm" : "nlrt_dgemm", gemmArgs, {});
+    FailureOr<func::FuncOp> gemm = nl::declareRuntimeFunction(
+        module, f32 ? "nlrt_sgemm" : "nlrt_dgemm", gemmArgs, {});
     if (failed(gemm))
       return failure();
     auto call = [&](OpBuilder &nb, Value part, Value parts) {
@@ -247,8 +233,8 @@ struct ConvertContractionsToBLAS
     if (!parallel) {
       call(b, cst(0), cst(1));
     } else {
-      FailureOr<func::FuncOp> partsFn =
-          declare(module, "nlrt_gemm_parts", SmallVector<Type>(4, idx), {idx});
+      FailureOr<func::FuncOp> partsFn = nl::declareRuntimeFunction(
+          module, "nlrt_gemm_parts", SmallVector<Type>(4, idx), {idx});
       if (failed(partsFn))
         return failure();
       Value parts = func::CallOp::create(b, loc, *partsFn, dims).getResult(0);

@@ -958,10 +958,68 @@ DEFINE_LOWERING(MatrixScanOp) {
       });
 }
 
+DEFINE_LOWERING(AttentionGradOp) {
+  // Decomposed into nl ops (its VJP formula), lowered by the other patterns.
+  rewriter.replaceOp(op, op.decompose(rewriter, adaptor.getOperands()));
+  return success();
+}
+
 #undef DEFINE_LOWERING
+
+/// The scale of an attention op: its attribute, else 1 / sqrt(dk).
+template <typename OpTy> FloatAttr attentionScale(OpTy op, Builder &b) {
+  double dk = static_cast<double>(tt(op.getQuery()).getShape().back());
+  return b.getF64FloatAttr(op.getScale() ? op.getScale()->convertToDouble()
+                                         : 1.0 / std::sqrt(dk));
+}
+
+/// nl.attention -> nl.attention_kernel (attention-kernels): the same
+/// operands, an empty init of the result's type.
+struct AttentionToKernel : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType t = tt(op.getResult());
+    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), t.getShape(),
+                                         t.getElementType());
+    rewriter.replaceOp(op, AttentionKernelOp::create(
+                               rewriter, op.getLoc(), TypeRange{t},
+                               adaptor.getQuery(), adaptor.getKey(),
+                               adaptor.getValue(), ValueRange{init},
+                               op.getWindowAttr(), attentionScale(op, rewriter))
+                               .getResults());
+    return success();
+  }
+};
+
+/// nl.attention_grad -> nl.attention_grad_kernel: empty inits of dq, dk,
+/// dv's types.
+struct AttentionGradToKernel : OpConversionPattern<AttentionGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value> inits;
+    for (Type type : op.getResultTypes()) {
+      auto t = cast<RankedTensorType>(type);
+      inits.push_back(tensor::EmptyOp::create(
+          rewriter, op.getLoc(), t.getShape(), t.getElementType()));
+    }
+    rewriter.replaceOp(op, AttentionGradKernelOp::create(
+                               rewriter, op.getLoc(), op.getResultTypes(),
+                               adaptor.getQuery(), adaptor.getKey(),
+                               adaptor.getValue(), adaptor.getOutput(),
+                               adaptor.getCotangent(), inits,
+                               op.getWindowAttr(), attentionScale(op, rewriter))
+                               .getResults());
+    return success();
+  }
+};
 
 struct ConvertNLToLinalg
     : public mlir::nl::impl::ConvertNLToLinalgBase<ConvertNLToLinalg> {
+  using Base::Base;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     // Forward, a checkpoint region is its body (recomputation only matters
@@ -994,6 +1052,10 @@ struct ConvertNLToLinalg
     });
     RewritePatternSet patterns(ctx);
     populateNLToLinalgConversionPatterns(patterns);
+    // Preferred over the decompositions when asked for (the CPU target).
+    if (attentionKernels)
+      patterns.add<AttentionToKernel, AttentionGradToKernel>(ctx,
+                                                             /*benefit=*/2);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -1019,8 +1081,9 @@ void mlir::nl::populateNLToLinalgConversionPatterns(
       LowerPattern<MergeHeadsOp>, LowerPattern<CausalMaskOp>,
       LowerPattern<SoftmaxOp>, LowerPattern<RmsNormOp>, LowerPattern<L2NormOp>,
       LowerPattern<CausalConvOp>, LowerPattern<CrossEntropyOp>,
-      LowerPattern<AttentionOp>, LowerPattern<LinearScanOp>,
-      LowerPattern<MatrixScanOp>>(patterns.getContext());
+      LowerPattern<AttentionOp>, LowerPattern<AttentionGradOp>,
+      LowerPattern<LinearScanOp>, LowerPattern<MatrixScanOp>>(
+      patterns.getContext());
 }
 
 namespace {

@@ -14,8 +14,12 @@ def ConvertNLToLinalg : Pass<"convert-nl-to-linalg", "::mlir::ModuleOp"> {
     `nl.matmul`/`nl.linear` are contractions, slices and pads are
     `tensor.extract_slice`/`insert_slice`, head split/merge are reshapes plus
     `linalg.transpose`. Softmax and cross-entropy subtract the row max.
-    `nl.attention` is decomposed into nl ops (q kᵀ, causal mask, softmax,
-    weighted sum) which are then lowered. The token recurrences
+    `nl.attention` and its gradient `nl.attention_grad` are decomposed into
+    nl ops (q kᵀ, causal mask, softmax, weighted sum; and their VJPs) which
+    are then lowered; with `attention-kernels` (the CPU target) they become
+    `nl.attention_kernel` and `nl.attention_grad_kernel` instead (the
+    runtime's fused kernels, after bufferization and
+    convert-attention-to-runtime). The token recurrences
     `nl.linear_scan`/`nl.matrix_scan` become an `scf.for` over tokens that
     carries the state. `nl.checkpoint` regions are inlined (forward, a
     checkpoint is its body).
@@ -24,11 +28,62 @@ def ConvertNLToLinalg : Pass<"convert-nl-to-linalg", "::mlir::ModuleOp"> {
     left alone (they are rewritten by derive-inner-updates first). The
     result is ready for bufferization (see the `nl-lower-to-llvm` pipeline).
   }];
+  let options = [
+    Option<"attentionKernels", "attention-kernels", "bool",
+           /*default=*/"false",
+           "Lower nl.attention and nl.attention_grad to the destination-"
+           "passing nl.attention_kernel and nl.attention_grad_kernel (the "
+           "runtime's fused flash-style kernels on the CPU) instead of "
+           "decomposing them">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect"];
+}
+
+def ConvertAttentionToRuntime
+    : Pass<"convert-attention-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Run causal attention and its gradient on the runtime's "
+                "fused kernels";
+  let description = [{
+    On bufferized IR, rewrites each `nl.attention_kernel` and
+    `nl.attention_grad_kernel` (memref operands, from convert-nl-to-linalg
+    with `attention-kernels`) into calls of the runtime's flash-style
+    kernels (runtime/lib/Attention.cpp): `nlrt_attention_f32`/`_f64` and
+    `nlrt_attention_grad_f32`/`_f64`. Every operand is passed as its aligned
+    pointer, element offset and four strides (any layout: the heads of a
+    projection are views), with B, H, T, dk, dv, the window (0: none) and
+    the scale.
+
+    The kernels compute query blocks against the key blocks they attend to
+    (never those above the diagonal or left of the window), with the online
+    softmax, so no T × T matrix exists; the backward pass recomputes the
+    softmax statistics. With `parallel`, the B·H (batch, head) slices are
+    shared among an `scf.forall` of `nlrt_attention_parts(B, H)` parts (one
+    per OpenMP thread); each slice is computed by one part in a fixed order,
+    so results do not depend on the number of threads.
+
+    ```mlir
+    nl.attention_kernel ins(%q, %k, %v : memref<8x4x256x32xf32, strided<...>>, ...)
+        outs(%o : memref<8x4x256x32xf32>) scale = 0.1767766952966369
+    // becomes
+    %parts = call @nlrt_attention_parts(%c8, %c4)
+    scf.forall (%p) in (%parts) {
+      call @nlrt_attention_f32(%p, %parts, %c8, %c4, %c256, %c32, %c32, %c0,
+                               %scale, %q_ptr, %q_off, %q_s0, ..., %o_s3)
+    }
+    ```
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Split the (batch, head) slices over an scf.forall of threads">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def ConvertMemRefCopyToLinalg

@@ -27,7 +27,10 @@ struct NLToLLVMPipelineOptions
       *this, "blas",
       llvm::cl::desc("Run the plain dense contractions outside the fused "
                      "kernels on BLIS (convert-contractions-to-blas; the "
-                     "code then calls the runtime's nlrt_?gemm)"),
+                     "code then calls the runtime's nlrt_?gemm), and "
+                     "attention and its gradient on the runtime's fused "
+                     "kernels (convert-attention-to-runtime: "
+                     "nlrt_attention_*)"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> rollChunks{
       *this, "roll-chunks",
@@ -41,8 +44,8 @@ struct NLToLLVMPipelineOptions
 /// dims folded: the target-neutral first stage of buildNLToLLVMPipeline
 /// and buildNLToNVVMPipeline (`nlc --emit=linalg` stops here).
 /// `rollChunks`: schedule-levels' roll-chunks.
-LogicalResult buildNLToLinalgPipeline(OpPassManager &pm,
-                                      bool rollChunks = true);
+LogicalResult buildNLToLinalgPipeline(OpPassManager &pm, bool rollChunks = true,
+                                      bool attentionKernels = false);
 
 struct NLToNVVMPipelineOptions
     : public PassPipelineOptions<NLToNVVMPipelineOptions> {

@@ -34,9 +34,11 @@ buildEntryPoints(mlir::ModuleOp module, const llvm::json::Array &levels,
 
 /// The entry points -> linalg on tensors (buildNLToLinalgPipeline: the
 /// first stage of lowerToLLVMDialect), for --emit=linalg. `rollChunks`:
-/// schedule-levels rolls each level's chunk calls into loops.
+/// schedule-levels rolls each level's chunk calls into loops;
+/// `attentionKernels`: attention becomes nl.attention_kernel (the CPU
+/// target with BLIS) instead of its decomposition.
 mlir::LogicalResult
-lowerToLinalg(mlir::ModuleOp module, bool rollChunks,
+lowerToLinalg(mlir::ModuleOp module, bool rollChunks, bool attentionKernels,
               const std::function<void(mlir::PassManager &)> &configure);
 
 /// The entry points -> the LLVM dialect of the host, by `target`'s

@@ -12,6 +12,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::nl;
@@ -1156,6 +1157,183 @@ LogicalResult CheckpointOp::verify() {
                          << " values whose types must match the results";
   return success();
 }
+
+LogicalResult AttentionGradOp::verify() {
+  if (failed(checkFiniteAttrs(*this)))
+    return failure();
+  SmallVector<int64_t> q, k, v;
+  if (failed(checkRank(*this, "query", getQuery().getType(), 4, q)) ||
+      failed(checkRank(*this, "key", getKey().getType(), 4, k)) ||
+      failed(checkRank(*this, "value", getValue().getType(), 4, v)))
+    return failure();
+  SmallVector<int64_t> out{q[0], q[1], q[2], v[3]};
+  if (failed(checkShape(*this, "key", getKey().getType(), q)) ||
+      failed(checkShape(*this, "value", getValue().getType(), out)) ||
+      failed(checkShape(*this, "output", getOutput().getType(), out)) ||
+      failed(checkShape(*this, "cotangent", getCotangent().getType(), out)))
+    return failure();
+  if (getDquery().getType() != getQuery().getType() ||
+      getDkey().getType() != getKey().getType() ||
+      getDvalue().getType() != getValue().getType())
+    return emitOpError() << "results must have the types of query, key and "
+                            "value";
+  if (getWindowAttr() && getWindowAttr().getInt() < 1)
+    return emitOpError() << "window must be >= 1 token, got "
+                         << getWindowAttr().getInt();
+  if (getScale() && getScale()->convertToDouble() <= 0)
+    return emitOpError() << "scale must be positive";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// nl.attention_kernel, nl.attention_grad_kernel: destination-passing style
+// on tensors or memrefs (bufferization), lowered to the runtime's kernels.
+//===----------------------------------------------------------------------===//
+
+/// The shared checks of the two kernel ops: operands all tensors or all
+/// memrefs of rank 4 with one element type, B, H and T shared, q and k of
+/// one shape, `numInits` inits shaped like q, k, v (grad) or like the
+/// output; on tensors one result per init, of its type, and none on
+/// memrefs; a positive window and scale.
+static LogicalResult verifyAttentionKernel(Operation *op, unsigned numInputs,
+                                           ValueRange inits, TypeRange results,
+                                           IntegerAttr window,
+                                           FloatAttr scale) {
+  SmallVector<ShapedType> types;
+  for (Value v : op->getOperands())
+    types.push_back(cast<ShapedType>(v.getType()));
+  bool tensors = isa<RankedTensorType>(types[0]);
+  for (ShapedType t : types) {
+    if (isa<RankedTensorType>(t) != tensors || !t.hasRank() ||
+        t.getRank() != 4 || t.getElementType() != types[0].getElementType() ||
+        !isa<FloatType>(t.getElementType()))
+      return op->emitOpError()
+             << "operands must be all ranked tensors or all memrefs of rank "
+                "4 with one float element type, got "
+             << t;
+  }
+  ArrayRef<int64_t> q = types[0].getShape(), v = types[2].getShape();
+  SmallVector<int64_t> out{q[0], q[1], q[2], v[3]};
+  auto expect = [&](unsigned i, ArrayRef<int64_t> shape,
+                    StringRef what) -> LogicalResult {
+    if (types[i].getShape() != shape)
+      return op->emitOpError()
+             << what << " has shape " << shapeStr(types[i].getShape())
+             << " but expected " << shapeStr(shape);
+    return success();
+  };
+  if (failed(expect(1, q, "key")) || failed(expect(2, out, "value")))
+    return failure();
+  for (unsigned i = 3; i < numInputs; ++i)
+    if (failed(expect(i, out, i == 3 ? "output" : "cotangent")))
+      return failure();
+  bool grad = numInputs == 5;
+  if (inits.size() != (grad ? 3u : 1u))
+    return op->emitOpError()
+           << "takes " << (grad ? 3 : 1) << " init(s), got " << inits.size();
+  for (unsigned i = 0; i < inits.size(); ++i)
+    if (failed(expect(numInputs + i, grad ? types[i].getShape() : out, "init")))
+      return failure();
+  if (tensors ? results.size() != inits.size() : !results.empty())
+    return op->emitOpError()
+           << (tensors ? "on tensors returns one result per init"
+                       : "on memrefs returns no results");
+  for (auto [r, init] : llvm::zip(results, inits))
+    if (r != init.getType())
+      return op->emitOpError()
+             << "result type " << r << " differs from its init's type "
+             << init.getType();
+  if (window && window.getInt() < 1)
+    return op->emitOpError()
+           << "window must be >= 1 token, got " << window.getInt();
+  if (scale.getValueAsDouble() <= 0 || !std::isfinite(scale.getValueAsDouble()))
+    return op->emitOpError() << "scale must be positive and finite";
+  return success();
+}
+
+LogicalResult AttentionKernelOp::verify() {
+  return verifyAttentionKernel(*this, 3, getInits(), getResultTypes(),
+                               getWindowAttr(), getScaleAttr());
+}
+
+LogicalResult AttentionGradKernelOp::verify() {
+  return verifyAttentionKernel(*this, 5, getInits(), getResultTypes(),
+                               getWindowAttr(), getScaleAttr());
+}
+
+/// On memrefs: reads its inputs, writes its inits (whose contents it does
+/// not read). On tensors: no effects.
+static void attentionKernelEffects(
+    Operation *op,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  auto dps = cast<DestinationStyleOpInterface>(op);
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (dps.isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+/// The op again on the buffers of its operands, without results; its
+/// results become the inits' buffers.
+static LogicalResult
+bufferizeAttentionKernel(Operation *op, RewriterBase &rewriter,
+                         const bufferization::BufferizationOptions &options,
+                         bufferization::BufferizationState &state) {
+  SmallVector<Value> buffers;
+  for (Value v : op->getOperands()) {
+    FailureOr<Value> b = bufferization::getBuffer(rewriter, v, options, state);
+    if (failed(b))
+      return failure();
+    buffers.push_back(*b);
+  }
+  rewriter.setInsertionPoint(op);
+  OperationState st(op->getLoc(), op->getName(), buffers, TypeRange{},
+                    op->getAttrs());
+  rewriter.create(st);
+  auto dps = cast<DestinationStyleOpInterface>(op);
+  SmallVector<Value> inits;
+  for (OpOperand &init : dps.getDpsInitsMutable())
+    inits.push_back(buffers[init.getOperandNumber()]);
+  bufferization::replaceOpWithBufferizedValues(rewriter, op, inits);
+  return success();
+}
+
+#define ATTENTION_KERNEL_INTERFACES(OP)                                        \
+  void OP::getEffects(                                                         \
+      SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>      \
+          &effects) {                                                          \
+    attentionKernelEffects(*this, effects);                                    \
+  }                                                                            \
+  bool OP::bufferizesToMemoryRead(OpOperand &operand,                          \
+                                  const bufferization::AnalysisState &) {      \
+    return !isDpsInit(&operand);                                               \
+  }                                                                            \
+  bool OP::bufferizesToMemoryWrite(OpOperand &operand,                         \
+                                   const bufferization::AnalysisState &) {     \
+    return isDpsInit(&operand);                                                \
+  }                                                                            \
+  bufferization::AliasingValueList OP::getAliasingValues(                      \
+      OpOperand &operand, const bufferization::AnalysisState &) {              \
+    if (!isDpsInit(&operand))                                                  \
+      return {};                                                               \
+    return {{getTiedOpResult(&operand),                                        \
+             bufferization::BufferRelation::Equivalent}};                      \
+  }                                                                            \
+  LogicalResult OP::bufferize(RewriterBase &rewriter,                          \
+                              const bufferization::BufferizationOptions &o,    \
+                              bufferization::BufferizationState &state) {      \
+    return bufferizeAttentionKernel(*this, rewriter, o, state);                \
+  }
+ATTENTION_KERNEL_INTERFACES(AttentionKernelOp)
+ATTENTION_KERNEL_INTERFACES(AttentionGradKernelOp)
+#undef ATTENTION_KERNEL_INTERFACES
 
 #define GET_OP_CLASSES
 #include "nl/Dialect/NL/IR/NLOps.cpp.inc"

@@ -403,10 +403,25 @@ LogicalResult CausalConvOp::buildVJP(OpBuilder &builder, ValueRange dys,
 LogicalResult AttentionOp::buildVJP(OpBuilder &builder, ValueRange dys,
                                     SmallVectorImpl<Value> &dxs) {
   VJP_PROLOGUE(*this);
-  // Recomputes P = softmax(mask(q kᵀ s)) and returns
-  // dv = Pᵀ dy, dS = P ⊙ (dP − Σ_last dP ⊙ P) with dP = dy vᵀ,
-  // dq = dS k s, dk = dSᵀ q s.
+  // One op: the CPU target runs it as the runtime's fused backward kernel,
+  // the others decompose it (nl.attention_grad).
   Value q = getQuery(), k = getKey(), val = getValue();
+  auto grad = AttentionGradOp::create(
+      builder, getLoc(), TypeRange{q.getType(), k.getType(), val.getType()}, q,
+      k, val, getResult(), dy, getWindowAttr(), getScaleAttr());
+  dxs[0] = grad.getDquery();
+  dxs[1] = grad.getDkey();
+  dxs[2] = grad.getDvalue();
+  return success();
+}
+
+SmallVector<Value, 3> AttentionGradOp::decompose(OpBuilder &builder,
+                                                 ValueRange operands) {
+  // Recomputes P = softmax(mask(q kᵀ s)) and returns
+  // dq = dS k s, dk = dSᵀ q s, dv = Pᵀ dy, with
+  // dS = P ⊙ (dP − Σ_last dP ⊙ P) and dP = dy vᵀ.
+  NLBuilder v{builder, getLoc()};
+  Value q = operands[0], k = operands[1], val = operands[2], dy = operands[4];
   double s = getScale() ? getScale()->convertToDouble()
                         : 1.0 / std::sqrt((double)v.tt(q).getShape().back());
   Value scores = v.mul(v.matmul(q, v.transpose(k)), v.c(q, s));
@@ -414,10 +429,59 @@ LogicalResult AttentionOp::buildVJP(OpBuilder &builder, ValueRange dys,
       CausalMaskOp::create(builder, getLoc(), scores.getType(), scores,
                            builder.getF64FloatAttr(-INFINITY), getWindowAttr());
   Value p = SoftmaxOp::create(builder, getLoc(), scores.getType(), scores);
-  dxs[2] = v.matmul(v.transpose(p), dy);
   Value ds = v.softmaxVJP(p, v.matmul(dy, v.transpose(val)));
-  dxs[0] = v.mul(v.matmul(ds, k), v.c(q, s));
-  dxs[1] = v.mul(v.matmul(v.transpose(ds), q), v.c(q, s));
+  return {v.mul(v.matmul(ds, k), v.c(q, s)),
+          v.mul(v.matmul(v.transpose(ds), q), v.c(q, s)),
+          v.matmul(v.transpose(p), dy)};
+}
+
+LogicalResult AttentionGradOp::buildVJP(OpBuilder &builder, ValueRange dys,
+                                        SmallVectorImpl<Value> &dxs) {
+  // Grad of grad: the decomposition, differentiated op by op in reverse
+  // (its ops are all differentiable, or constants). The result operand is
+  // not read by the decomposition: its cotangent is zero.
+  dxs.assign(getNumOperands(), Value());
+  if (llvm::none_of(dys, [](Value d) { return bool(d); }))
+    return success();
+  Block *block = builder.getInsertionBlock();
+  Block::iterator at = builder.getInsertionPoint();
+  Operation *next = at == block->end() ? nullptr : &*at;
+  Operation *prev = at == block->begin() ? nullptr : &*std::prev(at);
+  SmallVector<Value, 3> outs = decompose(builder, getOperands());
+  SmallVector<Operation *> created;
+  for (Operation *op = prev ? prev->getNextNode() : &block->front();
+       op && op != next; op = op->getNextNode())
+    created.push_back(op);
+  NLBuilder v{builder, getLoc()};
+  llvm::DenseMap<Value, Value> cot;
+  for (auto [o, d] : llvm::zip(outs, dys))
+    if (d)
+      cot[o] = d;
+  for (Operation *op : llvm::reverse(created)) {
+    SmallVector<Value> opDys;
+    bool any = false;
+    for (Value r : op->getResults()) {
+      opDys.push_back(cot.lookup(r));
+      any |= bool(opDys.back());
+    }
+    auto diff = dyn_cast<DifferentiableOpInterface>(op);
+    if (!any || !diff)
+      continue;
+    SmallVector<Value> opDxs;
+    if (failed(diff.buildVJP(builder, opDys, opDxs)))
+      return failure();
+    for (auto [operand, dx] : llvm::zip(op->getOperands(), opDxs))
+      if (dx) {
+        Value &slot = cot[operand];
+        slot = slot ? v.add(slot, dx) : dx;
+      }
+  }
+  // A value passed in several positions (q = k) gets its whole cotangent
+  // once: the caller sums the cotangents of equal operands.
+  for (unsigned i = 0; i < getNumOperands(); ++i)
+    if (llvm::find(getOperands().take_front(i), getOperand(i)) ==
+        getOperands().begin() + i)
+      dxs[i] = cot.lookup(getOperand(i));
   return success();
 }
 

@@ -23,6 +23,8 @@ include "mlir/IR/RegionKindInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "nl/Dialect/NL/IR/NLBase.td"
 include "nl/Dialect/NL/IR/NLEnums.td"
@@ -514,6 +516,99 @@ def NL_AttentionOp : NL_ComputeOp<"attention"> {
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+}
+
+def NL_AttentionGradOp : NL_ComputeOp<"attention_grad"> {
+  let summary = "the vector–Jacobian product of nl.attention";
+  let description = [{
+    q, k `[B, H, T, dk]`, v `[B, H, T, dv]`, the attention's result
+    `[B, H, T, dv]` and its cotangent dy `[B, H, T, dv]` -> dq, dk, dv (the
+    shapes of q, k, v); `window` and `scale` as the attention's. With
+    P = softmax(mask(q kᵀ · scale)): dv = Pᵀ dy, dS = P ⊙ (dP − Σ_last dP ⊙ P)
+    with dP = dy vᵀ, dq = dS k · scale, dk = dSᵀ q · scale. The VJP of
+    nl.attention. On the CPU target it becomes nl.attention_kernel's
+    gradient (the runtime's fused kernel, which reads the result for
+    Σ_last dP ⊙ P = Σ_last dy ⊙ result); otherwise, and for its own VJP (grad
+    of grad), it is decomposed into matmul, mask and softmax ops as above.
+  }];
+  let arguments = (ins NL_FloatTensor:$query, NL_FloatTensor:$key,
+                       NL_FloatTensor:$value, NL_FloatTensor:$output,
+                       NL_FloatTensor:$cotangent,
+                       OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs NL_FloatTensor:$dquery, NL_FloatTensor:$dkey,
+                      NL_FloatTensor:$dvalue);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $output `,` $cotangent
+    (`window` `=` $window^)? (`scale` `=` $scale^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Builds dq, dk, dv from matmul, causal mask and softmax ops at the
+    /// builder's insertion point (the formula above) from `operands` (this
+    /// op's, or their replacements in a conversion; the result operand is
+    /// not read).
+    SmallVector<Value, 3> decompose(OpBuilder &builder, ValueRange operands);
+  }];
+}
+
+class NL_AttentionKernelBase<string mnemonic> : NL_Op<mnemonic, [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getInitsMutable(); }
+  }];
+}
+
+def NL_AttentionKernelOp : NL_AttentionKernelBase<"attention_kernel"> {
+  let summary = "nl.attention in destination-passing style: the runtime's fused kernel";
+  let description = [{
+    The CPU target's form of nl.attention (convert-nl-to-linalg with
+    `attention-kernels`): the same operands, attributes and result, written
+    into the init `[B, H, T, dv]`, whose contents are not read. On tensors
+    it returns the result; bufferization makes it an op on memrefs without
+    results, and convert-attention-to-runtime a call of the runtime's
+    flash-style kernel (`nlrt_attention_f32`/`_f64`, runtime/lib/Attention.cpp):
+    no T × T matrix, the key blocks above the diagonal never computed.
+  }];
+  let arguments = (ins AnyShaped:$query, AnyShaped:$key, AnyShaped:$value,
+                       Variadic<AnyShaped>:$inits,
+                       OptionalAttr<I64Attr>:$window, F64Attr:$scale);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `:` type($query) `,` type($key) `,`
+    type($value) `)` `outs` `(` $inits `:` type($inits) `)`
+    (`window` `=` $window^)? `scale` `=` $scale attr-dict
+    (`->` type($results)^)?
+  }];
+}
+
+def NL_AttentionGradKernelOp : NL_AttentionKernelBase<"attention_grad_kernel"> {
+  let summary = "nl.attention_grad in destination-passing style: the runtime's fused kernel";
+  let description = [{
+    The CPU target's form of nl.attention_grad: q, k, v, the attention's
+    result and its cotangent; dq, dk, dv written into the three inits (not
+    read). Lowered like nl.attention_kernel, to `nlrt_attention_grad_f32`/
+    `_f64` (FlashAttention-2's backward pass: the softmax statistics
+    recomputed block by block, no T × T matrix).
+  }];
+  let arguments = (ins AnyShaped:$query, AnyShaped:$key, AnyShaped:$value,
+                       AnyShaped:$output, AnyShaped:$cotangent,
+                       Variadic<AnyShaped>:$inits,
+                       OptionalAttr<I64Attr>:$window, F64Attr:$scale);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $output `,` $cotangent `:`
+    type($query) `,` type($key) `,` type($value) `,` type($output) `,`
+    type($cotangent) `)` `outs` `(` $inits `:` type($inits) `)`
+    (`window` `=` $window^)? `scale` `=` $scale attr-dict
+    (`->` type($results)^)?
+  }];
 }
 
 def NL_SumOp : NL_ComputeOp<"sum"> {

@@ -202,10 +202,21 @@ template <typename T> T rowSum(const T *x, int64_t n) {
   return sum;
 }
 
-/// x[c] = exp(x[c] − shift) for c in [0, n); returns their sum.
-template <typename T> T expShifted(T *x, int64_t n, T shift) {
+/// x[c] = exp(x[c] − shift) for c in [0, n); returns their sum. The
+/// float32 version is compiled for AVX-512, AVX2 and the baseline, picked
+/// at load time (the same lanes and order in each: only the rounding of
+/// fused multiply-adds differs between machines).
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",
+                             "default"))) float
+expShifted(float *x, int64_t n, float shift) {
   for (int64_t c = 0; c < n; ++c)
-    x[c] = expOf(x[c] - shift);
+    x[c] = expApprox(x[c] - shift);
+  return rowSum(x, n);
+}
+
+double expShifted(double *x, int64_t n, double shift) {
+  for (int64_t c = 0; c < n; ++c)
+    x[c] = std::exp(x[c] - shift);
   return rowSum(x, n);
 }
 

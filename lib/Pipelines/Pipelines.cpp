@@ -99,15 +99,17 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // CPU's registers (AVX-512 or AVX2), on tensors before bufferization.
   // With BLIS, attention and its gradient run on the runtime's fused
   // kernels (whose block products are BLIS calls).
-  std::string text = nlToLinalg(options.rollChunks, options.blas) +
+  bool kernels = options.blas && options.fusedAttention;
+  std::string text = nlToLinalg(options.rollChunks, kernels) +
                      ",nl-vectorize-contractions,canonicalize," +
                      bufferize(options.resultsToOutParams) + ",";
   // After the deallocations are placed: a call sees buffers only through
   // their pointers.
-  if (options.blas)
+  if (kernels)
     text += std::string("convert-attention-to-runtime{parallel=") +
-            (options.openmp ? "1" : "0") +
-            "},convert-contractions-to-blas{parallel=" +
+            (options.openmp ? "1" : "0") + "},";
+  if (options.blas)
+    text += std::string("convert-contractions-to-blas{parallel=") +
             (options.openmp ? "1" : "0") + "},";
   if (options.openmp)
     text += "nl-parallelize-linalg,";

@@ -127,11 +127,19 @@ cl::opt<bool> openmp("openmp",
                      cl::desc("Run the fused chunk kernels on OpenMP threads "
                               "(default on; executables take --threads)"),
                      cl::init(true), cl::cat(nlcCategory));
-cl::opt<bool> blas(
-    "blas",
-    cl::desc("Run the plain dense matrix products (projections, their "
-             "gradients, attention's products) on BLIS (default on; =false "
-             "keeps nlc's generated loops)"),
+cl::opt<bool>
+    blas("blas",
+         cl::desc("Run the plain dense matrix products (projections, their "
+                  "gradients) on BLIS, and attention on the runtime's fused "
+                  "kernels over BLIS (default on; =false keeps nlc's generated "
+                  "loops)"),
+         cl::init(true), cl::cat(nlcCategory));
+cl::opt<bool> fusedAttention(
+    "fused-attention",
+    cl::desc("With --blas: causal attention and its gradient on the "
+             "runtime's fused flash-style kernels (default on; =false "
+             "decomposes them into matmul, mask and softmax, the products "
+             "on BLIS)"),
     cl::init(true), cl::cat(nlcCategory));
 
 cl::opt<bool> streamEntries(
@@ -379,9 +387,13 @@ int main(int argc, char **argv) {
   bool cuda = target == Target::cuda;
   if (stage == Emit::ptx && !cuda)
     return fail("--emit=ptx prints the GPU kernels of --target=cuda");
-  if (cuda && (openmp.getNumOccurrences() || blas.getNumOccurrences()))
-    return fail("--openmp and --blas are options of --target=cpu; the cuda "
-                "target runs every op on the GPU");
+  if (cuda && (openmp.getNumOccurrences() || blas.getNumOccurrences() ||
+               fusedAttention.getNumOccurrences()))
+    return fail("--openmp, --blas and --fused-attention are options of "
+                "--target=cpu; the cuda target runs every op on the GPU");
+  if (!blas && fusedAttention.getNumOccurrences() && fusedAttention)
+    return fail("--fused-attention needs --blas (the kernels' block products "
+                "run on BLIS)");
   if ((stage == Emit::obj || stage == Emit::exe) && out == "-")
     return fail(Twine("--emit=") + emitName(stage) +
                 " writes a binary file: give it with -o FILE");
@@ -469,9 +481,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (stage == Emit::linalg) {
-    if (failed(nlc::lowerToLinalg(*module, scheduleLevels,
-                                  /*attentionKernels=*/blas && !cuda,
-                                  configure)))
+    if (failed(nlc::lowerToLinalg(
+            *module, scheduleLevels,
+            /*attentionKernels=*/blas && fusedAttention && !cuda, configure)))
       return passFailed();
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }
@@ -480,6 +492,7 @@ int main(int argc, char **argv) {
   // The cuda target's host code only sequences kernels: no OpenMP, no BLIS.
   targetOptions.openmp = openmp && !cuda;
   targetOptions.blas = blas && !cuda;
+  targetOptions.fusedAttention = blas && fusedAttention && !cuda;
   targetOptions.binaryFormat = stage == Emit::ptx ? "isa" : "fatbin";
   std::unique_ptr<nl::TargetBackend> backend =
       nl::createTargetBackend(cuda ? "cuda" : "cpu", targetOptions);

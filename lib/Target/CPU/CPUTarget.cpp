@@ -30,6 +30,7 @@ public:
     pipeline.resultsToOutParams = true;
     pipeline.openmp = options.openmp;
     pipeline.blas = options.blas;
+    pipeline.fusedAttention = options.blas && options.fusedAttention;
     pipeline.rollChunks = options.rollChunks;
     return nl::buildNLToLLVMPipeline(pm, pipeline);
   }

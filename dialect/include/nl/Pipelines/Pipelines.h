@@ -30,8 +30,13 @@ struct NLToLLVMPipelineOptions
                      "code then calls the runtime's nlrt_?gemm), and "
                      "attention and its gradient on the runtime's fused "
                      "kernels (convert-attention-to-runtime: "
-                     "nlrt_attention_*)"),
+                     "nlrt_attention_*) unless fused-attention=0"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> fusedAttention{
+      *this, "fused-attention",
+      llvm::cl::desc("With blas: attention and its gradient on the runtime's "
+                     "fused kernels (=0: decomposed, the products on BLIS)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> rollChunks{
       *this, "roll-chunks",
       llvm::cl::desc("Roll each level's chains of chunk calls into scf.for "

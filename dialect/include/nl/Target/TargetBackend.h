@@ -33,6 +33,9 @@ struct TargetOptions {
   bool openmp = true;
   /// cpu: the plain dense products on BLIS (convert-contractions-to-blas).
   bool blas = true;
+  /// cpu, with blas: attention on the runtime's fused kernels
+  /// (convert-attention-to-runtime).
+  bool fusedAttention = true;
   /// cuda: the GPU (an sm_XX name) and what each gpu.binary holds ("fatbin":
   /// PTX and ptxas's cubin; "isa": PTX only, for --emit=ptx).
   std::string chip = "sm_90";

@@ -643,3 +643,5 @@ if a.write_results:
             + text + "<!-- end peers.py -->\n")
     write_section(a.results, "peers.py", body)
     log(f"peers.py: wrote its section of {a.results}")
+else:
+    log(f"peers.py: {a.results} not written (pass --write-results to write its section)")

@@ -205,17 +205,14 @@ struct ConvertContractionsToBLAS
         c = arith::ConstantIndexOp::create(b, loc, v);
       return c;
     };
-    // Pointer (as an index) and offset of each operand.
-    auto ptr = [&](Value memref, SmallVectorImpl<Value> &args) {
-      nl::appendBuffer(b, loc, memref, args);
-    };
     SmallVector<Value> dims{cst(g.batch), cst(g.m), cst(g.n), cst(g.k)};
     SmallVector<Value> operands;
-    ptr(op.getDpsInputs()[0], operands);
+    // Pointer (as an index) and offset of each operand.
+    nl::appendBuffer(b, loc, op.getDpsInputs()[0], operands);
     operands.append({cst(g.aB), cst(g.aM), cst(g.aK)});
-    ptr(op.getDpsInputs()[1], operands);
+    nl::appendBuffer(b, loc, op.getDpsInputs()[1], operands);
     operands.append({cst(g.bB), cst(g.bK), cst(g.bN)});
-    ptr(out, operands);
+    nl::appendBuffer(b, loc, out, operands);
     operands.append({cst(g.cB), cst(g.cM), cst(g.cN)});
     operands.push_back(cst(accumulate));
 

@@ -844,8 +844,7 @@ DEFINE_LOWERING(AttentionOp) {
   Location loc = op.getLoc();
   Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
   RankedTensorType qt = tt(q);
-  double s = op.getScale() ? op.getScale()->convertToDouble()
-                           : 1.0 / std::sqrt((double)qt.getShape().back());
+  double s = op.getScaleOrDefault();
   SmallVector<int64_t> kts(tt(k).getShape());
   std::swap(kts[2], kts[3]);
   Value kT = TransposeOp::create(
@@ -966,13 +965,6 @@ DEFINE_LOWERING(AttentionGradOp) {
 
 #undef DEFINE_LOWERING
 
-/// The scale of an attention op: its attribute, else 1 / sqrt(dk).
-template <typename OpTy> FloatAttr attentionScale(OpTy op, Builder &b) {
-  double dk = static_cast<double>(tt(op.getQuery()).getShape().back());
-  return b.getF64FloatAttr(op.getScale() ? op.getScale()->convertToDouble()
-                                         : 1.0 / std::sqrt(dk));
-}
-
 /// nl.attention -> nl.attention_kernel (attention-kernels): the same
 /// operands, an empty init of the result's type.
 struct AttentionToKernel : OpConversionPattern<AttentionOp> {
@@ -987,7 +979,8 @@ struct AttentionToKernel : OpConversionPattern<AttentionOp> {
                                rewriter, op.getLoc(), TypeRange{t},
                                adaptor.getQuery(), adaptor.getKey(),
                                adaptor.getValue(), ValueRange{init},
-                               op.getWindowAttr(), attentionScale(op, rewriter))
+                               op.getWindowAttr(),
+                               rewriter.getF64FloatAttr(op.getScaleOrDefault()))
                                .getResults());
     return success();
   }
@@ -1006,13 +999,13 @@ struct AttentionGradToKernel : OpConversionPattern<AttentionGradOp> {
       inits.push_back(tensor::EmptyOp::create(
           rewriter, op.getLoc(), t.getShape(), t.getElementType()));
     }
-    rewriter.replaceOp(op, AttentionGradKernelOp::create(
-                               rewriter, op.getLoc(), op.getResultTypes(),
-                               adaptor.getQuery(), adaptor.getKey(),
-                               adaptor.getValue(), adaptor.getOutput(),
-                               adaptor.getCotangent(), inits,
-                               op.getWindowAttr(), attentionScale(op, rewriter))
-                               .getResults());
+    rewriter.replaceOp(
+        op, AttentionGradKernelOp::create(
+                rewriter, op.getLoc(), op.getResultTypes(), adaptor.getQuery(),
+                adaptor.getKey(), adaptor.getValue(), adaptor.getOutput(),
+                adaptor.getCotangent(), inits, op.getWindowAttr(),
+                rewriter.getF64FloatAttr(op.getScaleOrDefault()))
+                .getResults());
     return success();
   }
 };

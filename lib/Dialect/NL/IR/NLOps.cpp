@@ -930,26 +930,53 @@ LogicalResult CausalConvOp::verify() {
   return success();
 }
 
-LogicalResult AttentionOp::verify() {
-  if (failed(checkFiniteAttrs(*this)))
+/// nl.attention's and nl.attention_grad's operands: q, k `[B, H, T, dk]`,
+/// v `[B, H, T, dv]`; `out` gets `[B, H, T, dv]`, the shape of the result.
+template <typename OpTy>
+static LogicalResult verifyAttentionOperands(OpTy op,
+                                             SmallVectorImpl<int64_t> &out) {
+  if (failed(checkFiniteAttrs(op)))
     return failure();
   SmallVector<int64_t> q, k, v;
-  if (failed(checkRank(*this, "query", getQuery().getType(), 4, q)) ||
-      failed(checkRank(*this, "key", getKey().getType(), 4, k)) ||
-      failed(checkRank(*this, "value", getValue().getType(), 4, v)))
+  if (failed(checkRank(op, "query", op.getQuery().getType(), 4, q)) ||
+      failed(checkRank(op, "key", op.getKey().getType(), 4, k)) ||
+      failed(checkRank(op, "value", op.getValue().getType(), 4, v)))
     return failure();
-  if (failed(checkShape(*this, "key", getKey().getType(), q)) ||
-      failed(checkShape(*this, "value", getValue().getType(),
-                        {q[0], q[1], q[2], v[3]})) ||
-      failed(checkShape(*this, "result", getResult().getType(),
-                        {q[0], q[1], q[2], v[3]})))
+  out.assign({q[0], q[1], q[2], v[3]});
+  if (failed(checkShape(op, "key", op.getKey().getType(), q)) ||
+      failed(checkShape(op, "value", op.getValue().getType(), out)))
     return failure();
-  if (getWindowAttr() && getWindowAttr().getInt() < 1)
-    return emitOpError() << "window must be >= 1 token, got "
-                         << getWindowAttr().getInt();
-  if (getScale() && getScale()->convertToDouble() <= 0)
-    return emitOpError() << "scale must be positive";
   return success();
+}
+
+/// The window (at least one token) and scale (positive) of nl.attention and
+/// nl.attention_grad.
+template <typename OpTy> static LogicalResult verifyAttentionAttrs(OpTy op) {
+  if (op.getWindowAttr() && op.getWindowAttr().getInt() < 1)
+    return op.emitOpError()
+           << "window must be >= 1 token, got " << op.getWindowAttr().getInt();
+  if (op.getScale() && op.getScale()->convertToDouble() <= 0)
+    return op.emitOpError() << "scale must be positive";
+  return success();
+}
+
+template <typename OpTy> static double attentionScale(OpTy op) {
+  if (op.getScale())
+    return op.getScale()->convertToDouble();
+  return 1.0 /
+         std::sqrt(static_cast<double>(
+             cast<ShapedType>(op.getQuery().getType()).getShape().back()));
+}
+
+double AttentionOp::getScaleOrDefault() { return attentionScale(*this); }
+double AttentionGradOp::getScaleOrDefault() { return attentionScale(*this); }
+
+LogicalResult AttentionOp::verify() {
+  SmallVector<int64_t> out;
+  if (failed(verifyAttentionOperands(*this, out)) ||
+      failed(checkShape(*this, "result", getResult().getType(), out)))
+    return failure();
+  return verifyAttentionAttrs(*this);
 }
 
 template <typename OpTy> static LogicalResult verifyReduction(OpTy op) {
@@ -1159,16 +1186,8 @@ LogicalResult CheckpointOp::verify() {
 }
 
 LogicalResult AttentionGradOp::verify() {
-  if (failed(checkFiniteAttrs(*this)))
-    return failure();
-  SmallVector<int64_t> q, k, v;
-  if (failed(checkRank(*this, "query", getQuery().getType(), 4, q)) ||
-      failed(checkRank(*this, "key", getKey().getType(), 4, k)) ||
-      failed(checkRank(*this, "value", getValue().getType(), 4, v)))
-    return failure();
-  SmallVector<int64_t> out{q[0], q[1], q[2], v[3]};
-  if (failed(checkShape(*this, "key", getKey().getType(), q)) ||
-      failed(checkShape(*this, "value", getValue().getType(), out)) ||
+  SmallVector<int64_t> out;
+  if (failed(verifyAttentionOperands(*this, out)) ||
       failed(checkShape(*this, "output", getOutput().getType(), out)) ||
       failed(checkShape(*this, "cotangent", getCotangent().getType(), out)))
     return failure();
@@ -1177,12 +1196,7 @@ LogicalResult AttentionGradOp::verify() {
       getDvalue().getType() != getValue().getType())
     return emitOpError() << "results must have the types of query, key and "
                             "value";
-  if (getWindowAttr() && getWindowAttr().getInt() < 1)
-    return emitOpError() << "window must be >= 1 token, got "
-                         << getWindowAttr().getInt();
-  if (getScale() && getScale()->convertToDouble() <= 0)
-    return emitOpError() << "scale must be positive";
-  return success();
+  return verifyAttentionAttrs(*this);
 }
 
 //===----------------------------------------------------------------------===//

@@ -422,8 +422,7 @@ SmallVector<Value, 3> AttentionGradOp::decompose(OpBuilder &builder,
   // dS = P ⊙ (dP − Σ_last dP ⊙ P) and dP = dy vᵀ.
   NLBuilder v{builder, getLoc()};
   Value q = operands[0], k = operands[1], val = operands[2], dy = operands[4];
-  double s = getScale() ? getScale()->convertToDouble()
-                        : 1.0 / std::sqrt((double)v.tt(q).getShape().back());
+  double s = getScaleOrDefault();
   Value scores = v.mul(v.matmul(q, v.transpose(k)), v.c(q, s));
   scores =
       CausalMaskOp::create(builder, getLoc(), scores.getType(), scores,

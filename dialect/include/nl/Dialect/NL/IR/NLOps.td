@@ -516,6 +516,10 @@ def NL_AttentionOp : NL_ComputeOp<"attention"> {
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale of the scores: `scale`, else 1 / sqrt(dk).
+    double getScaleOrDefault();
+  }];
 }
 
 def NL_AttentionGradOp : NL_ComputeOp<"attention_grad"> {
@@ -545,6 +549,8 @@ def NL_AttentionGradOp : NL_ComputeOp<"attention_grad"> {
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
+    /// The scale of the scores: `scale`, else 1 / sqrt(dk).
+    double getScaleOrDefault();
     /// Builds dq, dk, dv from matmul, causal mask and softmax ops at the
     /// builder's insertion point (the formula above) from `operands` (this
     /// op's, or their replacements in a conversion; the result operand is

@@ -68,7 +68,10 @@ for name in a.models:
         compile_s = time.time() - t0
         if r.returncode:
             sys.exit(f"nlc failed on {name}:\n{r.stderr[-2000:]}")
-        llvm = re.findall(r"([\d.]+) \(\s*[\d.]+%\)\s+(LLVM code generation|LLVM optimization)\n", r.stderr)
+        # Wall seconds of LLVM's stages: optimization, code generation, or
+        # both together when they run on several threads.
+        llvm = re.findall(r"([\d.]+) \(\s*[\d.]+%\)\s+(LLVM code generation|LLVM optimization"
+                          r"|LLVM optimization and code generation)(?: \(\d+ threads\))?\n", r.stderr)
         llvm = dict((k, float(v)) for v, k in llvm)
         # A model without fused chunks has no parallel loops: one thread.
         for threads in (a.threads if variant in ("fused", "O3") else [1]):
@@ -93,5 +96,5 @@ print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name, variant, threads, cs, llvm, tps, rss, loss in rows:
     base = next((r[5] for r in rows if r[0] == name and r[1] == "unfused"), None)
     ratio = f"{tps / base:.2f}x" if base else "-"
-    lv = llvm.get("LLVM optimization", 0) + llvm.get("LLVM code generation", 0)
+    lv = sum(llvm.values())
     print(f"| {name} | {variant} | {threads} | {cs:.1f} | {lv:.1f} | {tps:.1f} | {ratio} | {rss:.0f} | {loss:.4f} |")

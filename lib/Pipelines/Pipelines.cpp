@@ -113,13 +113,19 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
             (options.openmp ? "1" : "0") + "},";
   if (options.openmp)
     text += "nl-parallelize-linalg,";
-  text += "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
-          "expand-strided-metadata,lower-affine,";
+  // Passes that work within a function run nested on func.func, so that
+  // MLIR runs them on the functions in parallel (--mlir-disable-threading
+  // turns it off); the others need the module: convert-scf-to-openmp and
+  // convert-math-to-libm declare symbols in it, convert-to-llvm converts
+  // the functions themselves.
+  text +=
+      "func.func(convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
+      "expand-strided-metadata,lower-affine),";
   if (options.openmp)
-    text +=
-        "scf-forall-to-parallel,convert-scf-to-openmp,nl-inline-alloca-scopes,";
-  text += "nl-approximate-math,convert-scf-to-cf,convert-vector-to-llvm,"
-          "convert-math-to-llvm,"
+    text += "func.func(scf-forall-to-parallel),convert-scf-to-openmp,"
+            "func.func(nl-inline-alloca-scopes),nl-outline-parallel-regions,";
+  text += "func.func(nl-approximate-math,convert-scf-to-cf,"
+          "convert-vector-to-llvm,convert-math-to-llvm),"
           "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
   return parsePassPipeline(text, pm);
 }

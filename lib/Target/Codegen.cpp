@@ -18,6 +18,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -27,15 +29,19 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
 using namespace mlir;
 
@@ -266,6 +272,146 @@ std::string findRuntime(const std::string &argv0) {
   return std::string(lib);
 }
 
+/// The object of partition `i` >= 1 of a parallel code generation for
+/// `output` (partition 0 writes <output>.o.tmp).
+std::string partitionObjectPath(StringRef output, unsigned i) {
+  return (output + "." + Twine(i) + ".o.tmp").str();
+}
+
+/// What each code-generation thread needs to build a TargetMachine of its
+/// own (a TargetMachine and an LLVMContext serve one thread at a time).
+struct MachineSpec {
+  const llvm::Target *target = nullptr;
+  llvm::Triple triple;
+  std::string cpu, features;
+  llvm::CodeGenOptLevel level = llvm::CodeGenOptLevel::Default;
+
+  std::unique_ptr<llvm::TargetMachine> create() const {
+    return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+        triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+        std::nullopt, level));
+  }
+};
+
+/// glibc's vector math library (libmvec): exp, log, tanh... in vectorized
+/// loops become calls of their SIMD variants (in the optimizer and in code
+/// generation, which replaces vector intrinsics by library calls).
+llvm::TargetLibraryInfoImpl libraryInfo(const llvm::Triple &triple) {
+  llvm::TargetLibraryInfoImpl tlii(triple);
+  tlii.addVectorizableFunctionsFromVecLib(llvm::VectorLibrary::LIBMVEC, triple);
+  return tlii;
+}
+
+/// Runs the optimization pipeline of `optLevel` (1-3) on `m`; returns an
+/// error message, or "" on success.
+std::string optimize(llvm::Module &m, llvm::TargetMachine &tm,
+                     unsigned optLevel) {
+  llvm::TargetLibraryInfoImpl tlii = libraryInfo(tm.getTargetTriple());
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  llvm::PassBuilder pb(&tm, tuning);
+  fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  // -O3 is LLVM's own O3 pipeline. -O1 and -O2 run a function pipeline
+  // chosen for the generated code: few, very large functions of loop
+  // nests, on which LLVM's O1/O2 (inliner, GVN, the CGSCC pipeline) take
+  // minutes. -O2 adds LICM and loop vectorization at the host's vector
+  // width. Being function passes only, they give each function the same
+  // code whichever partition of a parallel code generation holds it.
+  llvm::ModulePassManager mpm;
+  if (optLevel >= 3) {
+    mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  } else {
+    std::string text =
+        optLevel == 1
+            ? "function(sroa,early-cse,instcombine,simplifycfg)"
+            : "function(sroa,early-cse,instcombine,simplifycfg,"
+              "loop-mssa(licm),loop-vectorize,instcombine,simplifycfg)";
+    if (llvm::Error e = pb.parsePassPipeline(mpm, text))
+      return "internal: bad LLVM pipeline: " + llvm::toString(std::move(e));
+  }
+  mpm.run(m, mam);
+  return "";
+}
+
+/// Machine code for `m` as an object file in `os`; returns an error
+/// message, or "" on success.
+std::string emitObject(llvm::Module &m, llvm::TargetMachine &tm,
+                       llvm::raw_pwrite_stream &os) {
+  llvm::TargetLibraryInfoImpl tlii = libraryInfo(tm.getTargetTriple());
+  llvm::legacy::PassManager pm;
+  pm.add(new llvm::TargetLibraryInfoWrapperPass(tlii));
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             llvm::CodeGenFileType::ObjectFile))
+    return "the LLVM target cannot emit object files";
+  pm.run(m);
+  return "";
+}
+
+/// Splits `m` into at most `n` modules, as bitcode, whose objects linked
+/// together are `m`'s: each function definition goes, largest first, to the
+/// partition with the fewest instructions so far; global variables go to
+/// the first. Internal symbols become hidden globals, renamed `nl.local.*`
+/// so that they cannot meet a symbol of the runtime or a library at the
+/// link. Returns nothing (code generation in one piece) when `n` < 2, when
+/// the module is small (unless `always`: the user asked for `n` threads), or
+/// when it has a global that every partition would need (appending linkage:
+/// constructors).
+SmallVector<SmallString<0>> partitionModule(llvm::Module &m, unsigned n,
+                                            bool always) {
+  SmallVector<SmallString<0>> parts;
+  constexpr size_t kMinInstructions = 20000;
+  SmallVector<std::pair<size_t, llvm::Function *>> functions;
+  size_t total = 0;
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration()) {
+      functions.push_back({f.getInstructionCount(), &f});
+      total += functions.back().first;
+    }
+  bool appending = llvm::any_of(m.global_values(), [](llvm::GlobalValue &gv) {
+    return gv.hasAppendingLinkage();
+  });
+  n = std::min<unsigned>(n, functions.size());
+  if (n < 2 || (total < kMinInstructions && !always) || appending)
+    return parts;
+
+  for (llvm::GlobalValue &gv : m.global_values()) {
+    if (gv.isDeclaration() || !gv.hasLocalLinkage())
+      continue;
+    gv.setName("nl.local." + (gv.hasName() ? gv.getName() : "anon"));
+    gv.setLinkage(llvm::GlobalValue::ExternalLinkage);
+    gv.setVisibility(llvm::GlobalValue::HiddenVisibility);
+  }
+  llvm::stable_sort(functions, [](const auto &a, const auto &b) {
+    return a.first > b.first;
+  });
+  llvm::DenseMap<const llvm::GlobalValue *, unsigned> owner;
+  SmallVector<size_t> load(n, 0);
+  for (auto [size, f] : functions) {
+    unsigned least = std::min_element(load.begin(), load.end()) - load.begin();
+    owner[f] = least;
+    load[least] += size;
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    llvm::ValueToValueMapTy map;
+    std::unique_ptr<llvm::Module> part =
+        llvm::CloneModule(m, map, [&](const llvm::GlobalValue *gv) {
+          auto it = owner.find(gv);
+          return it == owner.end() ? i == 0 : it->second == i;
+        });
+    llvm::raw_svector_ostream os(parts.emplace_back());
+    llvm::WriteBitcodeToFile(*part, os);
+  }
+  return parts;
+}
+
 } // namespace
 
 void removeStaleTemporaries(StringRef output) {
@@ -273,6 +419,14 @@ void removeStaleTemporaries(StringRef output) {
     std::string path = (output + suffix).str();
     if (llvm::sys::fs::is_regular_file(path))
       llvm::sys::fs::remove(path);
+  }
+  // The objects of the other partitions (partitionObjectPath), written in
+  // order.
+  for (unsigned i = 1;; ++i) {
+    std::string path = partitionObjectPath(output, i);
+    if (!llvm::sys::fs::is_regular_file(path))
+      break;
+    llvm::sys::fs::remove(path);
   }
 }
 
@@ -356,60 +510,47 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                    " -mattr=help lists them)");
     features.AddFeature(f);
   }
-  llvm::CodeGenOptLevel cgLevel =
-      options.optLevel == 0   ? llvm::CodeGenOptLevel::None
-      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
-      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
-                              : llvm::CodeGenOptLevel::Aggressive;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cpu, features.getString(), llvm::TargetOptions(),
-      llvm::Reloc::PIC_, std::nullopt, cgLevel));
+  MachineSpec spec;
+  spec.target = target;
+  spec.triple = triple;
+  spec.cpu = cpu;
+  spec.features = features.getString();
+  spec.level = options.optLevel == 0   ? llvm::CodeGenOptLevel::None
+               : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+               : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                                       : llvm::CodeGenOptLevel::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> tm = spec.create();
   m->setTargetTriple(triple);
   m->setDataLayout(tm->createDataLayout());
 
   if (llvm::verifyModule(*m, &llvm::errs()))
     return error("internal: the generated LLVM IR does not verify");
 
-  // glibc's vector math library (libmvec): exp, log, tanh... in vectorized
-  // loops become calls of their SIMD variants (in the optimizer and in code
-  // generation, which replaces vector intrinsics by library calls).
-  llvm::TargetLibraryInfoImpl tlii(triple);
-  tlii.addVectorizableFunctionsFromVecLib(llvm::VectorLibrary::LIBMVEC, triple);
-  if (options.optLevel > 0) {
+  // An executable's code is generated in parallel: the module split by
+  // function into one partition per thread, each optimized (-O1/-O2:
+  // function passes, the same code in any partition) and emitted on its
+  // own thread, the objects linked together. -O3's pipeline works across
+  // functions (the inliner), so it runs on the whole module first. An
+  // object (--emit=obj) stays one piece, its internal symbols internal.
+  unsigned threads = options.jobs
+                         ? options.jobs
+                         : llvm::hardware_concurrency().compute_thread_count();
+  bool splitFirst = options.optLevel < 3 && options.link && !options.emitLLVM;
+  auto optimizeWhole = [&]() -> LogicalResult {
+    if (options.optLevel == 0)
+      return success();
     timer = timed("LLVM optimization");
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PipelineTuningOptions tuning;
-    llvm::PassBuilder pb(tm.get(), tuning);
-    fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    // -O3 is LLVM's own O3 pipeline. -O1 and -O2 run a function pipeline
-    // chosen for the generated code: few, very large functions of loop
-    // nests, on which LLVM's O1/O2 (inliner, GVN, the CGSCC pipeline) take
-    // minutes. -O2 adds LICM and loop vectorization at the host's vector
-    // width.
-    llvm::ModulePassManager mpm;
-    if (options.optLevel >= 3) {
-      mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
-    } else {
-      std::string text =
-          options.optLevel == 1
-              ? "function(sroa,early-cse,instcombine,simplifycfg)"
-              : "function(sroa,early-cse,instcombine,simplifycfg,"
-                "loop-mssa(licm),loop-vectorize,instcombine,simplifycfg)";
-      if (llvm::Error e = pb.parsePassPipeline(mpm, text))
-        return error("internal: bad LLVM pipeline: " +
-                     llvm::toString(std::move(e)));
-    }
-    mpm.run(*m, mam);
+    std::string message = optimize(*m, *tm, options.optLevel);
     timer.reset();
-  }
+    return message.empty() ? success() : error(message);
+  };
+  SmallVector<SmallString<0>> parts;
+  if (splitFirst)
+    parts = partitionModule(*m, threads, options.jobs != 0);
+  if (parts.empty() && failed(optimizeWhole()))
+    return failure();
+  if (parts.empty() && options.link && !options.emitLLVM)
+    parts = partitionModule(*m, threads, options.jobs != 0);
 
   if (options.emitLLVM) {
     auto out = openOutputFile(options.output, &err);
@@ -420,26 +561,69 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
     return success();
   }
 
-  // The object: to a temporary next to the output, renamed when complete.
+  // The objects: to temporaries next to the output, renamed or linked when
+  // complete.
   std::string objPath =
       options.link ? options.output + ".o.tmp" : options.output;
+  SmallVector<std::string> objPaths{objPath};
   {
-    timer = timed("LLVM code generation");
-    std::error_code ec;
-    llvm::ToolOutputFile obj(objPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return error("cannot write '" + objPath + "': " + ec.message());
-    llvm::legacy::PassManager pm;
-    pm.add(new llvm::TargetLibraryInfoWrapperPass(tlii));
-    if (tm->addPassesToEmitFile(pm, obj.os(), nullptr,
-                                llvm::CodeGenFileType::ObjectFile))
-      return error("the LLVM target cannot emit object files");
-    pm.run(*m);
-    obj.os().flush();
-    if (obj.os().has_error())
-      return error("cannot write '" + objPath + "'");
-    obj.keep();
+    SmallVector<SmallString<0>> objects(std::max<size_t>(parts.size(), 1));
+    SmallVector<std::string> messages(objects.size());
+    if (parts.empty()) {
+      timer = timed("LLVM code generation");
+      llvm::raw_svector_ostream os(objects[0]);
+      messages[0] = emitObject(*m, *tm, os);
+    } else {
+      std::string name =
+          (Twine(splitFirst ? "LLVM optimization and code generation"
+                            : "LLVM code generation") +
+           " (" + Twine(parts.size()) + " threads)")
+              .str();
+      timer = timed(name);
+      m.reset(); // the partitions hold all of it
+      llvm::StdThreadPool pool(llvm::hardware_concurrency(parts.size()));
+      for (size_t i = 0; i < parts.size(); ++i)
+        pool.async([&, i] {
+          llvm::LLVMContext context;
+          llvm::Expected<std::unique_ptr<llvm::Module>> part =
+              llvm::parseBitcodeFile(
+                  llvm::MemoryBufferRef(parts[i].str(), "partition"), context);
+          if (!part) {
+            messages[i] = "internal: cannot read a partition back: " +
+                          llvm::toString(part.takeError());
+            return;
+          }
+          std::unique_ptr<llvm::TargetMachine> own = spec.create();
+          if (splitFirst && options.optLevel > 0)
+            messages[i] = optimize(**part, *own, options.optLevel);
+          llvm::raw_svector_ostream os(objects[i]);
+          if (messages[i].empty())
+            messages[i] = emitObject(**part, *own, os);
+        });
+      pool.wait();
+    }
     timer.reset();
+    for (const std::string &message : messages)
+      if (!message.empty())
+        return error(message);
+    for (size_t i = 1; i < objects.size(); ++i)
+      objPaths.push_back(partitionObjectPath(options.output, i));
+    for (size_t i = 0; i < objects.size(); ++i) {
+      std::error_code ec;
+      llvm::ToolOutputFile obj(objPaths[i], ec, llvm::sys::fs::OF_None);
+      if (!ec) {
+        obj.os() << objects[i];
+        obj.os().flush();
+        if (!obj.os().has_error()) {
+          obj.keep();
+          continue;
+        }
+      }
+      for (size_t j = 0; j < i; ++j) // no partial set of objects
+        llvm::sys::fs::remove(objPaths[j]);
+      return error("cannot write '" + objPaths[i] + "'" +
+                   (ec ? ": " + ec.message() : std::string()));
+    }
   }
   if (options.header) {
     std::string headerPath = headerPathFor(options.output);
@@ -459,7 +643,8 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   timer = timed("Link");
   std::string runtime = findRuntime(options.argv0);
   llvm::scope_exit cleanup([&] {
-    llvm::sys::fs::remove(objPath);
+    for (const std::string &path : objPaths)
+      llvm::sys::fs::remove(path);
     llvm::sys::fs::remove(options.output + ".tmp");
   });
   if (!llvm::sys::fs::exists(runtime))
@@ -475,17 +660,10 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                  "'; set NLC_CXX): " + cxx.getError().message());
   std::string tmpExe = options.output + ".tmp";
   std::string libDir = NL_LLVM_LIBRARY_DIR;
-  SmallVector<std::string> argv{*cxx,
-                                objPath,
-                                runtime,
-                                "-o",
-                                tmpExe,
-                                "-L" + libDir,
-                                "-Wl,-rpath," + libDir,
-                                "-lmlir_c_runner_utils",
-                                "-lmvec",
-                                "-lm",
-                                "-pthread"};
+  SmallVector<std::string> argv{*cxx};
+  argv.append(objPaths.begin(), objPaths.end());
+  argv.append({runtime, "-o", tmpExe, "-L" + libDir, "-Wl,-rpath," + libDir,
+               "-lmlir_c_runner_utils", "-lmvec", "-lm", "-pthread"});
   options.target->getLinkArguments(argv);
   SmallVector<StringRef> argvRef(argv.begin(), argv.end());
   std::string message;

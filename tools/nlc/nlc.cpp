@@ -107,6 +107,12 @@ cl::opt<std::string>
           cl::value_desc("+a,-b"), cl::init(""), cl::cat(nlcCategory));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level (0-3)"),
                            cl::Prefix, cl::init(2), cl::cat(nlcCategory));
+cl::opt<unsigned>
+    jobs("jobs",
+         cl::desc("Threads for an executable's LLVM optimization and code "
+                  "generation (default 0: every core; the code is the same for "
+                  "any number)"),
+         cl::value_desc("N"), cl::init(0), cl::cat(nlcCategory));
 cl::opt<std::string>
     passPipeline("pass-pipeline",
                  cl::desc("Extra passes to run on the nl IR, e.g. "
@@ -514,6 +520,7 @@ int main(int argc, char **argv) {
   options.target = backend.get();
   options.cpu = mcpu;
   options.features = mattr;
+  options.jobs = jobs;
   options.argv0 = argv[0];
   auto &registered = cl::getRegisteredOptions();
   auto timing = registered.find("mlir-timing");

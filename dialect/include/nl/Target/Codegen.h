@@ -58,6 +58,8 @@ struct CodegenOptions {
   bool timing = false;  // print LLVM's stage times
   std::string cpu;      // --mcpu: LLVM CPU name ("" or "native": the host)
   std::string features; // --mattr: "+avx2,-avx512f" on top of the CPU's
+  unsigned jobs = 0;    // threads of an executable's LLVM optimization and
+                        // code generation (0: every core)
 };
 
 /// The C header that --emit=obj writes beside `output`: <dir>/<stem>.h.

@@ -395,6 +395,30 @@ def InlineAllocaScopes : Pass<"nl-inline-alloca-scopes"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def OutlineParallelRegions : Pass<"nl-outline-parallel-regions", "::mlir::ModuleOp"> {
+  let summary = "Move each omp.parallel of a function into a function of its own";
+  let description = [{
+    MLIR's translation to LLVM IR outlines every `omp.parallel` region
+    with LLVM's `CodeExtractor`, which scans the whole enclosing function
+    once per region: a training step with hundreds of parallel regions in
+    one function of tens of thousands of instructions took most of its
+    translation time there (Hope at its defaults: 19 of 116 s of
+    compilation; Titans: 4.4 s, against 0.24 s without OpenMP). This pass
+    moves each top-level `omp.parallel` of a function that holds more
+    than one into a private function `<function>.parallel<N>` of its own,
+    called in its place: its arguments are the values the region uses from
+    outside (constants are cloned instead), so the extraction then scans
+    only that small function. The arithmetic is unchanged (one call more
+    per parallel region). Part of `nl-lower-to-llvm{openmp}`, after
+    `convert-scf-to-openmp` and `nl-inline-alloca-scopes`.
+  }];
+  let statistics = [
+    Statistic<"numOutlined", "outlined-regions",
+              "omp.parallel regions moved into functions of their own">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def ParallelizeLinalg : Pass<"nl-parallelize-linalg", "::mlir::ModuleOp"> {
   let summary = "Split the outermost parallel dim of each large linalg op over threads";
   let description = [{

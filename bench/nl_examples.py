@@ -45,3 +45,78 @@ def write_section(path, tag, body, empty="# Results\n"):
     with open(path + ".tmp", "w") as f:
         f.write(new)
     os.replace(path + ".tmp", path)
+
+
+def run_or_exit(who, cmd, text=False, **kw):
+    """Runs `cmd` with its output captured (as str when `text`); on a
+    non-zero exit, exits naming `who` and the command, with its stderr."""
+    import subprocess
+    r = subprocess.run(cmd, capture_output=True, text=text, **kw)
+    if r.returncode != 0:
+        err = r.stderr.decode(errors="replace") if isinstance(r.stderr, bytes) else r.stderr
+        sys.exit(f"{who}: {' '.join(cmd[:4])} ... failed (exit {r.returncode}):\n{err[-3000:]}")
+    return r
+
+
+def example_path(name):
+    """An example's name (examples/NAME.nl) or a .nl file."""
+    return name if name.endswith(".nl") else os.path.join(ROOT, "examples", f"{name}.nl")
+
+
+def load_saved(paths, key):
+    """(records, commands) from the JSON files an evaluation saved: their
+    lists `key` and `commands`, concatenated."""
+    import json
+    records, commands = [], []
+    for path in paths:
+        with open(path) as f:
+            saved = json.load(f)
+        records += saved[key]
+        commands += saved["commands"]
+    return records, commands
+
+
+def command_lines(script, commands):
+    """The Markdown that names the command lines of a results section
+    (`--work` and `--out`, which only say where files go, left out)."""
+    local = ("--work", "--out")
+    return " and ".join(
+        f"`.venv/bin/python {script} " + " ".join(
+            x for i, x in enumerate(c) if x not in local and (i == 0 or c[i - 1] not in local)) + "`"
+        for c in commands)
+
+
+def add_eval_args(ap, saved, checks):
+    """The options every evaluation driver of bench/eval takes: --build,
+    --from-json (the saved `saved` that rewrite its section), --self-check
+    (which checks `checks`), --models and --set."""
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--from-json", nargs="+", metavar="FILE", help=f"rewrite the section from saved {saved}")
+    ap.add_argument("--self-check", action="store_true", help=f"check {checks}, then exit")
+    ap.add_argument("--models", nargs="+", default=["transformer", "deltanet", "titans", "hope"],
+                    help="example names or .nl files")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="nlc --set for every model")
+
+
+def eval_main(ap, prefix, key, self_check, evaluate, report):
+    """An evaluation driver's main: --self-check runs `self_check` (which
+    exits); otherwise the records (`evaluate(args, nlc, work)`, or those
+    saved under `key` in --from-json's files) go to `report(args, records,
+    commands)`."""
+    if "--self-check" in sys.argv:
+        self_check()
+    a, nlc, work = parse_run_args(ap, prefix)
+    if a.from_json:
+        records, commands = load_saved(a.from_json, key)
+    else:
+        records, commands = evaluate(a, nlc, work), [sys.argv[1:]]
+    report(a, records, commands)
+
+
+def finish_self_check(name, failures):
+    """Prints each failure and the verdict of a driver's --self-check, then
+    exits (1 on a failure)."""
+    for f in failures:
+        print(f"FAIL: {f}")
+    print(f"{name} self-check: " + ("FAIL" if failures else "PASS"))
+    sys.exit(1 if failures else 0)

@@ -48,7 +48,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from nl_examples import ROOT, parse_run_args, write_section  # noqa: E402
+from nl_examples import (ROOT, add_eval_args, command_lines, eval_main, example_path,  # noqa: E402
+                         finish_self_check, run_or_exit, write_section)
 
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 NEEDLE = "The pass key is {key}. Remember it. {key} is the pass key. "
@@ -143,23 +144,7 @@ def self_check():
     train = training_text(random.Random(1), text, 256, 4096)
     if train.count(QUERY) < 8 or len(train) < 4096:
         failures.append("the training text")
-    for f in failures:
-        print(f"FAIL: {f}")
-    print("niah self-check: " + ("FAIL" if failures else "PASS"))
-    sys.exit(1 if failures else 0)
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, **kw)
-    if r.returncode != 0:
-        err = r.stderr.decode(errors="replace") if isinstance(r.stderr, bytes) else r.stderr
-        sys.exit(f"niah.py: {' '.join(cmd[:4])} ... failed (exit {r.returncode}):\n{err}")
-    return r
-
-
-def model_path(name):
-    """An example's name or a .nl file."""
-    return name if name.endswith(".nl") else os.path.join(ROOT, "examples", f"{name}.nl")
+    finish_self_check("niah", failures)
 
 
 def evaluate(a, nlc, work):
@@ -170,8 +155,8 @@ def evaluate(a, nlc, work):
         name = os.path.splitext(os.path.basename(model))[0]
         exe = os.path.join(work, name)
         t0 = time.time()
-        run([nlc, model_path(model), "-o", exe] + [x for s in a.set for x in ("--set", s)])
-        info = run([exe, "info"], text=True).stdout
+        run_or_exit("niah.py", [nlc, example_path(model), "-o", exe] + [x for s in a.set for x in ("--set", s)])
+        info = run_or_exit("niah.py", [exe, "info"], text=True).stdout
         context = int(re.search(r"context (\d+) tokens", info).group(1))
         if "decode" not in info:
             sys.exit(f"niah.py: {name} has no stream entry points; prompts longer than its context "
@@ -185,11 +170,11 @@ def evaluate(a, nlc, work):
             run_dir = os.path.join(work, f"{name}-seed{seed}")
             subprocess.run(["rm", "-rf", run_dir])
             t0 = time.time()
-            run([exe, "train", "--data", data, "--run-dir", run_dir, "--steps", str(a.train_steps),
+            run_or_exit("niah.py", [exe, "train", "--data", data, "--run-dir", run_dir, "--steps", str(a.train_steps),
                  "--seed", str(seed), "--eval-every", "0", "--log-every", str(max(1, a.train_steps // 10)),
                  "--threads", str(a.threads)])
             trained = time.time() - t0
-            val = json.loads(run([exe, "eval", "--data", data, "--run-dir", run_dir, "--eval-batches", "4"],
+            val = json.loads(run_or_exit("niah.py", [exe, "eval", "--data", data, "--run-dir", run_dir, "--eval-batches", "4"],
                                  text=True).stdout)["loss"]
             print(f"{name} seed {seed}: trained {a.train_steps} steps in {trained:.0f} s, "
                   f"validation loss {val:.3f}", file=sys.stderr)
@@ -201,7 +186,7 @@ def evaluate(a, nlc, work):
                         for i in range(a.samples):
                             prompt, key, start = sample(rng, kind, length, depth, val_split)
                             for memorize in (["on", "off"] if a.memorize_off else ["on"]):
-                                out = run([exe, "generate", "--run-dir", run_dir, "--prompt", prompt,
+                                out = run_or_exit("niah.py", [exe, "generate", "--run-dir", run_dir, "--prompt", prompt,
                                            "--tokens", str(len(key)), "--temperature", "0",
                                            "--memorize", memorize, "--threads", str(a.threads)]).stdout
                                 answer = out[len(prompt.encode()):len(prompt.encode()) + len(key)]
@@ -266,9 +251,7 @@ def report(a, results, commands):
     depths = sorted({r["depth"] for r in results})
     steps = sorted({r["train_steps"] for r in results})
     sets = sorted({c[i + 1] for c in commands for i in range(len(c) - 1) if c[i] == "--set"})
-    cmd = " and ".join("`.venv/bin/python bench/eval/niah.py " + " ".join(
-        x for i, x in enumerate(c) if x not in ("--work", "--out") and (i == 0 or c[i - 1] not in ("--work", "--out")))
-        + "`" for c in commands)
+    cmd = command_lines("bench/eval/niah.py", commands)
     body = f"""<!-- niah.py -->
 ## Needle in a haystack: a pass key past the training context
 
@@ -294,12 +277,7 @@ initial state.
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--from-json", nargs="+", metavar="FILE", help="rewrite the section from saved samples")
-    ap.add_argument("--self-check", action="store_true", help="check the generator and the scorer, then exit")
-    ap.add_argument("--models", nargs="+", default=["transformer", "deltanet", "titans", "hope"],
-                    help="example names or .nl files")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="nlc --set for every model")
+    add_eval_args(ap, "samples", "the generator and the scorer")
     ap.add_argument("--train-steps", type=int, default=400)
     ap.add_argument("--train-bytes", type=int, default=2_000_000, help="size of the training file")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -308,19 +286,7 @@ def main():
     ap.add_argument("--samples", type=int, default=4, help="per length, depth, haystack and seed")
     ap.add_argument("--haystacks", nargs="+", choices=["text", "filler"], default=["text", "filler"])
     ap.add_argument("--memorize-off", action="store_true", help="also with the memories frozen (the ablation)")
-    if "--self-check" in sys.argv:
-        self_check()
-    a, nlc, work = parse_run_args(ap, "nl-niah-")
-    if a.from_json:
-        results, commands = [], []
-        for path in a.from_json:
-            with open(path) as f:
-                saved = json.load(f)
-            results += saved["samples"]
-            commands += saved["commands"]
-    else:
-        results, commands = evaluate(a, nlc, work), [sys.argv[1:]]
-    report(a, results, commands)
+    eval_main(ap, "nl-niah-", "samples", self_check, evaluate, report)
 
 
 if __name__ == "__main__":

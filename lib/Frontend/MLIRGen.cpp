@@ -2420,8 +2420,13 @@ OwningOpRef<ModuleOp> Gen::run() {
     scopes.back()["inputs"] = Val::tensor(data);
     scopes.back()["targets"] = Val::tensor(data);
   } else {
+    // A token whose target does not count in the loss (a data file with a
+    // loss mask) is -(id + 1): the inputs are the ids, the targets keep
+    // the sign for nl.cross_entropy (docs/language.md, "Loss masks").
     scopes.back()["tokens"] = Val::tensor(data);
-    scopes.back()["inputs"] = slice(0, T);
+    Value inputs = slice(0, T).value;
+    scopes.back()["inputs"] = Val::tensor(
+        mlir::nl::TokenIdsOp::create(b, tl, inputs.getType(), inputs));
     scopes.back()["targets"] = slice(1, T);
   }
   lossLoc = modelLoc;

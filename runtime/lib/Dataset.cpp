@@ -86,6 +86,11 @@ Dataset Dataset::load(const std::string &path, const Manifest &m) {
   }
 
   d.context_ = m.context;
+  if (path.size() > 12 &&
+      path.compare(path.size() - 12, 12, ".safetensors") == 0) {
+    d.loadMasked(m);
+    return d;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error("cannot read data file '" + path +
@@ -115,6 +120,84 @@ Dataset Dataset::load(const std::string &path, const Manifest &m) {
   return d;
 }
 
+void Dataset::loadMasked(const Manifest &m) {
+  const std::string what =
+      "a token model reads from a .safetensors file I32 'tokens' [sequences, " +
+      std::to_string(m.context + 1) + "] and I32 'mask' [sequences, " +
+      std::to_string(m.context) + "] (docs/language.md, \"Loss masks\")";
+  Safetensors file;
+  try {
+    file = readSafetensors(path_);
+  } catch (const Error &e) {
+    throw Error(std::string(e.what()) + " (" + what + ")");
+  }
+  auto get = [&](const char *name, int64_t width) -> const StoredTensor & {
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end())
+      throw Error("data file '" + path_ + "' has no tensor '" + name + "' (" +
+                  what + ")");
+    const StoredTensor &t = it->second;
+    if (t.dtype != "I32" || t.shape.size() != 2 || t.shape[1] != width)
+      throw Error("data file '" + path_ + "': tensor '" + name + "' is " +
+                  t.dtype + " " + shapeString(t.shape) + "; " + what);
+    return t;
+  };
+  const StoredTensor &tokens = get("tokens", m.context + 1);
+  const StoredTensor &mask = get("mask", m.context);
+  if (tokens.shape[0] != mask.shape[0])
+    throw Error("data file '" + path_ + "': 'tokens' holds " +
+                std::to_string(tokens.shape[0]) + " sequences and 'mask' " +
+                std::to_string(mask.shape[0]));
+  for (const auto &[name, t] : file.tensors)
+    if (name != "tokens" && name != "mask")
+      throw Error("data file '" + path_ + "': unexpected tensor '" + name +
+                  "' (" + what + ")");
+  masked_ = true;
+  size_ = static_cast<size_t>(tokens.shape[0]);
+  size_t len = static_cast<size_t>(m.context) + 1;
+  sequences_.resize(size_ * len);
+  std::memcpy(sequences_.data(), tokens.bytes.data(),
+              sequences_.size() * sizeof(int32_t));
+  std::vector<int32_t> flags(size_ * (len - 1));
+  std::memcpy(flags.data(), mask.bytes.data(), flags.size() * sizeof(int32_t));
+  counted_.assign(size_, 0);
+  int64_t total = 0;
+  for (size_t n = 0; n < size_; ++n)
+    for (size_t t = 0; t < len; ++t) {
+      int32_t &id = sequences_[n * len + t];
+      if (id < 0 || id >= m.vocab)
+        throw Error("data file '" + path_ + "': token " + std::to_string(id) +
+                    " of sequence " + std::to_string(n) + " at position " +
+                    std::to_string(t) +
+                    " is outside the model's vocabulary "
+                    "of " +
+                    std::to_string(m.vocab) + " tokens");
+      if (t == 0)
+        continue; // never a target
+      int32_t f = flags[n * (len - 1) + t - 1];
+      if (f != 0 && f != 1)
+        throw Error("data file '" + path_ + "': mask of sequence " +
+                    std::to_string(n) + " at position " +
+                    std::to_string(t - 1) + " is " + std::to_string(f) +
+                    "; it must be 0 or 1");
+      if (f)
+        ++counted_[n];
+      else
+        id = -id - 1; // read as its id, not counted in the loss
+    }
+  for (int64_t c : counted_)
+    total += c;
+  trainEnd_ = size_ * 9 / 10;
+  if (trainEnd_ < 1 || size_ - trainEnd_ < 1)
+    throw Error("data file '" + path_ + "' has " + std::to_string(size_) +
+                " sequence(s): too few for a 90 % training and a 10 % "
+                "validation split of at least one sequence each (at least 2)");
+  if (total == 0)
+    throw Error("data file '" + path_ +
+                "': its mask is 0 everywhere, so no "
+                "target counts in the loss");
+}
+
 Batch Dataset::makeBatch(const Manifest &m) {
   Batch b;
   (m.rows() ? b.rows.resize(static_cast<size_t>(m.batchElements()))
@@ -134,6 +217,17 @@ void Dataset::fill(Batch &out,
   }
   int64_t len = context_ + 1; // the window of bytes at offset start(b)
   out.tokens.resize(static_cast<size_t>(batch_ * len));
+  if (masked_) { // sequence start(b)
+    out.counted = 0;
+    for (int64_t b = 0; b < batch_; ++b) {
+      size_t n = start(b);
+      std::copy_n(sequences_.begin() + static_cast<long>(n) * len, len,
+                  out.tokens.begin() + b * len);
+      out.counted += counted_[n];
+    }
+    return;
+  }
+  out.counted = batch_ * context_;
   for (int64_t b = 0; b < batch_; ++b) {
     size_t at = start(b);
     for (int64_t t = 0; t < len; ++t)
@@ -144,7 +238,8 @@ void Dataset::fill(Batch &out,
 void Dataset::trainBatch(uint64_t seed, int64_t step, Batch &out) const {
   // Rows of the training split, or window starts that leave room for
   // context + 1 bytes in it.
-  size_t span = width_ ? trainEnd_ : trainEnd_ - static_cast<size_t>(context_);
+  size_t span =
+      width_ || masked_ ? trainEnd_ : trainEnd_ - static_cast<size_t>(context_);
   fill(out, [&](int64_t b) {
     return randomBits(seed, kBatchStream,
                       static_cast<uint64_t>(step * batch_ + b)) %
@@ -153,7 +248,7 @@ void Dataset::trainBatch(uint64_t seed, int64_t step, Batch &out) const {
 }
 
 void Dataset::valBatch(int64_t index, int64_t count, Batch &out) const {
-  if (width_) {
+  if (width_ || masked_) {
     fill(out, [&](int64_t b) {
       return trainEnd_ + static_cast<size_t>(index * batch_ + b) % valSize();
     });

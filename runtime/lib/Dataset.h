@@ -13,8 +13,17 @@
 //   the mean is over exactly its rows when n x batch is a multiple of their
 //   count (otherwise the first rows count twice).
 //
-// Either way the first 90 % (of bytes or rows) are for training and the
-// last 10 % for validation.
+// * tokens with a loss mask (a token model's --data whose name ends in
+//   .safetensors): I32 `tokens` [N, context + 1] (ids below the
+//   vocabulary) and I32 `mask` [N, context] of 0 and 1, mask[n, t] = 1
+//   when token t + 1 of sequence n counts as a next-token target in the
+//   loss. Each batch row is one sequence, drawn as rows are; a token
+//   whose target does not count is passed as -(id + 1), which the
+//   compiled model reads as its id (nl.token_ids) and leaves out of the
+//   loss (nl.cross_entropy): docs/language.md, "Loss masks".
+//
+// Either way the first 90 % (of bytes, rows or sequences) are for training
+// and the last 10 % for validation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +44,9 @@ namespace nlrt {
 struct Batch {
   std::vector<int32_t> tokens;
   std::vector<float> rows;
+  /// The next-token targets that count in the loss (tokens; text: all
+  /// batch x context of them).
+  int64_t counted = 0;
   /// The buffer of the entry points' `tokens` or `rows` argument.
   void *data() {
     return rows.empty() ? static_cast<void *>(tokens.data()) : rows.data();
@@ -57,10 +69,14 @@ public:
   /// Validation batch `index` of `count`.
   void valBatch(int64_t index, int64_t count, Batch &out) const;
 
-  /// The two splits' sizes, in unit() (bytes or rows).
+  /// The two splits' sizes, in unit() (bytes, rows or sequences).
   size_t trainSize() const { return trainEnd_; }
   size_t valSize() const { return size_ - trainEnd_; }
-  const char *unit() const { return width_ ? "rows" : "bytes"; }
+  const char *unit() const {
+    return width_ ? "rows" : masked_ ? "sequences" : "bytes";
+  }
+  /// Token sequences with a loss mask (not text).
+  bool masked() const { return masked_; }
   const std::string &path() const { return path_; }
 
 private:
@@ -69,8 +85,13 @@ private:
   void fill(Batch &out, const std::function<size_t(int64_t)> &start) const;
 
   std::string path_;
-  std::vector<uint8_t> bytes_; // tokens
-  std::vector<float> rows_;    // rows, row-major [size_, width_]
+  std::vector<uint8_t> bytes_;     // tokens
+  std::vector<float> rows_;        // rows, row-major [size_, width_]
+  bool masked_ = false;            // sequences with a loss mask:
+  std::vector<int32_t> sequences_; // [size_, context_ + 1], signed by mask
+  std::vector<int64_t> counted_;   // [size_]: targets that count
+  /// Reads a safetensors file of token sequences with a loss mask.
+  void loadMasked(const Manifest &m);
   size_t size_ = 0, trainEnd_ = 0;
   int64_t batch_ = 1, context_ = 0, width_ = 0;
 };

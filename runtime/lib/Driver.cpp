@@ -147,19 +147,53 @@ Call callOn(const Model &model, const std::string &name, EntryFn fn,
 }
 
 /// The mean loss (nats/token for a language model) of `state` on `batches`
-/// validation batches.
+/// validation batches. With a loss mask, each batch's mean (over the
+/// targets that count in it) weighs by their number: the mean over every
+/// counted target of the batches.
 double validationLoss(const Model &model, State &state, const Dataset &data,
                       int64_t batches) {
   Scratch s;
   s.batch = Dataset::makeBatch(model.manifest());
   Call call = callOn(model, "loss", nl_loss, state, s);
-  double sum = 0;
+  double sum = 0, weight = 0;
   for (int64_t i = 0; i < batches; ++i) {
     data.valBatch(i, batches, s.batch);
     call();
-    sum += s.scalar;
+    double w = data.masked() ? static_cast<double>(s.batch.counted) : 1.0;
+    sum += s.scalar * w;
+    weight += w;
   }
-  return sum / static_cast<double>(batches);
+  return sum / weight;
+}
+
+/// The fraction of the targets that count whose largest logit is the
+/// target (greedy next-token accuracy), over `batches` validation batches
+/// of a data file with a loss mask; `counted` gets their number.
+double maskedAccuracy(const Model &model, State &state, const Dataset &data,
+                      int64_t batches, int64_t &counted) {
+  const Manifest &m = model.manifest();
+  Scratch s;
+  s.batch = Dataset::makeBatch(m);
+  Call call = callOn(model, "logits", nl_logits, state, s);
+  const float *logits = s.out.begin()->second.data();
+  int64_t right = 0;
+  counted = 0;
+  size_t T = static_cast<size_t>(m.context), V = static_cast<size_t>(m.vocab);
+  for (int64_t i = 0; i < batches; ++i) {
+    data.valBatch(i, batches, s.batch);
+    call();
+    for (size_t b = 0; b < static_cast<size_t>(m.batch); ++b)
+      for (size_t t = 0; t < T; ++t) {
+        int32_t target = s.batch.tokens[b * (T + 1) + t + 1];
+        if (target < 0)
+          continue; // not counted
+        const float *row = logits + (b * T + t) * V;
+        ++counted;
+        right += std::max_element(row, row + V) - row == target;
+      }
+  }
+  return counted ? static_cast<double>(right) / static_cast<double>(counted)
+                 : 0.0;
 }
 
 // ----------------------------------------------------------------------------
@@ -614,7 +648,16 @@ int evaluate(Model &model, const std::string &dataPath,
                                 ckpt, s.step, v));
   fmt::print("{{\"step\": {}, \"split\": \"val\", \"loss\": {:.6f}, ", s.step,
              v);
-  if (m.rows())
+  if (data.masked()) {
+    // Answers of a task: the loss and the greedy accuracy over the targets
+    // that count.
+    int64_t counted = 0;
+    double accuracy = m.hasLogits() && nl_logits
+                          ? maskedAccuracy(model, s, data, batches, counted)
+                          : 0.0;
+    fmt::print("\"accuracy\": {:.6f}, \"targets\": {}, \"sequences\": {}}}\n",
+               accuracy, counted, batches * m.batch);
+  } else if (m.rows())
     fmt::print("\"rows\": {}}}\n", batches * m.batch);
   else
     fmt::print("\"bpb\": {:.6f}, \"tokens\": {}}}\n", v / kLn2,
@@ -882,7 +925,10 @@ int streamCheck(Model &model, const std::string &runDir,
   std::vector<int32_t> text(T);
   if (!dataPath.empty()) {
     Dataset::load(dataPath, m).valBatch(0, 1, scratch.batch);
-    std::copy_n(scratch.batch.tokens.begin(), T, text.begin());
+    // Ids (a token not counted in the loss of a masked file is -(id + 1)).
+    std::transform(scratch.batch.tokens.begin(),
+                   scratch.batch.tokens.begin() + static_cast<long>(T),
+                   text.begin(), [](int32_t x) { return x >= 0 ? x : -x - 1; });
   } else {
     for (size_t t = 0; t < T; ++t)
       text[t] = static_cast<int32_t>(
@@ -1227,6 +1273,16 @@ int info(const Model &model) {
                            : "");
   if (!m.hasStream() && !m.noStream.empty())
     fmt::print("no stream entry points: {}\n", m.noStream);
+  if (m.hasStream()) {
+    // What decode carries from token to token, per sequence (batch 1).
+    int64_t memories = 0, caches = 0;
+    for (const TensorSpec &t : model.entry("decode").args)
+      if (t.role == "stream")
+        (t.memory ? memories : caches) += t.numel();
+    fmt::print("stream state: {} floats per sequence (memories {}: current, "
+               "chunk-start and momentum; caches {})\n",
+               memories + caches, memories, caches);
+  }
   return kOk;
 }
 

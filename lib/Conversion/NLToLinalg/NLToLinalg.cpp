@@ -798,8 +798,31 @@ DEFINE_LOWERING(CausalConvOp) {
   return success();
 }
 
+DEFINE_LOWERING(TokenIdsOp) {
+  // x >= 0 ? x : -x - 1 (= -(x + 1)).
+  LinalgBuilder lb{rewriter, op.getLoc()};
+  Value x = adaptor.getInput();
+  Type elt = tt(x).getElementType();
+  rewriter.replaceOp(
+      op,
+      lb.elementwise(
+          tt(op.getResult()), ValueRange{x},
+          [&](OpBuilder &b, Location l, ValueRange s) {
+            Value zero =
+                arith::ConstantOp::create(b, l, b.getIntegerAttr(elt, 0));
+            Value minusOne =
+                arith::ConstantOp::create(b, l, b.getIntegerAttr(elt, -1));
+            Value counted = arith::CmpIOp::create(
+                b, l, arith::CmpIPredicate::sge, s[0], zero);
+            Value id = arith::SubIOp::create(b, l, minusOne, s[0]); // -x - 1
+            return arith::SelectOp::create(b, l, counted, s[0], id).getResult();
+          }));
+  return success();
+}
+
 DEFINE_LOWERING(CrossEntropyOp) {
-  // loss = mean_{b,t} (logsumexp(logits[b,t,:]) − logits[b,t,target]).
+  // loss = the mean over the n targets that count (target >= 0) of
+  // logsumexp(logits[b,t,:]) − logits[b,t,target]; 0 when none counts.
   LinalgBuilder lb{rewriter, op.getLoc()};
   Value logits = adaptor.getLogits();
   RankedTensorType lt = tt(logits);
@@ -816,25 +839,48 @@ DEFINE_LOWERING(CrossEntropyOp) {
                      });
   Value se = lb.reduceSum(e, {true, true, false});
   Value tgt = adaptor.getTargets();
+  Type tgtElt = tt(tgt).getElementType();
+  auto counts = [&](OpBuilder &b, Location l, Value target) {
+    Value zero = arith::ConstantOp::create(b, l, b.getIntegerAttr(tgtElt, 0));
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, target, zero)
+        .getResult();
+  };
   Value nll = lb.elementwise(
       btT, ValueRange{se, m, tgt}, [&](OpBuilder &b, Location l, ValueRange s) {
+        // A target that does not count reads column 0, and adds 0.
+        Value counted = counts(b, l, s[2]);
+        Value column =
+            arith::SelectOp::create(b, l, counted, toIndex(b, l, s[2]),
+                                    arith::ConstantIndexOp::create(b, l, 0));
         Value picked = tensor::ExtractOp::create(
             b, l, logits,
-            ValueRange{indexOf(b, l, 0), indexOf(b, l, 1),
-                       toIndex(b, l, s[2])});
+            ValueRange{indexOf(b, l, 0), indexOf(b, l, 1), column});
         Value lse =
             arith::AddFOp::create(b, l, math::LogOp::create(b, l, s[0]), s[1]);
-        return arith::SubFOp::create(b, l, lse, picked).getResult();
+        return arith::SelectOp::create(b, l, counted,
+                                       arith::SubFOp::create(b, l, lse, picked),
+                                       cst(b, l, elt, 0.0))
+            .getResult();
       });
+  Value counted = lb.elementwise(
+      btT, ValueRange{tgt}, [&](OpBuilder &b, Location l, ValueRange s) {
+        return arith::SelectOp::create(b, l, counts(b, l, s[0]),
+                                       cst(b, l, elt, 1.0), cst(b, l, elt, 0.0))
+            .getResult();
+      });
+  // Sums of ones: exact below 2^24 targets, in any order.
   Value sum = lb.reduceSum(nll, {false, false});
-  double n = (double)(lt.getDimSize(0) * lt.getDimSize(1));
+  Value n = lb.reduceSum(counted, {false, false});
   rewriter.replaceOp(
-      op, lb.elementwise(tt(op.getResult()), ValueRange{sum},
-                         [&](OpBuilder &b, Location l, ValueRange s) {
-                           return arith::MulFOp::create(b, l, s[0],
-                                                        cst(b, l, elt, 1.0 / n))
-                               .getResult();
-                         }));
+      op, lb.elementwise(
+              tt(op.getResult()), ValueRange{sum, n},
+              [&](OpBuilder &b, Location l, ValueRange s) {
+                Value atLeastOne =
+                    arith::MaximumFOp::create(b, l, s[1], cst(b, l, elt, 1.0));
+                Value inv = arith::DivFOp::create(b, l, cst(b, l, elt, 1.0),
+                                                  atLeastOne);
+                return arith::MulFOp::create(b, l, s[0], inv).getResult();
+              }));
   return success();
 }
 
@@ -1074,9 +1120,9 @@ void mlir::nl::populateNLToLinalgConversionPatterns(
       LowerPattern<MergeHeadsOp>, LowerPattern<CausalMaskOp>,
       LowerPattern<SoftmaxOp>, LowerPattern<RmsNormOp>, LowerPattern<L2NormOp>,
       LowerPattern<CausalConvOp>, LowerPattern<CrossEntropyOp>,
-      LowerPattern<AttentionOp>, LowerPattern<AttentionGradOp>,
-      LowerPattern<LinearScanOp>, LowerPattern<MatrixScanOp>>(
-      patterns.getContext());
+      LowerPattern<TokenIdsOp>, LowerPattern<AttentionOp>,
+      LowerPattern<AttentionGradOp>, LowerPattern<LinearScanOp>,
+      LowerPattern<MatrixScanOp>>(patterns.getContext());
 }
 
 namespace {

@@ -266,6 +266,11 @@ LogicalResult OneHotOp::buildVJP(OpBuilder &, ValueRange,
   return noCotangents(*this, dxs);
 }
 
+LogicalResult TokenIdsOp::buildVJP(OpBuilder &, ValueRange,
+                                   SmallVectorImpl<Value> &dxs) {
+  return noCotangents(*this, dxs);
+}
+
 LogicalResult TransposeOp::buildVJP(OpBuilder &builder, ValueRange dys,
                                     SmallVectorImpl<Value> &dxs) {
   VJP_PROLOGUE(*this);
@@ -487,14 +492,19 @@ LogicalResult AttentionGradOp::buildVJP(OpBuilder &builder, ValueRange dys,
 LogicalResult CrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange dys,
                                        SmallVectorImpl<Value> &dxs) {
   VJP_PROLOGUE(*this);
-  // loss = −mean_{b,t} log softmax(logits)[targets]:
-  // dlogits = (softmax(logits) − onehot(targets)) dy / (B T).
+  // loss = −mean over the n targets that count of log softmax(logits)[t]:
+  // dlogits = (softmax(logits) − onehot(targets)) dy / n where the target
+  // counts, 0 where it does not (a negative target, whose one-hot row is
+  // zero: its row sum is the mask). n is at least 1, as in the forward.
   Value logits = getLogits();
   auto lt = v.tt(logits);
   Value p = SoftmaxOp::create(builder, getLoc(), lt, logits);
   Value oh = OneHotOp::create(builder, getLoc(), lt, getTargets());
-  double n = (double)(lt.getDimSize(0) * lt.getDimSize(1));
-  dxs[0] = v.mul(v.sub(p, oh), v.mul(dy, v.c(dy, 1.0 / n)));
+  Value mask = v.sumLast(oh); // [B, T, 1]
+  Value n = v.sumTo(mask, dy.getType());
+  Value one = v.c(dy, 1.0);
+  Value atLeastOne = v.add(n, v.un<ReluOp>(v.sub(one, n)));
+  dxs[0] = v.mul(v.sub(p, oh), v.mul(mask, v.mul(dy, v.div(one, atLeastOne))));
   return success();
 }
 

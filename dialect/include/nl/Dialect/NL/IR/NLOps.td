@@ -635,7 +635,15 @@ def NL_MeanOp : NL_ComputeOp<"mean"> {
 
 def NL_CrossEntropyOp : NL_ComputeOp<"cross_entropy"> {
   let summary = "mean next-token cross-entropy in nats/token";
-  let description = [{ logits `[B, T, V]`, targets `[B, T]` (integer) -> scalar (nats/token). }];
+  let description = [{
+    logits `[B, T, V]`, targets `[B, T]` (integer) -> scalar (nats/token):
+    the mean over the targets that count of `logsumexp(logits[b, t, :]) -
+    logits[b, t, target]`. A negative target, `-(i + 1)` (token `i` of a
+    data file with a loss mask, not counted: docs/language.md, "Loss
+    masks"), adds nothing and is not counted; when no target counts the
+    loss is 0. Gradient: `(softmax(logits) - onehot(target)) dy / n` at the
+    `n` targets that count, 0 elsewhere.
+  }];
   let arguments = (ins NL_FloatTensor:$logits, NL_IntTensor:$targets);
   let results = (outs NL_FloatTensor:$result);
   let assemblyFormat = "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
@@ -738,6 +746,22 @@ def NL_EmbeddingGradOp : NL_ComputeOp<"embedding_grad"> {
   let results = (outs NL_FloatTensor:$result);
   let assemblyFormat = "$input `[` $ids `]` attr-dict `:` type($input) `,` type($ids) `->` type($result)";
   let hasVerifier = 1;
+}
+
+def NL_TokenIdsOp : NL_ComputeOp<"token_ids", [SameOperandsAndResultType]> {
+  let summary = "the token ids of a token tensor with a loss mask: -(i + 1) -> i";
+  let description = [{
+    The step's tokens hold a token whose next-token target counts in the
+    loss as its id `i`, and one that does not count as `-(i + 1)` (a data
+    file with a loss mask: docs/language.md, "Loss masks"; text has no
+    negative ids). This op gives each token's id, `x >= 0 ? x : -x - 1`:
+    the model's `inputs` are this op of the tokens, while its `targets`
+    keep the sign, which `nl.cross_entropy` reads. Not differentiable
+    (integer ids).
+  }];
+  let arguments = (ins NL_IntTensor:$input);
+  let results = (outs NL_IntTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
 def NL_OneHotOp : NL_ComputeOp<"one_hot"> {

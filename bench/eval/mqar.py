@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Multi-query associative recall (MQAR, as in the Zoology benchmark): can a
+model recall the value bound to a key it read earlier in the sequence, for
+many keys at once? The standard small-scale test of a recurrent memory
+(issue 23; NESTED_LEARNING.md §6), against the size of the state the model
+carries from token to token.
+
+A sequence of context + 1 tokens holds `pairs` key-value pairs, then
+`queries` of those keys again, each followed by its value, then padding:
+
+    k1 v1 k2 v2 ... kN vN  q1 a1 q2 a2 ... qQ aQ  0 0 ... 0
+
+Keys are distinct tokens of [1, 1 + KEYS), values tokens of
+[1 + KEYS, 1 + KEYS + VALUES), so that a value never reads as a key; the
+pad token is 0. Only the answers a_i count in the loss: the data file
+holds a loss mask (docs/language.md, "Loss masks"), 1 at each answer's
+target position. Accuracy: the greedy next-token prediction at those
+positions (`eval` on a file with a loss mask prints it), over the
+validation sequences (the last 10 %, never trained on).
+
+Recipe (each model, width, sequence length and seed): the example's `.nl`
+with `--set d=W --set context=L --set layers=2` (and --set), `train` from
+scratch for --steps steps on --sequences sequences written by this script
+(seeded; the same file for every model), then `eval` over every validation
+sequence. The state size is what `info` reports the stream entry points
+carry per sequence (memories with their chunk-start copies and momentum,
+convolution and attention caches).
+
+Writes the JSON (every run), a PNG (accuracy against state size) and the
+section `mqar.py` of --out (docs/results.md). Nothing here is a test;
+test/Evals/mqar.test runs it end to end on a tiny configuration, and
+--self-check checks the generator.
+
+Usage: .venv/bin/python bench/eval/mqar.py [--models deltanet titans ...]
+           [--widths 64 128] [--lengths 64 256] [--pairs 8] [--steps 600]
+           [--seeds 0 1 2]
+       .venv/bin/python bench/eval/mqar.py --from-json docs/results-mqar.json
+       .venv/bin/python bench/eval/mqar.py --self-check
+"""
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from nl_examples import (ROOT, add_eval_args, command_lines, eval_main, example_path,  # noqa: E402
+                         finish_self_check, run_or_exit, write_section)
+
+KEYS = 64
+VALUES = 64
+PAD = 0
+
+
+def sequence(rng, length, pairs, queries):
+    """(tokens [length + 1], mask [length]) of one MQAR sequence: `pairs`
+    distinct keys with random values, then `queries` of those keys (distinct,
+    in random order) each followed by its value, then PAD. mask[t] = 1 when
+    token t + 1 is an answer. Raises ValueError when they do not fit."""
+    if not 1 <= pairs <= KEYS:
+        raise ValueError(f"pairs must be in [1, {KEYS}], got {pairs}")
+    if not 1 <= queries <= pairs:
+        raise ValueError(f"queries must be in [1, pairs = {pairs}], got {queries}")
+    if 2 * (pairs + queries) > length + 1:
+        raise ValueError(f"{pairs} pairs and {queries} queries need {2 * (pairs + queries)} tokens; "
+                         f"a sequence of context {length} holds {length + 1}")
+    keys = rng.sample(range(1, 1 + KEYS), pairs)
+    values = [rng.randrange(1 + KEYS, 1 + KEYS + VALUES) for _ in keys]
+    tokens = []
+    for k, v in zip(keys, values):
+        tokens += [k, v]
+    mask = [0] * length
+    for i in rng.sample(range(pairs), queries):
+        tokens.append(keys[i])
+        mask[len(tokens) - 1] = 1  # the target of this position is the answer
+        tokens.append(values[i])
+    tokens += [PAD] * (length + 1 - len(tokens))
+    return tokens, mask
+
+
+def write_data(path, rng, count, length, pairs, queries):
+    """A data file of `count` sequences (safetensors: I32 tokens
+    [count, length + 1], I32 mask [count, length])."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    seqs = [sequence(rng, length, pairs, queries) for _ in range(count)]
+    save_file({"tokens": np.array([s[0] for s in seqs], dtype=np.int32),
+               "mask": np.array([s[1] for s in seqs], dtype=np.int32)}, path)
+
+
+def self_check():
+    """The generator on known cases; exits 1 on a failure."""
+    rng = random.Random(0)
+    failures = []
+    for length, pairs, queries in ((64, 8, 8), (64, 16, 4), (255, 32, 32), (16, 1, 1)):
+        tokens, mask = sequence(rng, length, pairs, queries)
+        kv = dict(zip(tokens[0:2 * pairs:2], tokens[1:2 * pairs:2]))
+        answers = [t for t in range(length) if mask[t]]
+        ok = (len(tokens) == length + 1 and len(mask) == length and len(kv) == pairs
+              and all(1 <= k < 1 + KEYS for k in kv) and all(1 + KEYS <= v < 1 + KEYS + VALUES for v in kv.values())
+              and len(answers) == queries
+              and all(tokens[t] in kv and kv[tokens[t]] == tokens[t + 1] for t in answers)
+              and all(t >= 2 * pairs for t in answers)
+              and all(x == PAD for x in tokens[2 * (pairs + queries):]))
+        if not ok:
+            failures.append(f"context {length}, {pairs} pairs, {queries} queries: {tokens} {mask}")
+    for bad in ((16, 8, 8), (64, 0, 1), (64, 4, 5), (512, KEYS + 1, 1)):
+        try:
+            sequence(rng, *bad)
+            failures.append(f"{bad} was not refused")
+        except ValueError:
+            pass
+    a, b = random.Random(5), random.Random(5)
+    if sequence(a, 64, 8, 8) != sequence(b, 64, 8, 8):
+        failures.append("the generator does not follow its seed")
+    finish_self_check("mqar", failures)
+
+
+def evaluate(a, nlc, work):
+    results = []
+    for length in a.lengths:
+        pairs = a.pairs or length // 8
+        queries = a.queries or pairs
+        data = os.path.join(work, f"mqar-{length}-{pairs}-{queries}.safetensors")
+        write_data(data, random.Random(1000 + length), a.sequences, length, pairs, queries)
+        val_seqs = a.sequences - a.sequences * 9 // 10
+        for model in a.models:
+            name = os.path.splitext(os.path.basename(model))[0]
+            for width in a.widths:
+                exe = os.path.join(work, f"{name}-{width}-{length}")
+                sets = [f"d={width}", f"context={length}", f"layers={a.layers}", f"batch={a.batch}"] + a.set
+                t0 = time.time()
+                run_or_exit("mqar.py", [nlc, example_path(model), "-o", exe]
+                            + [x for s in sets for x in ("--set", s)])
+                info = run_or_exit("mqar.py", [exe, "info"], text=True).stdout
+                m = re.search(r"stream state: (\d+) floats", info)
+                state = int(m.group(1)) if m else None
+                print(f"{name} d={width} context {length}: compiled in {time.time() - t0:.0f} s, "
+                      f"state {state} floats", file=sys.stderr)
+                batches = -(-val_seqs // a.batch)
+                for seed in a.seeds:
+                    run_dir = os.path.join(work, f"{name}-{width}-{length}-seed{seed}")
+                    subprocess.run(["rm", "-rf", run_dir])
+                    t0 = time.time()
+                    r = subprocess.run([exe, "train", "--data", data, "--run-dir", run_dir,
+                                        "--steps", str(a.steps), "--seed", str(seed), "--eval-every", "0",
+                                        "--log-every", str(max(1, a.steps // 10)),
+                                        "--lr", str(a.lr), "--threads", str(a.threads)],
+                                       capture_output=True, text=True)
+                    trained = time.time() - t0
+                    if r.returncode != 0:
+                        # A run that diverges is a result, not the end of the evaluation.
+                        why = (r.stderr.strip().splitlines() or ["?"])[-1]
+                        results.append({"model": name, "width": width, "context": length, "pairs": pairs,
+                                        "queries": queries, "seed": seed, "steps": a.steps, "lr": a.lr,
+                                        "state_floats": state, "accuracy": None, "loss": None,
+                                        "failed": why, "train_s": round(trained, 1)})
+                        print(f"{name} d={width} context {length} seed {seed}: training failed: {why}",
+                              file=sys.stderr)
+                        continue
+                    ev = json.loads(run_or_exit("mqar.py", [exe, "eval", "--data", data, "--run-dir", run_dir,
+                                         "--eval-batches", str(batches)]).stdout)
+                    results.append({"model": name, "width": width, "context": length, "pairs": pairs,
+                                    "queries": queries, "seed": seed, "steps": a.steps, "lr": a.lr,
+                                    "state_floats": state, "accuracy": ev["accuracy"], "loss": ev["loss"],
+                                    "targets": ev["targets"], "train_s": round(trained, 1)})
+                    print(f"{name} d={width} context {length} seed {seed}: accuracy {ev['accuracy']:.3f} "
+                          f"(loss {ev['loss']:.3f}, {ev['targets']} answers), trained in {trained:.0f} s",
+                          file=sys.stderr)
+    return results
+
+
+def mean_sd(xs):
+    m = sum(xs) / len(xs)
+    sd = (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else 0.0
+    return m, sd
+
+
+def report(a, results, commands):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = os.path.splitext(a.out)[0] + "-mqar"
+    with open(base + ".json", "w") as f:
+        json.dump({"commands": commands, "runs": results}, f, indent=1)
+    configs = list(dict.fromkeys((r["model"], r["width"], r["context"]) for r in results))
+    lengths = sorted({r["context"] for r in results})
+    models = list(dict.fromkeys(r["model"] for r in results))
+
+    fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 3.4), squeeze=False)
+    for ax, length in zip(axes[0], lengths):
+        for model in models:
+            pts = []
+            for (mo, w, L) in configs:
+                if mo == model and L == length:
+                    rs = [r for r in results if (r["model"], r["width"], r["context"]) == (mo, w, L)
+                          and r["accuracy"] is not None]
+                    if rs:
+                        pts.append((rs[0]["state_floats"] or 0, mean_sd([r["accuracy"] for r in rs])))
+            pts.sort()
+            ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts], yerr=[p[1][1] for p in pts],
+                        marker="o", capsize=3, label=model)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title(f"MQAR, sequence length {length}", fontsize=9)
+        ax.set_xlabel("state carried per sequence (floats)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("answer accuracy")
+    fig.tight_layout()
+    fig.savefig(base + ".png", dpi=90)
+
+    rows = []
+    for (mo, w, L) in configs:
+        every = [r for r in results if (r["model"], r["width"], r["context"]) == (mo, w, L)]
+        rs = [r for r in every if r["accuracy"] is not None]
+        failed = len(every) - len(rs)
+        cells = "- | -"
+        if rs:
+            acc, sd = mean_sd([r["accuracy"] for r in rs])
+            loss, lsd = mean_sd([r["loss"] for r in rs])
+            cells = f"{acc:.3f} ± {sd:.3f} | {loss:.3f} ± {lsd:.3f}"
+        state = every[0]["state_floats"]
+        seeds = f"{len(rs)}" + (f" ({failed} failed)" if failed else "")
+        rows.append(f"| {mo} | {w} | {L} | {every[0]['pairs']} / {every[0]['queries']} | "
+                    + (f"{state:,}" if state is not None else "-") + f" | {cells} | {seeds} |")
+    steps = sorted({r["steps"] for r in results})
+    cmd = command_lines("bench/eval/mqar.py", commands)
+    body = f"""<!-- mqar.py -->
+## Multi-query associative recall (MQAR)
+
+Generated by {cmd} ({os.cpu_count()} cores); do not edit this section by hand
+(`bench/eval/mqar.py --from-json docs/results-mqar.json` rewrites it from the saved runs).
+Each model trained from scratch for {' / '.join(map(str, steps))} steps on MQAR sequences (bench/eval/mqar.py:
+key-value pairs, then queries of those keys each followed by its value; only the answers count in the
+loss, through the data file's loss mask), then evaluated on every validation sequence: the greedy
+prediction of each answer (accuracy), and the loss over the answers (nats). State: the floats the
+stream entry points carry per sequence (memories with their chunk-start copies and momentum; caches).
+Mean ± sd over the seeds; a run whose training stopped (a non-finite loss) is counted as failed,
+not averaged.
+
+| model | width | sequence length | pairs / queries | state (floats) | accuracy | answer loss | seeds |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+""" + "\n".join(rows) + f"""
+
+![MQAR accuracy against state size]({os.path.basename(base)}.png)
+<!-- end mqar.py -->
+"""
+    write_section(a.out, "mqar.py", body, "# Results\n")
+    print(f"mqar.py: wrote {a.out}, {base}.png and {base}.json", file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_eval_args(ap, "runs", "the generator")
+    ap.add_argument("--widths", nargs="+", type=int, default=[64, 128])
+    ap.add_argument("--lengths", nargs="+", type=int, default=[64, 256], help="sequence lengths (the context)")
+    ap.add_argument("--pairs", type=int, default=0, help="key-value pairs per sequence (default: length / 8)")
+    ap.add_argument("--queries", type=int, default=0, help="queries per sequence (default: every pair)")
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--lr", type=float, default=1.0, help="train --lr: scale of the compiled outer rates")
+    ap.add_argument("--sequences", type=int, default=20000, help="in the data file (90 %% train)")
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    eval_main(ap, "nl-mqar-", "runs", self_check, evaluate, report)
+
+
+if __name__ == "__main__":
+    main()

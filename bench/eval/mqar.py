@@ -185,28 +185,32 @@ def report(a, results, commands):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     base = os.path.splitext(a.out)[0] + "-mqar"
     with open(base + ".json", "w") as f:
         json.dump({"commands": commands, "runs": results}, f, indent=1)
-    configs = list(dict.fromkeys((r["model"], r["width"], r["context"]) for r in results))
+    configs = list(dict.fromkeys((r["model"], r["width"], r["context"], r["steps"]) for r in results))
+    key = ("model", "width", "context", "steps")
     lengths = sorted({r["context"] for r in results})
     models = list(dict.fromkeys(r["model"] for r in results))
 
     fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 3.4), squeeze=False)
     for ax, length in zip(axes[0], lengths):
         for model in models:
-            pts = []
-            for (mo, w, L) in configs:
-                if mo == model and L == length:
-                    rs = [r for r in results if (r["model"], r["width"], r["context"]) == (mo, w, L)
-                          and r["accuracy"] is not None]
-                    if rs:
-                        pts.append((rs[0]["state_floats"] or 0, mean_sd([r["accuracy"] for r in rs])))
-            pts.sort()
-            ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts], yerr=[p[1][1] for p in pts],
-                        marker="o", capsize=3, label=model)
+            for steps in sorted({c[3] for c in configs}):
+                pts = []
+                for c in configs:
+                    if c[0] == model and c[2] == length and c[3] == steps:
+                        rs = [r for r in results if tuple(r[k] for k in key) == c and r["accuracy"] is not None]
+                        if rs:
+                            pts.append((rs[0]["state_floats"] or 0, mean_sd([r["accuracy"] for r in rs])))
+                if pts:
+                    pts.sort()
+                    ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts], yerr=[p[1][1] for p in pts],
+                                marker="o", capsize=3, label=f"{model}, {steps} steps")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(f"MQAR, sequence length {length}", fontsize=9)
         ax.set_xlabel("state carried per sequence (floats)")
@@ -217,8 +221,8 @@ def report(a, results, commands):
     fig.savefig(base + ".png", dpi=90)
 
     rows = []
-    for (mo, w, L) in configs:
-        every = [r for r in results if (r["model"], r["width"], r["context"]) == (mo, w, L)]
+    for (mo, w, L, steps) in configs:
+        every = [r for r in results if tuple(r[k] for k in key) == (mo, w, L, steps)]
         rs = [r for r in every if r["accuracy"] is not None]
         failed = len(every) - len(rs)
         cells = "- | -"
@@ -228,7 +232,7 @@ def report(a, results, commands):
             cells = f"{acc:.3f} ± {sd:.3f} | {loss:.3f} ± {lsd:.3f}"
         state = every[0]["state_floats"]
         seeds = f"{len(rs)}" + (f" ({failed} failed)" if failed else "")
-        rows.append(f"| {mo} | {w} | {L} | {every[0]['pairs']} / {every[0]['queries']} | "
+        rows.append(f"| {mo} | {w} | {L} | {steps} | {every[0]['pairs']} / {every[0]['queries']} | "
                     + (f"{state:,}" if state is not None else "-") + f" | {cells} | {seeds} |")
     steps = sorted({r["steps"] for r in results})
     cmd = command_lines("bench/eval/mqar.py", commands)
@@ -242,11 +246,12 @@ key-value pairs, then queries of those keys each followed by its value; only the
 loss, through the data file's loss mask), then evaluated on every validation sequence: the greedy
 prediction of each answer (accuracy), and the loss over the answers (nats). State: the floats the
 stream entry points carry per sequence (memories with their chunk-start copies and momentum; caches).
-Mean ± sd over the seeds; a run whose training stopped (a non-finite loss) is counted as failed,
+Models at the widths shown, with the layers and batch of the command (2 and 16 unless it says
+otherwise). Mean ± sd over the seeds; a run whose training stopped (a non-finite loss) is counted as failed,
 not averaged.
 
-| model | width | sequence length | pairs / queries | state (floats) | accuracy | answer loss | seeds |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| model | width | sequence length | steps | pairs / queries | state (floats) | accuracy | answer loss | seeds |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 """ + "\n".join(rows) + f"""
 
 ![MQAR accuracy against state size]({os.path.basename(base)}.png)

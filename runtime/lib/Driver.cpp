@@ -328,10 +328,11 @@ void truncateMetrics(const std::string &path, int64_t step) {
     throw Error("cannot write '" + path + "'");
 }
 
-/// A loss for the progress lines: with bits per byte for a language model.
-std::string lossText(const Manifest &m, double l) {
-  return m.rows() ? fmt::format("{:.4f}", l)
-                  : fmt::format("{:.4f} ({:.3f} bpb)", l, l / kLn2);
+/// A loss for the progress lines: with bits per byte for a language model
+/// reading text (`bytes`; not rows, not the answers of a loss mask).
+std::string lossText(bool bytes, double l) {
+  return bytes ? fmt::format("{:.4f} ({:.3f} bpb)", l, l / kLn2)
+               : fmt::format("{:.4f}", l);
 }
 
 int train(Model &model, const TrainOptions &o) {
@@ -350,6 +351,8 @@ int train(Model &model, const TrainOptions &o) {
                             "recompile)",
                             o.context, m.model, m.context, o.context));
   Dataset data = Dataset::load(o.data, m);
+  // Bits per byte only for text (a loss mask averages over answers).
+  const bool bytes = !m.rows() && !data.masked();
 
   std::string ckpt = o.runDir + "/" + kCheckpoint;
   std::string metricsPath = o.runDir + "/metrics.jsonl";
@@ -459,7 +462,7 @@ int train(Model &model, const TrainOptions &o) {
                      {fmt::format("{}_per_s", unit), tps},
                      {"wall_s", wall},
                      {"heap_mib", heap}};
-    if (!m.rows())
+    if (bytes)
       j["bpb"] = l / kLn2;
     std::fprintf(metrics, "%s\n", j.dump().c_str());
     std::fflush(metrics);
@@ -592,7 +595,7 @@ int train(Model &model, const TrainOptions &o) {
       double eta = (wall - start) / static_cast<double>(t - startStep) *
                    static_cast<double>(o.steps - t);
       fmt::print(stderr, "{}step {}/{}  loss {}  {:.0f} {}/s  ETA {}{}",
-                 tty ? "\r" : "", t, o.steps, lossText(m, mean), tps,
+                 tty ? "\r" : "", t, o.steps, lossText(bytes, mean), tps,
                  m.rows() ? "rows" : "tok", duration(eta), tty ? "   " : "\n");
       std::fflush(stderr);
       windowStart = wall;
@@ -619,7 +622,7 @@ int train(Model &model, const TrainOptions &o) {
       }
       writeMetric(t, "val", v, 0, now() - start);
       fmt::print(stderr, "{}step {}: validation loss {}\n", tty ? "\n" : "", t,
-                 lossText(m, v));
+                 lossText(bytes, v));
       checkpoint();
     }
   }

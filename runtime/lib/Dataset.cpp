@@ -196,6 +196,32 @@ void Dataset::loadMasked(const Manifest &m) {
     throw Error("data file '" + path_ +
                 "': its mask is 0 everywhere, so no "
                 "target counts in the loss");
+  int64_t trained = 0;
+  for (size_t n = 0; n < trainEnd_; ++n)
+    trained += counted_[n];
+  if (trained == 0)
+    throw Error("data file '" + path_ +
+                "': no target counts in its training "
+                "split (the first " +
+                std::to_string(trainEnd_) +
+                " sequences), so training would learn nothing");
+  if (trained == total)
+    throw Error("data file '" + path_ +
+                "': no target counts in its "
+                "validation split (the last " +
+                std::to_string(size_ - trainEnd_) +
+                " sequences), so there is no validation loss");
+}
+
+int64_t Dataset::valCounted(int64_t batches) const {
+  if (!masked_)
+    return batches * batch_ * context_;
+  int64_t counted = 0;
+  for (int64_t i = 0; i < batches; ++i)
+    for (int64_t b = 0; b < batch_; ++b)
+      counted +=
+          counted_[trainEnd_ + static_cast<size_t>(i * batch_ + b) % valSize()];
+  return counted;
 }
 
 Batch Dataset::makeBatch(const Manifest &m) {

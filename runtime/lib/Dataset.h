@@ -77,6 +77,8 @@ public:
   }
   /// Token sequences with a loss mask (not text).
   bool masked() const { return masked_; }
+  /// The targets that count in the first `batches` validation batches.
+  int64_t valCounted(int64_t batches) const;
   const std::string &path() const { return path_; }
 
 private:

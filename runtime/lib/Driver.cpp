@@ -146,6 +146,17 @@ Call callOn(const Model &model, const std::string &name, EntryFn fn,
   return call;
 }
 
+/// Refuses validation batches of a file with a loss mask that hold no
+/// target that counts (their loss would be 0 / 0).
+void checkValidationTargets(const Dataset &data, int64_t batches) {
+  if (data.masked() && data.valCounted(batches) == 0)
+    throw Error(fmt::format(
+        "data file '{}': no target counts in the {} validation batch(es) "
+        "read (--eval-batches {}; the validation split holds {} sequences, "
+        "read in order); give more --eval-batches",
+        data.path(), batches, batches, data.valSize()));
+}
+
 /// The mean loss (nats/token for a language model) of `state` on `batches`
 /// validation batches. With a loss mask, each batch's mean (over the
 /// targets that count in it) weighs by their number: the mean over every
@@ -351,6 +362,7 @@ int train(Model &model, const TrainOptions &o) {
                             "recompile)",
                             o.context, m.model, m.context, o.context));
   Dataset data = Dataset::load(o.data, m);
+  checkValidationTargets(data, o.evalBatches);
   // Bits per byte only for text (a loss mask averages over answers).
   const bool bytes = !m.rows() && !data.masked();
 
@@ -641,6 +653,7 @@ int evaluate(Model &model, const std::string &dataPath,
              const std::string &runDir, int64_t batches) {
   const Manifest &m = model.manifest();
   Dataset data = Dataset::load(dataPath, m);
+  checkValidationTargets(data, batches);
   std::string ckpt = runDir + "/" + kCheckpoint;
   State s = model.load(ckpt);
   double v = validationLoss(model, s, data, batches);
@@ -1360,7 +1373,9 @@ int run(int argc, char **argv) {
         m.rows() ? fmt::format("safetensors file with an F32 tensor 'data' "
                                "[rows, {}]",
                                m.width)
-                 : std::string("text file (bytes are tokens)");
+                 : std::string("text file (bytes are tokens), or a "
+                               ".safetensors file of token sequences with "
+                               "a loss mask (I32 'tokens', I32 'mask')");
     auto *trainCmd =
         app.add_subcommand("train", m.rows() ? "train on rows of real values"
                                              : "train on a "

@@ -8,7 +8,10 @@ below VOCAB and a random mask (about half the targets count), seeded.
 --bad writes the bad files of the error tests: `mask2` (a mask value of 2),
 `vocab` (a token at VOCAB), `shape` (mask [N, T + 1]), `nomask` (no mask
 tensor), `zero` (a mask that is 0 everywhere), `extra` (a third tensor),
-`f32` (F32 tokens).
+`f32` (F32 tokens), `trainzero` and `valzero` (no target counts in the
+training split, the first 90 % of the sequences, or in the validation
+split), `lastonly` (in the validation split only the last sequence has
+targets).
 """
 import argparse
 
@@ -20,7 +23,8 @@ ap.add_argument("out")
 ap.add_argument("n", type=int)
 ap.add_argument("t", type=int)
 ap.add_argument("vocab", type=int)
-ap.add_argument("--bad", choices=["mask2", "vocab", "shape", "nomask", "zero", "extra", "f32"])
+ap.add_argument("--bad", choices=["mask2", "vocab", "shape", "nomask", "zero", "extra", "f32",
+                                  "trainzero", "valzero", "lastonly"])
 a = ap.parse_args()
 rng = np.random.default_rng(7)
 tokens = rng.integers(0, a.vocab, size=(a.n, a.t + 1), dtype=np.int32)
@@ -41,4 +45,10 @@ elif a.bad == "extra":
     tensors["data"] = np.zeros((2, 2), dtype=np.float32)
 elif a.bad == "f32":
     tensors["tokens"] = tokens.astype(np.float32)
+elif a.bad == "trainzero":
+    mask[:a.n * 9 // 10] = 0
+elif a.bad == "valzero":
+    mask[a.n * 9 // 10:] = 0
+elif a.bad == "lastonly":
+    mask[a.n * 9 // 10:-1] = 0
 save_file(tensors, a.out)

@@ -152,22 +152,19 @@ def evaluate(a, nlc, work):
                                         "--lr", str(a.lr), "--threads", str(a.threads)],
                                        capture_output=True, text=True)
                     trained = time.time() - t0
+                    record = {"model": name, "width": width, "context": length, "pairs": pairs,
+                           "queries": queries, "seed": seed, "steps": a.steps, "lr": a.lr,
+                           "state_floats": state, "train_s": round(trained, 1)}
                     if r.returncode != 0:
                         # A run that diverges is a result, not the end of the evaluation.
                         why = (r.stderr.strip().splitlines() or ["?"])[-1]
-                        results.append({"model": name, "width": width, "context": length, "pairs": pairs,
-                                        "queries": queries, "seed": seed, "steps": a.steps, "lr": a.lr,
-                                        "state_floats": state, "accuracy": None, "loss": None,
-                                        "failed": why, "train_s": round(trained, 1)})
+                        results.append(dict(record, accuracy=None, loss=None, failed=why))
                         print(f"{name} d={width} context {length} seed {seed}: training failed: {why}",
                               file=sys.stderr)
                         continue
                     ev = json.loads(run_or_exit("mqar.py", [exe, "eval", "--data", data, "--run-dir", run_dir,
                                          "--eval-batches", str(batches)]).stdout)
-                    results.append({"model": name, "width": width, "context": length, "pairs": pairs,
-                                    "queries": queries, "seed": seed, "steps": a.steps, "lr": a.lr,
-                                    "state_floats": state, "accuracy": ev["accuracy"], "loss": ev["loss"],
-                                    "targets": ev["targets"], "train_s": round(trained, 1)})
+                    results.append(dict(record, accuracy=ev["accuracy"], loss=ev["loss"], targets=ev["targets"]))
                     print(f"{name} d={width} context {length} seed {seed}: accuracy {ev['accuracy']:.3f} "
                           f"(loss {ev['loss']:.3f}, {ev['targets']} answers), trained in {trained:.0f} s",
                           file=sys.stderr)

@@ -535,22 +535,23 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   unsigned threads = options.jobs
                          ? options.jobs
                          : llvm::hardware_concurrency().compute_thread_count();
-  bool splitFirst = options.optLevel < 3 && options.link && !options.emitLLVM;
-  auto optimizeWhole = [&]() -> LogicalResult {
-    if (options.optLevel == 0)
-      return success();
-    timer = timed("LLVM optimization");
-    std::string message = optimize(*m, *tm, options.optLevel);
-    timer.reset();
-    return message.empty() ? success() : error(message);
-  };
+  // Only an executable (options.link) is split, before its optimization
+  // unless that is -O3's.
+  bool splitFirst = options.link && options.optLevel < 3;
   SmallVector<SmallString<0>> parts;
   if (splitFirst)
     parts = partitionModule(*m, threads, options.jobs != 0);
-  if (parts.empty() && failed(optimizeWhole()))
-    return failure();
-  if (parts.empty() && options.link && !options.emitLLVM)
-    parts = partitionModule(*m, threads, options.jobs != 0);
+  if (parts.empty()) {
+    if (options.optLevel > 0) {
+      timer = timed("LLVM optimization");
+      std::string message = optimize(*m, *tm, options.optLevel);
+      timer.reset();
+      if (!message.empty())
+        return error(message);
+    }
+    if (options.link && !splitFirst)
+      parts = partitionModule(*m, threads, options.jobs != 0);
+  }
 
   if (options.emitLLVM) {
     auto out = openOutputFile(options.output, &err);

@@ -183,7 +183,7 @@ void Dataset::loadMasked(const Manifest &m) {
       if (f)
         ++counted_[n];
       else
-        id = -id - 1; // read as its id, not counted in the loss
+        id = uncountedToken(id); // read as its id, not counted in the loss
     }
   for (int64_t c : counted_)
     total += c;
@@ -219,8 +219,7 @@ int64_t Dataset::valCounted(int64_t batches) const {
   int64_t counted = 0;
   for (int64_t i = 0; i < batches; ++i)
     for (int64_t b = 0; b < batch_; ++b)
-      counted +=
-          counted_[trainEnd_ + static_cast<size_t>(i * batch_ + b) % valSize()];
+      counted += counted_[valRow(i, b)];
   return counted;
 }
 
@@ -275,9 +274,7 @@ void Dataset::trainBatch(uint64_t seed, int64_t step, Batch &out) const {
 
 void Dataset::valBatch(int64_t index, int64_t count, Batch &out) const {
   if (width_ || masked_) {
-    fill(out, [&](int64_t b) {
-      return trainEnd_ + static_cast<size_t>(index * batch_ + b) % valSize();
-    });
+    fill(out, [&](int64_t b) { return valRow(index, b); });
     return;
   }
   size_t span = valSize() - static_cast<size_t>(context_) - 1;

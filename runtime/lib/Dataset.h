@@ -39,6 +39,15 @@
 
 namespace nlrt {
 
+/// A token whose next-token target does not count in the loss, as a batch
+/// of a file with a loss mask passes it: -(id + 1) (nl.token_ids reads it
+/// back as `id`, nl.cross_entropy leaves it out).
+inline int32_t uncountedToken(int32_t id) { return -id - 1; }
+/// The id of a token of such a batch, counted or not.
+inline int32_t tokenId(int32_t token) {
+  return token >= 0 ? token : uncountedToken(token);
+}
+
 /// One batch as the entry points read it: tokens [batch, context + 1] (i32)
 /// or rows [batch, width] (f32); the other vector is empty.
 struct Batch {
@@ -94,6 +103,11 @@ private:
   std::vector<int64_t> counted_;   // [size_]: targets that count
   /// Reads a safetensors file of token sequences with a loss mask.
   void loadMasked(const Manifest &m);
+  /// The row (or sequence) of row `b` of validation batch `index`: the
+  /// validation split in order, wrapping.
+  size_t valRow(int64_t index, int64_t b) const {
+    return trainEnd_ + static_cast<size_t>(index * batch_ + b) % valSize();
+  }
   size_t size_ = 0, trainEnd_ = 0;
   int64_t batch_ = 1, context_ = 0, width_ = 0;
 };

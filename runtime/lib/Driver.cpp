@@ -941,10 +941,10 @@ int streamCheck(Model &model, const std::string &runDir,
   std::vector<int32_t> text(T);
   if (!dataPath.empty()) {
     Dataset::load(dataPath, m).valBatch(0, 1, scratch.batch);
-    // Ids (a token not counted in the loss of a masked file is -(id + 1)).
+    // Ids (a token not counted in the loss of a masked file is signed).
     std::transform(scratch.batch.tokens.begin(),
                    scratch.batch.tokens.begin() + static_cast<long>(T),
-                   text.begin(), [](int32_t x) { return x >= 0 ? x : -x - 1; });
+                   text.begin(), tokenId);
   } else {
     for (size_t t = 0; t < T; ++t)
       text[t] = static_cast<int32_t>(

@@ -798,25 +798,31 @@ DEFINE_LOWERING(CausalConvOp) {
   return success();
 }
 
+/// Whether a token (an integer scalar) counts as a target in the loss: a
+/// token that does not is -(id + 1) < 0 (nl.token_ids, nl.cross_entropy).
+Value countsAsTarget(OpBuilder &b, Location l, Value token) {
+  Value zero =
+      arith::ConstantOp::create(b, l, b.getIntegerAttr(token.getType(), 0));
+  return arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, token, zero);
+}
+
 DEFINE_LOWERING(TokenIdsOp) {
   // x >= 0 ? x : -x - 1 (= -(x + 1)).
   LinalgBuilder lb{rewriter, op.getLoc()};
   Value x = adaptor.getInput();
   Type elt = tt(x).getElementType();
   rewriter.replaceOp(
-      op,
-      lb.elementwise(
-          tt(op.getResult()), ValueRange{x},
-          [&](OpBuilder &b, Location l, ValueRange s) {
-            Value zero =
-                arith::ConstantOp::create(b, l, b.getIntegerAttr(elt, 0));
-            Value minusOne =
-                arith::ConstantOp::create(b, l, b.getIntegerAttr(elt, -1));
-            Value counted = arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::sge, s[0], zero);
-            Value id = arith::SubIOp::create(b, l, minusOne, s[0]); // -x - 1
-            return arith::SelectOp::create(b, l, counted, s[0], id).getResult();
-          }));
+      op, lb.elementwise(
+              tt(op.getResult()), ValueRange{x},
+              [&](OpBuilder &b, Location l, ValueRange s) {
+                Value minusOne =
+                    arith::ConstantOp::create(b, l, b.getIntegerAttr(elt, -1));
+                Value id =
+                    arith::SubIOp::create(b, l, minusOne, s[0]); // -x - 1
+                return arith::SelectOp::create(b, l, countsAsTarget(b, l, s[0]),
+                                               s[0], id)
+                    .getResult();
+              }));
   return success();
 }
 
@@ -839,16 +845,10 @@ DEFINE_LOWERING(CrossEntropyOp) {
                      });
   Value se = lb.reduceSum(e, {true, true, false});
   Value tgt = adaptor.getTargets();
-  Type tgtElt = tt(tgt).getElementType();
-  auto counts = [&](OpBuilder &b, Location l, Value target) {
-    Value zero = arith::ConstantOp::create(b, l, b.getIntegerAttr(tgtElt, 0));
-    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, target, zero)
-        .getResult();
-  };
   Value nll = lb.elementwise(
       btT, ValueRange{se, m, tgt}, [&](OpBuilder &b, Location l, ValueRange s) {
         // A target that does not count reads column 0, and adds 0.
-        Value counted = counts(b, l, s[2]);
+        Value counted = countsAsTarget(b, l, s[2]);
         Value column =
             arith::SelectOp::create(b, l, counted, toIndex(b, l, s[2]),
                                     arith::ConstantIndexOp::create(b, l, 0));
@@ -864,7 +864,7 @@ DEFINE_LOWERING(CrossEntropyOp) {
       });
   Value counted = lb.elementwise(
       btT, ValueRange{tgt}, [&](OpBuilder &b, Location l, ValueRange s) {
-        return arith::SelectOp::create(b, l, counts(b, l, s[0]),
+        return arith::SelectOp::create(b, l, countsAsTarget(b, l, s[0]),
                                        cst(b, l, elt, 1.0), cst(b, l, elt, 0.0))
             .getResult();
       });

@@ -52,7 +52,8 @@ struct CodegenOptions {
   std::string output;    // file to write ("-" for stdout)
   bool emitLLVM = false; // LLVM IR text instead of an object
   bool header = false;   // also write <output>.h (--emit=obj)
-  bool link = false;     // link an executable with the runtime
+  bool link = false;     // link an executable with the runtime (not with
+                         // emitLLVM)
   const mlir::nl::TargetBackend *target = nullptr; // what lowered the module
   std::string argv0;    // nlc's path, to find the runtime
   bool timing = false;  // print LLVM's stage times

@@ -29,6 +29,7 @@ static std::string nlToLinalg(bool rollChunks, bool attentionKernels) {
          (attentionKernels ? "1" : "0") +
          "},canonicalize,"
          "linalg-fuse-elementwise-ops,nl-fuse-multi-use-elementwise,"
+         "nl-fold-transposes,"
          "linalg-fold-unit-extent-dims,"
          "canonicalize";
 }

@@ -7,22 +7,28 @@
 // single-threaded BLIS (Debian's libblis4-serial). The compiled code splits
 // a product into `nlrt_gemm_parts` parts and runs them on its OpenMP
 // threads, one part per thread, each making a range of the product's BLIS
-// calls: whole batch entries, or panels of 256 rows or columns. The calls
-// depend on the shape only (K is never split), so every element's sum is
-// accumulated in the same order at any thread count.
+// calls: whole batch entries, or panels of 256 rows or columns (64 for a
+// product at most 256 wide with a long sum: a weight gradient). The
+// calls depend on the shape only (K is never split), so every element's sum
+// is accumulated in the same order at any thread count.
 //
 // Every integer is an `index` of the compiled code (int64_t); pointers come
 // as integers with an element offset.
 //
 //===----------------------------------------------------------------------===//
 
+#include "BlisInit.h"
 #include "nlrt/kernels.h"
 
 #include <blis.h>
+#include <cpuid.h>
 #include <pthread.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 extern "C" int omp_get_max_threads() __attribute__((weak));
 
@@ -46,23 +52,34 @@ void normalize(int64_t m, int64_t n, int64_t &rs, int64_t &cs) {
   }
 }
 
-/// The calls one product is made of: `pieces` panels of at most kPanel rows
+/// The calls one product is made of: `pieces` panels of `panel` rows
 /// (along M when M >= N) or columns (along N) per batch entry. They depend
 /// on the shape only, never on the number of threads, so that every element
 /// comes out of the same BLIS call at any thread count (BLIS's small-matrix
 /// kernels accumulate in a different order than its packed ones: the same
 /// element may differ between a 4096-row call and a 2048-row one).
-constexpr int64_t kPanel = 256;
-
 struct Split {
   int64_t pieces;
+  int64_t panel;
   bool alongM;
 };
 
-Split splitOf(int64_t m, int64_t n) {
+constexpr int64_t kPanel = 256;
+
+/// A product at most kPanel wide along both M and N whose sum over K is long
+/// (at least kNarrowFlops: a weight gradient, such as a 128 x 128
+/// projection's summed over 4,096 tokens) is split into panels of
+/// kNarrowPanel, which one panel would leave on one thread while the others
+/// wait.
+constexpr int64_t kNarrowPanel = 64;
+constexpr int64_t kNarrowFlops = int64_t(1) << 25;
+
+Split splitOf(int64_t m, int64_t n, int64_t k) {
   bool alongM = m >= n;
   int64_t extent = alongM ? m : n;
-  return {(extent + kPanel - 1) / kPanel, alongM};
+  int64_t panel =
+      extent <= kPanel && 2 * m * n * k >= kNarrowFlops ? kNarrowPanel : kPanel;
+  return {(extent + panel - 1) / panel, panel, alongM};
 }
 
 template <typename T, typename Gemm>
@@ -71,10 +88,7 @@ void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
               int64_t aK, int64_t bPtr, int64_t bOff, int64_t bB, int64_t bK,
               int64_t bN, int64_t cPtr, int64_t cOff, int64_t cB, int64_t cM,
               int64_t cN, int64_t accumulate, Gemm gemm) {
-  // BLIS initializes itself on first use; do it once, before threads race
-  // (pthread_once: no C++ runtime, so a C program can link this object).
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, [] { bli_init(); });
+  nlrt::initBlis();
   // The compiled code passes buffers as integers (memref's
   // extract_aligned_pointer_as_index): the casts are the ABI.
   T *a =
@@ -86,14 +100,14 @@ void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
   normalize(m, k, aM, aK);
   normalize(k, n, bK, bN);
   normalize(m, n, cM, cN);
-  Split s = splitOf(m, n);
+  Split s = splitOf(m, n, k);
   int64_t extent = s.alongM ? m : n;
   int64_t items = batch * s.pieces;
   int64_t first = items * part / parts, last = items * (part + 1) / parts;
   T one = 1, beta = accumulate ? 1 : 0;
   for (int64_t item = first; item < last; ++item) {
     int64_t e = item / s.pieces, piece = item % s.pieces;
-    int64_t lo = piece * kPanel, hi = std::min(extent, lo + kPanel);
+    int64_t lo = piece * s.panel, hi = std::min(extent, lo + s.panel);
     T *ae = a + e * aB, *be = b + e * bB, *ce = c + e * cB;
     if (s.alongM)
       gemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, hi - lo, n, k, &one,
@@ -104,7 +118,48 @@ void gemmPart(int64_t part, int64_t parts, int64_t batch, int64_t m, int64_t n,
   }
 }
 
+/// Whether this CPU gets BLIS's AVX-512 kernels by initBlis()'s rule
+/// (BlisInit.h): an Intel CPU with AVX-512 F, DQ, BW and VL that the OS has
+/// enabled.
+bool wantsBlisAvx512() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+    return false;
+  char vendor[13];
+  std::memcpy(vendor, &ebx, 4);
+  std::memcpy(vendor + 4, &edx, 4);
+  std::memcpy(vendor + 8, &ecx, 4);
+  vendor[12] = 0;
+  if (std::strcmp(vendor, "GenuineIntel") != 0 || eax < 7)
+    return false;
+  // The OS saves the AVX-512 state (XCR0: SSE, AVX, opmask, ZMM halves).
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+    return false;
+  unsigned xcr0Lo, xcr0Hi;
+  __asm__("xgetbv" : "=a"(xcr0Lo), "=d"(xcr0Hi) : "c"(0));
+  if ((xcr0Lo & 0xe6) != 0xe6)
+    return false;
+  __cpuid_count(7, 0, eax, ebx, ecx, edx);
+  unsigned need = bit_AVX512F | bit_AVX512DQ | bit_AVX512BW | bit_AVX512VL;
+  return (ebx & need) == need;
+}
+
 } // namespace
+
+void nlrt::initBlis() {
+  // BLIS initializes itself on first use; do it once, before threads race
+  // (pthread_once: no C++ runtime, so a C program can link this object).
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, [] {
+    // BLIS 0.9 reads the variable as a number: its arch_t of the kernels.
+    if (!std::getenv("BLIS_ARCH_TYPE") && wantsBlisAvx512()) {
+      char id[16];
+      std::snprintf(id, sizeof id, "%d", static_cast<int>(BLIS_ARCH_SKX));
+      setenv("BLIS_ARCH_TYPE", id, /*overwrite=*/0);
+    }
+    bli_init();
+  });
+}
 
 extern "C" {
 
@@ -115,7 +170,7 @@ int64_t nlrt_gemm_parts(int64_t batch, int64_t m, int64_t n, int64_t k) {
   int64_t threads = omp_get_max_threads ? omp_get_max_threads() : 1;
   if (threads <= 1 || 2 * batch * m * n * k < kSplitFlops)
     return 1;
-  return std::min(threads, batch * splitOf(m, n).pieces);
+  return std::min(threads, batch * splitOf(m, n, k).pieces);
 }
 
 void nlrt_sgemm(int64_t part, int64_t parts, int64_t batch, int64_t m,

@@ -226,14 +226,16 @@ const char *emitName(Emit e) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
-  registerMLIRContextCLOptions();
-  registerPassManagerCLOptions();
-  registerAsmPrinterCLOptions();
-  registerDefaultTimingManagerCLOptions();
+  // The passes first: --mlir-print-ir-after=PASS and its kin look the name
+  // up among the passes registered when the options are created.
   registerAllPasses();
   mlir::nl::registerNLPasses();
   mlir::nl::registerNLConversionPasses();
   mlir::nl::registerNLPipelines();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerDefaultTimingManagerCLOptions();
   cl::ParseCommandLineOptions(
       argc, argv,
       "nlc: the Nested Learning Compiler\n\n"

@@ -9,6 +9,8 @@
 #include "nl/Conversion/Passes.h"
 
 #include "../RuntimeCalls.h"
+#include "nl/Dialect/NL/Utils/ContractionLayout.h"
+#include "nl/Dialect/NL/Utils/Kernels.h"
 
 #include "mlir/Dialect/Func/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -35,39 +37,6 @@ struct Gemm {
   int64_t bB = 0, bK = 0, bN = 0; // rhs [batch, K, N]
   int64_t cB = 0, cM = 0, cN = 0; // out [batch, M, N]
 };
-
-/// The stride of `group` (loop dims, in loop order) collapsed in an operand
-/// whose indexing map is `map` (a projected permutation) and whose static
-/// strides are `strides`, or nullopt when the group's dims are not
-/// contiguous in loop order (d_i's stride = d_{i+1}'s stride x extent).
-/// `extent` is the group's total extent.
-std::optional<int64_t> collapse(ArrayRef<unsigned> group, AffineMap map,
-                                ArrayRef<int64_t> strides,
-                                ArrayRef<int64_t> ranges, int64_t &extent) {
-  extent = 1;
-  std::optional<int64_t> inner;
-  int64_t expected = 0;
-  // Innermost (last in loop order) first.
-  for (unsigned dim : llvm::reverse(group)) {
-    extent *= ranges[dim];
-    std::optional<unsigned> pos =
-        map.getResultPosition(getAffineDimExpr(dim, map.getContext()));
-    if (!pos)
-      return std::nullopt; // the group is not indexed by this operand
-    int64_t s = strides[*pos];
-    if (ShapedType::isDynamic(s))
-      return std::nullopt;
-    if (ranges[dim] == 1)
-      continue; // any stride
-    if (!inner) {
-      inner = s;
-    } else if (s != expected) {
-      return std::nullopt;
-    }
-    expected = s * ranges[dim];
-  }
-  return inner.value_or(0);
-}
 
 /// Whether the body is exactly `yield out + in0 * in1` (either operand
 /// order): isaContractionOpInterface also accepts bodies that compute more
@@ -134,8 +103,8 @@ FailureOr<Gemm> matchGemm(linalg::GenericOp op) {
   // (operand, group) -> stride; a group's extent is the same everywhere.
   auto get = [&](unsigned operand, ArrayRef<unsigned> group, int64_t &extent,
                  int64_t &stride) {
-    std::optional<int64_t> s =
-        collapse(group, maps[operand], strides[operand], ranges, extent);
+    std::optional<int64_t> s = nl::collapseGroup(
+        group, maps[operand], strides[operand], ranges, extent);
     if (!s)
       return false;
     stride = *s;
@@ -158,10 +127,10 @@ struct ConvertContractionsToBLAS
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::GenericOp, Gemm>> found;
+    nl::KernelOps kernels(module);
     module.walk([&](linalg::GenericOp op) {
       // The fused kernels' products stay generated.
-      if (op->getParentOfType<scf::ForallOp>() ||
-          op->getParentOfType<scf::ParallelOp>())
+      if (kernels.contains(op))
         return;
       Type elt = getElementTypeOrSelf(op.getDpsInits()[0].getType());
       if (!elt.isF32() && !elt.isF64())
@@ -170,6 +139,11 @@ struct ConvertContractionsToBLAS
       if (failed(g))
         return;
       if (2 * g->batch * g->m * g->n * g->k < minFlops)
+        return;
+      // A batch of dot products (M = N = 1: a norm's weight gradient, a
+      // row-wise sum) is a reduction, not a matrix product: one BLIS call
+      // per output element costs more than the generated loop.
+      if (g->m == 1 && g->n == 1)
         return;
       found.push_back({op, *g});
     });

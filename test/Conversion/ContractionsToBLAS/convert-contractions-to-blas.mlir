@@ -86,15 +86,28 @@ func.func @attention_scores(%q: memref<2x4x32x16xf32>, %k: memref<2x4x16x32xf32>
 
 // Left alone: a product inside a fused kernel's scf.forall, one too small,
 // one whose body is not a plain multiply-add, one whose M dims do not
-// collapse (the lhs is [T, B, K] but the out is [B, T, N]), f16.
+// collapse (the lhs is [T, B, K] but the out is [B, T, N]), f16, and a batch
+// of dot products (M = N = 1: a norm's weight gradient, 64 sums over 4,096
+// tokens, which would be 64 BLAS calls of one element each).
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: call @nlrt
-// CHECK-COUNT-5: linalg.generic {{.*}} ins(
+// CHECK-COUNT-6: linalg.generic {{.*}} ins(
 // CHECK-NOT: call @nlrt
 func.func @left_alone(%a: memref<64x32xf32>, %b: memref<32x48xf32>, %c: memref<64x48xf32>,
                       %sa: memref<4x4xf32>, %sc: memref<4x4xf32>,
                       %ta: memref<16x2x32xf32>, %tc: memref<2x16x48xf32>,
-                      %ha: memref<64x32xf16>, %hb: memref<32x48xf16>, %hc: memref<64x48xf16>) {
+                      %ha: memref<64x32xf16>, %hb: memref<32x48xf16>, %hc: memref<64x48xf16>,
+                      %dx: memref<4096x64xf32>, %dg: memref<4096x64xf32>, %dw: memref<64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(t, i) -> (t, i)>,
+                                   affine_map<(t, i) -> (t, i)>,
+                                   affine_map<(t, i) -> (i)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%dx, %dg : memref<4096x64xf32>, memref<4096x64xf32>) outs(%dw : memref<64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
   scf.forall (%i) in (2) {
     linalg.generic {indexing_maps = [#mk, #kn, #mn],
                     iterator_types = ["parallel", "reduction", "parallel"]}
@@ -140,5 +153,60 @@ func.func @left_alone(%a: memref<64x32xf32>, %b: memref<32x48xf32>, %c: memref<6
     %s = arith.addf %acc, %p : f16
     linalg.yield %s : f16
   }
+  return
+}
+
+// Left alone too: a product in a function that a fused kernel's scf.forall
+// calls (nl-outline-checkpoints makes each chunk's body such a function,
+// called once per (batch, head) slice), directly or through another
+// function. The same product in a function called outside any loop becomes
+// BLAS calls.
+// CHECK-LABEL: func.func private @chunk_inner
+// CHECK-NOT: call @nlrt
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func private @chunk_body
+// CHECK-NOT: call @nlrt
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func private @outside
+// CHECK: call @nlrt_sgemm
+func.func private @chunk_inner(%a: memref<64x32xf32>, %b: memref<32x48xf32>, %c: memref<64x48xf32>) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<64x32xf32>, memref<32x48xf32>) outs(%c : memref<64x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func private @chunk_body(%a: memref<64x32xf32>, %b: memref<32x48xf32>, %c: memref<64x48xf32>) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<64x32xf32>, memref<32x48xf32>) outs(%c : memref<64x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  func.call @chunk_inner(%a, %b, %c) : (memref<64x32xf32>, memref<32x48xf32>, memref<64x48xf32>) -> ()
+  return
+}
+func.func private @outside(%a: memref<64x32xf32>, %b: memref<32x48xf32>, %c: memref<64x48xf32>) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<64x32xf32>, memref<32x48xf32>) outs(%c : memref<64x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @step(%a: memref<64x32xf32>, %b: memref<32x48xf32>, %c: memref<64x48xf32>) {
+  scf.forall (%i, %j) in (2, 2) {
+    func.call @chunk_body(%a, %b, %c) : (memref<64x32xf32>, memref<32x48xf32>, memref<64x48xf32>) -> ()
+  }
+  func.call @outside(%a, %b, %c) : (memref<64x32xf32>, memref<32x48xf32>, memref<64x48xf32>) -> ()
   return
 }

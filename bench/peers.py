@@ -612,12 +612,24 @@ for row in rows:
                      f"first step {r.first_step_s:.1f} s (the compile, with inductor's on-disk "
                      "cache of earlier runs; not in the tokens/s)")
 
+def cpu_model():
+    """The CPU's model name (/proc/cpuinfo), which the figures depend on."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "CPU model unknown"
+
+
 adamw = sorted({row["runner"].adamw for row in rows if row.get("runner") is not None})
 flops = sorted({(row["context"], row["batch"], row["flops"]) for row in rows if row["flops"]})
 header = [
     f"{a.repeats} interleaved repeat(s), median tokens/s; {a.warmup} warmup + {a.steps} timed steps"
     + (f" (Hope: {a.hope_warmup} + {a.hope_steps})" if "hope" in models else "")
-    + f"; {a.threads} thread(s) on {os.cpu_count()} CPU(s); "
+    + f"; {a.threads} thread(s) on {os.cpu_count()} CPU(s) ({cpu_model()}); "
     + (f"on the GPU ({torch.cuda.get_device_name()}): nlc --target=cuda, PyTorch on cuda; "
        if dev.type == "cuda" else "")
     + f"torch {torch.__version__}"

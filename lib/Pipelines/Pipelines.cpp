@@ -99,7 +99,8 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // nl-vectorize-contractions: the fused kernels' products tiled for the
   // CPU's registers (AVX-512 or AVX2), on tensors before bufferization.
   // With BLIS, attention and its gradient run on the runtime's fused
-  // kernels (whose block products are BLIS calls).
+  // kernels (in the same library as the BLAS calls; their float64 block
+  // products are BLIS calls).
   bool kernels = options.blas && options.fusedAttention;
   std::string text = nlToLinalg(options.rollChunks, kernels) +
                      ",nl-vectorize-contractions,canonicalize," +

@@ -19,8 +19,11 @@
 // q, k [B, H, T, dk], v, o, dy [B, H, T, dv] come as pointers (integers:
 // memref's extract_aligned_pointer_as_index) with an element offset and
 // four strides each, so the compiled code passes views (heads of a [B, T,
-// D] projection) without copies. The block products run on
-// single-threaded BLIS, like runtime/lib/Blas.cpp's; the compiled code
+// D] projection) without copies. The float32 block products run on
+// blockProduct (register blocks of 4 x 32, for operands whose K or N is a
+// head's width, where BLIS's per-call packing cost it two thirds of its
+// speed); the float64 ones (the gradient checks' builds) on
+// single-threaded BLIS, like runtime/lib/Blas.cpp's. The compiled code
 // splits the B·H (batch, head) slices into `nlrt_attention_parts` parts,
 // one per OpenMP thread, and each slice is computed by one call in a fixed
 // order, so the results do not depend on the number of threads. Scratch
@@ -98,9 +101,78 @@ inline float expOf(float x) { return expApprox(x); }
 // float64 (the gradient checks' builds): libm.
 inline double expOf(double x) { return std::exp(x); }
 
+/// 16 floats: one AVX-512 register, two AVX2 ones, four SSE ones (GCC's
+/// vector extension; loads and stores at any float's alignment).
+using Vec16 = float __attribute__((vector_size(64), aligned(4)));
+
+/// C[m x n] = A B + beta C (beta 0 or 1) for the float kernels' block
+/// products, whose K or N is a head's width (32, 64): BLIS packs both
+/// operands per call and reached 35-54 GFLOP/s at these shapes (one core of
+/// a Xeon), a third of its large-product speed. Here B and C are row-major
+/// (unit column stride) and A any strides; blocks of 4 rows x 32 columns
+/// are accumulated in 8 vectors over the whole of K, each element's sum in
+/// k order (then + C), columns past the last multiple of 32 one by one in
+/// the same order. Compiled for AVX-512, AVX2 and the baseline, picked at
+/// load time: only the rounding of fused multiply-adds differs between
+/// machines.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",
+                             "default"))) void
+blockProduct(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
+             int64_t csa, const float *b, int64_t ldb, float beta, float *c,
+             int64_t ldc) {
+  constexpr int64_t kRows = 4, kCols = 32;
+  int64_t n32 = n / kCols * kCols;
+  int64_t i = 0;
+  for (; i + kRows <= m; i += kRows) {
+    for (int64_t j = 0; j < n32; j += kCols) {
+      Vec16 acc[kRows][2] = {};
+      for (int64_t p = 0; p < k; ++p) {
+        Vec16 b0 = *reinterpret_cast<const Vec16 *>(b + p * ldb + j);
+        Vec16 b1 = *reinterpret_cast<const Vec16 *>(b + p * ldb + j + 16);
+        for (int64_t r = 0; r < kRows; ++r) {
+          float x = a[(i + r) * rsa + p * csa];
+          acc[r][0] += x * b0;
+          acc[r][1] += x * b1;
+        }
+      }
+      for (int64_t r = 0; r < kRows; ++r) {
+        auto *out = reinterpret_cast<Vec16 *>(c + (i + r) * ldc + j);
+        auto *out1 = reinterpret_cast<Vec16 *>(c + (i + r) * ldc + j + 16);
+        *out = beta != 0 ? *out + acc[r][0] : acc[r][0];
+        *out1 = beta != 0 ? *out1 + acc[r][1] : acc[r][1];
+      }
+    }
+  }
+  // The rows past the last multiple of kRows, then the columns past n32.
+  for (int64_t r = i; r < m; ++r)
+    for (int64_t j = 0; j < n32; j += kCols) {
+      Vec16 acc0 = {}, acc1 = {};
+      for (int64_t p = 0; p < k; ++p) {
+        float x = a[r * rsa + p * csa];
+        acc0 += x * *reinterpret_cast<const Vec16 *>(b + p * ldb + j);
+        acc1 += x * *reinterpret_cast<const Vec16 *>(b + p * ldb + j + 16);
+      }
+      auto *out = reinterpret_cast<Vec16 *>(c + r * ldc + j);
+      auto *out1 = reinterpret_cast<Vec16 *>(c + r * ldc + j + 16);
+      *out = beta != 0 ? *out + acc0 : acc0;
+      *out1 = beta != 0 ? *out1 + acc1 : acc1;
+    }
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = n32; j < n; ++j) {
+      float sum = 0;
+      for (int64_t p = 0; p < k; ++p)
+        sum += a[r * rsa + p * csa] * b[p * ldb + j];
+      c[r * ldc + j] = beta != 0 ? c[r * ldc + j] + sum : sum;
+    }
+}
+
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
           int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
           float beta, float *c, int64_t rsc, int64_t csc) {
+  if (alpha == 1 && (beta == 0 || beta == 1) && csb == 1 && csc == 1) {
+    blockProduct(m, n, k, a, rsa, csa, b, rsb, beta, c, rsc);
+    return;
+  }
   bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha,
             const_cast<float *>(a), rsa, csa, const_cast<float *>(b), rsb, csb,
             &beta, c, rsc, csc);
@@ -157,6 +229,18 @@ void pack(const View<T> &src, int64_t b, int64_t h, int64_t rows, int64_t d,
     const T *s = src.row(b, h, t);
     for (int64_t j = 0; j < d; ++j)
       dst[t * d + j] = scale * s[j * src.sD];
+  }
+}
+
+/// Copies a slice of `src` (T rows of `d`) transposed into the dense [d, T]
+/// array `dst`: the row-major right operand of q kᵀ (and dO vᵀ).
+template <typename T>
+void packTransposed(const View<T> &src, int64_t b, int64_t h, int64_t rows,
+                    int64_t d, T *dst) {
+  for (int64_t t = 0; t < rows; ++t) {
+    const T *s = src.row(b, h, t);
+    for (int64_t j = 0; j < d; ++j)
+      dst[j * rows + t] = s[j * src.sD];
   }
 }
 
@@ -267,14 +351,15 @@ template <typename T>
 void forwardSlice(const Shape &s, T scale, int64_t b, int64_t h,
                   const View<T> &q, const View<T> &k, const View<T> &v,
                   const View<T> &o) {
+  // 7 arrays, each rounded up to 16 elements by the carver.
   size_t elems = static_cast<size_t>(s.t * (s.dk * 2 + s.dv) +
-                                     kBlockQ * (kBlockK + s.dv + 2) + 64);
+                                     kBlockQ * (kBlockK + s.dv + 2) + 112);
   Carver<T> c{static_cast<T *>(scratch(elems * sizeof(T)))};
-  T *qs = c.take(s.t * s.dk), *ks = c.take(s.t * s.dk),
+  T *qs = c.take(s.t * s.dk), *kt = c.take(s.t * s.dk),
     *vs = c.take(s.t * s.dv), *scores = c.take(kBlockQ * kBlockK),
     *acc = c.take(kBlockQ * s.dv), *m = c.take(kBlockQ), *l = c.take(kBlockQ);
   pack(q, b, h, s.t, s.dk, scale, qs);
-  pack(k, b, h, s.t, s.dk, T(1), ks);
+  packTransposed(k, b, h, s.t, s.dk, kt);
   pack(v, b, h, s.t, s.dv, T(1), vs);
   for (int64_t i0 = 0; i0 < s.t; i0 += kBlockQ) {
     int64_t nq = std::min(kBlockQ, s.t - i0);
@@ -283,8 +368,8 @@ void forwardSlice(const Shape &s, T scale, int64_t b, int64_t h,
     std::fill(acc, acc + nq * s.dv, T(0));
     forKeyBlocks(s, i0, nq, [&](int64_t j0, int64_t nk) {
       // S = Qs[i0:] K[j0:]ᵀ; acc += P V[j0:].
-      gemm(nq, nk, s.dk, T(1), qs + i0 * s.dk, s.dk, 1, ks + j0 * s.dk, 1, s.dk,
-           T(0), scores, nk, 1);
+      gemm(nq, nk, s.dk, T(1), qs + i0 * s.dk, s.dk, 1, kt + j0, s.t, 1, T(0),
+           scores, nk, 1);
       onlineSoftmax(s, i0, nq, j0, nk, scores, m, l, acc);
       gemm(nq, s.dv, nk, T(1), scores, nk, 1, vs + j0 * s.dv, s.dv, 1, T(1),
            acc, s.dv, 1);
@@ -303,18 +388,20 @@ void backwardSlice(const Shape &s, T scale, int64_t b, int64_t h,
                    const View<T> &q, const View<T> &k, const View<T> &v,
                    const View<T> &o, const View<T> &dy, const View<T> &dq,
                    const View<T> &dk, const View<T> &dv) {
-  size_t elems = static_cast<size_t>(s.t * (s.dk * 4 + s.dv * 3 + 2) +
-                                     kBlockQ * (2 * kBlockK + 2) + 160);
+  // 14 arrays, each rounded up to 16 elements by the carver.
+  size_t elems = static_cast<size_t>(s.t * (s.dk * 5 + s.dv * 3 + 2) +
+                                     kBlockQ * (2 * kBlockK + 2) + 224);
   Carver<T> c{static_cast<T *>(scratch(elems * sizeof(T)))};
   T *qs = c.take(s.t * s.dk), *ks = c.take(s.t * s.dk),
-    *vs = c.take(s.t * s.dv), *dos = c.take(s.t * s.dv),
-    *dQ = c.take(s.t * s.dk), *dK = c.take(s.t * s.dk),
-    *dV = c.take(s.t * s.dv), *d = c.take(s.t), *lse = c.take(s.t),
-    *p = c.take(kBlockQ * kBlockK), *dp = c.take(kBlockQ * kBlockK),
-    *m = c.take(kBlockQ), *l = c.take(kBlockQ);
+    *kt = c.take(s.t * s.dk), *vt = c.take(s.t * s.dv),
+    *dos = c.take(s.t * s.dv), *dQ = c.take(s.t * s.dk),
+    *dK = c.take(s.t * s.dk), *dV = c.take(s.t * s.dv), *d = c.take(s.t),
+    *lse = c.take(s.t), *p = c.take(kBlockQ * kBlockK),
+    *dp = c.take(kBlockQ * kBlockK), *m = c.take(kBlockQ), *l = c.take(kBlockQ);
   pack(q, b, h, s.t, s.dk, scale, qs);
   pack(k, b, h, s.t, s.dk, T(1), ks);
-  pack(v, b, h, s.t, s.dv, T(1), vs);
+  packTransposed(k, b, h, s.t, s.dk, kt);
+  packTransposed(v, b, h, s.t, s.dv, vt);
   pack(dy, b, h, s.t, s.dv, T(1), dos);
   // D = rowsum(dO ⊙ O).
   for (int64_t t = 0; t < s.t; ++t) {
@@ -333,15 +420,15 @@ void backwardSlice(const Shape &s, T scale, int64_t b, int64_t h,
     std::fill(m, m + nq, -std::numeric_limits<T>::infinity());
     std::fill(l, l + nq, T(0));
     forKeyBlocks(s, i0, nq, [&](int64_t j0, int64_t nk) {
-      gemm(nq, nk, s.dk, T(1), qs + i0 * s.dk, s.dk, 1, ks + j0 * s.dk, 1, s.dk,
-           T(0), p, nk, 1);
+      gemm(nq, nk, s.dk, T(1), qs + i0 * s.dk, s.dk, 1, kt + j0, s.t, 1, T(0),
+           p, nk, 1);
       onlineSoftmax<T>(s, i0, nq, j0, nk, p, m, l, nullptr);
     });
     for (int64_t r = 0; r < nq; ++r)
       lse[i0 + r] = m[r] + std::log(l[r]);
     forKeyBlocks(s, i0, nq, [&](int64_t j0, int64_t nk) {
-      gemm(nq, nk, s.dk, T(1), qs + i0 * s.dk, s.dk, 1, ks + j0 * s.dk, 1, s.dk,
-           T(0), p, nk, 1);
+      gemm(nq, nk, s.dk, T(1), qs + i0 * s.dk, s.dk, 1, kt + j0, s.t, 1, T(0),
+           p, nk, 1);
       // P = exp(S − lse) on the allowed keys, 0 elsewhere.
       for (int64_t r = 0; r < nq; ++r) {
         int64_t i = i0 + r, lo, hi;
@@ -356,8 +443,8 @@ void backwardSlice(const Shape &s, T scale, int64_t b, int64_t h,
       // dV[j0:] += Pᵀ dO[i0:]; dP = dO[i0:] V[j0:]ᵀ.
       gemm(nk, s.dv, nq, T(1), p, 1, nk, dos + i0 * s.dv, s.dv, 1, T(1),
            dV + j0 * s.dv, s.dv, 1);
-      gemm(nq, nk, s.dv, T(1), dos + i0 * s.dv, s.dv, 1, vs + j0 * s.dv, 1,
-           s.dv, T(0), dp, nk, 1);
+      gemm(nq, nk, s.dv, T(1), dos + i0 * s.dv, s.dv, 1, vt + j0, s.t, 1, T(0),
+           dp, nk, 1);
       // dS = P ⊙ (dP − D), in dp.
       for (int64_t r = 0; r < nq; ++r)
         for (int64_t cc = 0; cc < nk; ++cc)

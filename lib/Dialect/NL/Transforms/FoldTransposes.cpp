@@ -37,12 +37,11 @@ AffineMap throughTranspose(AffineMap map, ArrayRef<int64_t> perm) {
 }
 
 /// Whether a contraction `op` that reads `source` (a tensor to be
-/// bufferized row-major) through `map` at operand `i` still has every dim
-/// group of that operand collapsible to one (extent, stride) pair, so that
-/// convert-contractions-to-blas keeps it a strided GEMM. A slice of another
-/// tensor is not row-major once bufferized: refused.
-bool keepsGemmLayout(linalg::GenericOp op, unsigned i, AffineMap map,
-                     Value source) {
+/// bufferized row-major) through `map` in place of one of its operands
+/// still has every dim group of that operand collapsible to one (extent,
+/// stride) pair, so that convert-contractions-to-blas keeps it a strided GEMM.
+/// A slice of another tensor is not row-major once bufferized: refused.
+bool keepsGemmLayout(linalg::GenericOp op, AffineMap map, Value source) {
   if (!linalg::isaContractionOpInterface(op))
     return true;
   auto type = dyn_cast<RankedTensorType>(source.getType());
@@ -90,7 +89,7 @@ struct FoldTransposeIntoGeneric : OpRewritePattern<linalg::GenericOp> {
         continue;
       unsigned i = operand->getOperandNumber();
       AffineMap map = throughTranspose(maps[i], transpose.getPermutation());
-      if (!keepsGemmLayout(op, i, map, transpose.getInput()))
+      if (!keepsGemmLayout(op, map, transpose.getInput()))
         continue;
       maps[i] = map;
       replaced.push_back({i, transpose.getInput()});

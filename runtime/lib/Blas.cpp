@@ -7,10 +7,11 @@
 // single-threaded BLIS (Debian's libblis4-serial). The compiled code splits
 // a product into `nlrt_gemm_parts` parts and runs them on its OpenMP
 // threads, one part per thread, each making a range of the product's BLIS
-// calls: whole batch entries, or panels of 256 rows or columns (64 for a
-// product at most 256 wide with a long sum: a weight gradient). The
-// calls depend on the shape only (K is never split), so every element's sum
-// is accumulated in the same order at any thread count.
+// calls: whole batch entries, or panels of at most 256 rows or columns, a
+// multiple of 4 of them (64 columns for a product at most 256 wide with a
+// long sum: a weight gradient). The calls depend on the shape only (K is
+// never split), so every element's sum is accumulated in the same order at
+// any thread count.
 //
 // Every integer is an `index` of the compiled code (int64_t); pointers come
 // as integers with an element offset.
@@ -64,21 +65,31 @@ struct Split {
   bool alongM;
 };
 
+/// Panels of at most kPanel rows (or columns), kQuantum of them or a
+/// multiple: 768 rows are 4 panels of 192, not 3 of 256 that leave one of
+/// two (or four) threads idle a third of the time; 4,096 rows stay 16
+/// panels of 256.
 constexpr int64_t kPanel = 256;
+constexpr int64_t kQuantum = 4;
 
 /// A product at most kPanel wide along both M and N whose sum over K is long
 /// (at least kNarrowFlops: a weight gradient, such as a 128 x 128
-/// projection's summed over 4,096 tokens) is split into panels of
+/// projection's summed over 768 tokens or more) is split into panels of
 /// kNarrowPanel, which one panel would leave on one thread while the others
 /// wait.
 constexpr int64_t kNarrowPanel = 64;
-constexpr int64_t kNarrowFlops = int64_t(1) << 25;
+constexpr int64_t kNarrowFlops = int64_t(1) << 23;
 
 Split splitOf(int64_t m, int64_t n, int64_t k) {
   bool alongM = m >= n;
   int64_t extent = alongM ? m : n;
-  int64_t panel =
-      extent <= kPanel && 2 * m * n * k >= kNarrowFlops ? kNarrowPanel : kPanel;
+  if (extent <= kPanel) {
+    int64_t panel = 2 * m * n * k >= kNarrowFlops ? kNarrowPanel : kPanel;
+    return {(extent + panel - 1) / panel, panel, alongM};
+  }
+  int64_t pieces = (extent + kPanel - 1) / kPanel;
+  pieces = (pieces + kQuantum - 1) / kQuantum * kQuantum;
+  int64_t panel = (extent + pieces - 1) / pieces;
   return {(extent + panel - 1) / panel, panel, alongM};
 }
 

@@ -124,7 +124,8 @@ def ConvertContractionsToBLAS
     With `parallel`, the product is shared among an `scf.forall` of
     `nlrt_gemm_parts(batch, M, N, K)` parts (one per OpenMP thread, 1 for a
     small product), each making a range of its BLIS calls: whole batch
-    entries, or panels of 256 rows (or columns) of one product, each on
+    entries, or panels of at most 256 rows (or columns) of one product, a
+    multiple of 4 of them (64 columns for a weight gradient), each on
     single-threaded BLIS, so the OpenMP runtime of the fused kernels is the
     only thread pool. The calls depend on the shape only and never divide
     K, so every element is computed by the same call at any thread count:

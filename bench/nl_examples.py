@@ -58,6 +58,18 @@ def run_or_exit(who, cmd, text=False, **kw):
     return r
 
 
+def cpu_model():
+    """The CPU's model name (/proc/cpuinfo), which speed figures depend on."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "CPU model unknown"
+
+
 def example_path(name):
     """An example's name (examples/NAME.nl) or a .nl file."""
     return name if name.endswith(".nl") else os.path.join(ROOT, "examples", f"{name}.nl")

@@ -100,7 +100,7 @@ import tempfile
 import time
 import traceback
 
-from nl_examples import write_section
+from nl_examples import cpu_model, write_section
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -611,18 +611,6 @@ for row in rows:
         extra.append(f"torch.compile at context {row['context']}, batch {row['batch']}: "
                      f"first step {r.first_step_s:.1f} s (the compile, with inductor's on-disk "
                      "cache of earlier runs; not in the tokens/s)")
-
-def cpu_model():
-    """The CPU's model name (/proc/cpuinfo), which the figures depend on."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "CPU model unknown"
-
 
 adamw = sorted({row["runner"].adamw for row in rows if row.get("runner") is not None})
 flops = sorted({(row["context"], row["batch"], row["flops"]) for row in rows if row["flops"]})

@@ -105,6 +105,31 @@ inline double expOf(double x) { return std::exp(x); }
 /// vector extension; loads and stores at any float's alignment).
 using Vec16 = float __attribute__((vector_size(64), aligned(4)));
 
+/// Rows [i, i + R) x columns [j, j + 32) of blockProduct's C, accumulated
+/// in 2 R vectors over the whole of K. Always inlined, so that each of
+/// blockProduct's versions uses its own vectors.
+template <int64_t R>
+[[gnu::always_inline]] inline void
+rowBlock(int64_t i, int64_t j, int64_t k, const float *a, int64_t rsa,
+         int64_t csa, const float *b, int64_t ldb, float beta, float *c,
+         int64_t ldc) {
+  Vec16 acc[R][2] = {};
+  for (int64_t p = 0; p < k; ++p) {
+    Vec16 b0 = *reinterpret_cast<const Vec16 *>(b + p * ldb + j);
+    Vec16 b1 = *reinterpret_cast<const Vec16 *>(b + p * ldb + j + 16);
+    for (int64_t r = 0; r < R; ++r) {
+      float x = a[(i + r) * rsa + p * csa];
+      acc[r][0] += x * b0;
+      acc[r][1] += x * b1;
+    }
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    auto *out = reinterpret_cast<Vec16 *>(c + (i + r) * ldc + j);
+    out[0] = beta != 0 ? out[0] + acc[r][0] : acc[r][0];
+    out[1] = beta != 0 ? out[1] + acc[r][1] : acc[r][1];
+  }
+}
+
 /// C[m x n] = A B + beta C (beta 0 or 1) for the float kernels' block
 /// products, whose K or N is a head's width (32, 64): BLIS packs both
 /// operands per call and reached 35-54 GFLOP/s at these shapes (one core of
@@ -123,40 +148,13 @@ blockProduct(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
   constexpr int64_t kRows = 4, kCols = 32;
   int64_t n32 = n / kCols * kCols;
   int64_t i = 0;
-  for (; i + kRows <= m; i += kRows) {
-    for (int64_t j = 0; j < n32; j += kCols) {
-      Vec16 acc[kRows][2] = {};
-      for (int64_t p = 0; p < k; ++p) {
-        Vec16 b0 = *reinterpret_cast<const Vec16 *>(b + p * ldb + j);
-        Vec16 b1 = *reinterpret_cast<const Vec16 *>(b + p * ldb + j + 16);
-        for (int64_t r = 0; r < kRows; ++r) {
-          float x = a[(i + r) * rsa + p * csa];
-          acc[r][0] += x * b0;
-          acc[r][1] += x * b1;
-        }
-      }
-      for (int64_t r = 0; r < kRows; ++r) {
-        auto *out = reinterpret_cast<Vec16 *>(c + (i + r) * ldc + j);
-        auto *out1 = reinterpret_cast<Vec16 *>(c + (i + r) * ldc + j + 16);
-        *out = beta != 0 ? *out + acc[r][0] : acc[r][0];
-        *out1 = beta != 0 ? *out1 + acc[r][1] : acc[r][1];
-      }
-    }
-  }
+  for (; i + kRows <= m; i += kRows)
+    for (int64_t j = 0; j < n32; j += kCols)
+      rowBlock<kRows>(i, j, k, a, rsa, csa, b, ldb, beta, c, ldc);
   // The rows past the last multiple of kRows, then the columns past n32.
-  for (int64_t r = i; r < m; ++r)
-    for (int64_t j = 0; j < n32; j += kCols) {
-      Vec16 acc0 = {}, acc1 = {};
-      for (int64_t p = 0; p < k; ++p) {
-        float x = a[r * rsa + p * csa];
-        acc0 += x * *reinterpret_cast<const Vec16 *>(b + p * ldb + j);
-        acc1 += x * *reinterpret_cast<const Vec16 *>(b + p * ldb + j + 16);
-      }
-      auto *out = reinterpret_cast<Vec16 *>(c + r * ldc + j);
-      auto *out1 = reinterpret_cast<Vec16 *>(c + r * ldc + j + 16);
-      *out = beta != 0 ? *out + acc0 : acc0;
-      *out1 = beta != 0 ? *out1 + acc1 : acc1;
-    }
+  for (; i < m; ++i)
+    for (int64_t j = 0; j < n32; j += kCols)
+      rowBlock<1>(i, j, k, a, rsa, csa, b, ldb, beta, c, ldc);
   for (int64_t r = 0; r < m; ++r)
     for (int64_t j = n32; j < n; ++j) {
       float sum = 0;

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -52,9 +53,7 @@ bool keepsGemmLayout(linalg::GenericOp op, AffineMap map, Value source) {
       linalg::inferContractionDims(op);
   if (failed(dims))
     return false;
-  SmallVector<int64_t> strides(type.getRank(), 1);
-  for (int64_t d = type.getRank() - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+  SmallVector<int64_t> strides = computeSuffixProduct(type.getShape());
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   for (ArrayRef<unsigned> group :
        {ArrayRef<unsigned>(dims->batch), ArrayRef<unsigned>(dims->m),

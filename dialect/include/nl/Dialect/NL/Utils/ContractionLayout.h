@@ -1,5 +1,4 @@
-//===- ContractionLayout.h - a contraction's dim groups in memory -*- C++
-//-*-===//
+//===- ContractionLayout.h - contraction dim groups in memory -*- C++ -*-===//
 //
 // Whether the loop dims of one group of a contraction (its batch, M, N or
 // K dims, linalg::inferContractionDims) collapse to one (extent, stride)

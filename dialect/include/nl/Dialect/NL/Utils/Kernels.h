@@ -1,5 +1,4 @@
-//===- Kernels.h - which ops belong to a fused kernel -------------*- C++
-//-*-===//
+//===- Kernels.h - which ops belong to a fused kernel ----------*- C++ -*-===//
 //
 // The fused memory-update kernels are the bodies of scf.forall loops over
 // (batch, head) slices (fuse-memory-updates), and the functions those bodies

@@ -31,7 +31,38 @@ CASES = {
     "titans": ("l2", "momentum", "decay", True),
     "dgd": ("l2", "dgd", "gate", True),
     "titans_clamped": ("l2", "momentum", "decay", True, CLAMP),
+    # User-written objectives (`objective EXPR`), derived by reverse mode of
+    # the region applied per token: |r|³ summed (= lp(p = 3)), the
+    # pseudo-Huber sqrt(‖r‖² + 1) (a per-token reduction inside a nonlinear
+    # function) and a normalized dot −⟨M(k), v⟩ / sqrt(‖M(k)‖² + 1) (per-token
+    # vectors divided by per-token scalars), with r = M(k) − v.
+    "cubic": ("cubic", "gd", None, True),
+    "pseudo_huber": ("pseudo_huber", "momentum", "decay", True),
+    "cosine": ("cosine", "dgd", "gate", True),
 }
+
+# The custom objectives' regions (nl.objective custom), per token: M(k) [DV]
+# is %p, k [DK], v [DV].
+CUSTOM = {
+    "cubic": ["%r = nl.sub %p, %v : (V, V) -> V", "%a = nl.abs %r : V",
+              "%c = nl.pow %a, 3.0 : V", "%l = nl.sum %c : V -> S"],
+    "pseudo_huber": ["%r = nl.sub %p, %v : (V, V) -> V", "%q = nl.mul %r, %r : (V, V) -> V",
+                     "%s = nl.sum %q : V -> S", "%one = arith.constant dense<1.0> : S",
+                     "%a = nl.add %s, %one : (S, S) -> S", "%l = nl.sqrt %a : S"],
+    "cosine": ["%q = nl.mul %p, %p : (V, V) -> V", "%s = nl.sum %q : V -> S",
+               "%one = arith.constant dense<1.0> : S", "%a = nl.add %s, %one : (S, S) -> S",
+               "%n = nl.sqrt %a : S", "%u = nl.div %p, %n : (V, S) -> V",
+               "%w = nl.mul %u, %v : (V, V) -> V", "%d = nl.sum %w : V -> S",
+               "%l = nl.neg %d : S"],
+}
+
+
+def custom_region(objective, mem):
+    lines = [f"^bb0(%M: {mem}, %k: {t(DK)}, %v: {t(DV)}):",
+             f"%p = nl.read %M(%k) : {mem}, {t(DK)} -> {t(DV)}"]
+    lines += [x.replace("V", t(DV)).replace("S", t()) for x in CUSTOM[objective]]
+    lines.append(f"nl.yield %l : {t()}")
+    return "custom {\n" + "\n".join("        " + x for x in lines) + "\n      }"
 
 
 class Fn:
@@ -84,10 +115,32 @@ def reference(name, objective, optimizer, retention, gates, T, C, clamp=None):
             vT = f.op(f"nl.transpose {v}", f"{t(B, H, 1, DV)} -> {t(B, H, DV, 1)}")
             if objective == "dot":  # ∇(−⟨W k, v⟩) = −v kᵀ
                 g = f.op(f"nl.neg {binop(f, 'matmul', vT, (B, H, DV, 1), k, (B, H, 1, DK), W)}", t(*W))
-            else:  # ∇‖W k − v‖² = 2 (W k − v) kᵀ
-                r = binop(f, "sub", binop(f, "matmul", w if AT_CURRENT else w0, W, kT, (B, H, DK, 1), (B, H, DV, 1)), (B, H, DV, 1), vT, (B, H, DV, 1), (B, H, DV, 1))
-                two = f.op("arith.constant dense<2.0>", t())
-                g = binop(f, "mul", two, (), binop(f, "matmul", r, (B, H, DV, 1), k, (B, H, 1, DK), W), W, W)
+            else:  # ∇ℓ(W k) = e kᵀ with e = ∂ℓ/∂(W k)
+                col, one = (B, H, DV, 1), (B, H, 1, 1)
+                p = binop(f, "matmul", w if AT_CURRENT else w0, W, kT, (B, H, DK, 1), col)
+                r = binop(f, "sub", p, col, vT, col, col)
+
+                def const(x):
+                    return f.op(f"arith.constant dense<{x}>", t())
+
+                def colsum(x):  # Σ over the DV entries of a column: [B, H, 1, 1]
+                    return f.op(f"nl.sum_to {x}", f"{t(*col)} -> {t(*one)}")
+
+                if objective == "l2":  # ‖r‖²: e = 2 r
+                    e = binop(f, "mul", const(2.0), (), r, col, col)
+                elif objective == "cubic":  # Σ |r|³: e = 3 |r| r
+                    a = f.op(f"nl.abs {r}", t(*col))
+                    e = binop(f, "mul", const(3.0), (), binop(f, "mul", a, col, r, col, col), col, col)
+                elif objective == "pseudo_huber":  # sqrt(‖r‖² + 1): e = r / sqrt(‖r‖² + 1)
+                    s_ = f.op(f"nl.sqrt {binop(f, 'add', colsum(binop(f, 'mul', r, col, r, col, col)), one, const(1.0), (), one)}", t(*one))
+                    e = binop(f, "div", r, col, s_, one, col)
+                else:  # cosine: −⟨p, v⟩ / n, n = sqrt(‖p‖² + 1): e = −v / n + ⟨p, v⟩ p / n³
+                    n_ = f.op(f"nl.sqrt {binop(f, 'add', colsum(binop(f, 'mul', p, col, p, col, col)), one, const(1.0), (), one)}", t(*one))
+                    pv = colsum(binop(f, "mul", p, col, vT, col, col))
+                    n3 = binop(f, "mul", n_, one, binop(f, "mul", n_, one, n_, one, one), one, one)
+                    e = binop(f, "sub", binop(f, "mul", binop(f, "div", pv, one, n3, one, one), one, p, col, col), col,
+                              binop(f, "div", vT, col, n_, one, col), col, col)
+                g = binop(f, "matmul", e, col, k, (B, H, 1, DK), W)
             eta = binop(f, "mul", gate("%eta", tk), (B, H, 1, 1), lr, (), (B, H, 1, 1)) if gates else lr
             se = (B, H, 1, 1) if gates else ()
             if clamp:  # g c tanh(‖g‖ / c) / ‖g‖, ‖g‖ = sqrt(Σ g² + 1e-30)
@@ -136,6 +189,8 @@ def derived(name, objective, optimizer, retention, gates, T, C, clamp=None):
            "dgd": f"dgd attributes {{lr = {LR} : f64{extra}}}"}[optimizer]
     ret = {None: "", "gate": "\n      nl.retention gate", "decay": f"\n      nl.retention decay alpha = {DECAY}"}[retention]
     mem = f"!nl.memory<matrix, heads = {H}, in = {DK}, out = {DV}>"
+    if objective in CUSTOM:
+        objective = custom_region(objective, mem)
     level = (f"nl.model @{name}_model {{\n  nl.level @outer every <1 steps> {{\n"
              f"    nl.level @mem every <{C} tokens> {{\n      nl.memory @M : {mem}\n"
              f"      nl.objective {objective}\n      nl.optimizer @opt {opt}{ret}\n    }}\n"

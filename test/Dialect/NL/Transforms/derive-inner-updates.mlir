@@ -129,30 +129,6 @@ nl.model @adam {
 
 // -----
 
-nl.model @custom {
-  nl.level @outer every <1 steps> {
-    nl.level @mem every <4 tokens> {
-      nl.memory @M : !nl.memory<matrix, heads = 1, in = 2, out = 2>
-      nl.objective custom {
-      ^bb0(%M: !nl.memory<matrix, heads = 1, in = 2, out = 2>, %k: tensor<2xf32>, %v: tensor<2xf32>):
-        %p = nl.read %M(%k) : !nl.memory<matrix, heads = 1, in = 2, out = 2>, tensor<2xf32> -> tensor<2xf32>
-        %s = nl.sum %p : tensor<2xf32> -> tensor<f32>
-        nl.yield %s : tensor<f32>
-      }
-      nl.optimizer @opt gd attributes {lr = 0.1 : f64}
-    }
-    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
-  }
-  func.func @step(%k: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
-    %f = nl.flow keys_values(%k, %k : tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>) -> <keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>
-    // expected-error @+1 {{cannot derive the update of a custom objective region yet; use dot, l2, lp or huber}}
-    %y = nl.memorize @outer::@mem(%f) read(%k) : (!nl.flow<keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>, tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
-    return %y : tensor<1x1x3x2xf32>
-  }
-}
-
-// -----
-
 // Self-modifying memories: each reads the input at the chunk-start state;
 // the first two reads are the keys and values of every memory's update, with
 // self-generated values M_i(v); the level's constants are the gates.

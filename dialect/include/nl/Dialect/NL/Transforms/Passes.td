@@ -68,7 +68,11 @@ def DeriveInnerUpdates : Pass<"derive-inner-updates", "::mlir::ModuleOp"> {
     (exact at C = 1; at C > 1 the gradient is taken at the chunk start);
     with a gate it is the gated delta rule; `momentum` + `decay` is Titans
     (Eqs. 13–14). `local lambda = L` retention scales η to η / (1 + 2 L η)
-    (its proximal step).
+    (its proximal step). A `custom` objective's region, written for one
+    token, is applied to every token of the chunk at once (its `sum` and
+    `mean` reduce each token's values) and differentiated the same way; it
+    must read the memory as M(k), and other reads or ops of M(k), k or v
+    without a per-token meaning are refused at the op.
 
     `nl.self_modify` (Hope's self-modifying Titans): per chunk, every memory
     of the level reads the input at the chunk-start state; the first two

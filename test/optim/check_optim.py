@@ -74,6 +74,37 @@ class MomentumMemory:
         return w + m
 
 
+class L2Momentum:
+    """Momentum as an L2-regression memory (examples/optimizers/l2_momentum.nl):
+    m read at the key g against -1, GD on ||m g + 1||^2 with retention alpha:
+    m <- alpha m - 2 lr (m g + 1) g; W <- W + m."""
+
+    def __init__(self, lr=0.01, alpha=0.9):
+        self.lr, self.alpha, self.m = lr, alpha, {}
+
+    def step(self, name, w, g, t):
+        m = self.m.get(name, 0)
+        m = self.alpha * m - self.lr * 2 * (m * g + 1) * g
+        self.m[name] = m
+        return w + m
+
+
+class HuberMomentum:
+    """A user-written objective (examples/optimizers/huber_momentum.nl): GD on
+    the pseudo-Huber sqrt(r^2 + 1) - 1 of r = m g + 1 per entry, retention
+    alpha: m <- alpha m - lr r / sqrt(r^2 + 1) g; W <- W + m."""
+
+    def __init__(self, lr=0.02, alpha=0.9):
+        self.lr, self.alpha, self.m = lr, alpha, {}
+
+    def step(self, name, w, g, t):
+        m = self.m.get(name, 0)
+        r = m * g + 1
+        m = self.alpha * m - self.lr * r / np.sqrt(r * r + 1) * g
+        self.m[name] = m
+        return w + m
+
+
 class Muon:
     """m <- beta m + g; a matrix moves along NS5(m) sqrt(max(1, rows/cols)),
     anything else along m; decoupled weight decay (NL Eq. 24)."""
@@ -193,6 +224,7 @@ class DeepMomentum:
 
 
 OPTIMIZERS = {"adamw": AdamW, "momentum": MomentumMemory, "muon": Muon,
+              "l2_momentum": L2Momentum, "huber_momentum": HuberMomentum,
               "delta_momentum": DeltaMomentum, "delta_momentum_matrix": DeltaMomentumMatrix,
               "m3": M3, "dmgd": DeepMomentum}
 

@@ -10,7 +10,7 @@
 // The outer optimizer is the optimizer of the level that owns each parameter
 // (the slowest level; NESTED_LEARNING.md §9.8): gd, momentum, delta_momentum,
 // adam, adamw, muon (Newton–Schulz), m3, or a custom optimizer whose momentum
-// is a memory with the dot objective (its update derived by reverse mode);
+// is a memory with any inner objective (its update derived by reverse mode);
 // docs/optimizers.md.
 //
 //===----------------------------------------------------------------------===//
@@ -18,6 +18,7 @@
 #include "nl/Dialect/NL/IR/NLBuilder.h"
 #include "nl/Dialect/NL/IR/NLDialect.h"
 #include "nl/Dialect/NL/Transforms/Autodiff.h"
+#include "nl/Dialect/NL/Transforms/InnerObjective.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -87,8 +88,9 @@ MemoryOp soleMemory(OptimizerOp opt) {
 
 /// Why build-train-step cannot apply `opt` as an outer optimizer, or "".
 /// A custom optimizer is derived from its body: a momentum memory
-/// `matrix(1 -> 1)` (one scalar memory per parameter entry) with the `dot`
-/// objective and optional `decay` retention.
+/// `matrix(1 -> 1)` (one scalar memory per parameter entry), one objective
+/// (built-in or written; its region is checked by checkInnerObjective) and
+/// optional `decay` retention.
 std::string unsupportedOuter(OptimizerOp opt) {
   if (!isOuterOptimizer(opt.getKind()))
     return "build-train-step cannot apply '" +
@@ -116,10 +118,9 @@ std::string unsupportedOuter(OptimizerOp opt) {
   if (t.getKind() != MemoryKind::matrix || t.getIn() != 1 || t.getOut() != 1)
     return "a custom outer optimizer's momentum must be matrix(1 -> 1) (one "
            "scalar memory per parameter entry)";
-  auto objs = llvm::to_vector(body->getOps<ObjectiveOp>());
-  if (objs.size() != 1 || objs.front().getKind() != ObjectiveKind::dot)
-    return "a custom outer optimizer is derived for the dot objective only "
-           "(momentum as an associative memory, NL Eqs. 17-19)";
+  if (llvm::range_size(body->getOps<ObjectiveOp>()) != 1)
+    return "a custom outer optimizer needs exactly one objective (its "
+           "momentum's inner objective)";
   for (RetentionOp r : body->getOps<RetentionOp>())
     if (r.getKind() != RetentionKind::decay)
       return "a custom outer optimizer takes decay retention only";
@@ -311,19 +312,26 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
   }
   case OptimizerKind::custom: {
     // Momentum as an associative memory (NL §2.3, Eqs. 17-19): the level's
-    // context flow is the gradient g, its memory m one scalar per entry
-    // with the inner objective <m, g>. One step of gradient descent on it,
-    // with the inner gradient taken by reverse mode and retention alpha:
-    // m <- alpha m - lr d<m, g>/dm; the parameter moves by the memory,
+    // context flow is the gradient g, its memory m one scalar per entry,
+    // read at the key g against the value -1: M(k) = m g, so that the dot
+    // objective -<M(k), v> is <m, g> (momentum), l2 ||m g + 1||^2 delta
+    // momentum (NL-N Eq. 22, P = 1), and any other objective, built in or
+    // written, per entry. One step of gradient descent on it, with the
+    // inner gradient taken by reverse mode and retention alpha:
+    // m <- alpha m - lr dL/dm; the parameter moves by the memory,
     // p <- p + m - lr wd p.
     Block &body = opt.getBody().front();
     double alpha = 1.0;
     for (RetentionOp r : body.getOps<RetentionOp>())
       alpha = attrOr(r.getAlpha(), 1.0);
     Value m = state[0];
-    auto scalar = RankedTensorType::get(
-        {}, cast<RankedTensorType>(p.getType()).getElementType());
-    Value inner = SumOp::create(nb.b, nb.loc, scalar, nb.mul(m, g));
+    int64_t rank = cast<RankedTensorType>(p.getType()).getRank();
+    Value key = nb.insertUnitDims(g, rank, 1); // [shape..., 1]
+    Value pred = nb.insertUnitDims(nb.mul(m, g), rank, 1);
+    Value target = nb.bcast(c(-1.0), pred.getType());
+    Value inner =
+        buildInnerObjective(nb.b, nb.loc, *body.getOps<ObjectiveOp>().begin(),
+                            pred, target, key, /*lead=*/rank);
     FailureOr<SmallVector<Value>> dm =
         buildGradients(nb.b, inner, Value(), {m});
     if (failed(dm))
@@ -535,9 +543,15 @@ struct BuildTrainStep
       auto opt = level.getUnique<OptimizerOp>();
       std::string why = opt ? unsupportedOuter(opt) : "it has no optimizer";
       if (!why.empty()) {
-        p.emitOpError() << "level @" << level.getSymName() << ": " << why;
+        // At the optimizer the user named (the parameter when it has none).
+        Operation *at = opt ? opt.getOperation() : p.getOperation();
+        at->emitOpError() << "level @" << level.getSymName() << ": " << why;
         return WalkResult::interrupt();
       }
+      if (opt.getKind() == OptimizerKind::custom &&
+          failed(checkInnerObjective(
+              *opt.getBody().front().getOps<ObjectiveOp>().begin())))
+        return WalkResult::interrupt();
       params.push_back(
           {p, paramPath(p, p.getSymNameAttr()), opt, level, f.getPeriod()});
       return WalkResult::advance();

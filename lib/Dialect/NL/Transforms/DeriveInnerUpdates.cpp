@@ -37,9 +37,9 @@
 #include "nl/Dialect/NL/IR/NLBuilder.h"
 #include "nl/Dialect/NL/IR/NLDialect.h"
 #include "nl/Dialect/NL/Transforms/Autodiff.h"
+#include "nl/Dialect/NL/Transforms/InnerObjective.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -71,77 +71,6 @@ struct MemoryRule {
   double clamp = 0.0;
 };
 
-/// Whether `op`, applied to values of every token of a chunk at once (with
-/// the leading [B, H, n] dims), keeps its per-token meaning: elementwise ops
-/// (with broadcasting), last-dim normalizations, linear maps by a weight that
-/// is the same for every token, slices; nl.sum and nl.mean reduce each
-/// token's values (customObjective).
-bool appliesPerToken(Operation *op) {
-  return isa<AddOp, SubOp, MulOp, DivOp, NegOp, AbsOp, ExpOp, LogOp, SqrtOp,
-             SiluOp, GeluOp, SigmoidOp, SoftplusOp, TanhOp, ReluOp, SignOp,
-             StepOp, PowOp, L2NormOp, SoftmaxOp, RmsNormOp, LinearOp, SliceOp,
-             SumOp, MeanOp>(op);
-}
-
-/// Checks that a custom objective region ^bb0(%M, %k, %v) can be derived:
-/// the memory is read only as M(k) (so the gradient of each token's loss is,
-/// per linear map, an outer product, as for the built-in objectives), at
-/// least once; k and v are vectors; every op that depends on M(k), k or v
-/// applies per token (appliesPerToken), and the operands that must be the
-/// same for every token (a norm's gain, a linear map's weight) are. Errors
-/// are reported at the user's op.
-LogicalResult checkCustomObjective(ObjectiveOp objective) {
-  Block &block = objective.getBody().front();
-  Value mem = block.getArgument(0), key = block.getArgument(1),
-        value = block.getArgument(2);
-  for (Value x : {key, value})
-    if (cast<RankedTensorType>(x.getType()).getRank() != 1)
-      return objective.emitOpError()
-             << "custom objective: k and v must be vectors to derive the "
-                "update, got "
-             << x.getType();
-  llvm::DenseSet<Value> perToken{key, value};
-  bool reads = false;
-  for (Operation &o : block.without_terminator()) {
-    if (auto read = dyn_cast<ReadOp>(o)) {
-      if (read.getMemory() != mem || read.getKey() != key)
-        return o.emitError()
-               << "custom objective: the memory must be read at the key "
-                  "itself, M(k); a read at another value has no derived "
-                  "update";
-      perToken.insert(read.getResult());
-      reads = true;
-      continue;
-    }
-    if (llvm::is_contained(o.getOperands(), mem))
-      return o.emitError() << "custom objective: the memory can only be "
-                              "read, as M(k)";
-    if (llvm::none_of(o.getOperands(),
-                      [&](Value x) { return perToken.contains(x); }))
-      continue; // the same for every token: computed once
-    if (!appliesPerToken(&o))
-      return o.emitError()
-             << "custom objective: '" << o.getName()
-             << "' of M(k), k or v is not derived; use elementwise ops, "
-                "pow, sum, mean, l2norm, softmax, rmsnorm, a linear map or "
-                "slice";
-    Value shared = isa<RmsNormOp>(o)  ? cast<RmsNormOp>(o).getGamma()
-                   : isa<LinearOp>(o) ? cast<LinearOp>(o).getWeight()
-                                      : Value();
-    if ((shared && perToken.contains(shared)) ||
-        (isa<LinearOp>(o) && cast<LinearOp>(o).getBias() &&
-         perToken.contains(cast<LinearOp>(o).getBias())))
-      return o.emitError() << "custom objective: the weight of '" << o.getName()
-                           << "' must not depend on M(k), k or v";
-    perToken.insert(o.getResult(0));
-  }
-  if (!reads)
-    return objective.emitOpError()
-           << "custom objective: it never reads the memory (M(k)), so it "
-              "has no gradient to write the memory with";
-  return success();
-}
-
 /// The rule of `memory` (default: the level's first) in the level that `op`
 /// (an nl.memorize or nl.self_modify) names.
 FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
@@ -172,7 +101,7 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
            << "cannot derive the update of a custom memory (read function @"
            << r.type.getFn().getValue() << ") yet";
   if (r.objective.getKind() == ObjectiveKind::custom &&
-      failed(checkCustomObjective(r.objective)))
+      failed(checkInnerObjective(r.objective)))
     return failure();
   switch (r.optimizer.getKind()) {
   case OptimizerKind::gd:
@@ -348,9 +277,6 @@ public:
   /// reads `pred` [B, H, n, dv] of the keys `keys` [B, H, n, dk] against
   /// `target` [B, H, n, dv].
   Value objective(Value pred, Value target, Value keys);
-  /// A custom objective's region (checkCustomObjective) applied to every
-  /// token of the chunk at once, summed over the tokens.
-  Value customObjective(Value pred, Value target, Value keys);
   /// x [B, H, n] -> [B, H, n, 1, ...] to scale a state of rank 3 + rest.
   Value perToken(Value g, int64_t rest) {
     return nb.insertUnitDims(g, 3, rest);
@@ -431,102 +357,8 @@ Value Deriver::read(ArrayRef<Value> w, Value x, Value *hidden) {
 }
 
 Value Deriver::objective(Value pred, Value target, Value keys) {
-  Location loc = op->getLoc();
-  auto scalar = RankedTensorType::get({}, nb.tt(pred).getElementType());
-  auto sum = [&](Value x) { return SumOp::create(b, loc, scalar, x); };
-  switch (rule.objective.getKind()) {
-  case ObjectiveKind::dot: // −⟨M(k), v⟩
-    return NegOp::create(b, loc, scalar, sum(nb.mul(pred, target)));
-  case ObjectiveKind::l2: { // ‖M(k) − v‖²
-    Value r = nb.sub(pred, target);
-    return sum(nb.mul(r, r));
-  }
-  case ObjectiveKind::lp: { // ‖M(k) − v‖_p^p
-    Value r = nb.un<AbsOp>(nb.sub(pred, target));
-    return sum(PowOp::create(
-        b, loc, r.getType(), r,
-        b.getF64FloatAttr(rule.objective.getP()->convertToDouble())));
-  }
-  case ObjectiveKind::huber: { // ½ min(|r|, δ)² + δ relu(|r| − δ)
-    double d = rule.objective.getDelta()->convertToDouble();
-    Value r = nb.un<AbsOp>(nb.sub(pred, target));
-    Value over = nb.un<ReluOp>(nb.sub(r, nb.c(r, d)));
-    Value inside = nb.sub(r, over);
-    Value quad = nb.mul(nb.c(r, 0.5), nb.mul(inside, inside));
-    return sum(nb.add(quad, nb.mul(nb.c(r, d), over)));
-  }
-  case ObjectiveKind::custom:
-    return customObjective(pred, target, keys);
-  }
-  llvm_unreachable("unknown objective kind");
-}
-
-Value Deriver::customObjective(Value pred, Value target, Value keys) {
-  Block &block = rule.objective.getBody().front();
-  constexpr int64_t kLead = 3; // [B, H, n]
-  ArrayRef<int64_t> lead = nb.tt(pred).getShape().take_front(kLead);
-  IRMapping map;
-  map.map(block.getArgument(1), keys);
-  map.map(block.getArgument(2), target);
-  // A per-token value [B, H, n, S...] of the region's value of shape S.
-  llvm::DenseSet<Value> perToken{block.getArgument(1), block.getArgument(2)};
-  auto withLead = [&](RankedTensorType t) {
-    SmallVector<int64_t> shape(lead);
-    llvm::append_range(shape, t.getShape());
-    return RankedTensorType::get(shape, t.getElementType());
-  };
-  for (Operation &o : block.without_terminator()) {
-    if (auto read = dyn_cast<ReadOp>(o)) {
-      map.map(read.getResult(), pred);
-      perToken.insert(read.getResult());
-      continue;
-    }
-    if (llvm::none_of(o.getOperands(),
-                      [&](Value x) { return perToken.contains(x); })) {
-      b.clone(o, map);
-      continue;
-    }
-    auto rt = cast<RankedTensorType>(o.getResult(0).getType());
-    perToken.insert(o.getResult(0));
-    if (isa<SumOp, MeanOp>(o)) { // each token's values -> [B, H, n]
-      Value x = map.lookup(o.getOperand(0));
-      int64_t rest = nb.tt(x).getRank() - kLead;
-      SmallVector<int64_t> ones(lead);
-      ones.append(rest, 1);
-      Value s = nb.dropUnitDims(
-          nb.sumTo(x, RankedTensorType::get(ones, rt.getElementType())),
-          withLead(rt));
-      if (isa<MeanOp>(o)) {
-        int64_t count = 1;
-        for (int64_t d : nb.tt(x).getShape().drop_front(kLead))
-          count *= d;
-        s = nb.mul(s, nb.c(s, 1.0 / (double)count));
-      }
-      map.map(o.getResult(0), s);
-      continue;
-    }
-    // Per-token operands of lower rank than the result gain unit dims after
-    // [B, H, n], so that broadcasting aligns their own dims.
-    SmallVector<Value> operands;
-    for (Value x : o.getOperands()) {
-      Value m = map.lookupOrDefault(x);
-      if (isa<AddOp, SubOp, MulOp, DivOp>(o) && perToken.contains(x))
-        m = nb.insertUnitDims(m, kLead,
-                              rt.getRank() - (nb.tt(m).getRank() - kLead));
-      operands.push_back(m);
-    }
-    Operation *c = b.clone(o, map);
-    c->setOperands(operands);
-    if (auto slice = dyn_cast<SliceOp>(c))
-      slice.setDim(slice.getDim() + kLead);
-    c->getResult(0).setType(withLead(rt));
-    map.map(o.getResult(0), c->getResult(0));
-  }
-  Value l = map.lookupOrDefault(block.getTerminator()->getOperand(0));
-  if (!perToken.contains(block.getTerminator()->getOperand(0)))
-    return l; // cannot happen: the objective reads M(k)
-  return SumOp::create(b, op->getLoc(),
-                       RankedTensorType::get({}, nb.tt(l).getElementType()), l);
+  return buildInnerObjective(b, op->getLoc(), rule.objective, pred, target,
+                             keys, /*lead=*/3);
 }
 
 Value Deriver::gate(Value operand, double scale, double fallback, int64_t s,

@@ -69,8 +69,8 @@ nl.model @slow {
 
 nl.model @dgd_outer {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p: build-train-step cannot apply 'dgd' as an outer optimizer yet; use gd, momentum, delta_momentum, delta_momentum_matrix, adam, adamw, muon, m3, dmgd or a custom momentum memory}}
     nl.param @w : tensor<2x2xf32>
+    // expected-error @+1 {{'nl.optimizer' op level @p: build-train-step cannot apply 'dgd' as an outer optimizer yet; use gd, momentum, delta_momentum, delta_momentum_matrix, adam, adamw, muon, m3, dmgd or a custom momentum memory}}
     nl.optimizer @o dgd attributes {lr = 1.0e-3 : f64}
   }
   func.func @step(%x: tensor<2xf32>) -> tensor<f32> {
@@ -84,8 +84,8 @@ nl.model @dgd_outer {
 
 nl.model @dmgd_wide {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p: dmgd's deep momentum must be one memory mlp(1 -> 1, hidden = H, heads = 1) (an MLP over each gradient entry)}}
     nl.param @w : tensor<2x2xf32>
+    // expected-error @+1 {{'nl.optimizer' op level @p: dmgd's deep momentum must be one memory mlp(1 -> 1, hidden = H, heads = 1) (an MLP over each gradient entry)}}
     nl.optimizer @o dmgd attributes {lr = 1.0e-3 : f64} {
       nl.memory @m : !nl.memory<mlp, heads = 1, in = 2, out = 2, hidden = 4>
       nl.objective dot
@@ -128,9 +128,20 @@ nl.model @dmgd {
 
 // -----
 
+// A custom outer optimizer with the l2 objective: its one-scalar memory per
+// entry is read as M(k) = m g against the value -1, so its inner loss is
+// (m g + 1)^2 summed over the entries ([2, 2, 1]: each entry a token), and
+// its gradient 2 (m g + 1) g is taken by reverse mode (delta momentum, NL-N
+// Eq. 22; check_optim.py checks the numbers).
+// CHECK-LABEL: nl.model @custom_l2
+// CHECK: func.func @train_step(%{{.*}}: tensor<2x2xf32> {nl.param = @p::@w}, %{{.*}}: tensor<2x2xf32> {nl.state = "w.m"}
+// CHECK: %[[MG:.*]] = nl.mul %{{.*}}, %{{.*}} : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+// CHECK: %[[P:.*]] = tensor.expand_shape %[[MG]] {{.*}} into tensor<2x2x1xf32>
+// CHECK: %[[R:.*]] = nl.sub %[[P]], %{{.*}} : (tensor<2x2x1xf32>, tensor<2x2x1xf32>) -> tensor<2x2x1xf32>
+// CHECK: nl.mul %[[R]], %[[R]]
+// CHECK: nl.sum %{{.*}} : tensor<2x2x1xf32> -> tensor<f32>
 nl.model @custom_l2 {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p: a custom outer optimizer is derived for the dot objective only (momentum as an associative memory, NL Eqs. 17-19)}}
     nl.param @w : tensor<2x2xf32>
     nl.optimizer @o custom attributes {lr = 1.0e-3 : f64} {
       nl.memory @m : !nl.memory<matrix, heads = 1, in = 1, out = 1>
@@ -148,8 +159,8 @@ nl.model @custom_l2 {
 
 nl.model @custom_wide {
   nl.level @p every <1 steps> {
-    // expected-error @+1 {{'nl.param' op level @p: a custom outer optimizer's momentum must be matrix(1 -> 1) (one scalar memory per parameter entry)}}
     nl.param @w : tensor<2x2xf32>
+    // expected-error @+1 {{'nl.optimizer' op level @p: a custom outer optimizer's momentum must be matrix(1 -> 1) (one scalar memory per parameter entry)}}
     nl.optimizer @o custom attributes {lr = 1.0e-3 : f64} {
       nl.memory @m : !nl.memory<matrix, heads = 1, in = 2, out = 2>
       nl.objective dot

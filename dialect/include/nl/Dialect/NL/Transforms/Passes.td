@@ -149,8 +149,11 @@ def BuildTrainStep : Pass<"build-train-step", "::mlir::ModuleOp"> {
       (m = β m + g; matrices move along the
       Newton–Schulz orthogonalization of m, NL Eq. 24), m3 (docs/optimizers.md
       has every rule), or a custom optimizer whose
-      momentum is a `matrix(1 -> 1)` memory with the `dot` objective (its
-      update derived from the objective by reverse mode, NL Eqs. 17–19).
+      momentum is a `matrix(1 -> 1)` memory, one scalar per entry read at
+      the key g against the value −1 (M(k) = m g), with any objective:
+      `dot` is momentum (NL Eqs. 17–19), `l2` delta momentum (NL-N Eq. 22),
+      `huber`, `lp` or a written one per entry (its update derived from the
+      objective by reverse mode).
       State arguments are named `nl.state = "<param>.m"`/`".v"`.
 
     A level written every S > 1 steps (CMS, NESTED_LEARNING.md §9.7)

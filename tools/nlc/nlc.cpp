@@ -84,6 +84,14 @@ cl::opt<bool> float64("f64",
                       cl::desc("Use float64 for every float tensor (gradient "
                                "checks against finite differences)"),
                       cl::init(false), cl::cat(nlcCategory));
+cl::opt<bool> checkOnly(
+    "check",
+    cl::desc("Check the model as an executable build would (the front end, "
+             "every memory's derived update rule, the training step and its "
+             "outer optimizers), report what it refuses with its source "
+             "location, and write nothing; in seconds, without code "
+             "generation"),
+    cl::init(false), cl::cat(nlcCategory));
 cl::opt<int64_t> maxOps(
     "max-ops",
     cl::desc("Limit on the operations of the model's nl IR, block instances "
@@ -236,13 +244,31 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();
   registerDefaultTimingManagerCLOptions();
+  // --help lists nlc's own options; MLIR's and LLVM's (--mlir-timing,
+  // --mlir-print-ir-after=PASS, ...) stay usable and are listed by
+  // --help-hidden.
+  // (cl::HideUnrelatedOptions would hide them from --help-hidden too.)
+  for (auto &entry : cl::getRegisteredOptions()) {
+    cl::Option *o = entry.second;
+    bool shown = llvm::any_of(o->Categories, [](cl::OptionCategory *c) {
+      return c == &nlcCategory || c->getName() == "Generic Options";
+    });
+    if (!shown && o->getOptionHiddenFlag() == cl::NotHidden)
+      o->setHiddenFlag(cl::Hidden);
+  }
   cl::ParseCommandLineOptions(
       argc, argv,
       "nlc: the Nested Learning Compiler\n\n"
+      "  nlc model.nl --check            check it as a build would, write "
+      "nothing\n"
       "  nlc model.nl --emit=nl          print the nl dialect\n"
       "  nlc model.nl --emit=ast         print the syntax tree\n"
       "  nlc model.nl -o model           build an executable: model train "
-      "--data FILE --run-dir DIR\n");
+      "--data FILE --run-dir DIR\n\n"
+      "  MLIR's and LLVM's options (--mlir-timing, "
+      "--mlir-print-ir-after=PASS, ...): --help-hidden\n");
+  if (checkOnly && (emit.getNumOccurrences() || !outputFile.empty()))
+    return fail("--check writes nothing: drop --emit and -o");
 
   if (optLevel > 3)
     return fail("-O" + Twine(optLevel.getValue()) +
@@ -250,7 +276,9 @@ int main(int argc, char **argv) {
   if (maxOps < 1)
     return fail("--max-ops=" + Twine(maxOps.getValue()) +
                 ": the limit must be at least 1");
-  Emit stage = emit.getNumOccurrences()
+  // --check runs up to the entry points, which the linalg stage builds too.
+  Emit stage = checkOnly ? Emit::linalg
+               : emit.getNumOccurrences()
                    ? emit.getValue()
                    : (outputFile.empty() ? Emit::nl : Emit::exe);
   std::string out = outputFile.empty() ? "-" : outputFile.getValue();
@@ -479,6 +507,7 @@ int main(int argc, char **argv) {
   bool fuse = cuda && !fuseMemoryUpdates.getNumOccurrences()
                   ? false
                   : fuseMemoryUpdates.getValue();
+  auto noStream = (*module)->getAttrOfType<StringAttr>("nl.no_stream");
   if (failed(nlc::buildEntryPoints(*module, levels, cuda ? "cuda" : "cpu", fuse,
                                    configureChecks))) {
     llvm::errs() << "nlc: cannot build the training step of '" << inputFile
@@ -487,6 +516,17 @@ int main(int argc, char **argv) {
                  << " --emit=nl | nl-opt --derive-inner-updates "
                     "--build-train-step reproduces it)\n";
     return 1;
+  }
+  if (checkOnly) {
+    llvm::outs() << inputFile
+                 << ": ok: the model, every memory's update rule and the "
+                    "training step derive; `nlc "
+                 << inputFile << " -o NAME` builds the executable\n";
+    if (noStream)
+      llvm::outs() << inputFile
+                   << ": note: no stream entry points: " << noStream.getValue()
+                   << "\n";
+    return 0;
   }
   if (stage == Emit::linalg) {
     if (failed(nlc::lowerToLinalg(

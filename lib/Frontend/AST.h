@@ -121,6 +121,10 @@ struct OptimizerUse {
   Loc loc;
   std::string name;
   std::vector<NamedArg> args;
+  /// `for GROUP`: the parameters of the level it writes instead of the
+  /// level's optimizer ("matrices"), or "" for the level's optimizer.
+  std::string group;
+  Loc groupLoc;
 };
 
 /// `retention decay(alpha = A)`, `retention gate`, `retention local(lambda =

@@ -12,8 +12,8 @@ public:
   std::ostringstream os;
 
   void line(int indent, const std::string &text, Loc loc) {
-    os << std::string(indent * 2, ' ') << text << " @" << loc.line << ":"
-       << loc.col << "\n";
+    os << std::string(static_cast<size_t>(indent) * 2, ' ') << text << " @"
+       << loc.line << ":" << loc.col << "\n";
   }
 
   std::string expr(const Expr *e) {
@@ -115,7 +115,10 @@ public:
                        : (o.args.empty() ? "" : "(" + args(o.args) + ")")),
            o.loc);
     for (auto &o : l.optimizers)
-      line(indent, "Optimizer " + o.name + "(" + args(o.args) + ")", o.loc);
+      line(indent,
+           "Optimizer " + o.name + "(" + args(o.args) + ")" +
+               (o.group.empty() ? "" : " for " + o.group),
+           o.loc);
     for (auto &r : l.retentions)
       line(indent,
            "Retention " + r.kind +

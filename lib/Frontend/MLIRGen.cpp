@@ -45,6 +45,9 @@ struct LevelInfo {
   bool broken = false;           // a state failed: uses fail silently
   unsigned order = 0;            // declaration order
   Loc optimizerLoc;              // of its `optimizer` line
+  // `optimizer NAME(...) for matrices`: the optimizer's symbol and line.
+  std::string matrixOptimizer;
+  Loc matrixOptimizerLoc;
 };
 
 /// A value while generating: a compile-time number, a tensor, a level, a
@@ -220,34 +223,64 @@ private:
                [](LevelInfo *a, LevelInfo *c) { return a->order < c->order; });
     for (LevelInfo *level : ordered) {
       Block &body = level->op.getBody().front();
-      auto opts = body.getOps<mlir::nl::OptimizerOp>();
-      if (opts.empty())
-        continue;
-      mlir::nl::OptimizerOp opt = *opts.begin();
-      bool m3 = opt.getKind() == mlir::nl::OptimizerKind::m3;
-      if (!m3 && opt.getKind() != mlir::nl::OptimizerKind::muon)
-        continue;
-      int64_t steps = opt.getNsSteps() ? *opt.getNsSteps() : 5;
-      int64_t matrices = 0;
-      for (auto p : body.getOps<mlir::nl::ParamOp>())
-        if (auto t = dyn_cast<RankedTensorType>(p.getType()))
-          matrices += t.getRank() == 2;
-      int64_t added = steps * matrices * (m3 ? 2 : 1);
-      opCounter.n += added;
-      if (opCounter.n > kMaxOps) {
-        diags.error(level->optimizerLoc,
-                    "the Newton-Schulz iterations of this optimizer (ns_steps "
-                    "= " +
-                        std::to_string(steps) + " on " +
-                        std::to_string(matrices) + " matrices, counted as " +
-                        std::to_string(added) +
-                        " operations: they are unrolled at compile time) "
-                        "take the model's IR past the limit of " +
-                        std::to_string(kMaxOps) +
-                        " operations: lower ns_steps or use fewer layers, or "
-                        "raise the limit with --max-ops");
-        return false;
+      for (mlir::nl::OptimizerOp opt : body.getOps<mlir::nl::OptimizerOp>()) {
+        bool m3 = opt.getKind() == mlir::nl::OptimizerKind::m3;
+        if (!m3 && opt.getKind() != mlir::nl::OptimizerKind::muon)
+          continue;
+        int64_t steps = opt.getNsSteps() ? *opt.getNsSteps() : 5;
+        int64_t matrices = 0;
+        for (auto p : body.getOps<mlir::nl::ParamOp>())
+          if (auto t = dyn_cast<RankedTensorType>(p.getType()))
+            matrices += t.getRank() == 2 && p.getWriter() == opt;
+        int64_t added = steps * matrices * (m3 ? 2 : 1);
+        opCounter.n += added;
+        if (opCounter.n > kMaxOps) {
+          diags.error(
+              opt.getSymName() == level->matrixOptimizer
+                  ? level->matrixOptimizerLoc
+                  : level->optimizerLoc,
+              "the Newton-Schulz iterations of this optimizer (ns_steps "
+              "= " +
+                  std::to_string(steps) + " on " + std::to_string(matrices) +
+                  " matrices, counted as " + std::to_string(added) +
+                  " operations: they are unrolled at compile time) "
+                  "take the model's IR past the limit of " +
+                  std::to_string(kMaxOps) +
+                  " operations: lower ns_steps or use fewer layers, or "
+                  "raise the limit with --max-ops");
+          return false;
+        }
       }
+    }
+    return true;
+  }
+
+  /// `optimizer NAME(...) for matrices`: the level's 2-D parameters without
+  /// a dimension equal to the model's `vocab` (so not the embedding table or
+  /// the output head) are written by it (nl.param ... by @NAME); refused
+  /// when it selects none.
+  bool assignMatrixOptimizers() {
+    auto vocab = config.find("vocab");
+    for (auto &[name, level] : levels) {
+      if (level->matrixOptimizer.empty())
+        continue;
+      auto by = FlatSymbolRefAttr::get(&ctx, level->matrixOptimizer);
+      int64_t chosen = 0;
+      for (auto p : level->op.getBody().front().getOps<mlir::nl::ParamOp>()) {
+        auto t = dyn_cast<RankedTensorType>(p.getType());
+        if (!t || t.getRank() != 2 ||
+            (vocab != config.end() &&
+             llvm::is_contained(t.getShape(), (int64_t)vocab->second)))
+          continue;
+        p.setOptimizerAttr(by);
+        ++chosen;
+      }
+      if (!chosen)
+        return error(level->matrixOptimizerLoc,
+                     "'for matrices' selects no parameter of level '" + name +
+                         "' (its 2-D parameters without a dimension equal "
+                         "to vocab)"),
+               false;
     }
     return true;
   }
@@ -602,9 +635,10 @@ private:
     }
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(&body, body.end());
-    mlir::nl::ParamOp::create(
-        b, loc(p.loc), b.getStringAttr(name), TypeAttr::get(type),
-        mlir::nl::ParamInitAttr::get(&ctx, init), b.getF64FloatAttr(scale));
+    mlir::nl::ParamOp::create(b, loc(p.loc), b.getStringAttr(name),
+                              TypeAttr::get(type),
+                              mlir::nl::ParamInitAttr::get(&ctx, init),
+                              b.getF64FloatAttr(scale), FlatSymbolRefAttr());
     return true;
   }
 
@@ -737,9 +771,63 @@ private:
     }
     ok &= fillStates(decl, level.op.getBody().front(), level, parent);
     ok &= fillObjectives(decl, level.op.getBody().front(), level);
-    ok &= atMostOne(decl.optimizers, decl, "optimizer");
-    for (auto &o : decl.optimizers)
+    // The level's optimizer first, then one for its matrices.
+    std::vector<const OptimizerUse *> plain, matrices;
+    for (auto &o : decl.optimizers) {
+      if (o.group.empty()) {
+        plain.push_back(&o);
+      } else if (o.group != "matrices") {
+        diags.error(o.groupLoc,
+                    "unknown parameter group '" + o.group +
+                        "' after 'for' (matrices: the level's 2-D "
+                        "parameters without a dimension equal to vocab)");
+        ok = false;
+      } else {
+        matrices.push_back(&o);
+      }
+    }
+    if (plain.size() > 1) {
+      diags.error(plain[1]->loc,
+                  "level '" + decl.name + "' has more than one optimizer");
+      ok = false;
+    }
+    if (matrices.size() > 1) {
+      diags.error(matrices[1]->loc, "level '" + decl.name +
+                                        "' has a second 'optimizer ... for "
+                                        "matrices'; a level has at most one");
+      ok = false;
+    }
+    for (const OptimizerUse *o : plain)
+      ok &= declareOptimizer(*o, level);
+    if (!matrices.empty() && ok) {
+      const OptimizerUse &o = *matrices.front();
+      if (level.op.getFrequency().getUnit() != mlir::nl::FrequencyUnit::steps)
+        return error(o.groupLoc, "'for matrices' chooses the optimizer of "
+                                 "parameters; level '" +
+                                     decl.name +
+                                     "' is a memory, written every N tokens "
+                                     "by one optimizer"),
+               false;
+      if (plain.empty())
+        return error(o.loc, "level '" + decl.name +
+                                "' needs an optimizer for its other "
+                                "parameters before 'optimizer " +
+                                o.name + "(...) for matrices'"),
+               false;
+      if (plain.front()->name == o.name)
+        return error(o.loc, "the two optimizers of level '" + decl.name +
+                                "' are both '" + o.name +
+                                "'; give the one for matrices other "
+                                "hyperparameters under another name "
+                                "(optimizer NAME(...) as " +
+                                o.name + " { })"),
+               false;
+      Loc plainLoc = level.optimizerLoc;
       ok &= declareOptimizer(o, level);
+      level.optimizerLoc = plainLoc;
+      level.matrixOptimizer = o.name;
+      level.matrixOptimizerLoc = o.loc;
+    }
     ok &= fillRetention(decl, level.op.getBody().front());
     return ok;
   }
@@ -2445,6 +2533,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     diags.error(lossLoc, "'loss' must be a scalar, got " + describe(*loss));
     return nullptr;
   }
+  if (!assignMatrixOptimizers())
+    return nullptr;
   if (streamTokens)
     return finishStream(fn, *loss) ? std::move(module) : nullptr;
   func::ReturnOp::create(b, loc(lossLoc), loss->value);

@@ -607,6 +607,12 @@ private:
       OptimizerUse o;
       if (!parseWordWithArgs(o.loc, o.name, o.args, "an optimizer name"))
         return false;
+      if (acceptWord("for")) {
+        o.groupLoc = cur().loc;
+        if (!expectIdent(o.group, o.groupLoc,
+                         "a parameter group after 'for' (matrices)"))
+          return false;
+      }
       level.optimizers.push_back(std::move(o));
       return endStatement();
     }

@@ -74,6 +74,28 @@ class MomentumMemory:
         return w + m
 
 
+class MuonAdamW:
+    """examples/optimizers/muon_adamw.nl: Muon for the 2-D parameters without
+    a dimension equal to the vocabulary (256), AdamW for the rest."""
+
+    def __init__(self, vocab=256):
+        self.vocab, self.muon, self.adamw, self._scale = vocab, Muon(), AdamW(), 1.0
+
+    @property
+    def lr(self):
+        return self._scale
+
+    @lr.setter
+    def lr(self, scale):  # check_optim scales lr for its control
+        self.muon.lr *= scale / self._scale
+        self.adamw.lr *= scale / self._scale
+        self._scale = scale
+
+    def step(self, name, w, g, t):
+        hidden = w.ndim == 2 and self.vocab not in w.shape
+        return (self.muon if hidden else self.adamw).step(name, w, g, t)
+
+
 class L2Momentum:
     """Momentum as an L2-regression memory (examples/optimizers/l2_momentum.nl):
     m read at the key g against -1, GD on ||m g + 1||^2 with retention alpha:
@@ -224,7 +246,7 @@ class DeepMomentum:
 
 
 OPTIMIZERS = {"adamw": AdamW, "momentum": MomentumMemory, "muon": Muon,
-              "l2_momentum": L2Momentum, "huber_momentum": HuberMomentum,
+              "l2_momentum": L2Momentum, "huber_momentum": HuberMomentum, "muon_adamw": MuonAdamW,
               "delta_momentum": DeltaMomentum, "delta_momentum_matrix": DeltaMomentumMatrix,
               "m3": M3, "dmgd": DeepMomentum}
 

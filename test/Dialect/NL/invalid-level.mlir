@@ -62,10 +62,32 @@ nl.model @m {
 // -----
 
 nl.model @m {
-  // expected-error @+1 {{has 2 nl.optimizer ops; a level has at most one optimizer}}
   nl.level @l every <4 steps> {
     nl.optimizer @a gd attributes {lr = 1.0 : f64}
+    // expected-error @+1 {{writes no parameter: an optimizer after the level's first must be named by some nl.param (`by @b`)}}
     nl.optimizer @b gd attributes {lr = 1.0 : f64}
+  }
+}
+
+// -----
+
+nl.model @m {
+  // expected-error @+1 {{has 2 nl.optimizer ops; a level written every N tokens (a memory) has at most one optimizer}}
+  nl.level @l every <4 tokens> {
+    nl.memory @M : !nl.memory<matrix, heads = 1, in = 4, out = 4>
+    nl.objective l2
+    nl.optimizer @a gd attributes {lr = 1.0 : f64}
+    nl.optimizer @b gd attributes {lr = 1.0 : f64}
+  }
+}
+
+// -----
+
+nl.model @m {
+  nl.level @l every <1 steps> {
+    nl.optimizer @a gd attributes {lr = 1.0 : f64}
+    // expected-error @+1 {{'nl.param' op is written by @c, which is not an nl.optimizer of its level}}
+    nl.param @w : tensor<2x2xf32> by @c
   }
 }
 

@@ -43,3 +43,19 @@ nl.model @flat {
     }
   }
 }
+
+// -----
+
+// A parameter written by the level's second optimizer (`by`), the others by
+// its first.
+// CHECK-LABEL: nl.model @per_param
+// CHECK: nl.param @w : tensor<4x4xf32> by @muon
+// CHECK: nl.param @g : tensor<4xf32> init ones
+nl.model @per_param {
+  nl.level @p every <1 steps> {
+    nl.optimizer @adamw adamw attributes {lr = 1.0e-3 : f64}
+    nl.optimizer @muon muon attributes {lr = 2.0e-2 : f64}
+    nl.param @w : tensor<4x4xf32> by @muon
+    nl.param @g : tensor<4xf32> init ones
+  }
+}

@@ -223,6 +223,33 @@ static LogicalResult checkUniqueDecls(Operation *owner, Block &body) {
   return success();
 }
 
+/// A level written every N steps may give some parameters another optimizer
+/// (nl.param ... by @opt); every optimizer after the first must write some
+/// parameter. A memory level has one optimizer.
+static LogicalResult verifyOptimizers(LevelOp level, Block &body) {
+  SmallVector<OptimizerOp> opts = llvm::to_vector(body.getOps<OptimizerOp>());
+  if (opts.size() > 1 && level.getFrequency().getUnit() != FrequencyUnit::steps)
+    return level.emitOpError()
+           << "has " << opts.size()
+           << " nl.optimizer ops; a level written every N tokens (a memory) "
+              "has at most one optimizer";
+  if (opts.size() < 2)
+    return success();
+  for (OptimizerOp extra : llvm::drop_begin(opts)) {
+    StringRef name = extra.getSymName();
+    bool used = llvm::any_of(body.getOps<ParamOp>(), [&](ParamOp p) {
+      std::optional<StringRef> by = p.getOptimizer();
+      return by && *by == name;
+    });
+    if (!used)
+      return extra.emitOpError()
+             << "writes no parameter: an optimizer after the level's first "
+                "must be named by some nl.param (`by @"
+             << name << "`)";
+  }
+  return success();
+}
+
 LogicalResult LevelOp::verify() {
   FrequencyAttr freq = getFrequency();
   if (LevelOp parent = getParentLevel()) {
@@ -246,11 +273,8 @@ LogicalResult LevelOp::verify() {
                 "nl.memory, nl.objective, nl.optimizer, nl.retention and "
                 "nl.level)";
   }
-  if (llvm::range_size(body.getOps<OptimizerOp>()) > 1)
-    return emitOpError() << "has "
-                         << llvm::range_size(body.getOps<OptimizerOp>())
-                         << " nl.optimizer ops; a level has at most one "
-                            "optimizer";
+  if (failed(verifyOptimizers(*this, body)))
+    return failure();
   return checkUniqueDecls(*this, body);
 }
 
@@ -277,7 +301,27 @@ LogicalResult ParamOp::verify() {
   if (getStd().convertToDouble() < 0)
     return emitOpError() << "std must be >= 0, got "
                          << getStd().convertToDouble();
+  if (auto by = getOptimizer()) {
+    auto level = dyn_cast<LevelOp>((*this)->getParentOp());
+    if (!level || !getWriter() || getWriter().getSymName() != *by)
+      return emitOpError() << "is written by @" << *by
+                           << ", which is not an nl.optimizer of its level";
+  }
   return success();
+}
+
+OptimizerOp ParamOp::getWriter() {
+  auto level = dyn_cast<LevelOp>((*this)->getParentOp());
+  if (!level)
+    return nullptr;
+  auto opts = level.getBody().front().getOps<OptimizerOp>();
+  if (auto by = getOptimizer()) {
+    for (OptimizerOp o : opts)
+      if (o.getSymName() == *by)
+        return o;
+    return nullptr;
+  }
+  return opts.empty() ? nullptr : *opts.begin();
 }
 
 /// A custom memory's read function exists, is an nl.read_fn, and maps the

@@ -540,7 +540,7 @@ struct BuildTrainStep
                            "trainable parameters";
         return WalkResult::interrupt();
       }
-      auto opt = level.getUnique<OptimizerOp>();
+      OptimizerOp opt = p.getWriter();
       std::string why = opt ? unsupportedOuter(opt) : "it has no optimizer";
       if (!why.empty()) {
         // At the optimizer the user named (the parameter when it has none).

@@ -1154,7 +1154,7 @@ struct DeriveInnerUpdates
             pb, p.getLoc(),
             pb.getStringAttr((p.getSymName() + "." + suffix).str()),
             TypeAttr::get(RankedTensorType::get(shape, elt)), p.getInitAttr(),
-            p.getStdAttr());
+            p.getStdAttr(), p.getOptimizerAttr());
         slot.push_back(np);
       }
       return slot;

@@ -345,8 +345,15 @@ llvm::json::Array mlir::nl::describeLevels(Operation *root) {
     if (auto parent = level->getParentOfType<LevelOp>())
       o["parent"] = parent.getSymName();
     Block &body = level.getBody().front();
+    // "adamw", or "adamw + muon for some parameters" (nl.param ... by).
+    std::string kinds;
     for (auto opt : body.getOps<OptimizerOp>())
-      o["optimizer"] = stringifyOptimizerKind(opt.getKind());
+      kinds += (kinds.empty() ? "" : " + ") +
+               stringifyOptimizerKind(opt.getKind()).str();
+    if (llvm::range_size(body.getOps<OptimizerOp>()) > 1)
+      kinds += " for some parameters";
+    if (!kinds.empty())
+      o["optimizer"] = kinds;
     o["memory"] = !body.getOps<MemoryOp>().empty();
     levels.push_back(std::move(o));
   });

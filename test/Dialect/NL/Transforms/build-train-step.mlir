@@ -254,3 +254,28 @@ nl.model @clip {
     return %l : tensor<f32>
   }
 }
+
+// -----
+
+// Per-parameter optimizers: @w (by @muon) gets Muon's one state "m" and its
+// Newton-Schulz products, @g AdamW's two moments.
+// CHECK-LABEL: nl.model @per_param
+// CHECK: func.func @train_step(%{{.*}}: tensor<4x4xf32> {nl.param = @p::@w}, %{{.*}}: tensor<4xf32> {nl.param = @p::@g}, %{{.*}}: tensor<4x4xf32> {nl.state = "w.m"}, %{{.*}}: tensor<4xf32> {nl.state = "g.m"}, %{{.*}}: tensor<4xf32> {nl.state = "g.v"}
+// CHECK: nl.matmul {{.*}} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+// CHECK: nl.sqrt {{.*}} : tensor<4xf32>
+nl.model @per_param {
+  nl.level @p every <1 steps> {
+    nl.optimizer @adamw adamw attributes {lr = 1.0e-3 : f64}
+    nl.optimizer @muon muon attributes {lr = 2.0e-2 : f64}
+    nl.param @w : tensor<4x4xf32> by @muon
+    nl.param @g : tensor<4xf32> init ones
+  }
+  func.func @step(%x: tensor<4xf32>) -> tensor<f32> {
+    %w = nl.get_param @p::@w : tensor<4x4xf32>
+    %g = nl.get_param @p::@g : tensor<4xf32>
+    %y = nl.linear %x, %w : (tensor<4xf32>, tensor<4x4xf32>) -> tensor<4xf32>
+    %z = nl.mul %y, %g : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %s = nl.sum %z : tensor<4xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}

@@ -112,16 +112,26 @@ def NL_ParamOp : NL_Op<"param", [Symbol,
     A slow weight of the enclosing level (or optimizer state of an
     `nl.optimizer`): a static-shaped float tensor, or an associative memory's
     initial state (`!nl.memory<...>`) meta-learned by this level.
-    `init` gives its initializer (`normal`/`uniform` use `std`).
+    `init` gives its initializer (`normal`/`uniform` use `std`). `by`
+    names the optimizer of its level that writes it, when the level has
+    several (a per-parameter choice, e.g. Muon for the hidden matrices and
+    AdamW for the rest: `optimizer muon(...) for matrices`); without it the
+    level's first optimizer writes it.
 
     ```mlir
-    nl.param @wq : tensor<128x128xf32> init normal std = 2.000000e-02
+    nl.param @wq : tensor<128x128xf32> init normal std = 2.000000e-02 by @muon
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, TypeAttr:$type,
       DefaultValuedAttr<NL_ParamInit, "::mlir::nl::ParamInit::normal">:$init,
-      DefaultValuedAttr<F64Attr, "0.02">:$std);
-  let assemblyFormat = "$sym_name `:` $type (`init` $init^)? (`std` `=` $std^)? attr-dict";
+      DefaultValuedAttr<F64Attr, "0.02">:$std,
+      OptionalAttr<FlatSymbolRefAttr>:$optimizer);
+  let assemblyFormat = "$sym_name `:` $type (`init` $init^)? (`std` `=` $std^)? (`by` $optimizer^)? attr-dict";
+  let extraClassDeclaration = [{
+    /// The optimizer that writes this parameter: the one `by` names, else the
+    /// first of its level (null when the level has none).
+    OptimizerOp getWriter();
+  }];
   let hasVerifier = 1;
 }
 

@@ -19,6 +19,8 @@ import sys
 
 B, H, DK, DV = 2, 2, 3, 2
 LR, BETA, DECAY = 0.3, 0.8, 0.9
+# Inner Adam's moments (a large eps keeps the first tokens' steps finite).
+BETA1, BETA2, EPS = 0.8, 0.9, 1e-2
 # The soft clamp of the per-token inner gradient norm (clamp_norm): small
 # enough that most tokens' gradients are clamped, not all.
 CLAMP = 0.5
@@ -39,6 +41,10 @@ CASES = {
     "cubic": ("cubic", "gd", None, True),
     "pseudo_huber": ("pseudo_huber", "momentum", "decay", True),
     "cosine": ("cosine", "dgd", "gate", True),
+    # Inner Adam (per-token moments, no bias correction), with decay and with
+    # a forget gate.
+    "adam_decay": ("l2", "adam", "decay", True),
+    "adam_gated": ("pseudo_huber", "adam", "gate", True),
 }
 
 # The custom objectives' regions (nl.objective custom), per token: M(k) [DV]
@@ -95,6 +101,7 @@ def reference(name, objective, optimizer, retention, gates, T, C, clamp=None):
     W, S = (B, H, DV, DK), (B, H, DV, DK)
     w = f.op(f"arith.constant dense<0.0>", t(*W))
     s = f.op(f"arith.constant dense<0.0>", t(*S))
+    s2 = f.op(f"arith.constant dense<0.0>", t(*S))
     lr = f.op(f"arith.constant dense<{LR}>", t())
     out = None
     eye = f.op("arith.constant dense<[" + ", ".join(
@@ -159,6 +166,14 @@ def reference(name, objective, optimizer, retention, gates, T, C, clamp=None):
                 alpha, sa = f.op(f"arith.constant dense<{DECAY}>", t()), ()
             else:
                 alpha, sa = f.op("arith.constant dense<1.0>", t()), ()
+            if optimizer == "adam":  # m = β1 m + (1 − β1) g, v = β2 v + (1 − β2) g², u = η m / (√v + ε)
+                s = binop(f, "add", binop(f, "mul", f.op(f"arith.constant dense<{BETA1}>", t()), (), s, S, S), S,
+                          binop(f, "mul", f.op(f"arith.constant dense<{1 - BETA1}>", t()), (), g, W, W), W, S)
+                s2 = binop(f, "add", binop(f, "mul", f.op(f"arith.constant dense<{BETA2}>", t()), (), s2, S, S), S,
+                           binop(f, "mul", f.op(f"arith.constant dense<{1 - BETA2}>", t()), (),
+                                 binop(f, "mul", g, W, g, W, W), W, W), W, S)
+                den = binop(f, "add", f.op(f"nl.sqrt {s2}", t(*S)), S, f.op(f"arith.constant dense<{EPS}>", t()), (), S)
+                u = binop(f, "mul", eta, se, binop(f, "div", s, S, den, S, S), S, S)
             if optimizer == "momentum":  # S = β S + η g; W = α W − S
                 beta = f.op(f"arith.constant dense<{BETA}>", t())
                 s = binop(f, "add", binop(f, "mul", beta, (), s, S, S), S, u, W, S)
@@ -186,7 +201,8 @@ def derived(name, objective, optimizer, retention, gates, T, C, clamp=None):
     extra = f", clamp_norm = {clamp} : f64" if clamp else ""
     opt = {"gd": f"gd attributes {{lr = {LR} : f64{extra}}}",
            "momentum": f"momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64{extra}}}",
-           "dgd": f"dgd attributes {{lr = {LR} : f64{extra}}}"}[optimizer]
+           "dgd": f"dgd attributes {{lr = {LR} : f64{extra}}}",
+           "adam": f"adam attributes {{lr = {LR} : f64, beta1 = {BETA1} : f64, beta2 = {BETA2} : f64, eps = {EPS} : f64{extra}}}"}[optimizer]
     ret = {None: "", "gate": "\n      nl.retention gate", "decay": f"\n      nl.retention decay alpha = {DECAY}"}[retention]
     mem = f"!nl.memory<matrix, heads = {H}, in = {DK}, out = {DV}>"
     if objective in CUSTOM:

@@ -64,6 +64,10 @@ struct MemoryRule {
   int64_t chunk;
   bool hasMomentum;
   bool dgd;
+  /// Inner Adam: per-token moments (scans only); `mom` then holds the first
+  /// moments of every map, then the second.
+  bool adam = false;
+  double beta2 = 0.0, eps = 0.0;
   // The level's constant rates: inner learning rate, momentum, retention
   // (1 without one) and local-retention strength (0 without one).
   double lr = 0.0, beta = 0.0, alpha = 1.0, lambda = 0.0;
@@ -113,12 +117,22 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
     r.dgd = true;
     r.hasMomentum = r.optimizer.getBeta().has_value();
     break;
+  case OptimizerKind::adam:
+  case OptimizerKind::adamw:
+    r.adam = r.hasMomentum = true;
+    r.beta = r.optimizer.getBeta1() ? r.optimizer.getBeta1()->convertToDouble()
+                                    : 0.9;
+    r.beta2 = r.optimizer.getBeta2() ? r.optimizer.getBeta2()->convertToDouble()
+                                     : 0.999;
+    r.eps =
+        r.optimizer.getEps() ? r.optimizer.getEps()->convertToDouble() : 1e-8;
+    break;
   default:
     return op->emitOpError()
            << "the inner optimizer '"
            << stringifyOptimizerKind(r.optimizer.getKind())
-           << "' of a memory level is not derived yet; use gd, momentum or "
-              "dgd";
+           << "' of a memory level is not derived yet; use gd, momentum, "
+              "dgd or adam";
   }
   if (r.optimizer.getWeightDecay() &&
       r.optimizer.getWeightDecay()->convertToDouble() != 0.0)
@@ -127,7 +141,7 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
   r.lr = r.optimizer.getLr().convertToDouble();
   if (auto c = r.optimizer.getClampNorm())
     r.clamp = c->convertToDouble();
-  if (auto beta = r.optimizer.getBeta())
+  if (auto beta = r.optimizer.getBeta(); beta && !r.adam)
     r.beta = beta->convertToDouble();
   if (r.retention && r.retention.getKind() == RetentionKind::decay)
     r.alpha = r.retention.getAlpha()->convertToDouble();
@@ -409,6 +423,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
     return failure();
 
   Value etaEff = proximalRate(eta, lambda);
+  Value clamped; // the soft clamp's factor per token [B, H, n], or null
   if (rule.clamp > 0) {
     Value sq;
     auto perTok = nb.tt(eta);
@@ -422,12 +437,47 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
           perTok);
       sq = nb.add(sq, s2);
     }
-    etaEff = nb.mul(etaEff, clampFactor(sq));
+    clamped = clampFactor(sq);
+    if (!rule.adam)
+      etaEff = nb.mul(etaEff, clamped);
   }
+  unsigned maps = grads->size();
   for (auto [i, g] : llvm::enumerate(*grads)) {
     int64_t rest = nb.tt(g).getRank() - 3;
     Value u = nb.mul(perToken(etaEff, rest), g);
-    if (rule.hasMomentum) {
+    if (rule.adam) {
+      // Inner Adam, per token t of the chunk (gradients g_t at the chunk
+      // start, clamped first when clamp_norm is set; no bias correction,
+      // the moments start at zero with the memory):
+      //   m_t = β1 m_{t-1} + (1 − β1) g_t,  v_t = β2 v_{t-1} + (1 − β2) g_t²,
+      //   u_t = η_t m_t / (sqrt(v_t) + ε).
+      // A stream's memorize = 0 keeps both moments exactly (gate 1, input 0).
+      Value gc = clamped ? nb.mul(perToken(clamped, rest), g) : g;
+      Value keep, on;
+      if (memorize) {
+        on = memorize;
+        keep = nb.sub(nb.c(memorize, 1.0), memorize);
+      }
+      auto moment = [&](Value gate, double beta, Value x, Value &state) {
+        Value in = nb.mul(nb.c(x, 1.0 - beta), x);
+        if (on) {
+          in = nb.mul(in, on);
+          gate = nb.add(gate, keep);
+        }
+        Value scan = LinearScanOp::create(b, loc, x.getType(), gate, in, state,
+                                          UnitAttr());
+        state = nb.dropUnitDims(nb.slice(scan, 2, n - 1, 1),
+                                cast<RankedTensorType>(state.getType()));
+        return scan;
+      };
+      Value beta2T = nb.bcast(nb.c(eta, rule.beta2), nb.tt(eta));
+      if (on)
+        beta2T = nb.mul(beta2T, on); // as gateByMemorize does with β
+      Value m1 = moment(betaT, rule.beta, gc, mom[i]);
+      Value m2 = moment(beta2T, rule.beta2, nb.mul(gc, gc), mom[maps + i]);
+      Value denom = nb.add(nb.un<SqrtOp>(m2), nb.c(m2, rule.eps));
+      u = nb.mul(perToken(etaEff, rest), nb.div(m1, denom));
+    } else if (rule.hasMomentum) {
       Value sT = LinearScanOp::create(b, loc, g.getType(), betaT, u, mom[i],
                                       UnitAttr());
       mom[i] = nb.dropUnitDims(nb.slice(sT, 2, n - 1, 1),
@@ -682,9 +732,12 @@ FailureOr<Value> Deriver::run() {
   double lr = rule.lr, beta = rule.beta, alpha = rule.alpha,
          lambda = rule.lambda;
 
+  Value streamFlag = memorize;
   SmallVector<Value> w(init.begin(), init.end()), mom;
-  for (auto [i, wi] : llvm::enumerate(w))
-    mom.push_back(initMom.empty() ? nb.zeros(wi.getType()) : initMom[i]);
+  // Momentum per map; inner Adam's first moments, then its second.
+  for (unsigned i = 0, e = rule.adam ? 2 * w.size() : w.size(); i < e; ++i)
+    mom.push_back(initMom.empty() ? nb.zeros(w[i % w.size()].getType())
+                                  : initMom[i]);
   auto outT = cast<RankedTensorType>(op.getResult().getType());
   Value result;
   for (int64_t s = 0; s < tokens; s += c) {
@@ -708,6 +761,10 @@ FailureOr<Value> Deriver::run() {
         inputs.append(mom);
       inputs.append({kc, vc, qc, eta, alphaT, betaT});
       inputs.append(at);
+      // Inner Adam reads a stream's memorize flag inside the region.
+      Value outerFlag = rule.adam ? memorize : Value();
+      if (outerFlag)
+        inputs.push_back(outerFlag);
       SmallVector<Type> results(ValueRange(w).getTypes());
       if (rule.hasMomentum)
         llvm::append_range(results, ValueRange(mom).getTypes());
@@ -725,9 +782,9 @@ FailureOr<Value> Deriver::run() {
         w[i] = args[i];
       unsigned off = nw;
       if (rule.hasMomentum) {
-        for (unsigned i = 0; i < nw; ++i)
+        for (unsigned i = 0; i < mom.size(); ++i)
           mom[i] = args[off + i];
-        off += nw;
+        off += mom.size();
       }
       kc = args[off];
       vc = args[off + 1];
@@ -737,6 +794,8 @@ FailureOr<Value> Deriver::run() {
       betaT = args[off + 5];
       for (auto [i, a] : llvm::enumerate(at))
         a = args[off + 6 + i];
+      if (outerFlag)
+        memorize = args.back();
     }
 
     Value y;
@@ -751,7 +810,7 @@ FailureOr<Value> Deriver::run() {
       for (auto [i, wT] : llvm::enumerate(next))
         w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
                                cast<RankedTensorType>(w[i].getType()));
-    } else if (dualForm) {
+    } else if (dualForm && !rule.adam) { // Adam's moments: the scans
       FailureOr<Value> dual =
           dualChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc, qc, eta,
                     alphaT, betaT, n, lambda);
@@ -779,9 +838,10 @@ FailureOr<Value> Deriver::run() {
       for (unsigned i = 0; i < nw; ++i)
         w[i] = region.getResult(i);
       if (rule.hasMomentum)
-        for (unsigned i = 0; i < nw; ++i)
+        for (unsigned i = 0; i < mom.size(); ++i)
           mom[i] = region.getResult(nw + i);
       y = region.getResults().back();
+      memorize = streamFlag; // the region's own copy ends with it
     }
     Value placed = n == tokens ? y : nb.pad(y, 2, s, tokens);
     result = result ? nb.add(result, placed) : placed;
@@ -910,6 +970,13 @@ struct DeriveInnerUpdates
             ss.add(typeOf(j), dict(name + ".mom", b.getStringAttr("zeros"))));
       }
     }
+    // Inner Adam's second moments, after the first (the order of `mom`).
+    for (unsigned j = 0; r.adam && j < shapes.size(); ++j) {
+      ms.momIdx.push_back(ss.next.size());
+      ms.mom.push_back(
+          ss.add(typeOf(j), dict(base + "." + suffixes[j].str() + ".sq",
+                                 b.getStringAttr("zeros"))));
+    }
     return ms;
   }
   /// Refuses a prefill (`ss`, not decode) of `tokens` that are not whole
@@ -930,9 +997,9 @@ struct DeriveInnerUpdates
     for (unsigned j = 0; j < ms.cur.size(); ++j) {
       ss.next[ms.curIdx[j]] = w[j];
       ss.next[ms.startIdx[j]] = ss.decode ? ms.start[j] : w[j];
-      if (!ms.mom.empty())
-        ss.next[ms.momIdx[j]] = mom[j];
     }
+    for (unsigned j = 0; j < ms.mom.size(); ++j)
+      ss.next[ms.momIdx[j]] = mom[j];
   }
 
   /// Self-modifying Titans (Hope, NL-A Eqs. 83–89): the memories of the level,
@@ -970,6 +1037,10 @@ struct DeriveInnerUpdates
       FailureOr<MemoryRule> r = ruleOf(sm, sm.getLevel(), tables, mem);
       if (failed(r))
         return failure();
+      if (r->adam)
+        return sm.emitOpError() << "inner adam on a self-modifying level "
+                                   "(nl.self_modify) is not derived yet; use "
+                                   "gd, momentum or dgd";
       if (r->retention && r->retention.getKind() == RetentionKind::gate)
         return sm.emitOpError() << "gate retention needs per-token gates, "
                                    "which nl.self_modify does not take; use "

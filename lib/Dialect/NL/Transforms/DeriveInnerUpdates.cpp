@@ -444,7 +444,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
   unsigned maps = grads->size();
   for (auto [i, g] : llvm::enumerate(*grads)) {
     int64_t rest = nb.tt(g).getRank() - 3;
-    Value u = nb.mul(perToken(etaEff, rest), g);
+    Value u; // the write of each token
     if (rule.adam) {
       // Inner Adam, per token t of the chunk (gradients g_t at the chunk
       // start, clamped first when clamp_norm is set; no bias correction,
@@ -478,11 +478,14 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       Value denom = nb.add(nb.un<SqrtOp>(m2), nb.c(m2, rule.eps));
       u = nb.mul(perToken(etaEff, rest), nb.div(m1, denom));
     } else if (rule.hasMomentum) {
-      Value sT = LinearScanOp::create(b, loc, g.getType(), betaT, u, mom[i],
+      Value sT = LinearScanOp::create(b, loc, g.getType(), betaT,
+                                      nb.mul(perToken(etaEff, rest), g), mom[i],
                                       UnitAttr());
       mom[i] = nb.dropUnitDims(nb.slice(sT, 2, n - 1, 1),
                                cast<RankedTensorType>(mom[i].getType()));
       u = sT;
+    } else {
+      u = nb.mul(perToken(etaEff, rest), g);
     }
     Value x = nb.un<NegOp>(u);
     Value from = start.empty() ? w[i] : start[i];

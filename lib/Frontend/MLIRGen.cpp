@@ -828,6 +828,15 @@ private:
       level.matrixOptimizer = o.name;
       level.matrixOptimizerLoc = o.loc;
     }
+    if (!decl.retentions.empty() &&
+        level.op.getFrequency().getUnit() == mlir::nl::FrequencyUnit::steps) {
+      diags.error(decl.retentions.front().loc,
+                  "level '" + decl.name +
+                      "' is written every N steps: retention is a memory "
+                      "level's forgetting (a level written every N tokens); "
+                      "for parameters use the optimizer's weight_decay");
+      return false;
+    }
     ok &= fillRetention(decl, level.op.getBody().front());
     return ok;
   }
@@ -1387,7 +1396,8 @@ private:
     Location l = loc(e.loc);
     // A memory state applied to a key (inside objectives): M(k).
     if (const Val *v = lookup(f); v && v->kind == Val::Kind::Memory) {
-      if (!arity(e, 1, 1))
+      if (!arity(e, 1, 1) ||
+          !checkArgNames(e.named, {}, "a memory read '" + f + "(k)'"))
         return std::nullopt;
       auto k = floatTensor(*e.args[0], "memory '" + f + "'");
       if (!k)

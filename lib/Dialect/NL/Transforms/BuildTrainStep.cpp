@@ -115,9 +115,16 @@ std::string unsupportedOuter(OptimizerOp opt) {
            "momentum)";
   Block *body = &opt.getBody().front();
   MemoryType t = mem.getMemoryType();
-  if (t.getKind() != MemoryKind::matrix || t.getIn() != 1 || t.getOut() != 1)
-    return "a custom outer optimizer's momentum must be matrix(1 -> 1) (one "
-           "scalar memory per parameter entry)";
+  if (t.getKind() != MemoryKind::matrix || t.getIn() != 1 || t.getOut() != 1 ||
+      t.getHeads() != 1)
+    return "a custom outer optimizer's momentum must be matrix(1 -> 1, "
+           "heads = 1) (one scalar memory per parameter entry)";
+  if (!body->getOps<ParamOp>().empty())
+    return "a custom outer optimizer's body holds its memory, objective and "
+           "retention; a 'param' there would be ignored";
+  if (opt.getBeta())
+    return "a custom outer optimizer takes no 'beta': its momentum's "
+           "forgetting is its retention (retention decay(alpha = ...))";
   if (llvm::range_size(body->getOps<ObjectiveOp>()) != 1)
     return "a custom outer optimizer needs exactly one objective (its "
            "momentum's inner objective)";

@@ -104,9 +104,16 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
     return op->emitOpError()
            << "cannot derive the update of a custom memory (read function @"
            << r.type.getFn().getValue() << ") yet";
-  if (r.objective.getKind() == ObjectiveKind::custom &&
-      failed(checkInnerObjective(r.objective)))
-    return failure();
+  if (r.objective.getKind() == ObjectiveKind::custom) {
+    if (llvm::range_size(level.getBody().front().getOps<MemoryOp>()) > 1)
+      return r.objective.emitOpError()
+             << "custom objective on level @" << level.getSymName()
+             << ", which holds several memories: it is derived for a level "
+                "of one memory (M(k) would name only the first); use a "
+                "built-in objective here";
+    if (failed(checkInnerObjective(r.objective)))
+      return failure();
+  }
   switch (r.optimizer.getKind()) {
   case OptimizerKind::gd:
     break;
@@ -154,6 +161,12 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
   FailureOr<MemoryRule> r = ruleOf(op, op.getLevel(), tables);
   if (failed(r))
     return failure();
+  if (op.getMomentum() && (!r->hasMomentum || r->adam))
+    return op.emitOpError()
+           << "a momentum gate (momentum = ...) needs an inner optimizer "
+              "with momentum (momentum, or dgd with beta); level @"
+           << r->level.getSymName() << "'s is '"
+           << stringifyOptimizerKind(r->optimizer.getKind()) << "'";
   auto flow = op.getFlow().getDefiningOp<FlowOp>();
   if (!flow || flow.getKind() != FlowKind::keys_values)
     return op.emitOpError() << "needs a keys_values flow defined by nl.flow";

@@ -60,6 +60,12 @@ LogicalResult checkCustom(ObjectiveOp objective) {
     if (llvm::is_contained(o.getOperands(), mem))
       return o.emitError() << "custom objective: the memory can only be "
                               "read, as M(k)";
+    if (isa<GetParamOp>(o))
+      return o.emitError()
+             << "custom objective: a level parameter in an objective is not "
+                "derived yet (the derived chunks are isolated regions that "
+                "take only the memory's state and the chunk's inputs); use "
+                "numbers and the model's settings";
     if (llvm::none_of(o.getOperands(),
                       [&](Value x) { return perToken.contains(x); }))
       continue; // the same for every token: computed once

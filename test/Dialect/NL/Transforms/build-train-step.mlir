@@ -160,7 +160,7 @@ nl.model @custom_l2 {
 nl.model @custom_wide {
   nl.level @p every <1 steps> {
     nl.param @w : tensor<2x2xf32>
-    // expected-error @+1 {{'nl.optimizer' op level @p: a custom outer optimizer's momentum must be matrix(1 -> 1) (one scalar memory per parameter entry)}}
+    // expected-error @+1 {{'nl.optimizer' op level @p: a custom outer optimizer's momentum must be matrix(1 -> 1, heads = 1) (one scalar memory per parameter entry)}}
     nl.optimizer @o custom attributes {lr = 1.0e-3 : f64} {
       nl.memory @m : !nl.memory<matrix, heads = 1, in = 2, out = 2>
       nl.objective dot

@@ -134,3 +134,26 @@ def finish_self_check(name, failures):
         print(f"FAIL: {f}")
     print(f"{name} self-check: " + ("FAIL" if failures else "PASS"))
     sys.exit(1 if failures else 0)
+
+
+def mean_sd(xs):
+    """(mean, sample standard deviation; 0 for one value) of `xs`."""
+    m = sum(xs) / len(xs)
+    sd = (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else 0.0
+    return m, sd
+
+
+def start_report(out, name, key, records, commands):
+    """Saves an evaluation's `records` (under `key`) and `commands` to
+    <out>-<name>.json and returns (matplotlib.pyplot with the Agg backend,
+    the base path <out>-<name> of its JSON and PNG)."""
+    import json
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = os.path.splitext(out)[0] + "-" + name
+    with open(base + ".json", "w") as f:
+        json.dump({"commands": commands, key: records}, f, indent=1)
+    return plt, base

@@ -47,8 +47,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from nl_examples import (ROOT, add_eval_args, command_lines, eval_main, example_path,  # noqa: E402
-                         finish_self_check, run_or_exit, write_section)
+from nl_examples import (add_eval_args, command_lines, eval_main, example_path, finish_self_check,  # noqa: E402
+                         mean_sd, run_or_exit, start_report, write_section)
 
 KEYS = 64
 VALUES = 64
@@ -171,22 +171,10 @@ def evaluate(a, nlc, work):
     return results
 
 
-def mean_sd(xs):
-    m = sum(xs) / len(xs)
-    sd = (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else 0.0
-    return m, sd
-
 
 def report(a, results, commands):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
-
-    base = os.path.splitext(a.out)[0] + "-mqar"
-    with open(base + ".json", "w") as f:
-        json.dump({"commands": commands, "runs": results}, f, indent=1)
+    plt, base = start_report(a.out, "mqar", "runs", results, commands)
     configs = list(dict.fromkeys((r["model"], r["width"], r["context"], r["steps"]) for r in results))
     key = ("model", "width", "context", "steps")
     lengths = sorted({r["context"] for r in results})

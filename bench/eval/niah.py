@@ -48,8 +48,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from nl_examples import (ROOT, add_eval_args, command_lines, eval_main, example_path,  # noqa: E402
-                         finish_self_check, run_or_exit, write_section)
+from nl_examples import (add_eval_args, command_lines, eval_main, example_path, finish_self_check,  # noqa: E402
+                         run_or_exit, start_report, write_section)
 
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 NEEDLE = "The pass key is {key}. Remember it. {key} is the pass key. "
@@ -203,14 +203,7 @@ def evaluate(a, nlc, work):
 
 
 def report(a, results, commands):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    base = os.path.splitext(a.out)[0] + "-niah"
-    with open(base + ".json", "w") as f:
-        json.dump({"commands": commands, "samples": results}, f, indent=1)
+    plt, base = start_report(a.out, "niah", "samples", results, commands)
     models = list(dict.fromkeys(r["model"] for r in results))
     kinds = list(dict.fromkeys(r["haystack"] for r in results))
     mults = sorted({r["multiple"] for r in results})

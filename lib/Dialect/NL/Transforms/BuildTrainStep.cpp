@@ -86,6 +86,15 @@ MemoryOp soleMemory(OptimizerOp opt) {
   return mems.size() == 1 ? mems.front() : MemoryOp();
 }
 
+/// The one objective of an optimizer's body (a custom optimizer's momentum's
+/// inner objective), or null when it has none or several.
+ObjectiveOp soleObjective(OptimizerOp opt) {
+  if (opt.getBody().empty())
+    return {};
+  auto objs = llvm::to_vector(opt.getBody().front().getOps<ObjectiveOp>());
+  return objs.size() == 1 ? objs.front() : ObjectiveOp();
+}
+
 /// Why build-train-step cannot apply `opt` as an outer optimizer, or "".
 /// A custom optimizer is derived from its body: a momentum memory
 /// `matrix(1 -> 1)` (one scalar memory per parameter entry), one objective
@@ -125,7 +134,7 @@ std::string unsupportedOuter(OptimizerOp opt) {
   if (opt.getBeta())
     return "a custom outer optimizer takes no 'beta': its momentum's "
            "forgetting is its retention (retention decay(alpha = ...))";
-  if (llvm::range_size(body->getOps<ObjectiveOp>()) != 1)
+  if (!soleObjective(opt))
     return "a custom outer optimizer needs exactly one objective (its "
            "momentum's inner objective)";
   for (RetentionOp r : body->getOps<RetentionOp>())
@@ -336,9 +345,8 @@ SmallVector<Value> applyOptimizer(NLBuilder &nb, OptimizerOp opt, Value p,
     Value key = nb.insertUnitDims(g, rank, 1); // [shape..., 1]
     Value pred = nb.insertUnitDims(nb.mul(m, g), rank, 1);
     Value target = nb.bcast(c(-1.0), pred.getType());
-    Value inner =
-        buildInnerObjective(nb.b, nb.loc, *body.getOps<ObjectiveOp>().begin(),
-                            pred, target, key, /*lead=*/rank);
+    Value inner = buildInnerObjective(nb.b, nb.loc, soleObjective(opt), pred,
+                                      target, key, /*lead=*/rank);
     FailureOr<SmallVector<Value>> dm =
         buildGradients(nb.b, inner, Value(), {m});
     if (failed(dm))
@@ -556,8 +564,7 @@ struct BuildTrainStep
         return WalkResult::interrupt();
       }
       if (opt.getKind() == OptimizerKind::custom &&
-          failed(checkInnerObjective(
-              *opt.getBody().front().getOps<ObjectiveOp>().begin())))
+          failed(checkInnerObjective(soleObjective(opt))))
         return WalkResult::interrupt();
       params.push_back(
           {p, paramPath(p, p.getSymNameAttr()), opt, level, f.getPeriod()});

@@ -479,8 +479,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
         }
         Value scan = LinearScanOp::create(b, loc, x.getType(), gate, in, state,
                                           UnitAttr());
-        state = nb.dropUnitDims(nb.slice(scan, 2, n - 1, 1),
-                                cast<RankedTensorType>(state.getType()));
+        state = nb.lastToken(scan, state.getType());
         return scan;
       };
       Value beta2T = nb.bcast(nb.c(eta, rule.beta2), nb.tt(eta));
@@ -494,8 +493,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       Value sT = LinearScanOp::create(b, loc, g.getType(), betaT,
                                       nb.mul(perToken(etaEff, rest), g), mom[i],
                                       UnitAttr());
-      mom[i] = nb.dropUnitDims(nb.slice(sT, 2, n - 1, 1),
-                               cast<RankedTensorType>(mom[i].getType()));
+      mom[i] = nb.lastToken(sT, mom[i].getType());
       u = sT;
     } else {
       u = nb.mul(perToken(etaEff, rest), g);
@@ -824,8 +822,7 @@ FailureOr<Value> Deriver::run() {
         return failure();
       y = read(next, qc);
       for (auto [i, wT] : llvm::enumerate(next))
-        w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
-                               cast<RankedTensorType>(w[i].getType()));
+        w[i] = nb.lastToken(wT, w[i].getType());
     } else if (dualForm && !rule.adam) { // Adam's moments: the scans
       FailureOr<Value> dual =
           dualChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc, qc, eta,
@@ -840,8 +837,7 @@ FailureOr<Value> Deriver::run() {
         return failure();
       y = read(next, qc);
       for (auto [i, wT] : llvm::enumerate(next))
-        w[i] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
-                               cast<RankedTensorType>(w[i].getType()));
+        w[i] = nb.lastToken(wT, w[i].getType());
     }
     if (region) {
       SmallVector<Value> yielded(w);
@@ -1173,8 +1169,7 @@ struct DeriveInnerUpdates
                                         : ArrayRef<Value>())))
           return failure();
         for (auto [j, wT] : llvm::enumerate(next))
-          w[i][j] = nb.dropUnitDims(nb.slice(wT, 2, n - 1, 1),
-                                    cast<RankedTensorType>(w[i][j].getType()));
+          w[i][j] = nb.lastToken(wT, w[i][j].getType());
       }
       if (region) {
         SmallVector<Value> yielded;

@@ -160,6 +160,12 @@ struct NLBuilder {
     assert(re && "insertUnitDims: no reassociation");
     return tensor::ExpandShapeOp::create(b, loc, to, x, *re);
   }
+  /// The last token of `x` [B, H, n, S...] (tokens are dim 2) as `to`
+  /// [B, H, S...]: the state a scan leaves at the end of a chunk.
+  Value lastToken(Value x, Type to) {
+    int64_t n = tt(x).getDimSize(2);
+    return dropUnitDims(slice(x, 2, n - 1, 1), cast<RankedTensorType>(to));
+  }
   /// The inverse of insertUnitDims.
   Value dropUnitDims(Value x, RankedTensorType to) {
     if (x.getType() == to)

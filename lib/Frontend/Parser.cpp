@@ -948,11 +948,14 @@ private:
     return lhs;
   }
 
+  // Nesting is counted once per level the user sees: a parenthesized or
+  // call-argument expression (parseExpr), a unary minus, a right operand of
+  // '^'; the parse functions between them add none.
   ExprPtr parseUnary() {
-    DepthGuard guard(*this);
-    if (!guard.ok)
-      return nullptr;
     if (at(Tok::Minus)) {
+      DepthGuard guard(*this);
+      if (!guard.ok)
+        return nullptr;
       Loc loc = cur().loc;
       ++idx;
       ExprPtr operand = parseUnary();
@@ -969,6 +972,9 @@ private:
   ExprPtr parsePower() {
     ExprPtr base = parsePostfix();
     if (base && at(Tok::Caret)) {
+      DepthGuard guard(*this);
+      if (!guard.ok)
+        return nullptr;
       Loc loc = cur().loc;
       ++idx;
       ExprPtr exp = parseUnary(); // right-associative
@@ -980,9 +986,6 @@ private:
   }
 
   ExprPtr parsePostfix() {
-    DepthGuard guard(*this);
-    if (!guard.ok)
-      return nullptr;
     ExprPtr e = parsePrimary();
     while (e && at(Tok::LParen)) {
       if (e->kind != Expr::Kind::Name) {

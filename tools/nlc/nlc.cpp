@@ -36,6 +36,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -256,6 +257,11 @@ int main(int argc, char **argv) {
     if (!shown && o->getOptionHiddenFlag() == cl::NotHidden)
       o->setHiddenFlag(cl::Hidden);
   }
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "nlc " NL_VERSION ", the Nested Learning Compiler\n  built with "
+          "MLIR and LLVM "
+       << LLVM_VERSION_STRING << "\n";
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "nlc: the Nested Learning Compiler\n\n"
@@ -508,11 +514,15 @@ int main(int argc, char **argv) {
                   ? false
                   : fuseMemoryUpdates.getValue();
   auto noStream = (*module)->getAttrOfType<StringAttr>("nl.no_stream");
+  // The input file with its --set flags, for the commands suggested below.
+  std::string fileAndSets = inputFile;
+  for (const std::string &kv : setConfig)
+    fileAndSets += " --set " + kv;
   if (failed(nlc::buildEntryPoints(*module, levels, cuda ? "cuda" : "cpu", fuse,
                                    configureChecks))) {
     llvm::errs() << "nlc: cannot build the training step of '" << inputFile
                  << "'; the error above names the source location (nlc "
-                 << inputFile
+                 << fileAndSets
                  << " --emit=nl | nl-opt --derive-inner-updates "
                     "--build-train-step reproduces it)\n";
     return 1;
@@ -521,7 +531,7 @@ int main(int argc, char **argv) {
     llvm::outs() << inputFile
                  << ": ok: the model, every memory's update rule and the "
                     "training step derive; `nlc "
-                 << inputFile << " -o NAME` builds the executable\n";
+                 << fileAndSets << " -o NAME` builds the executable\n";
     if (noStream)
       llvm::outs() << inputFile
                    << ": note: no stream entry points: " << noStream.getValue()

@@ -155,6 +155,9 @@ private:
   std::map<std::string, double> config;
   std::map<std::string, std::string> setFlags; // settings given by --set
   int64_t B = 8, T = 256, H = 1; // batch, context, default memory heads
+  // While an optimizer definition's states are made: memories default to 1
+  // head (one momentum memory per parameter entry).
+  bool inOptimizerDef = false;
   int64_t F = 0, O = 1; // features and outputs of a row (models of rows)
   std::map<std::string, std::unique_ptr<LevelInfo>> levels; // by name
   LevelInfo *defaultOwner = nullptr;
@@ -528,7 +531,8 @@ private:
     using mlir::nl::Activation;
     using mlir::nl::MemoryKind;
     using mlir::nl::MemoryNorm;
-    int64_t defaultHeads = H;
+    // An optimizer's momentum memory is one per parameter entry: 1 head.
+    int64_t defaultHeads = inOptimizerDef ? 1 : H;
     if (t.kind != "matrix" && t.kind != "mlp") {
       auto it = memoryDefs.find(t.kind);
       if (it == memoryDefs.end())
@@ -654,25 +658,18 @@ private:
   /// Creates an nl.param in `owner`; returns its reference.
   std::optional<Val> declareParam(const ParamDecl &p, LevelInfo &owner,
                                   const std::string &name) {
-    Type type;
-    if (p.memType) {
-      auto mt = memoryType(*p.memType);
-      if (!mt)
-        return std::nullopt;
-      type = *mt;
-    } else {
-      SmallVector<int64_t> shape;
-      for (auto &d : p.shape) {
-        auto v = constInt(*d, "a parameter dimension");
-        if (!v)
-          return std::nullopt;
-        shape.push_back(*v);
-      }
-      auto t = tensorTypeOf(p, shape);
-      if (!t)
-        return std::nullopt;
-      type = *t;
-    }
+    // Nothing could read or write a memory-typed parameter: refused rather
+    // than left for build-train-step to trip over.
+    if (p.memType)
+      return error(p.loc,
+                   "a parameter of memory type ('param " + p.name +
+                       " : TYPE') has no use: a memory's learned initial "
+                       "state is declared by 'state NAME : TYPE init "
+                       "learned' in the level that writes it");
+    auto t = shapedParamType(p);
+    if (!t)
+      return std::nullopt;
+    Type type = *t;
     if (!reserve(owner, name, p.loc) ||
         !createParam(owner.op.getBody().front(), p, name, type,
                      mlir::nl::ParamInit::normal))
@@ -1094,7 +1091,9 @@ private:
              createParam(ob, p, p.name, *t, mlir::nl::ParamInit::zeros);
       }
       LevelInfo scratch;
+      inOptimizerDef = true;
       ok &= fillStates(def->body, ob, scratch, nullptr);
+      inOptimizerDef = false;
       ok &= fillObjectives(def->body, ob, scratch);
       ok &= fillRetention(def->body, ob);
       return ok;
@@ -1138,6 +1137,11 @@ private:
                               where +
                               " (its parameters are the memory's "
                               "state)");
+    return shapedParamType(p);
+  }
+
+  /// The tensor type of `param NAME [d1, d2, ...]`: each dim a constant.
+  std::optional<Type> shapedParamType(const ParamDecl &p) {
     SmallVector<int64_t> shape;
     for (auto &d : p.shape) {
       auto v = constInt(*d, "a parameter dimension");
@@ -1620,7 +1624,7 @@ private:
   }
 
   std::optional<Val> genAttention(const Expr &e) {
-    if (!arity(e, 3, 3) || !checkNamed(e, {"window", "scale"}))
+    if (!arity(e, 3, 3) || !checkNamed(e, {"window", "scale", "rope"}))
       return std::nullopt;
     auto q = tensorArg(e, 0, 4, "queries [B, H, T, d]");
     auto k = tensorArg(e, 1, 4, "keys [B, H, T, d]");
@@ -1632,12 +1636,25 @@ private:
                               " and keys " + shapeStr(shapeOf(*k)) + " differ");
     IntegerAttr window;
     FloatAttr scale;
+    std::optional<double> ropeBase;
     for (auto &a : e.named) {
       if (a.name == "window") {
         auto w = constInt(*a.value, "an attention window");
         if (!w)
           return std::nullopt;
         window = b.getI64IntegerAttr(*w);
+      } else if (a.name == "rope") {
+        ropeBase = constNumber(*a.value);
+        if (!ropeBase)
+          return std::nullopt;
+        if (!(*ropeBase > 1.0))
+          return error(a.value->loc, "the rotary base (rope = ...) must be "
+                                     "above 1 (10000 is the usual one)");
+        if (shapeOf(*q).back() % 2 != 0)
+          return error(a.value->loc,
+                       "rotary embeddings rotate pairs of a head's "
+                       "query and key entries: the head width " +
+                           std::to_string(shapeOf(*q).back()) + " is odd");
       } else {
         auto s = constNumber(*a.value);
         if (!s)
@@ -1649,7 +1666,12 @@ private:
     out.back() = shapeOf(*v).back();
     int64_t seen = window ? window.getInt() : trainContext;
     if (streamTokens && seen > 1)
-      return Val::tensor(streamAttention(*q, *k, *v, seen, scale, loc(e.loc)));
+      return Val::tensor(
+          streamAttention(*q, *k, *v, seen, scale, ropeBase, loc(e.loc)));
+    if (ropeBase) {
+      q = rotary(*q, 0, *ropeBase, loc(e.loc));
+      k = rotary(*k, 0, *ropeBase, loc(e.loc));
+    }
     return Val::tensor(mlir::nl::AttentionOp::create(
         b, loc(e.loc), f32(out), *q, *k, *v, window, scale));
   }
@@ -1661,8 +1683,51 @@ private:
   /// (zeros at the start of a stream, with a validity row [B, S] of 0/1),
   /// prepended to the call's own; the last S rows of each are the caches
   /// after the call.
+  /// Rotary position embeddings (RoFormer, Su et al. 2021, Eq. 34; the
+  /// half-split pairing of GPT-NeoX and LLaMA): x [B, H, N, d] holds the
+  /// tokens at positions offset .. offset + N - 1, and entry pair (i, i +
+  /// d/2) of the token at position p is rotated by the angle p base^(-2i/d),
+  ///   out_i       = x_i cos - x_{i+d/2} sin
+  ///   out_{i+d/2} = x_{i+d/2} cos + x_i sin.
+  /// A query-key score then depends on their positions' difference only,
+  /// so a window's positions may start at 0 wherever it lies in the text.
+  /// Built of slices, pads and products with constant [N, d] tables, so its
+  /// VJP and lowering are theirs.
+  Value rotary(Value x, int64_t offset, double base, Location l) {
+    using namespace mlir::nl;
+    ArrayRef<int64_t> s = shapeOf(x);
+    int64_t n = s[2], d = s[3], half = d / 2;
+    auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+    auto table = [&](bool sine) {
+      auto t = f32({n, d});
+      SmallVector<Attribute> vals;
+      for (int64_t p = 0; p < n; ++p)
+        for (int64_t i = 0; i < d; ++i) {
+          double angle = (double)(offset + p) *
+                         std::pow(base, -2.0 * (double)(i % half) / (double)d);
+          double v = sine ? (i < half ? -std::sin(angle) : std::sin(angle))
+                          : std::cos(angle);
+          vals.push_back(b.getFloatAttr(floatType, v));
+        }
+      return arith::ConstantOp::create(b, l, t, DenseElementsAttr::get(t, vals))
+          .getResult();
+    };
+    SmallVector<int64_t> halfShape(s);
+    halfShape.back() = half;
+    auto ht = f32(halfShape), ft = f32(s);
+    // [x_{d/2..}, x_{..d/2}]: each entry's partner in its pair.
+    Value lo = SliceOp::create(b, l, ht, x, i64(3), i64(0), i64(half));
+    Value hi = SliceOp::create(b, l, ht, x, i64(3), i64(half), i64(half));
+    Value swapped = AddOp::create(
+        b, l, ft, PadOp::create(b, l, ft, hi, i64(3), i64(0), i64(d)),
+        PadOp::create(b, l, ft, lo, i64(3), i64(half), i64(d)));
+    return AddOp::create(b, l, ft, MulOp::create(b, l, ft, x, table(false)),
+                         MulOp::create(b, l, ft, swapped, table(true)));
+  }
+
   Value streamAttention(Value q, Value k, Value v, int64_t seen,
-                        FloatAttr scale, Location l) {
+                        FloatAttr scale, std::optional<double> ropeBase,
+                        Location l) {
     using namespace mlir::nl;
     ArrayRef<int64_t> qs = shapeOf(q);
     int64_t bsz = qs[0], h = qs[1], n = qs[2], dk = qs[3], dv = shapeOf(v)[3],
@@ -1690,7 +1755,14 @@ private:
     Value vc = entryBlock->addArgument(f32({bsz, h, cache, dv}), l);
     Value valid = entryBlock->addArgument(f32({bsz, cache}), l);
     Value keys = cat(kc, k, 2), values = cat(vc, v, 2);
-    Value kt = TransposeOp::create(b, l, f32({bsz, h, dk, all}), keys);
+    // The cache holds keys before rotation; the concatenation's positions
+    // are 0 .. all - 1, the call's queries at cache .. all - 1.
+    Value rotated = keys;
+    if (ropeBase) {
+      q = rotary(q, cache, *ropeBase, l);
+      rotated = rotary(keys, 0, *ropeBase, l);
+    }
+    Value kt = TransposeOp::create(b, l, f32({bsz, h, dk, all}), rotated);
     auto st = f32({bsz, h, n, all});
     Value scores = MatmulOp::create(b, l, st, q, kt);
     double sc = scale ? scale.getValueAsDouble() : 1.0 / std::sqrt((double)dk);
@@ -2637,9 +2709,17 @@ bool addStreamEntries(ModuleOp module, const File &file,
     OwningOpRef<ModuleOp> sm =
         mlirGen(*module->getContext(), file, files, diags, o);
     if (!sm || diags.numErrors) {
+      // The model as written for its whole context does not run on fewer
+      // tokens (e.g. learned positions: a [context, d] table added to the
+      // tokens): say so, with where it went wrong on `tokens` tokens.
       for (auto &e : diags.entries)
         if (e.isError) {
-          why = e.message;
+          why = "the model does not run on " + std::to_string(tokens) +
+                " token" + (tokens == 1 ? "" : "s") +
+                " at a time (something in it is sized by the context, "
+                "such as learned positions); built that way, " +
+                files.paths[e.loc.file] + ":" + std::to_string(e.loc.line) +
+                ":" + std::to_string(e.loc.col) + ": " + e.message;
           break;
         }
       dropMade();

@@ -40,12 +40,14 @@ LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
   return parsePassPipeline(nlToLinalg(rollChunks, attentionKernels), pm);
 }
 
-/// Bufferization with identity layouts at function boundaries (results
+/// Bufferization with identity layouts at function boundaries (each result
+/// its own tensor first, nl-distinct-results; results
 /// through out-parameters with `resultsToOutParams`), deallocation, static
 /// copies as linalg.copy: the stage both targets share, from linalg on
 /// tensors to memrefs.
 static std::string bufferize(bool resultsToOutParams) {
-  std::string text = "one-shot-bufferize{bufferize-function-boundaries "
+  std::string text = "nl-distinct-results,"
+                     "one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
                      "allow-return-allocs-from-loops},";
   if (resultsToOutParams)

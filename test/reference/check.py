@@ -89,6 +89,12 @@ def main():
     ap.add_argument("--memory-norm", choices=["layer", "rms"],
                     help="titans only: give the example's mlp memory this output normalization "
                          "(norm = ..., docs/language.md 'Stabilizers'), the reference too")
+    ap.add_argument("--rope", type=float,
+                    help="transformer only: rotary position embeddings of this base in every "
+                         "attention (attention(..., rope = BASE)), the reference too")
+    ap.add_argument("--ref-rope", type=float,
+                    help="give the reference this rotary base instead of --rope's (a control: "
+                         "another base must fail)")
     ap.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
     a = ap.parse_args()
     every = dict(e.split("=", 1) for e in a.every)
@@ -100,12 +106,22 @@ def main():
     src = os.path.join(work, f"{a.model}.nl")
     with open(os.path.join(ROOT, "examples", f"{a.model}.nl")) as f:
         text = with_frequencies(f.read(), every)
-    if a.memory_norm:
-        if a.model != "titans":
-            sys.exit("check.py: --memory-norm is for --model titans")
-        text, k = re.subn(r"(memory neural = mlp\(.*act = silu)\)", rf"\1, norm = {a.memory_norm})", text)
+
+    def edit(flag, model, what, pattern, repl):
+        """`text` with the one match of `pattern` replaced, for --flag."""
+        nonlocal text
+        if a.model != model:
+            sys.exit(f"check.py: {flag} is for --model {model}")
+        text, k = re.subn(pattern, repl, text)
         if k != 1:
-            sys.exit("check.py: the memory type of examples/titans.nl not found (once)")
+            sys.exit(f"check.py: {what} of examples/{model}.nl not found (once)")
+
+    if a.memory_norm:
+        edit("--memory-norm", "titans", "the memory type", r"(memory neural = mlp\(.*act = silu)\)",
+             rf"\1, norm = {a.memory_norm})")
+    if a.rope:
+        edit("--rope", "transformer", "the attention call", r"(attention\(heads\(.*, heads\))\)",
+             rf"\1, rope = {a.rope})")
     with open(src, "w") as f:
         f.write(text)
     exe = os.path.join(work, a.model)
@@ -151,7 +167,8 @@ def main():
 
     d0 = dumps[0]
     names = sorted(k[len("param."):] for k in d0 if k.startswith("param."))
-    cfg = {"heads": a.heads, "layers": a.layers, "chunk": every, "memory_norm": a.memory_norm}
+    cfg = {"heads": a.heads, "layers": a.layers, "chunk": every, "memory_norm": a.memory_norm,
+           "rope": a.ref_rope or a.rope}
     forward = nlref.MODELS[a.model]
     torch.set_grad_enabled(True)
 

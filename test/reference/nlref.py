@@ -75,6 +75,20 @@ def attention(q, k, v):
     return torch.softmax(s, -1) @ v
 
 
+def rope(x, base):
+    """Rotary position embeddings (RoFormer, Su et al. 2021, Eq. 34), the
+    half-split pairing of GPT-NeoX/LLaMA: entries i and i + d/2 of the token
+    at position t form a 2-vector rotated by the angle t base^(-2i/d).
+    [B, H, T, d], positions 0 .. T - 1."""
+    T, d = x.shape[2], x.shape[3]
+    half = d // 2
+    theta = base ** (-2.0 * torch.arange(half, dtype=torch.float64) / d)
+    angle = torch.arange(T, dtype=torch.float64)[:, None] * theta[None, :]  # [T, d/2]
+    c, s = torch.cos(angle).to(x.dtype), torch.sin(angle).to(x.dtype)
+    a, b = x[..., :half], x[..., half:]
+    return torch.cat([a * c - b * s, a * s + b * c], dim=-1)
+
+
 def cross_entropy(logits, targets):
     """Mean next-token cross-entropy in nats/token: [B, T, V], [B, T]."""
     V = logits.shape[-1]
@@ -264,7 +278,10 @@ def transformer(P, ids, cfg):
     for i in range(cfg["layers"]):
         p = lambda n: P[f"{pre}layer.{i}.{n}"]
         h = rmsnorm(x, p("norm1"))
-        a = attention(heads(h @ p("wq"), H), heads(h @ p("wk"), H), heads(h @ p("wv"), H))
+        q, k = heads(h @ p("wq"), H), heads(h @ p("wk"), H)
+        if cfg.get("rope"):
+            q, k = rope(q, cfg["rope"]), rope(k, cfg["rope"])
+        a = attention(q, k, heads(h @ p("wv"), H))
         x = x + merge(a) @ p("wo")
         x = x + mlp_block(x, p("norm2"), p("w_up"), p("w_down"), gelu)
     return rmsnorm(x, P[pre + "norm_f"]) @ P[pre + "head"]

@@ -106,7 +106,15 @@ LogicalResult LogOp::buildVJP(OpBuilder &builder, ValueRange dys,
 LogicalResult SqrtOp::buildVJP(OpBuilder &builder, ValueRange dys,
                                SmallVectorImpl<Value> &dxs) {
   VJP_PROLOGUE(*this);
-  dxs[0] = v.div(v.mul(dy, v.c(dy, 0.5)), getResult());
+  // dy / (2 sqrt(x)) where x > 0, and 0 at x = 0 (where the derivative is
+  // infinite): a square root of a sum of squares, sqrt(g²) = |g|, then
+  // has the subgradient sign(0) = 0 there, as nl.abs's VJP, instead of
+  // 0 * inf = NaN (inner Adam's sqrt(v) on a memory whose gradient is
+  // still exactly 0, e.g. from a zero initial state).
+  Value y = getResult();
+  Value pos = v.un<StepOp>(y);
+  Value safe = v.add(y, v.sub(v.c(y, 1.0), pos)); // y, or 1 where y = 0
+  dxs[0] = v.mul(pos, v.div(v.mul(dy, v.c(dy, 0.5)), safe));
   return success();
 }
 

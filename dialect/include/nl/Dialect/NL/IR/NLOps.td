@@ -455,7 +455,7 @@ def NL_NegOp : NL_UnaryOp<"neg", "-x">;
 def NL_AbsOp : NL_UnaryOp<"abs", "|x|">;
 def NL_ExpOp : NL_UnaryOp<"exp", "exp(x)">;
 def NL_LogOp : NL_UnaryOp<"log", "log(x)">;
-def NL_SqrtOp : NL_UnaryOp<"sqrt", "sqrt(x)">;
+def NL_SqrtOp : NL_UnaryOp<"sqrt", "sqrt(x) (VJP dy / (2 sqrt(x)), 0 at x = 0)">;
 def NL_SiluOp : NL_UnaryOp<"silu", "silu(x) = x sigmoid(x)">;
 def NL_GeluOp : NL_UnaryOp<"gelu", "gelu(x) (tanh approximation)">;
 def NL_SigmoidOp : NL_UnaryOp<"sigmoid", "sigmoid(x) = 1 / (1 + exp(-x))">;

@@ -387,6 +387,34 @@ def FuseMultiUseElementwise : Pass<"nl-fuse-multi-use-elementwise", "::mlir::Mod
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def DistinctResults : Pass<"nl-distinct-results", "::mlir::ModuleOp"> {
+  let summary = "Give every result of a function its own tensor before bufferization";
+  let description = [{
+    Two parameters can have the same gradient (`y = x * (u + z)`: the
+    gradients of `u` and `z` are one value after CSE), so the training step
+    may return one tensor in two result positions. Bufferized with results
+    as out-parameters (`buffer-results-to-out-params{hoist-static-allocs}`),
+    such a function has one allocation for two out-parameters, which that
+    upstream pass does not handle (it crashed in MLIR 22).
+
+    This pass replaces every `func.return` operand that an earlier operand
+    of the same return already holds by a `linalg.copy` of it into a fresh
+    `tensor.empty`, so that each result bufferizes to its own buffer. It
+    runs just before `one-shot-bufferize` (after the last canonicalization,
+    which would fold the copy). Numbers are unchanged.
+
+    ```mlir
+    return %g, %g : tensor<8xf32>, tensor<8xf32>
+    // becomes
+    %e = tensor.empty() : tensor<8xf32>
+    %c = linalg.copy ins(%g : tensor<8xf32>) outs(%e : tensor<8xf32>) -> tensor<8xf32>
+    return %g, %c : tensor<8xf32>, tensor<8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def FoldTransposes : Pass<"nl-fold-transposes", "::mlir::ModuleOp"> {
   let summary = "Read the operands of linalg.generic ops through transposes instead of materializing them";
   let description = [{

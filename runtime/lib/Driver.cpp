@@ -704,6 +704,9 @@ struct GenerateOptions {
   /// Memories learn while reading (off: frozen at their learned initial
   /// state, the ablation of test-time memorization).
   bool memorize = true;
+  /// Independent continuations of the prompt (`--batch`): sample r draws
+  /// from its own random stream (sample 0 is the one of --batch 1).
+  int64_t samples = 1;
 };
 
 int generate(Model &model, const GenerateOptions &o) {
@@ -725,6 +728,14 @@ int generate(Model &model, const GenerateOptions &o) {
       throw Error("--state-in and --state-out need the stream entry points" +
                   why);
   }
+  int64_t rows = o.samples;
+  if (rows > 1 && (!o.stateIn.empty() || !o.stateOut.empty()))
+    throw Error("--state-in and --state-out carry one stream: give --batch 1");
+  if (!stream && rows > m.batch)
+    throw Error(fmt::format(
+        "--batch {}: re-running the window, '{}' samples at most its "
+        "compiled batch of {} rows at once",
+        rows, m.model, m.batch));
   checkOutputDir(o.stateOut, "--state-out");
   State s = model.load(o.runDir + "/" + kCheckpoint);
   std::vector<int32_t> text;
@@ -746,27 +757,36 @@ int generate(Model &model, const GenerateOptions &o) {
     promptOut = true;
   };
   std::vector<double> p(static_cast<size_t>(m.vocab));
-  // The next token from one row of logits.
-  auto sample = [&](const float *row, int64_t i) {
+  // The next token of sample r from one row of logits.
+  auto sample = [&](const float *row, int64_t i, int64_t r) {
     int64_t bad = firstNonFinite(row, static_cast<size_t>(m.vocab));
     if (bad >= 0) {
       std::fflush(stdout);
-      throw NonFinite(fmt::format("generated token {}: the logits are not "
-                                  "finite ({} for token {}); stopping",
-                                  i + 1, row[bad], bad));
+      throw NonFinite(fmt::format(
+          "generated token {}{}: the logits are not finite ({} for token "
+          "{}); stopping",
+          i + 1, rows > 1 ? fmt::format(" of sample {}", r) : "", row[bad],
+          bad));
     }
     if (o.temperature <= 0)
       return static_cast<int32_t>(std::max_element(row, row + m.vocab) - row);
     double mx = *std::max_element(row, row + m.vocab), z = 0;
     for (int64_t v = 0; v < m.vocab; ++v)
       z += p[v] = std::exp((row[v] - mx) / o.temperature);
-    double u = randomUniform(o.seed, 0x67656e /* "gen" */, i) * z;
+    double u = randomUniform(o.seed, 0x67656e /* "gen" */ + r, i) * z;
     int32_t next = 0;
     for (; next < m.vocab - 1 && (u -= p[next]) > 0; ++next)
       ;
     return next;
   };
-  auto put = [&](int32_t next) {
+  // One sample streams to stdout as it is generated; several are printed
+  // at the end, each under a header line.
+  std::vector<std::string> outs(static_cast<size_t>(rows));
+  auto put = [&](int32_t next, int64_t r) {
+    if (rows > 1) {
+      outs[r].push_back(static_cast<char>(next));
+      return;
+    }
     putPrompt();
     std::fputc(next, stdout);
     std::fflush(stdout);
@@ -778,48 +798,74 @@ int generate(Model &model, const GenerateOptions &o) {
   if (stream) {
     // The prompt read once, then one decode step per token: the memories
     // keep what they read, past the compiled context.
-    Stream st(model, s);
-    st.memorize = o.memorize;
+    // Each sample a stream of its own (the stream functions read one
+    // sequence), all from the state after the prompt.
+    std::vector<std::unique_ptr<Stream>> st;
+    for (int64_t r = 0; r < rows; ++r) {
+      st.push_back(std::make_unique<Stream>(model, s));
+      st.back()->memorize = o.memorize;
+    }
     if (!o.stateIn.empty())
-      st.load(o.stateIn);
+      st[0]->load(o.stateIn);
     double t0 = now();
     std::vector<float> logits(text.size() * static_cast<size_t>(m.vocab));
-    st.feed(text.data(), text.size(), logits.data());
-    std::vector<float> row(logits.end() - m.vocab, logits.end());
+    st[0]->feed(text.data(), text.size(), logits.data());
+    if (rows > 1) {
+      Stream::Snapshot prompt = st[0]->snapshot();
+      for (int64_t r = 1; r < rows; ++r)
+        st[r]->restore(prompt);
+    }
+    std::vector<std::vector<float>> row(
+        static_cast<size_t>(rows),
+        std::vector<float>(logits.end() - m.vocab, logits.end()));
     t1 = now();
     readTime = t1 - t0;
-    for (int64_t i = 0; i < o.count; ++i) {
-      int32_t next = sample(row.data(), i);
-      put(next);
-      st.feed(&next, 1, row.data());
-    }
+    for (int64_t i = 0; i < o.count; ++i)
+      for (int64_t r = 0; r < rows; ++r) {
+        int32_t next = sample(row[r].data(), i, r);
+        put(next, r);
+        st[r]->feed(&next, 1, row[r].data());
+      }
     if (!o.stateOut.empty())
-      st.save(o.stateOut);
+      st[0]->save(o.stateOut);
   } else {
     Scratch scratch;
     scratch.batch = Dataset::makeBatch(m);
     Call call = callOn(model, "logits", nl_logits, s, scratch);
     const float *logits = scratch.out.begin()->second.data();
+    // Sample r in row r of one call (rows of the compiled batch).
+    std::vector<std::vector<int32_t>> texts(static_cast<size_t>(rows), text);
+    size_t width = static_cast<size_t>(m.context) + 1; // a batch row
     for (int64_t i = 0; i < o.count; ++i) {
-      // The last `context` tokens, in row 0 (the model is causal: the
+      // The last `context` tokens of each (the model is causal: the
       // positions after them do not change their logits).
-      size_t n = std::min(text.size(), static_cast<size_t>(m.context));
-      std::copy(text.end() - static_cast<long>(n), text.end(),
-                scratch.batch.tokens.begin());
+      size_t n = std::min(texts[0].size(), static_cast<size_t>(m.context));
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy(texts[r].end() - static_cast<long>(n), texts[r].end(),
+                  scratch.batch.tokens.begin() + r * width);
       call();
-      int32_t next = sample(logits + (n - 1) * static_cast<size_t>(m.vocab), i);
-      text.push_back(next);
-      put(next);
+      for (int64_t r = 0; r < rows; ++r) {
+        int32_t next = sample(logits + (r * m.context + n - 1) *
+                                           static_cast<size_t>(m.vocab),
+                              i, r);
+        texts[r].push_back(next);
+        put(next, r);
+      }
     }
   }
-  putPrompt();
-  std::fputc('\n', stdout);
+  if (rows > 1)
+    for (int64_t r = 0; r < rows; ++r)
+      fmt::print("=== sample {} ===\n{}{}\n", r, o.prompt, outs[r]);
+  else {
+    putPrompt();
+    std::fputc('\n', stdout);
+  }
   double genTime = now() - t1;
   fmt::print(stderr,
              "{}: generate: {} prompt tokens in {:.3f} s, {} tokens in {:.3f} "
              "s ({:.1f} tokens/s, {})\n",
-             m.model, promptTokens, readTime, o.count, genTime,
-             o.count / std::max(genTime, 1e-9),
+             m.model, promptTokens, readTime, o.count * rows, genTime,
+             static_cast<double>(o.count * rows) / std::max(genTime, 1e-9),
              stream ? "state carried" : "window re-run per token");
   return kOk;
 }
@@ -1505,6 +1551,12 @@ int run(int argc, char **argv) {
                      "points)")
         ->capture_default_str()
         ->check(onOff);
+    genCmd
+        ->add_option("--batch", g.samples,
+                     "independent continuations of the prompt, printed one "
+                     "after the other under '=== sample N ==='")
+        ->capture_default_str()
+        ->check(integerIn(1, 64));
     genCmd->add_flag("--window", g.window,
                      "re-run the last context tokens for every token "
                      "instead of carrying the memories' state");

@@ -351,6 +351,9 @@ private:
   static constexpr double kMaxParamElements = double(int64_t(1) << 34);
   /// A `repeat` count.
   static constexpr int64_t kMaxRepeat = 1024;
+  /// Entries of an attention's rotary tables, cos and sin [T, d] together
+  /// (constants of the IR: at 2^22, 16 MiB each in float32).
+  static constexpr int64_t kMaxRopeTable = int64_t(1) << 22;
 
   /// a OP b on constants; NaN for a division by zero.
   static double foldConstant(char op, double a, double c) {
@@ -1655,10 +1658,23 @@ private:
                        "rotary embeddings rotate pairs of a head's "
                        "query and key entries: the head width " +
                            std::to_string(shapeOf(*q).back()) + " is odd");
+        // The rotation's cos and sin tables are constants [T, d] of the IR
+        // (2 T - 1 rows in a stream entry point).
+        if (2 * shapeOf(*q)[2] * shapeOf(*q).back() > kMaxRopeTable)
+          return error(
+              a.value->loc,
+              "rotary embeddings over " + std::to_string(shapeOf(*q)[2]) +
+                  " positions of width " + std::to_string(shapeOf(*q).back()) +
+                  ": their cos and sin tables (2 x positions x width "
+                  "entries) would exceed 2^22; use a shorter context");
       } else {
         auto s = constNumber(*a.value);
         if (!s)
           return std::nullopt;
+        if (!(*s > 0))
+          return error(a.value->loc,
+                       "the attention scale (scale = ...) must be positive "
+                       "(the default is 1 / sqrt(d))");
         scale = b.getF64FloatAttr(*s);
       }
     }

@@ -691,6 +691,9 @@ void checkOutputDir(const std::string &path, const char *flag) {
   if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
     throw Error(fmt::format("{} '{}': the directory '{}' does not exist", flag,
                             path, dir.string()));
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(
+        fmt::format("{} '{}' is a directory: name a file in it", flag, path));
 }
 
 struct GenerateOptions {
@@ -1385,6 +1388,21 @@ CLI::Validator integerIn(long long low, long long high) {
                       fmt::format("an integer from {} to {}", low, high),
                       fmt::format("INT in [{}, {}]", low, high));
 }
+/// A seed: decimal digits only, within 0 .. 2^64 - 1 (CLI11 alone would
+/// wrap -1 and saturate larger numbers without a word).
+CLI::Validator seedValue() {
+  return CLI::Validator(
+      [](std::string &s) -> std::string {
+        bool digits = !s.empty() && s.size() <= 20 &&
+                      std::all_of(s.begin(), s.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+        if (digits && (s.size() < 20 || s <= "18446744073709551615"))
+          return "";
+        return "must be an integer from 0 to 18446744073709551615, got '" + s +
+               "'";
+      },
+      "INT in [0, 2^64 - 1]");
+}
 CLI::Validator positiveReal(bool allowZero) {
   return CLI::Validator(
       [allowZero](std::string &s) -> std::string {
@@ -1463,7 +1481,8 @@ int run(int argc, char **argv) {
             ->add_option("--seed", t.seed,
                          "seed of initialization and batches (a resumed "
                          "run keeps its own)")
-            ->capture_default_str();
+            ->capture_default_str()
+            ->check(seedValue());
     trainCmd->add_flag("--resume", t.resume,
                        "continue the run in --run-dir from its checkpoint");
     trainCmd
@@ -1537,7 +1556,9 @@ int run(int argc, char **argv) {
                      "softmax temperature (0: greedy)")
         ->capture_default_str()
         ->check(positiveReal(true));
-    genCmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
+    genCmd->add_option("--seed", seed, "sampling seed")
+        ->capture_default_str()
+        ->check(seedValue());
     GenerateOptions g;
     genCmd->add_option("--state-in", g.stateIn,
                        "continue the stream saved in this file (--state-out)");
@@ -1571,7 +1592,9 @@ int run(int argc, char **argv) {
     streamCmd->add_option("--data", dataPath,
                           "read the first validation window of this text "
                           "(default: random tokens)");
-    streamCmd->add_option("--seed", seed, "seed")->capture_default_str();
+    streamCmd->add_option("--seed", seed, "seed")
+        ->capture_default_str()
+        ->check(seedValue());
     streamCmd->add_option("--tol", streamTol, "relative RMS tolerance")
         ->capture_default_str()
         ->check(positiveReal(false));
@@ -1598,7 +1621,9 @@ int run(int argc, char **argv) {
     gradCmd->add_option("--data", dataPath,
                         "take a batch from this data file (default: "
                         "random tokens, or rows of normal values)");
-    gradCmd->add_option("--seed", seed, "seed")->capture_default_str();
+    gradCmd->add_option("--seed", seed, "seed")
+        ->capture_default_str()
+        ->check(seedValue());
     gradCmd
         ->add_option("--eps", eps,
                      "first finite-difference step, relative to the "
@@ -1627,7 +1652,8 @@ int run(int argc, char **argv) {
                         "initialization by --seed)");
     dumpCmd->add_option("--data", dataPath, dataHelp)->required();
     dumpCmd->add_option("--seed", seed, "seed of initialization and batches")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(seedValue());
     dumpCmd
         ->add_option("--batch-step", batchStep,
                      "the training batch of this 0-based step")

@@ -72,3 +72,35 @@ nl.model @m {
     return
   }
 }
+
+// -----
+!x = tensor<1x2x16x8xf32>
+
+nl.model @m {
+  nl.level @p every <8 tokens> {
+    nl.memory @Mk : !nl.memory<mlp, heads = 2, in = 8, out = 8, hidden = 16>
+    nl.objective l2
+  }
+  func.func @f(%x: !x) {
+    // expected-error @+1 {{level @p needs at least two memories: the first makes the keys, the second the values}}
+    %k = nl.self_modify @p(%x) : (!x) -> !x
+    return
+  }
+}
+
+// -----
+!x = tensor<1x2x16x8xf32>
+!g = tensor<1x2x16x1xf32>
+
+nl.model @m {
+  nl.level @p every <8 tokens> {
+    nl.memory @Mk : !nl.memory<mlp, heads = 2, in = 8, out = 8, hidden = 16>
+    nl.memory @Meta : !nl.memory<mlp, heads = 2, in = 8, out = 1, hidden = 16>
+    nl.objective l2
+  }
+  func.func @f(%x: !x) {
+    // expected-error @+1 {{the values, made by level @p's second memory @Meta (width 1), are read by every memory of the level (v̂_i = M_i(v)), but @Mk reads width 8}}
+    %k, %e = nl.self_modify @p(%x) : (!x) -> (!x, !g)
+    return
+  }
+}

@@ -875,6 +875,21 @@ LogicalResult SelfModifyOp::verifySymbolUses(SymbolTableCollection &tables) {
                           {x[0], x[1], x[2], (int64_t)mt.getOut()})))
       return failure();
   }
+  // The first memory makes the keys and the second the values, which every
+  // memory reads for its self-generated value (v̂_i = M_i(v)).
+  if (mems.size() < 2)
+    return emitOpError() << "level " << getLevel()
+                         << " needs at least two memories: the first makes "
+                            "the keys, the second the values";
+  MemoryType values = mems[1].getMemoryType();
+  for (MemoryOp mem : mems)
+    if (mem.getMemoryType().getIn() != values.getOut())
+      return emitOpError() << "the values, made by level " << getLevel()
+                           << "'s second memory @" << mems[1].getSymName()
+                           << " (width " << values.getOut()
+                           << "), are read by every memory of the level "
+                           << "(v̂_i = M_i(v)), but @" << mem.getSymName()
+                           << " reads width " << mem.getMemoryType().getIn();
   return success();
 }
 

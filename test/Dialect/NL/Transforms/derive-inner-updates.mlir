@@ -189,20 +189,3 @@ nl.model @selfmod {
   }
 }
 
-// -----
-
-nl.model @one {
-  nl.level @outer every <1 steps> {
-    nl.level @proj every <2 tokens> {
-      nl.memory @Mk : !nl.memory<matrix, heads = 1, in = 2, out = 2>
-      nl.objective l2
-      nl.optimizer @opt gd attributes {lr = 0.1 : f64}
-    }
-    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
-  }
-  func.func @step(%x: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
-    // expected-error @+1 {{a self-modifying level needs at least two memories (the keys and the values)}}
-    %r = nl.self_modify @outer::@proj(%x) : (tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
-    return %r : tensor<1x1x3x2xf32>
-  }
-}

@@ -367,7 +367,9 @@ def NL_SelfModifyOp : NL_Op<"self_modify", [
     `level` (in declaration order) reads the input, y_i = M_i(x) at the
     chunk-start state, and the projections produced this way (keys, values,
     eta, alpha, ...) drive each memory's own update with self-generated
-    values v̂_i = M_i(v). Input `[B, H, T, d]`; result i `[B, H, T, out_i]`.
+    values v̂_i = M_i(v). The first memory makes the keys k and the second
+    the values v (so the level has at least two, and every memory reads
+    v's width). Input `[B, H, T, d]`; result i `[B, H, T, out_i]`.
   }];
   let arguments = (ins SymbolRefAttr:$level, NL_FloatTensor:$input);
   let results = (outs Variadic<NL_FloatTensor>:$results);

@@ -1692,13 +1692,18 @@ private:
         b, loc(e.loc), f32(out), *q, *k, *v, window, scale));
   }
 
-  /// Causal attention in a stream function: q, k [B, H, n, dk], v
-  /// [B, H, n, dv], each token seeing the `seen` tokens up to itself (its
-  /// window, or the training context: a sliding window past it). The keys
-  /// and values of the S = seen - 1 tokens before the call are arguments
-  /// (zeros at the start of a stream, with a validity row [B, S] of 0/1),
-  /// prepended to the call's own; the last S rows of each are the caches
-  /// after the call.
+  /// A constant float tensor of `shape` whose entry at row-major index i
+  /// is f(i).
+  Value denseConstant(ArrayRef<int64_t> shape, Location l,
+                      llvm::function_ref<double(int64_t)> f) {
+    auto t = f32(shape);
+    SmallVector<Attribute> vals;
+    for (int64_t i = 0; i < t.getNumElements(); ++i)
+      vals.push_back(b.getFloatAttr(floatType, f(i)));
+    return arith::ConstantOp::create(b, l, t, DenseElementsAttr::get(t, vals))
+        .getResult();
+  }
+
   /// Rotary position embeddings (RoFormer, Su et al. 2021, Eq. 34; the
   /// half-split pairing of GPT-NeoX and LLaMA): x [B, H, N, d] holds the
   /// tokens at positions offset .. offset + N - 1, and entry pair (i, i +
@@ -1714,19 +1719,16 @@ private:
     ArrayRef<int64_t> s = shapeOf(x);
     int64_t n = s[2], d = s[3], half = d / 2;
     auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+    // Entry (p, i) of the [n, d] table: cos, or the signed sin, of
+    // position offset + p's angle for pair i mod d/2.
     auto table = [&](bool sine) {
-      auto t = f32({n, d});
-      SmallVector<Attribute> vals;
-      for (int64_t p = 0; p < n; ++p)
-        for (int64_t i = 0; i < d; ++i) {
-          double angle = (double)(offset + p) *
-                         std::pow(base, -2.0 * (double)(i % half) / (double)d);
-          double v = sine ? (i < half ? -std::sin(angle) : std::sin(angle))
-                          : std::cos(angle);
-          vals.push_back(b.getFloatAttr(floatType, v));
-        }
-      return arith::ConstantOp::create(b, l, t, DenseElementsAttr::get(t, vals))
-          .getResult();
+      return denseConstant({n, d}, l, [&](int64_t x) {
+        int64_t p = x / d, i = x % d;
+        double angle = (double)(offset + p) *
+                       std::pow(base, -2.0 * (double)(i % half) / (double)d);
+        return sine ? (i < half ? -std::sin(angle) : std::sin(angle))
+                    : std::cos(angle);
+      });
     };
     SmallVector<int64_t> halfShape(s);
     halfShape.back() = half;
@@ -1741,6 +1743,13 @@ private:
                          MulOp::create(b, l, ft, swapped, table(true)));
   }
 
+  /// Causal attention in a stream function: q, k [B, H, n, dk], v
+  /// [B, H, n, dv], each token seeing the `seen` tokens up to itself (its
+  /// window, or the training context: a sliding window past it). The keys
+  /// and values of the S = seen - 1 tokens before the call are arguments
+  /// (zeros at the start of a stream, with a validity row [B, S] of 0/1),
+  /// prepended to the call's own; the last S rows of each are the caches
+  /// after the call.
   Value streamAttention(Value q, Value k, Value v, int64_t seen,
                         FloatAttr scale, std::optional<double> ropeBase,
                         Location l) {
@@ -1749,14 +1758,6 @@ private:
     int64_t bsz = qs[0], h = qs[1], n = qs[2], dk = qs[3], dv = shapeOf(v)[3],
             cache = seen - 1, all = cache + n;
     auto i64 = [&](int64_t x) { return b.getI64IntegerAttr(x); };
-    auto constant = [&](ArrayRef<int64_t> shape, auto f) {
-      auto t = f32(shape);
-      SmallVector<Attribute> vals;
-      for (int64_t i = 0; i < t.getNumElements(); ++i)
-        vals.push_back(b.getFloatAttr(floatType, f(i)));
-      return arith::ConstantOp::create(b, l, t, DenseElementsAttr::get(t, vals))
-          .getResult();
-    };
     // [.., cache, ..] ++ [.., n, ..] along `dim`.
     auto cat = [&](Value c, Value x, int64_t dim) {
       SmallVector<int64_t> shape(shapeOf(x));
@@ -1783,21 +1784,22 @@ private:
     Value scores = MatmulOp::create(b, l, st, q, kt);
     double sc = scale ? scale.getValueAsDouble() : 1.0 / std::sqrt((double)dk);
     scores = MulOp::create(b, l, st, scores,
-                           constant({}, [&](int64_t) { return sc; }));
+                           denseConstant({}, l, [&](int64_t) { return sc; }));
     // Query i (position cache + i of the concatenation) sees keys i ..
     // cache + i; the cached ones only where they hold a token.
     constexpr double kMasked = -1e30;
-    scores = AddOp::create(b, l, st, scores, constant({n, all}, [&](int64_t x) {
+    scores = AddOp::create(b, l, st, scores,
+                           denseConstant({n, all}, l, [&](int64_t x) {
                              int64_t i = x / all, j = x % all;
                              return j >= i && j <= cache + i ? 0.0 : kMasked;
                            }));
-    Value ones = constant({bsz, n}, [](int64_t) { return 1.0; });
+    Value ones = denseConstant({bsz, n}, l, [](int64_t) { return 1.0; });
     Value seenRow = cat(valid, ones, 1); // [B, all]
-    Value bias =
-        MulOp::create(b, l, f32({bsz, all}),
-                      SubOp::create(b, l, f32({bsz, all}), seenRow,
-                                    constant({}, [](int64_t) { return 1.0; })),
-                      constant({}, [&](int64_t) { return -kMasked; }));
+    Value bias = MulOp::create(
+        b, l, f32({bsz, all}),
+        SubOp::create(b, l, f32({bsz, all}), seenRow,
+                      denseConstant({}, l, [](int64_t) { return 1.0; })),
+        denseConstant({}, l, [&](int64_t) { return -kMasked; }));
     bias = tensor::ExpandShapeOp::create(
         b, l, f32({bsz, 1, 1, all}), bias,
         SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});

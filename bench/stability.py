@@ -17,6 +17,7 @@ docs/results-stability.json. Nothing here is a test.
 
 Usage: .venv/bin/python bench/stability.py [--models titans hope ...]
            [--batches 0 16] [--steps 2000] [--seeds 0 1 2] [--set d=64 ...]
+           [--work DIR [--resume]]
        .venv/bin/python bench/stability.py --from-json docs/results-stability.json
            (rewrites the section and the PNG from the runs saved there)
 """
@@ -43,6 +44,9 @@ ap.add_argument("--batches", nargs="+", type=int, default=[0, 16], help="batch s
 ap.add_argument("--steps", type=int, default=2000)
 ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--eval-every", type=int, default=500)
+ap.add_argument("--resume", action="store_true",
+                help="continue the runs kept in --work (each from its last checkpoint: `train` checkpoints at every "
+                     "validation) instead of starting them again; for runs longer than one sitting")
 ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                 help="nlc --set for every model (e.g. d=64 layers=2); default: the examples as shipped")
 a, nlc, work = parse_run_args(ap, "nl-stability-")
@@ -73,11 +77,14 @@ else:
             sh([nlc, os.path.join(root, "examples", f"{model}.nl"), "-o", exe] + [x for s in sets for x in ("--set", s)])
             for seed in a.seeds:
                 run_dir = os.path.join(work, f"{tag}-seed{seed}")
-                subprocess.run(["rm", "-rf", run_dir])
+                resume = a.resume and os.path.exists(os.path.join(run_dir, "checkpoint.safetensors"))
+                if not resume:
+                    subprocess.run(["rm", "-rf", run_dir])
                 t0 = time.time()
                 r = subprocess.run([exe, "train", "--data", a.data, "--run-dir", run_dir, "--steps", str(a.steps),
                                     "--seed", str(seed), "--eval-every", str(a.eval_every), "--log-every", "10",
-                                    "--threads", str(a.threads)], capture_output=True, text=True)
+                                    "--threads", str(a.threads)] + (["--resume"] if resume else []),
+                                   capture_output=True, text=True)
                 wall = time.time() - t0
                 if r.returncode not in (0, 3):
                     sys.exit(f"stability.py: {tag} seed {seed} failed (exit {r.returncode}):\n{r.stderr}")
@@ -89,7 +96,8 @@ else:
                 diverged = r.returncode == 3
                 why = r.stderr.strip().splitlines()[-1] if diverged else ""
                 results.append({"model": model, "batch": batch or "default", "seed": seed, "steps": a.steps,
-                                "diverged": diverged, "message": why, "train": train, "val": val, "wall_s": wall})
+                                "diverged": diverged, "message": why, "train": train, "val": val, "wall_s": wall,
+                                "resumed": resume})
                 state = f"DIVERGED: {why}" if diverged else f"val {val[-1][1]:.4f}" if val else "no validation"
                 print(f"{tag} seed {seed}: {state} ({wall:.0f} s)", file=sys.stderr)
 
@@ -135,7 +143,7 @@ for model, batch, steps in configs:
 def shown(command):
     """The command as a reader would rerun it: without where it kept its files."""
     kept = [x for i, x in enumerate(command)
-            if x not in ("--work", "--out") and (i == 0 or command[i - 1] not in ("--work", "--out"))]
+            if x not in ("--work", "--out", "--resume") and (i == 0 or command[i - 1] not in ("--work", "--out"))]
     return "`.venv/bin/python " + " ".join(["bench/stability.py"] + kept) + "`"
 
 

@@ -68,7 +68,42 @@ const char *kCheckpoint = "checkpoint.safetensors";
 const char *kLockFile = "train.lock";
 
 /// Exit codes.
-enum : int { kOk = 0, kError = 1, kNonFinite = 3 };
+enum : int { kOk = 0, kError = 1, kNonFinite = 3, kInterrupted = 130 };
+
+/// The signal that asked `train` to stop (SIGINT, SIGTERM), 0 while none.
+volatile std::sig_atomic_t gStopSignal = 0;
+
+/// While alive, the first SIGINT or SIGTERM only sets gStopSignal, so that
+/// the training loop can finish its step and write a checkpoint before it
+/// exits; the previous handlers come back after.
+class StopOnSignal {
+public:
+  StopOnSignal() {
+    gStopSignal = 0;
+    struct sigaction sa {};
+    // A second signal stops at once (checkpoints are written atomically:
+    // the one on disk stays whole).
+    sa.sa_handler = [](int sig) {
+      if (gStopSignal) {
+        std::signal(sig, SIG_DFL);
+        std::raise(sig);
+      }
+      gStopSignal = sig;
+    };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &oldInt_);
+    sigaction(SIGTERM, &sa, &oldTerm_);
+  }
+  ~StopOnSignal() {
+    sigaction(SIGINT, &oldInt_, nullptr);
+    sigaction(SIGTERM, &oldTerm_, nullptr);
+  }
+  StopOnSignal(const StopOnSignal &) = delete;
+  StopOnSignal &operator=(const StopOnSignal &) = delete;
+
+private:
+  struct sigaction oldInt_ {}, oldTerm_ {};
+};
 
 struct NonFinite : Error {
   using Error::Error;
@@ -528,7 +563,26 @@ int train(Model &model, const TrainOptions &o) {
   bind(forward, cur, next);
   bind(backward, next, cur);
 
+  // Ctrl-C or a SIGTERM between steps: the step in flight finishes, the
+  // state after it is written as the checkpoint, and the run stops with
+  // exit code 130 (--resume continues it, as if it had not stopped).
+  StopOnSignal stopOnSignal;
   while (cur.step < o.steps) {
+    if (gStopSignal) {
+      std::fclose(metrics);
+      if (lastGood != cur.step && cur.step > 0)
+        checkpoint();
+      fmt::print(stderr,
+                 "{}{}: {} at step {}: {}; --resume continues the run\n",
+                 tty ? "\n" : "", m.model,
+                 gStopSignal == SIGINT ? "interrupted" : "terminated",
+                 cur.step,
+                 lastGood >= 0 ? fmt::format("checkpoint of step {} in '{}'",
+                                             lastGood, ckpt)
+                               : std::string("no step finished, no "
+                                             "checkpoint written"));
+      return kInterrupted;
+    }
     int64_t t = cur.step + 1;
     data.trainBatch(cur.seed, cur.step, batch);
     stepValue = static_cast<float>(t);

@@ -102,7 +102,8 @@ public:
   StopOnSignal &operator=(const StopOnSignal &) = delete;
 
 private:
-  struct sigaction oldInt_ {}, oldTerm_ {};
+  struct sigaction oldInt_ = {};
+  struct sigaction oldTerm_ = {};
 };
 
 struct NonFinite : Error {
@@ -575,8 +576,7 @@ int train(Model &model, const TrainOptions &o) {
       fmt::print(stderr,
                  "{}{}: {} at step {}: {}; --resume continues the run\n",
                  tty ? "\n" : "", m.model,
-                 gStopSignal == SIGINT ? "interrupted" : "terminated",
-                 cur.step,
+                 gStopSignal == SIGINT ? "interrupted" : "terminated", cur.step,
                  lastGood >= 0 ? fmt::format("checkpoint of step {} in '{}'",
                                              lastGood, ckpt)
                                : std::string("no step finished, no "

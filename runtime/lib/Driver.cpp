@@ -106,10 +106,6 @@ private:
   struct sigaction oldTerm_ = {};
 };
 
-struct NonFinite : Error {
-  using Error::Error;
-};
-
 double now() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
@@ -750,17 +746,57 @@ void checkOutputDir(const std::string &path, const char *flag) {
         fmt::format("{} '{}' is a directory: name a file in it", flag, path));
 }
 
+/// How generate and eval --long read their stream (docs/streaming.md).
+struct StreamOptions {
+  std::string stateIn, stateOut;
+  /// Memories learn while reading (off: frozen at their learned initial
+  /// state, the ablation of test-time memorization).
+  bool memorize = true;
+  /// --online-levels: "" (none), "all" or level names (Stream::learnOnline),
+  /// and the scale of their learning rates.
+  std::string online;
+  double onlineLr = 1;
+  bool given() const {
+    return !memorize || !stateIn.empty() || !stateOut.empty() ||
+           !online.empty();
+  }
+};
+
+/// A stream of `model` at `params` as `o` asks: memorize, the levels that
+/// learn online, then the state of --state-in.
+std::unique_ptr<Stream> openStream(const Model &model, State &params,
+                                   const StreamOptions &o) {
+  auto st = std::make_unique<Stream>(model, params);
+  st->memorize = o.memorize;
+  if (!o.online.empty())
+    st->learnOnline(o.online, static_cast<float>(o.onlineLr));
+  if (!o.stateIn.empty())
+    st->load(o.stateIn);
+  return st;
+}
+
+/// "; levels cms_mid, cms_low learned online: 12 test-time steps, ..."
+/// for stderr, or "" when none do.
+std::string onlineSummary(const Stream &st) {
+  if (st.onlineLevels().empty())
+    return {};
+  std::string fired;
+  for (auto &[level, n] : st.onlineFirings())
+    fired += fmt::format("{}{} {}", fired.empty() ? "" : ", ", level, n);
+  return fmt::format("; online levels: {} test-time step(s) of {} tokens "
+                     "(optimizer steps: {})",
+                     st.onlineStepsHere(), st.onlineTokens(), fired);
+}
+
 struct GenerateOptions {
-  std::string runDir, prompt, stateIn, stateOut;
+  std::string runDir, prompt;
+  StreamOptions stream;
   int64_t count = 200;
   double temperature = 0.8;
   uint64_t seed = 0;
   /// Re-run the whole window per token (the path of models without stream
   /// entry points) instead of carrying the stream state.
   bool window = false;
-  /// Memories learn while reading (off: frozen at their learned initial
-  /// state, the ablation of test-time memorization).
-  bool memorize = true;
   /// Independent continuations of the prompt (`--batch`): sample r draws
   /// from its own random stream (sample 0 is the one of --batch 1).
   int64_t samples = 1;
@@ -779,21 +815,22 @@ int generate(Model &model, const GenerateOptions &o) {
                       : m.noStream.empty()
                           ? ""
                           : "; '" + m.model + "' has none: " + m.noStream;
-    if (!o.memorize)
-      throw Error("--memorize off needs the stream entry points" + why);
-    if (!o.stateIn.empty() || !o.stateOut.empty())
-      throw Error("--state-in and --state-out need the stream entry points" +
+    if (o.stream.given())
+      throw Error("--memorize off, --online-levels, --state-in and "
+                  "--state-out need the stream entry points" +
                   why);
   }
   int64_t rows = o.samples;
-  if (rows > 1 && (!o.stateIn.empty() || !o.stateOut.empty()))
-    throw Error("--state-in and --state-out carry one stream: give --batch 1");
+  if (rows > 1 && (!o.stream.stateIn.empty() || !o.stream.stateOut.empty() ||
+                   !o.stream.online.empty()))
+    throw Error("--state-in, --state-out and --online-levels carry one "
+                "stream: give --batch 1");
   if (!stream && rows > m.batch)
     throw Error(fmt::format(
         "--batch {}: re-running the window, '{}' samples at most its "
         "compiled batch of {} rows at once",
         rows, m.model, m.batch));
-  checkOutputDir(o.stateOut, "--state-out");
+  checkOutputDir(o.stream.stateOut, "--state-out");
   State s = model.load(o.runDir + "/" + kCheckpoint);
   std::vector<int32_t> text;
   for (unsigned char c : o.prompt) {
@@ -852,18 +889,15 @@ int generate(Model &model, const GenerateOptions &o) {
   // Timing (stderr): the prompt, then the generated tokens.
   double t1 = now(), readTime = 0;
   size_t promptTokens = text.size();
+  std::string online; // what the online levels did (stderr)
   if (stream) {
     // The prompt read once, then one decode step per token: the memories
     // keep what they read, past the compiled context.
     // Each sample a stream of its own (the stream functions read one
     // sequence), all from the state after the prompt.
     std::vector<std::unique_ptr<Stream>> st;
-    for (int64_t r = 0; r < rows; ++r) {
-      st.push_back(std::make_unique<Stream>(model, s));
-      st.back()->memorize = o.memorize;
-    }
-    if (!o.stateIn.empty())
-      st[0]->load(o.stateIn);
+    for (int64_t r = 0; r < rows; ++r)
+      st.push_back(openStream(model, s, o.stream));
     double t0 = now();
     std::vector<float> logits(text.size() * static_cast<size_t>(m.vocab));
     st[0]->feed(text.data(), text.size(), logits.data());
@@ -883,8 +917,9 @@ int generate(Model &model, const GenerateOptions &o) {
         put(next, r);
         st[r]->feed(&next, 1, row[r].data());
       }
-    if (!o.stateOut.empty())
-      st[0]->save(o.stateOut);
+    if (!o.stream.stateOut.empty())
+      st[0]->save(o.stream.stateOut);
+    online = onlineSummary(*st[0]);
   } else {
     Scratch scratch;
     scratch.batch = Dataset::makeBatch(m);
@@ -920,10 +955,10 @@ int generate(Model &model, const GenerateOptions &o) {
   double genTime = now() - t1;
   fmt::print(stderr,
              "{}: generate: {} prompt tokens in {:.3f} s, {} tokens in {:.3f} "
-             "s ({:.1f} tokens/s, {})\n",
+             "s ({:.1f} tokens/s, {}){}\n",
              m.model, promptTokens, readTime, o.count * rows, genTime,
              static_cast<double>(o.count * rows) / std::max(genTime, 1e-9),
-             stream ? "state carried" : "window re-run per token");
+             stream ? "state carried" : "window re-run per token", online);
   return kOk;
 }
 
@@ -958,10 +993,9 @@ double tokenLoss(const float *row, int64_t vocab, int32_t target) {
 /// `bucket` positions.
 int evaluateLong(Model &model, const std::string &runDir,
                  const std::string &path, int64_t limit, int64_t bucket,
-                 bool memorize, const std::string &stateIn,
-                 const std::string &stateOut) {
+                 const StreamOptions &so) {
   const Manifest &m = model.manifest();
-  checkOutputDir(stateOut, "--state-out");
+  checkOutputDir(so.stateOut, "--state-out");
   State s = model.load(runDir + "/" + kCheckpoint);
   std::vector<int32_t> tokens = readTokens(path, m);
   if (limit > 0 && static_cast<int64_t>(tokens.size()) > limit + 1)
@@ -970,10 +1004,8 @@ int evaluateLong(Model &model, const std::string &runDir,
     throw Error(fmt::format("'{}' holds {} byte(s): --long needs at least 2 "
                             "(a token and the next)",
                             path, tokens.size()));
-  Stream st(model, s);
-  st.memorize = memorize;
-  if (!stateIn.empty())
-    st.load(stateIn);
+  std::unique_ptr<Stream> stream = openStream(model, s, so);
+  Stream &st = *stream;
   size_t n = tokens.size() - 1, vocab = static_cast<size_t>(m.vocab);
   size_t block = static_cast<size_t>(std::max<int64_t>(
       st.prefillTokens() *
@@ -1006,18 +1038,27 @@ int evaluateLong(Model &model, const std::string &runDir,
     fmt::print(stderr, "\n");
   // The state after the last token read (the text's final token is only a
   // target).
-  if (!stateOut.empty())
-    st.save(stateOut);
+  if (!so.stateOut.empty())
+    st.save(so.stateOut);
   std::string buckets;
   for (size_t b = 0; b < sum.size(); ++b)
     buckets += fmt::format("{}{:.6f}", b ? ", " : "", sum[b] / cnt[b]);
   double mean = total / static_cast<double>(n);
+  // The levels that learned online, their test-time steps (this run) and
+  // optimizer steps per level.
+  std::string online;
+  if (!st.onlineLevels().empty())
+    online = fmt::format("\"online_levels\": {}, \"online_steps\": {}, "
+                         "\"online_optimizer_steps\": {}, ",
+                         nlohmann::json(st.onlineLevels()).dump(),
+                         st.onlineStepsHere(),
+                         nlohmann::json(st.onlineFirings()).dump());
   fmt::print("{{\"step\": {}, \"split\": \"long\", \"file\": {}, "
              "\"tokens\": {}, \"loss\": {:.6f}, \"bpb\": {:.6f}, "
              "\"bucket_tokens\": {}, \"bucket_loss\": [{}], "
-             "\"memorize\": {}, \"tokens_per_s\": {:.1f}}}\n",
+             "\"memorize\": {}, {}\"tokens_per_s\": {:.1f}}}\n",
              s.step, nlohmann::json(path).dump(), n, mean, mean / kLn2, bucket,
-             buckets, memorize ? "true" : "false",
+             buckets, so.memorize ? "true" : "false", online,
              n / std::max(now() - t0, 1e-9));
   return kOk;
 }
@@ -1590,11 +1631,28 @@ int run(int argc, char **argv) {
         "with --long: memories learn while reading (on), or stay at their "
         "learned initial state (off)");
     evalMemorize->capture_default_str()->check(onOff);
-    std::string evalStateIn, evalStateOut;
-    evalCmd->add_option("--state-in", evalStateIn,
+    StreamOptions evalStream;
+    evalCmd->add_option("--state-in", evalStream.stateIn,
                         "with --long: continue the stream saved in this file");
-    evalCmd->add_option("--state-out", evalStateOut,
+    evalCmd->add_option("--state-out", evalStream.stateOut,
                         "with --long: save the stream state after the text");
+    // --online-levels[=LEVELS] and --online-lr, on eval --long and generate.
+    auto onlineOptions = [&](CLI::App *cmd, StreamOptions &so,
+                             const char *with) {
+      CLI::Option *levels = cmd->add_flag(
+          "--online-levels{all}", so.online,
+          fmt::format("{}levels keep learning at test time: every B x T "
+                      "tokens read, a train_step on them updates these "
+                      "levels (=all, the default: every level slower than "
+                      "a step; or =NAME,NAME)",
+                      with));
+      cmd->add_option("--online-lr", so.onlineLr,
+                      "scale of the online levels' compiled learning rates")
+          ->capture_default_str()
+          ->check(positiveReal(false))
+          ->needs(levels);
+    };
+    onlineOptions(evalCmd, evalStream, "with --long: ");
 
     auto *genCmd = app.add_subcommand(
         "generate", m.hasLogits() ? "sample text from a run"
@@ -1614,9 +1672,10 @@ int run(int argc, char **argv) {
         ->capture_default_str()
         ->check(seedValue());
     GenerateOptions g;
-    genCmd->add_option("--state-in", g.stateIn,
+    genCmd->add_option("--state-in", g.stream.stateIn,
                        "continue the stream saved in this file (--state-out)");
-    genCmd->add_option("--state-out", g.stateOut,
+    onlineOptions(genCmd, g.stream, "");
+    genCmd->add_option("--state-out", g.stream.stateOut,
                        "save the stream state after the last token "
                        "(safetensors)");
     genCmd
@@ -1760,14 +1819,13 @@ int run(int argc, char **argv) {
       if (longOpt->count() == evalData->count())
         throw Error("eval takes --data (the validation split) or --long (a "
                     "text read as one stream), one of the two");
+      evalStream.memorize = memorizeMode == "on";
       if (longOpt->count())
         return evaluateLong(model, runDir, longPath, longTokens,
-                            bucket ? bucket : m.context, memorizeMode == "on",
-                            evalStateIn, evalStateOut);
-      if (evalMemorize->count() || !evalStateIn.empty() ||
-          !evalStateOut.empty())
-        throw Error("--memorize, --state-in and --state-out are options of "
-                    "eval --long (a text read as one stream)");
+                            bucket ? bucket : m.context, evalStream);
+      if (evalMemorize->count() || evalStream.given())
+        throw Error("--memorize, --online-levels, --state-in and --state-out "
+                    "are options of eval --long (a text read as one stream)");
       return evaluate(model, dataPath, runDir, evalBatches);
     }
     if (*genCmd) {
@@ -1776,7 +1834,7 @@ int run(int argc, char **argv) {
       g.count = count;
       g.temperature = temperature;
       g.seed = seed;
-      g.memorize = memorizeMode == "on";
+      g.stream.memorize = memorizeMode == "on";
       return generate(model, g);
     }
     if (*streamCmd)

@@ -23,6 +23,11 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// An error because a loss, logits or state went non-finite (exit code 3).
+struct NonFinite : Error {
+  using Error::Error;
+};
+
 struct StoredTensor {
   std::string dtype; // "F32" or "I32"
   std::vector<int64_t> shape;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <optional>
 
 // Only models with stream entry points define them (docs/streaming.md).
 #pragma weak nl_stream_init
@@ -30,6 +31,27 @@ const TensorSpec *tokensArg(const EntryPoint &e) {
 }
 
 } // namespace
+
+/// What a stream that learns online keeps (Stream::learnOnline).
+struct Stream::Online {
+  std::vector<std::string> levels;
+  /// The parameters and optimizer-state tensors that learn.
+  std::vector<std::string> tensors;
+  /// train_step's results (the tensors of `tensors` are kept from it).
+  State next;
+  /// Tokens read since the last test-time step (at most `tokens`).
+  std::vector<int32_t> history;
+  std::vector<int32_t> batch; // [B, T + 1]
+  std::map<std::string, float> fire;
+  std::map<std::string, int64_t> fired;
+  int64_t tokens = 0;    // B x T
+  int64_t firstStep = 0; // the checkpoint's step
+  int64_t steps = 0;     // test-time steps taken, in total
+  int64_t stepsHere = 0; // by this object
+  float lrScale = 1, step = 0, loss = 0;
+};
+
+Stream::~Stream() = default;
 
 Stream::Stream(const Model &model, State &params)
     : model_(model), params_(params) {
@@ -89,6 +111,14 @@ std::vector<std::string> Stream::changedMemories() const {
 }
 
 namespace {
+
+/// "a,b,c" (the levels of --online-levels, as a state file names them).
+std::string joinLevels(const std::vector<std::string> &levels) {
+  std::string s;
+  for (const std::string &l : levels)
+    s += (s.empty() ? "" : ",") + l;
+  return s;
+}
 
 /// Names in the model's order: numbers compared as numbers ("layer.2" before
 /// "layer.10"), so that an earlier layer's tensors come first.
@@ -174,6 +204,9 @@ std::string Stream::largestMemoryValue() const {
 }
 
 Stream::Snapshot Stream::snapshot() const {
+  if (online_)
+    throw Error("a stream that learns online (--online-levels) has no "
+                "snapshot: its parameters change");
   Snapshot s;
   s.pos = pos_;
   for (auto &[name, b] : cur_) {
@@ -221,6 +254,172 @@ void Stream::call(const std::string &entry, void (*fn)(void **),
                     sizeof(float));
 }
 
+void Stream::learnOnline(const std::string &spec, float lrScale) {
+  const Manifest &m = model_.manifest();
+  const EntryPoint &e = model_.entry("train_step");
+  std::map<std::string, int64_t> paramsOf; // outer levels' parameter counts
+  for (const TensorSpec &t : e.args)
+    if (t.role == "param")
+      ++paramsOf[t.level];
+  std::string known;
+  for (const LevelSpec &l : m.levels)
+    known += fmt::format("{}{} ({}every {} {})", known.empty() ? "" : ", ",
+                         l.name, l.memory ? "memory, " : "", l.every, l.unit);
+  auto online = std::make_unique<Online>();
+  if (spec == "all") {
+    for (const LevelSpec &l : m.levels)
+      if (!l.memory && l.unit == "steps" && l.every > 1 &&
+          paramsOf.count(l.name))
+        online->levels.push_back(l.name);
+    if (online->levels.empty())
+      throw Error(fmt::format(
+          "--online-levels: '{}' has no level slower than a step (its levels: "
+          "{}); name the levels to train at test time "
+          "(--online-levels=NAME,...)",
+          m.model, known));
+  } else {
+    size_t begin = 0;
+    while (begin <= spec.size()) {
+      size_t end = std::min(spec.find(',', begin), spec.size());
+      std::string name = spec.substr(begin, end - begin);
+      begin = end + 1;
+      auto l = std::find_if(m.levels.begin(), m.levels.end(),
+                            [&](const LevelSpec &x) { return x.name == name; });
+      if (l == m.levels.end())
+        throw Error(fmt::format("--online-levels: '{}' has no level '{}' (its "
+                                "levels: {})",
+                                m.model, name, known));
+      if (l->memory)
+        throw Error(fmt::format(
+            "--online-levels: '{}' is a memory level: it learns in the stream "
+            "already, by its inner objective (--memorize off freezes it)",
+            name));
+      if (!paramsOf.count(name))
+        throw Error(fmt::format("--online-levels: level '{}' has no "
+                                "parameters of its own to learn",
+                                name));
+      if (std::find(online->levels.begin(), online->levels.end(), name) ==
+          online->levels.end())
+        online->levels.push_back(name);
+    }
+  }
+  // The levels' parameters, and the optimizer state of each ("<param>.<s>").
+  std::map<std::string, std::string> levelOf;
+  for (const TensorSpec &t : e.args)
+    if (t.role == "param")
+      levelOf[t.name] = t.level;
+  auto learns = [&](const std::string &param) {
+    auto it = levelOf.find(param);
+    return it != levelOf.end() &&
+           std::find(online->levels.begin(), online->levels.end(),
+                     it->second) != online->levels.end();
+  };
+  for (const TensorSpec &t : e.args) {
+    if (t.role == "fire")
+      online->fire[t.level] = 0;
+    if (t.role == "param"   ? learns(t.name)
+        : t.role == "state" ? learns(t.name.substr(0, t.name.rfind('.')))
+                            : false)
+      online->tensors.push_back(t.name);
+  }
+  // In the model's order, slowest first (as the state file names them).
+  std::vector<std::string> ordered;
+  for (const LevelSpec &l : m.levels)
+    if (std::find(online->levels.begin(), online->levels.end(), l.name) !=
+        online->levels.end())
+      ordered.push_back(l.name);
+  online->levels = std::move(ordered);
+  for (const std::string &l : online->levels)
+    online->fired[l] = 0;
+  online->tokens = m.batch * m.context;
+  online->batch.resize(static_cast<size_t>(m.batch * (m.context + 1)));
+  online->next = model_.allocate(params_.seed);
+  online->firstStep = params_.step;
+  online->lrScale = lrScale;
+  online_ = std::move(online);
+}
+
+std::vector<std::string> Stream::onlineLevels() const {
+  return online_ ? online_->levels : std::vector<std::string>{};
+}
+int64_t Stream::onlineSteps() const { return online_ ? online_->steps : 0; }
+int64_t Stream::onlineStepsHere() const {
+  return online_ ? online_->stepsHere : 0;
+}
+std::map<std::string, int64_t> Stream::onlineFirings() const {
+  return online_ ? online_->fired : std::map<std::string, int64_t>{};
+}
+int64_t Stream::onlineTokens() const { return online_ ? online_->tokens : 0; }
+
+void Stream::onlineStep(int32_t next) {
+  Online &o = *online_;
+  const Manifest &m = model_.manifest();
+  const EntryPoint &e = model_.entry("train_step");
+  // Row r: the tokens r T .. r T + T of the history, the last row's target
+  // the token about to be read.
+  const size_t T = static_cast<size_t>(m.context);
+  for (size_t r = 0; r < static_cast<size_t>(m.batch); ++r) {
+    std::copy(o.history.begin() + static_cast<long>(r * T),
+              o.history.begin() + static_cast<long>(r * T + T),
+              o.batch.begin() + static_cast<long>(r * (T + 1)));
+    o.batch[r * (T + 1) + T] =
+        r + 1 < static_cast<size_t>(m.batch) ? o.history[(r + 1) * T] : next;
+  }
+  int64_t t = o.firstStep + o.steps + 1;
+  o.step = static_cast<float>(t);
+  for (auto &[level, flag] : o.fire)
+    flag =
+        std::find(o.levels.begin(), o.levels.end(), level) != o.levels.end() &&
+                t % m.stepsOf(level) == 0
+            ? 1.0f
+            : 0.0f;
+  std::vector<void *> ptrs;
+  ptrs.reserve(e.args.size() + e.results.size());
+  for (const TensorSpec &a : e.args) {
+    if (a.role == "param" || a.role == "state")
+      ptrs.push_back(params_.tensors.at(a.name).data());
+    else if (a.role == "step")
+      ptrs.push_back(&o.step);
+    else if (a.role == "lr_scale")
+      ptrs.push_back(&o.lrScale);
+    else if (a.role == "fire")
+      ptrs.push_back(&o.fire.at(a.level));
+    else if (a.role == "tokens")
+      ptrs.push_back(o.batch.data());
+    else
+      throw Error("the train_step argument '" + a.name + "' has role '" +
+                  a.role + "', which --online-levels does not know");
+  }
+  for (const TensorSpec &r : e.results)
+    ptrs.push_back(r.role == "loss" ? static_cast<void *>(&o.loss)
+                                    : o.next.tensors.at(r.name).data());
+  nl_train_step(ptrs.data());
+  std::string where = fmt::format(
+      "test-time step {} (--online-levels, tokens {} to {} of the stream)",
+      o.steps + 1, pos_ - o.tokens, pos_);
+  if (!std::isfinite(o.loss))
+    throw NonFinite(fmt::format("{}: the loss is {}", where, o.loss));
+  for (const std::string &name : o.tensors) {
+    const Buffer &b = o.next.tensors.at(name);
+    int64_t bad = firstNonFinite(b.data(), b.size());
+    if (bad >= 0)
+      throw NonFinite(fmt::format("{}: '{}' is not finite after it ({} at "
+                                  "index {})",
+                                  where, name, b.data()[bad], bad));
+  }
+  for (const std::string &name : o.tensors) {
+    Buffer &to = params_.tensors.at(name);
+    std::memcpy(to.data(), o.next.tensors.at(name).data(),
+                to.size() * sizeof(float));
+  }
+  for (auto &[level, flag] : o.fire)
+    if (flag != 0)
+      ++o.fired[level];
+  ++o.steps;
+  ++o.stepsHere;
+  o.history.clear();
+}
+
 void Stream::feed(const int32_t *tokens, size_t n, float *logits) {
   const size_t vocab = static_cast<size_t>(model_.manifest().vocab);
   for (size_t i = 0; i < n; ++i)
@@ -231,14 +430,27 @@ void Stream::feed(const int32_t *tokens, size_t n, float *logits) {
                               vocab));
   size_t i = 0;
   while (i < n) {
-    size_t block = static_cast<size_t>(prefillTokens_);
-    if (!decodeOnly && block && pos_ % period_ == 0 && n - i >= block) {
+    size_t block = static_cast<size_t>(prefillTokens_), left = n - i;
+    if (online_) {
+      // A test-time step once B x T tokens are read, before the next one;
+      // no call reads past the next such boundary.
+      if (static_cast<int64_t>(online_->history.size()) == online_->tokens)
+        onlineStep(tokens[i]);
+      left = std::min(
+          left, static_cast<size_t>(online_->tokens - online_->history.size()));
+    }
+    if (!decodeOnly && block && pos_ % period_ == 0 && left >= block) {
       call("prefill", nl_prefill, tokens + i, block,
            logits ? logits + i * vocab : nullptr);
+      if (online_)
+        online_->history.insert(online_->history.end(), tokens + i,
+                                tokens + i + block);
       pos_ += static_cast<int64_t>(block);
       i += block;
       continue;
     }
+    if (online_)
+      online_->history.push_back(tokens[i]);
     call("decode", nl_decode, tokens + i, 1,
          logits ? logits + i * vocab : nullptr);
     ++pos_;
@@ -278,6 +490,24 @@ void Stream::save(const std::string &path) const {
   file.metadata["nl.model"] = model_.manifest().model;
   file.metadata["nl.stream_position"] = std::to_string(pos_);
   file.metadata["nl.stream_signature"] = signature();
+  if (online_) {
+    for (const std::string &name : online_->tensors) {
+      const Buffer &b = params_.tensors.at(name);
+      StoredTensor st{"F32", {static_cast<int64_t>(b.size())}, {}};
+      st.bytes.resize(b.size() * sizeof(float));
+      std::memcpy(st.bytes.data(), b.data(), st.bytes.size());
+      file.tensors.emplace("online." + name, std::move(st));
+    }
+    const std::vector<int32_t> &h = online_->history;
+    StoredTensor st{"I32", {static_cast<int64_t>(h.size())}, {}};
+    st.bytes.resize(h.size() * sizeof(int32_t));
+    if (!h.empty())
+      std::memcpy(st.bytes.data(), h.data(), st.bytes.size());
+    file.tensors.emplace("online.history", std::move(st));
+    file.metadata["nl.online_levels"] = joinLevels(online_->levels);
+    file.metadata["nl.online_steps"] = std::to_string(online_->steps);
+    file.metadata["nl.online_first_step"] = std::to_string(online_->firstStep);
+  }
   writeSafetensors(path, file);
 }
 
@@ -308,6 +538,16 @@ void Stream::load(const std::string &path) {
     throw Error(fmt::format("'{}': nl.stream_position '{}' is not a "
                             "position (a non-negative integer)",
                             path, meta("nl.stream_position")));
+  std::string levels = meta("nl.online_levels");
+  std::string mine = online_ ? joinLevels(online_->levels) : std::string();
+  if (levels != mine)
+    throw Error(fmt::format(
+        "'{}' is a stream state {}, this stream {}: give {}", path,
+        levels.empty() ? "without test-time learning"
+                       : "whose levels " + levels + " learn at test time",
+        mine.empty() ? "learns nothing at test time"
+                     : "learns " + mine + " (--online-levels)",
+        levels.empty() ? "no --online-levels" : "--online-levels=" + levels));
   std::map<std::string, Buffer> loaded;
   for (const TensorSpec &t : model_.entry("stream_init").results) {
     auto it = file.tensors.find(t.name);
@@ -326,11 +566,74 @@ void Stream::load(const std::string &path) {
                               indexText(t.shape, bad)));
     loaded.emplace(t.name, std::move(b));
   }
-  if (file.tensors.size() != loaded.size())
+  // The online levels' tensors and history, checked before any is used.
+  std::map<std::string, Buffer> learned;
+  std::vector<int32_t> history;
+  std::optional<uint64_t> steps, firstStep;
+  size_t expected = loaded.size();
+  if (online_) {
+    for (const std::string &name : online_->tensors) {
+      size_t n = params_.tensors.at(name).size();
+      auto it = file.tensors.find("online." + name);
+      if (it == file.tensors.end() || it->second.dtype != "F32" ||
+          it->second.shape != std::vector<int64_t>{static_cast<int64_t>(n)})
+        throw Error(fmt::format("'{}': tensor 'online.{}' is missing or not "
+                                "F32 of {} values",
+                                path, name, n));
+      Buffer b(n);
+      std::memcpy(b.data(), it->second.bytes.data(), it->second.bytes.size());
+      int64_t bad = firstNonFinite(b.data(), b.size());
+      if (bad >= 0)
+        throw Error(fmt::format("'{}': tensor 'online.{}' holds a non-finite "
+                                "value ({}) at index {}",
+                                path, name, b.data()[bad], bad));
+      learned.emplace(name, std::move(b));
+    }
+    auto it = file.tensors.find("online.history");
+    if (it == file.tensors.end() || it->second.dtype != "I32" ||
+        it->second.shape.size() != 1 || it->second.shape[0] > online_->tokens)
+      throw Error(fmt::format("'{}': tensor 'online.history' is missing or "
+                              "not I32 of at most {} tokens",
+                              path, online_->tokens));
+    history.resize(static_cast<size_t>(it->second.shape[0]));
+    if (!history.empty())
+      std::memcpy(history.data(), it->second.bytes.data(),
+                  it->second.bytes.size());
+    for (int32_t tok : history)
+      if (tok < 0 || tok >= model_.manifest().vocab)
+        throw Error(fmt::format("'{}': tensor 'online.history' holds token "
+                                "{}, outside the vocabulary of {}",
+                                path, tok, model_.manifest().vocab));
+    steps = parseCount(meta("nl.online_steps"));
+    firstStep = parseCount(meta("nl.online_first_step"));
+    if (!steps || !firstStep || *steps > (1ULL << 40) ||
+        *firstStep > (1ULL << 40))
+      throw Error(fmt::format("'{}': nl.online_steps '{}' or "
+                              "nl.online_first_step '{}' is not a step count",
+                              path, meta("nl.online_steps"),
+                              meta("nl.online_first_step")));
+    // The tokens read since the last step: a step runs once the next token
+    // is known, so at a multiple of B x T they are all B x T.
+    uint64_t every = static_cast<uint64_t>(online_->tokens);
+    if (history.size() != (*pos == 0 ? 0 : (*pos - 1) % every + 1))
+      throw Error(fmt::format("'{}': {} tokens since the last test-time "
+                              "step, at position {} (steps every {} tokens)",
+                              path, history.size(), *pos, online_->tokens));
+    expected += learned.size() + 1;
+  }
+  if (file.tensors.size() != expected)
     throw Error(fmt::format("'{}' holds {} tensors, the stream state has {}",
-                            path, file.tensors.size(), loaded.size()));
+                            path, file.tensors.size(), expected));
   cur_ = std::move(loaded);
   pos_ = static_cast<int64_t>(*pos);
+  if (online_) {
+    for (auto &[name, b] : learned)
+      std::memcpy(params_.tensors.at(name).data(), b.data(),
+                  b.size() * sizeof(float));
+    online_->history = std::move(history);
+    online_->steps = static_cast<int64_t>(*steps);
+    online_->firstStep = static_cast<int64_t>(*firstStep);
+  }
 }
 
 std::string replayNonFinite(const Model &model, State &params,

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ public:
   /// outlive the stream). Throws Error when the model has no stream entry
   /// points (the manifest's `no_stream` says why).
   Stream(const Model &model, State &params);
+  ~Stream();
+  Stream(const Stream &) = delete;
+  Stream &operator=(const Stream &) = delete;
 
   /// Reads `n` tokens (each below the vocabulary); when `logits` is not
   /// null, writes the next-token logits of each, [n, vocab]. Uses prefill
@@ -61,6 +65,36 @@ public:
   /// "5.2e+27 in 'layer.0.mem.M.w1'"; empty without memories.
   std::string largestMemoryValue() const;
 
+  /// Test-time learning of outer levels (--online-levels;
+  /// docs/streaming.md, "Levels that learn at test time"): `levels` is
+  /// "all" (every level slower than a step) or level names separated by
+  /// commas. A test-time step reads the compiled batch of B windows of T
+  /// tokens, B x T consecutive tokens of the stream: once the stream has
+  /// read them and knows the next token (the last window's target), and
+  /// before it reads that token, it runs the model's train_step on them
+  /// (tokens [B, T + 1], row r the tokens r T .. r T + T since the last
+  /// test-time step) from the stream's parameters and optimizer state, and
+  /// keeps the new parameters and optimizer state of these levels only (the
+  /// others stay as loaded). The step number continues from the
+  /// checkpoint's, so a level of period p steps accumulates its gradient
+  /// and takes its optimizer step when the step number is a multiple of p,
+  /// as in training: every p B T tokens. `lrScale` multiplies the compiled
+  /// learning rates (train's --lr). The parameters are changed in place
+  /// (the State given to the constructor). Throws Error for an unknown
+  /// level, a memory level, a level without parameters, or "all" when the
+  /// model has no level slower than a step.
+  void learnOnline(const std::string &levels, float lrScale = 1);
+  /// The levels that learn at test time (empty without learnOnline).
+  std::vector<std::string> onlineLevels() const;
+  /// Test-time steps taken (by this object, and in total with a state
+  /// loaded from a file), and how many times each level took its optimizer
+  /// step (by this object).
+  int64_t onlineStepsHere() const;
+  int64_t onlineSteps() const;
+  std::map<std::string, int64_t> onlineFirings() const;
+  /// Tokens of one test-time step (B x T; 0 without learnOnline).
+  int64_t onlineTokens() const;
+
   /// Reads every token through decode (a check that prefill and decode
   /// agree; slower).
   bool decodeOnly = false;
@@ -76,16 +110,21 @@ public:
   bool carry = true;
 
   /// Writes the state (every tensor, the position, the model name and the
-  /// stream's signature) to `path` atomically (safetensors).
+  /// stream's signature) to `path` atomically (safetensors). A stream that
+  /// learns online adds its levels' parameters and optimizer state
+  /// ("online.<name>"), the tokens read since its last test-time step
+  /// ("online.history", I32) and its step counts.
   void save(const std::string &path) const;
   /// Reads a state written by save() by this model: checks the model name,
   /// the signature (names and shapes of the tensors), every tensor's shape,
-  /// that every value is finite and the position. Throws Error naming the
-  /// file and the problem.
+  /// that every value is finite and the position; and that the file learns
+  /// online the same levels as this stream (or neither does). Throws Error
+  /// naming the file and the problem.
   void load(const std::string &path);
 
   /// Copies of every state tensor and the position (a checkpoint in
-  /// memory: `restore` returns the stream to it).
+  /// memory: `restore` returns the stream to it). Not of a stream that
+  /// learns online (throws Error).
   struct Snapshot {
     std::map<std::string, Buffer> state;
     int64_t pos = 0;
@@ -98,8 +137,12 @@ private:
             const int32_t *tokens, size_t n, float *logits);
   std::string signature() const;
 
+  struct Online;
+  void onlineStep(int32_t next);
+
   const Model &model_;
   State &params_;
+  std::unique_ptr<Online> online_;
   std::map<std::string, Buffer> cur_, next_, init_;
   std::vector<TensorSpec> commits_; // chunk-start states (commitFrom, every)
   std::vector<int32_t> tokens_;

@@ -20,6 +20,21 @@
    (CMS levels accumulate and fire at their periods), fed the compiled
    gradients, computes each step's update W_{s+1} - W_s.
 
+With --online K (Hope), instead of 3. and 4.: test-time learning of the
+slow levels (`eval --long --online-levels`, docs/streaming.md). The CMS
+levels' optimizers become plain gradient descent (`gd(lr = --online-lr)`,
+linear in the gradient, so that float32 rounding cannot flip an update as
+it can Adam's), and the executable reads K B T + 5 tokens of the data as
+one stream, saving its state; the reference takes the same K test-time
+steps in float64 from the same weights (step k: the B windows of T + 1
+tokens starting at (k - 1) B T + r T, the gradient of their mean loss,
+accumulated by each CMS level and applied every `period` steps, the other
+levels fixed) and its update of every CMS parameter is compared with the
+one in the saved state (relative RMS error below --tol), as are the steps
+and firings the executable reports and the tokens it kept for its next
+step. --online-shift 1 (a control that must fail) gives the reference
+windows one token later.
+
 The model and the optimizer are thus checked separately at every step, and
 neither inherits the other's float32 rounding (Adam divides a gradient by its
 own size, so end-to-end weights after a few steps depend on how the CPU
@@ -32,6 +47,7 @@ all pass. --lr-scale and --grad-scale perturb the reference (controls that
 must fail).
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -95,6 +111,12 @@ def main():
     ap.add_argument("--ref-rope", type=float,
                     help="give the reference this rotary base instead of --rope's (a control: "
                          "another base must fail)")
+    ap.add_argument("--online", type=int, default=0, metavar="K",
+                    help="hope only: check K test-time steps of the CMS levels (eval --long --online-levels) "
+                         "instead of training steps")
+    ap.add_argument("--online-lr", type=float, default=1.0, help="the CMS levels' gd rate with --online")
+    ap.add_argument("--online-shift", type=int, default=0,
+                    help="with --online: the reference's windows this many tokens later (a control: 1 must fail)")
     ap.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
     a = ap.parse_args()
     every = dict(e.split("=", 1) for e in a.every)
@@ -122,6 +144,11 @@ def main():
     if a.rope:
         edit("--rope", "transformer", "the attention call", r"(attention\(heads\(.*, heads\))\)",
              rf"\1, rope = {a.rope})")
+    if a.online:
+        for level in ("cms_low", "cms_mid"):
+            edit("--online", "hope", f"the optimizer of {level}",
+                 rf"(level {level} every \d+ steps \{{\s*)optimizer adamw\([^)]*\)",
+                 rf"\1optimizer gd(lr = {a.online_lr})")
     with open(src, "w") as f:
         f.write(text)
     exe = os.path.join(work, a.model)
@@ -152,6 +179,9 @@ def main():
             start[k] = torch.zeros_like(start[k])  # optimizer state
     meta["nl.step"] = "0"
     save_file(start, ckpt, metadata=meta)
+
+    if a.online:
+        return check_online(a, exe, run_dir, every, start, params, common)
 
     # Step by step: at each step s, `dump` gives the compiled weights W_s,
     # the batch of step s and the compiled gradient on it; `train --resume
@@ -240,6 +270,79 @@ def main():
           f"gradients {kinds['grad'][1]}/{kinds['grad'][0]}, updates {kinds['update'][1]}/{kinds['update'][0]}, "
           f"others {len(failed) - kinds['grad'][1] - kinds['update'][1]}; "
           f"nlc loss {d0['loss'].item():.6f}, reference {loss.item():.6f} nats/token")
+    return 1 if failed else 0
+
+
+def check_online(a, exe, run_dir, every, start, params, common):
+    """--online K: the executable's test-time steps of the CMS levels
+    against the reference's (module docstring)."""
+    B, T = a.batch, a.context
+    with open(a.data, "rb") as f:
+        text = list(f.read(a.online * B * T + 6))
+    work = os.path.dirname(run_dir)
+    long_path, state = os.path.join(work, "online.txt"), os.path.join(work, "online-state.safetensors")
+    with open(long_path, "wb") as f:
+        f.write(bytes(text))
+    out = run([exe, "eval", "--run-dir", run_dir, "--long", long_path, "--online-levels",
+               "--state-out", state, "--threads", "1"]).stdout
+    report = json.loads(out)
+    saved = load_file(state)
+
+    names = sorted(params)
+    cfg = {"heads": a.heads, "layers": a.layers, "chunk": every, "memory_norm": None, "rope": None}
+    torch.set_grad_enabled(True)
+    P = {n: start[n].double() for n in names}
+    P0 = {n: p.clone() for n, p in P.items()}
+    periods = {lv: every[lv] for lv in ("cms_mid", "cms_low")}
+    acc = {n: torch.zeros_like(P[n]) for n in names}
+    fired = {lv: 0 for lv in periods}
+    for k in range(1, a.online + 1):
+        base = (k - 1) * B * T + a.online_shift
+        tokens = torch.tensor([text[base + r * T: base + r * T + T + 1] for r in range(B)])
+        leaves = {n: P[n].detach().clone().requires_grad_(True) for n in names}
+        logits = nlref.MODELS["hope"](leaves, tokens[:, :-1].long(), cfg)
+        loss = nlref.cross_entropy(logits, tokens[:, 1:].long())
+        grads = dict(zip(names, torch.autograd.grad(loss, [leaves[n] for n in names])))
+        for lv, period in periods.items():
+            fired[lv] += k % period == 0
+        for n in names:
+            lv = nlref.level_of("hope", n)
+            if lv not in periods:
+                continue  # the levels of every step do not learn online
+            acc[n] = acc[n] + grads[n].detach()
+            if k % periods[lv] == 0:
+                P[n] = P[n] - a.online_lr * acc[n] / periods[lv]
+                acc[n] = torch.zeros_like(acc[n])
+
+    results = []
+    learned = [n for n in names if nlref.level_of("hope", n) in periods]
+    for n in learned:
+        # Beyond the rounding of the stored weights (half an ulp of p' at
+        # each of the level's optimizer steps): a norm's gain near 1 moves
+        # by little more than that.
+        got = saved[f"online.{n}"].double().reshape(P[n].shape)
+        bound = fired[nlref.level_of("hope", n)] * nlref.AdamW.U * P[n].abs()
+        excess = ((got - P[n]).abs() - bound).clamp_min(0)
+        results.append((f"online update {n} (rms {torch.sqrt(((P[n] - P0[n]) ** 2).mean()).item():.1e}; raw "
+                        f"{nlref.rel_rms(got - P0[n], P[n] - P0[n]):.1e})", _excess(excess, P[n] - P0[n]), a.tol))
+    want_keys = {f"online.{n}" for n in learned} | {f"online.{n}.acc" for n in learned} | {"online.history"}
+    have_keys = {k for k in saved if k.startswith("online.")}
+    results.append((f"saved online tensors (extra {sorted(have_keys - want_keys)}, missing "
+                    f"{sorted(want_keys - have_keys)})", float(have_keys != want_keys), 0.5))
+    history = saved["online.history"].tolist()
+    results.append((f"history {history} (the tokens since the last step)",
+                    float(history != text[a.online * B * T: len(text) - 1]), 0.5))
+    results.append((f"test-time steps {report.get('online_steps')} (want {a.online}), optimizer steps "
+                    f"{report.get('online_optimizer_steps')} (want {fired})",
+                    float(report.get("online_steps") != a.online or report.get("online_optimizer_steps") != fired),
+                    0.5))
+    failed = [w for w, e, tol in results if not e < tol]
+    for w, e, tol in results:
+        print(f"{'FAIL' if not e < tol else 'ok  '} {w}: {e:.2e}")
+    print(f"{'FAIL' if failed else 'PASS'}: hope online (d {a.d}, {a.layers} layers, T {T}, B {B}, "
+          f"{' '.join(f'{k}={v}' for k, v in every.items())}, {a.online} test-time steps, gd lr {a.online_lr}"
+          f"{', windows shifted by ' + str(a.online_shift) if a.online_shift else ''}): "
+          f"{len(results)} comparisons, failed {len(failed)}")
     return 1 if failed else 0
 
 

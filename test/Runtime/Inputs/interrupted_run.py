@@ -81,7 +81,7 @@ with open(os.path.join(part, "checkpoint.safetensors"), "rb") as f, \
 # checkpoint on disk is one of a whole step.
 twice = os.path.join(work, "twice")
 p = start(twice, 1000000)
-wait_for_step(p, 4)  # the checkpoint of the validation at step 4
+wait_for_step(p, 5)  # after the checkpoint of the validation at step 4
 p.send_signal(signal.SIGTERM)
 time.sleep(0.01)
 p.send_signal(signal.SIGTERM)

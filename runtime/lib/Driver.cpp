@@ -699,14 +699,68 @@ int train(Model &model, const TrainOptions &o) {
 // ----------------------------------------------------------------------------
 // eval, generate, gradcheck, info
 
-int evaluate(Model &model, const std::string &dataPath,
-             const std::string &runDir, int64_t batches) {
+/// log-sum-exp of a row minus the target's logit: the token's loss (nats).
+double tokenLoss(const float *row, int64_t vocab, int32_t target) {
+  double mx = *std::max_element(row, row + vocab), z = 0;
+  for (int64_t v = 0; v < vocab; ++v)
+    z += std::exp(static_cast<double>(row[v]) - mx);
+  return mx + std::log(z) - row[target];
+}
+
+/// The validation loss (nats/token) of `batches` validation batches read
+/// through the stream entry points with every memory frozen at its learned
+/// initial state (--memorize off): each window of the batch a stream of
+/// its own, from the state before the first token, as the training step
+/// reads it. Targets that do not count (a loss mask) are skipped; `right`
+/// and `counted` get the greedy accuracy's numerator and denominator.
+double frozenValidationLoss(const Model &model, State &state,
+                            const Dataset &data, int64_t batches,
+                            int64_t &right, int64_t &counted) {
   const Manifest &m = model.manifest();
+  Batch batch = Dataset::makeBatch(m);
+  size_t T = static_cast<size_t>(m.context), V = static_cast<size_t>(m.vocab);
+  std::vector<int32_t> ids(T);
+  std::vector<float> logits(T * V);
+  double sum = 0;
+  right = counted = 0;
+  for (int64_t i = 0; i < batches; ++i) {
+    data.valBatch(i, batches, batch);
+    for (size_t b = 0; b < static_cast<size_t>(m.batch); ++b) {
+      const int32_t *row = batch.tokens.data() + b * (T + 1);
+      for (size_t t = 0; t < T; ++t)
+        ids[t] = tokenId(row[t]);
+      Stream st(model, state);
+      st.memorize = false;
+      st.feed(ids.data(), T, logits.data());
+      for (size_t t = 0; t < T; ++t) {
+        if (row[t + 1] < 0)
+          continue; // not counted
+        const float *l = logits.data() + t * V;
+        sum += tokenLoss(l, m.vocab, row[t + 1]);
+        right += std::max_element(l, l + V) - l == row[t + 1];
+        ++counted;
+      }
+    }
+  }
+  return sum / static_cast<double>(std::max<int64_t>(counted, 1));
+}
+
+int evaluate(Model &model, const std::string &dataPath,
+             const std::string &runDir, int64_t batches, bool memorize) {
+  const Manifest &m = model.manifest();
+  if (!memorize && (!m.hasStream() || m.rows()))
+    throw Error(fmt::format("--memorize off reads the windows through the "
+                            "stream entry points; '{}' has none{}",
+                            m.model,
+                            m.noStream.empty() ? "" : ": " + m.noStream));
   Dataset data = Dataset::load(dataPath, m);
   checkValidationTargets(data, batches);
   std::string ckpt = runDir + "/" + kCheckpoint;
   State s = model.load(ckpt);
-  double v = validationLoss(model, s, data, batches);
+  int64_t frozenRight = 0, frozenCounted = 0;
+  double v = memorize ? validationLoss(model, s, data, batches)
+                      : frozenValidationLoss(model, s, data, batches,
+                                             frozenRight, frozenCounted);
   // Never print a non-JSON number.
   if (!std::isfinite(v))
     throw NonFinite(fmt::format("the validation loss of '{}' (step {}) is "
@@ -717,17 +771,21 @@ int evaluate(Model &model, const std::string &dataPath,
   if (data.masked()) {
     // Answers of a task: the loss and the greedy accuracy over the targets
     // that count.
-    int64_t counted = 0;
-    double accuracy = m.hasLogits() && nl_logits
-                          ? maskedAccuracy(model, s, data, batches, counted)
-                          : 0.0;
-    fmt::print("\"accuracy\": {:.6f}, \"targets\": {}, \"sequences\": {}}}\n",
+    int64_t counted = frozenCounted;
+    double accuracy =
+        !memorize ? static_cast<double>(frozenRight) /
+                        static_cast<double>(std::max<int64_t>(counted, 1))
+        : m.hasLogits() && nl_logits
+            ? maskedAccuracy(model, s, data, batches, counted)
+            : 0.0;
+    fmt::print("\"accuracy\": {:.6f}, \"targets\": {}, \"sequences\": {}",
                accuracy, counted, batches * m.batch);
   } else if (m.rows())
-    fmt::print("\"rows\": {}}}\n", batches * m.batch);
+    fmt::print("\"rows\": {}", batches * m.batch);
   else
-    fmt::print("\"bpb\": {:.6f}, \"tokens\": {}}}\n", v / kLn2,
+    fmt::print("\"bpb\": {:.6f}, \"tokens\": {}", v / kLn2,
                batches * m.batch * m.context);
+  fmt::print("{}}}\n", memorize ? "" : ", \"memorize\": false");
   return kOk;
 }
 
@@ -977,14 +1035,6 @@ std::vector<int32_t> readTokens(const std::string &path, const Manifest &m) {
     tokens.push_back(u);
   }
   return tokens;
-}
-
-/// log-sum-exp of a row minus the target's logit: the token's loss (nats).
-double tokenLoss(const float *row, int64_t vocab, int32_t target) {
-  double mx = *std::max_element(row, row + vocab), z = 0;
-  for (int64_t v = 0; v < vocab; ++v)
-    z += std::exp(static_cast<double>(row[v]) - mx);
-  return mx + std::log(z) - row[target];
 }
 
 /// eval --long: the loss (nats/token) of every token of one long text read
@@ -1626,11 +1676,13 @@ int run(int argc, char **argv) {
                      "positions per bucket of --long's loss against position "
                      "(default: the context)")
         ->check(integerAtLeast(1));
-    auto *evalMemorize = evalCmd->add_option(
-        "--memorize", memorizeMode,
-        "with --long: memories learn while reading (on), or stay at their "
-        "learned initial state (off)");
-    evalMemorize->capture_default_str()->check(onOff);
+    evalCmd
+        ->add_option("--memorize", memorizeMode,
+                     "memories learn while reading (on), or stay at their "
+                     "learned initial state (off; the windows of --data, or "
+                     "--long, read through the stream entry points)")
+        ->capture_default_str()
+        ->check(onOff);
     StreamOptions evalStream;
     evalCmd->add_option("--state-in", evalStream.stateIn,
                         "with --long: continue the stream saved in this file");
@@ -1823,10 +1875,12 @@ int run(int argc, char **argv) {
       if (longOpt->count())
         return evaluateLong(model, runDir, longPath, longTokens,
                             bucket ? bucket : m.context, evalStream);
-      if (evalMemorize->count() || evalStream.given())
-        throw Error("--memorize, --online-levels, --state-in and --state-out "
-                    "are options of eval --long (a text read as one stream)");
-      return evaluate(model, dataPath, runDir, evalBatches);
+      if (!evalStream.stateIn.empty() || !evalStream.stateOut.empty() ||
+          !evalStream.online.empty())
+        throw Error("--online-levels, --state-in and --state-out are options "
+                    "of eval --long (a text read as one stream)");
+      return evaluate(model, dataPath, runDir, evalBatches,
+                      evalStream.memorize);
     }
     if (*genCmd) {
       g.runDir = runDir;

@@ -412,9 +412,12 @@ void Stream::onlineStep(int32_t next) {
     std::memcpy(to.data(), o.next.tensors.at(name).data(),
                 to.size() * sizeof(float));
   }
-  for (auto &[level, flag] : o.fire)
-    if (flag != 0)
+  // A level of every step has no fire flag: it steps every time.
+  for (const std::string &level : o.levels) {
+    auto f = o.fire.find(level);
+    if (f == o.fire.end() || f->second != 0)
       ++o.fired[level];
+  }
   ++o.steps;
   ++o.stepsHere;
   o.history.clear();

@@ -2343,7 +2343,9 @@ private:
     OpBuilder::InsertionGuard guard(b);
     Block &mb = model.getBody().front();
     b.setInsertionPoint(&mb, mb.end());
-    auto fn = mlir::nl::ReadFnOp::create(b, loc(m.loc), m.name, ft);
+    SmallVector<StringRef> nameRefs(names.begin(), names.end());
+    auto fn = mlir::nl::ReadFnOp::create(b, loc(m.loc), m.name, ft,
+                                         b.getStrArrayAttr(nameRefs));
     Block *block = new Block();
     fn.getBody().push_back(block);
     std::map<std::string, Val> frame;

@@ -45,7 +45,19 @@ CASES = {
     # a forget gate.
     "adam_decay": ("l2", "adam", "decay", True),
     "adam_gated": ("pseudo_huber", "adam", "gate", True),
+    # A memory whose read function the user wrote (`memory M(x) { param W
+    # [DK, DV]; return tanh(x @ W) }`: nl.read_fn), derived by reverse mode
+    # of the function applied per token with each token's state.
+    "readfn_tanh": ("l2", "momentum", "decay", True),
+    "readfn_tanh_gd": ("cubic", "gd", "gate", True),
 }
+
+# The read function of the readfn_* cases: y = tanh(x @ W), W [DK, DV].
+READ_FN = ("nl.read_fn @tanh_mem : ({w}, {k}) -> {v} attributes {{param_names = [\"W\"]}} {{\n"
+           "    ^bb0(%W: {w}, %x: {k}):\n"
+           "      %z = nl.linear %x, %W : ({k}, {w}) -> {v}\n"
+           "      %y = nl.tanh %z : {v}\n"
+           "      nl.yield %y : {v}\n    }}\n")
 
 # The custom objectives' regions (nl.objective custom), per token: M(k) [DV]
 # is %p, k [DK], v [DV].
@@ -94,6 +106,8 @@ AT_CURRENT = False
 
 
 def reference(name, objective, optimizer, retention, gates, T, C, clamp=None):
+    if name.startswith("readfn_"):
+        return reference_readfn(name, objective, optimizer, retention, gates, T, C)
     f = Fn()
     args = [f"%k: {t(B, H, T, DK)}", f"%v: {t(B, H, T, DV)}", f"%q: {t(B, H, T, DK)}"]
     if gates:
@@ -197,6 +211,68 @@ def reference(name, objective, optimizer, retention, gates, T, C, clamp=None):
             f"  return {out} : {t(B, H, T, DV)}\n}}\n")
 
 
+def reference_readfn(name, objective, optimizer, retention, gates, T, C):
+    """The readfn_* cases token by token: state W [B, H, DK, DV], read
+    y = tanh(x W); the gradient of the objective at the chunk-start state
+    W0 is kᵀ (e ⊙ (1 − p²)) with p = tanh(k W0) and e = ∂ℓ/∂p (l2: 2 (p − v);
+    cubic: 3 |p − v| (p − v)); gd or momentum, decay or gate retention."""
+    f = Fn()
+    args = [f"%k: {t(B, H, T, DK)}", f"%v: {t(B, H, T, DV)}", f"%q: {t(B, H, T, DK)}"]
+    if gates:
+        args += [f"%eta: {t(B, H, T)} {{nl.positive}}", f"%alpha: {t(B, H, T)} {{nl.positive}}"]
+    W, row, one = (B, H, DK, DV), (B, H, 1, DV), (B, H, 1, 1)
+    w = f.op("arith.constant dense<0.0>", t(*W))
+    s = f.op("arith.constant dense<0.0>", t(*W))
+    lr = f.op(f"arith.constant dense<{LR}>", t())
+
+    def const(x):
+        return f.op(f"arith.constant dense<{x}>", t())
+
+    def token(x, t_, d):
+        return f.op(f"nl.slice {x} dim = 2 offset = {t_} size = 1", f"{t(B, H, T, d)} -> {t(B, H, 1, d)}")
+
+    def gate(x, t_):
+        g = f.op(f"nl.slice {x} dim = 2 offset = {t_} size = 1", f"{t(B, H, T)} -> {t(B, H, 1)}")
+        return f.op(f"tensor.expand_shape {g} [[0], [1], [2, 3]] output_shape [{B}, {H}, 1, 1]",
+                    f"{t(B, H, 1)} into {t(B, H, 1, 1)}")
+
+    def read(state, x):  # tanh(x W): [B, H, 1, DK] @ [B, H, DK, DV]
+        return f.op(f"nl.tanh {binop(f, 'matmul', x, (B, H, 1, DK), state, W, row)}", t(*row))
+
+    out = None
+    for c0 in range(0, T, C):
+        w0 = w
+        for tk in range(c0, min(c0 + C, T)):
+            k, v, q = token("%k", tk, DK), token("%v", tk, DV), token("%q", tk, DK)
+            p = read(w if AT_CURRENT else w0, k)
+            r = binop(f, "sub", p, row, v, row, row)
+            if objective == "l2":
+                e = binop(f, "mul", const(2.0), (), r, row, row)
+            else:  # cubic
+                e = binop(f, "mul", const(3.0), (), binop(f, "mul", f.op(f"nl.abs {r}", t(*row)), row, r, row, row),
+                          row, row)
+            dz = binop(f, "mul", e, row, binop(f, "sub", const(1.0), (), binop(f, "mul", p, row, p, row, row), row, row),
+                       row, row)
+            kT = f.op(f"nl.transpose {k}", f"{t(B, H, 1, DK)} -> {t(B, H, DK, 1)}")
+            g = binop(f, "matmul", kT, (B, H, DK, 1), dz, row, W)
+            eta = binop(f, "mul", gate("%eta", tk), one, lr, (), one) if gates else lr
+            se = one if gates else ()
+            u = binop(f, "mul", eta, se, g, W, W)
+            if optimizer == "momentum":  # S = β S + η g; W = α W − S
+                s = binop(f, "add", binop(f, "mul", const(BETA), (), s, W, W), W, u, W, W)
+                u = s
+            if retention == "gate":
+                alpha, sa = gate("%alpha", tk), one
+            else:
+                alpha, sa = const(DECAY), ()
+            w = binop(f, "sub", binop(f, "mul", alpha, sa, w, W, W), W, u, W, W)
+            y = f.op(f"nl.pad {read(w, q)} dim = 2 offset = {tk} size = {T}", f"{t(*row)} -> {t(B, H, T, DV)}")
+            out = y if out is None else binop(f, "add", out, (B, H, T, DV), y, (B, H, T, DV), (B, H, T, DV))
+    body = "\n".join(f.lines)
+    return (f"func.func @{name}_ref({', '.join(args)}) -> {t(B, H, T, DV)} {{\n{body}\n"
+            f"  return {out} : {t(B, H, T, DV)}\n}}\n")
+
+
 def derived(name, objective, optimizer, retention, gates, T, C, clamp=None):
     extra = f", clamp_norm = {clamp} : f64" if clamp else ""
     opt = {"gd": f"gd attributes {{lr = {LR} : f64{extra}}}",
@@ -205,9 +281,13 @@ def derived(name, objective, optimizer, retention, gates, T, C, clamp=None):
            "adam": f"adam attributes {{lr = {LR} : f64, beta1 = {BETA1} : f64, beta2 = {BETA2} : f64, eps = {EPS} : f64{extra}}}"}[optimizer]
     ret = {None: "", "gate": "\n      nl.retention gate", "decay": f"\n      nl.retention decay alpha = {DECAY}"}[retention]
     mem = f"!nl.memory<matrix, heads = {H}, in = {DK}, out = {DV}>"
+    read_fn = ""
+    if name.startswith("readfn_"):
+        mem = f"!nl.memory<custom, heads = {H}, in = {DK}, out = {DV}, fn = @tanh_mem>"
+        read_fn = "  " + READ_FN.format(w=t(DK, DV), k=t(DK), v=t(DV))
     if objective in CUSTOM:
         objective = custom_region(objective, mem)
-    level = (f"nl.model @{name}_model {{\n  nl.level @outer every <1 steps> {{\n"
+    level = (f"nl.model @{name}_model {{\n{read_fn}  nl.level @outer every <1 steps> {{\n"
              f"    nl.level @mem every <{C} tokens> {{\n      nl.memory @M : {mem}\n"
              f"      nl.objective {objective}\n      nl.optimizer @opt {opt}{ret}\n    }}\n"
              f"    nl.optimizer @outer_opt gd attributes {{lr = 1.0e-03 : f64}}\n  }}\n}}\n")

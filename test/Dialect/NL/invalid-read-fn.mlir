@@ -27,3 +27,14 @@ nl.model @m {
     nl.yield %W : tensor<4x4xf32>
   }
 }
+
+// -----
+
+nl.model @m {
+  // expected-error @+1 {{param_names names 2 parameter(s), the function takes 1}}
+  nl.read_fn @f : (tensor<4x4xf32>, tensor<4xf32>) -> tensor<4xf32> attributes {param_names = ["W", "U"]} {
+  ^bb0(%W: tensor<4x4xf32>, %x: tensor<4xf32>):
+    %y = nl.linear %x, %W : (tensor<4xf32>, tensor<4x4xf32>) -> tensor<4xf32>
+    nl.yield %y : tensor<4xf32>
+  }
+}

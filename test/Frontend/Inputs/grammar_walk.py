@@ -145,12 +145,27 @@ PROGRAMS = {
     # `param NAME : TYPE` parses, but nothing could use it.
     "memory_param": ("error", "param mem_type", {"level": "  param s : matrix(d -> d) # <-"},
                      ["has no use"]),
-    "read_function": ("error", "memory_def body", {
+    "read_function": ("ok", "memory_def body", {
+        "top": "memory own(z: [d / heads]) -> [d / heads] {\n  param W [d / heads, d / heads]\n"
+               "  param U [d / heads, d / heads]\n  h = z @ W\n"
+               "  return z + h * sigmoid(z @ U)\n}",
+        "level": MEM_LEVEL.format(mem="own init learned", objective="l2", optimizer="momentum(lr = 0.1, beta = 0.9)",
+                                  retention="decay(alpha = 0.9)"),
+        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}),
+    # dgd needs each linear map's input, which only matrix and mlp memories have.
+    "read_function_dgd": ("error", "memory_def body", {
         "top": "memory own(z: [d / heads]) -> [d / heads] {\n  param W [d / heads, d / heads]\n"
                "  return z @ W\n}",
+        "level": MEM_LEVEL.format(mem="own", objective="l2", optimizer="dgd(lr = 0.1) # <-",
+                                  retention="decay(alpha = 0.9)"),
+        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["dgd", "read function"]),
+    # A product of two of the memory's matrices is not applied per token.
+    "read_function_op": ("error", "memory_def body", {
+        "top": "memory own(z: [d / heads]) -> [d / heads] {\n  param W [d / heads, d / heads]\n"
+               "  return z @ (W @ W) # <-\n}",
         "level": MEM_LEVEL.format(mem="own", objective="l2", optimizer="gd(lr = 0.1)",
                                   retention="decay(alpha = 0.9)"),
-        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k)) # <-"}, ["read function"]),
+        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["read function", "vector"]),
     "inner_muon": ("error", "optimizer", {
         "level": MEM_LEVEL.format(mem="matrix(d / heads -> d / heads)", objective="l2",
                                   optimizer="muon(lr = 0.1)", retention="decay(alpha = 0.9)"),

@@ -652,6 +652,11 @@ LogicalResult ReadFnOp::verifyRegions() {
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield || TypeRange(yield.getValues()) != ft.getResults())
     return emitOpError() << "must end with nl.yield of " << ft.getResults();
+  if (auto names = getParamNames();
+      names && names->size() != ft.getNumInputs() - 1)
+    return emitOpError() << "param_names names " << names->size()
+                         << " parameter(s), the function takes "
+                         << ft.getNumInputs() - 1;
   return success();
 }
 

@@ -73,6 +73,8 @@ struct MemoryRule {
   double lr = 0.0, beta = 0.0, alpha = 1.0, lambda = 0.0;
   // The soft clamp of each token's inner gradient norm (0: none).
   double clamp = 0.0;
+  /// The read function of a custom memory (null for matrix and mlp).
+  ReadFnOp readFn;
 };
 
 /// The rule of `memory` (default: the level's first) in the level that `op`
@@ -100,10 +102,22 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
            << " needs a memory, an objective and an optimizer "
               "to derive its update";
   r.type = r.memory.getMemoryType();
-  if (r.type.getKind() == MemoryKind::custom)
-    return op->emitOpError()
-           << "cannot derive the update of a custom memory (read function @"
-           << r.type.getFn().getValue() << ") yet";
+  if (r.type.getKind() == MemoryKind::custom) {
+    r.readFn = dyn_cast_or_null<ReadFnOp>(
+        tables.lookupSymbolIn(model, r.type.getFn()));
+    if (!r.readFn)
+      return op->emitOpError() << "memory @" << r.memory.getSymName()
+                               << ": no read function " << r.type.getFn();
+    if (failed(checkReadFunction(r.readFn)))
+      return failure();
+    if (r.optimizer && r.optimizer.getKind() == OptimizerKind::dgd)
+      return r.optimizer.emitOpError()
+             << "dgd on a memory with a written read function (@"
+             << r.type.getFn().getValue()
+             << "): dgd's preconditioner needs each linear map's input, "
+                "which only the matrix and mlp memories have; use gd, "
+                "momentum or adam";
+  }
   if (r.objective.getKind() == ObjectiveKind::custom) {
     if (llvm::range_size(level.getBody().front().getOps<MemoryOp>()) > 1)
       return r.objective.emitOpError()
@@ -248,6 +262,12 @@ public:
   Value mapOut(Value wi, Value x) { return nb.matmul(x, nb.transpose(wi)); }
   /// The memory at one state w (each [B, H, ...]) read at x [B, H, n, in].
   Value readAt(ArrayRef<Value> w, Value x) {
+    if (rule.readFn) { // the state repeated for every token
+      SmallVector<Value> rep;
+      for (Value wi : w)
+        rep.push_back(repeatPerToken(wi, nb.tt(x).getDimSize(2)));
+      return read(rep, x);
+    }
     if (rule.type.getKind() == MemoryKind::matrix)
       return mapOut(w[0], x);
     return finishMlp(mapOut(w[0], act(mapOut(w[1], x))), x);
@@ -363,6 +383,9 @@ Value Deriver::normOut(Value y) {
 
 Value Deriver::read(ArrayRef<Value> w, Value x, Value *hidden) {
   auto xt = nb.tt(x);
+  if (rule.readFn) // the user's read function, every token at once
+    return applyReadFunction(b, op->getLoc(), rule.readFn, w, x,
+                             xt.getRank() - 1);
   Value xe = nb.insertUnitDims(x, 4, 1); // [B, H, n, d, 1]
   if (rule.type.getKind() == MemoryKind::matrix) {
     Value y = nb.matmul(w[0], xe);
@@ -866,16 +889,37 @@ FailureOr<Value> Deriver::run() {
   return result;
 }
 
-/// Tensor shapes [H, ...] of a memory's state.
-SmallVector<SmallVector<int64_t>> stateShapes(MemoryType t) {
+/// Tensor shapes [H, ...] of a memory's state: a custom memory's are its
+/// read function's parameters (`fn`), one per head.
+SmallVector<SmallVector<int64_t>> stateShapes(MemoryType t, ReadFnOp fn) {
   int64_t h = t.getHeads(), in = t.getIn(), out = t.getOut();
+  if (fn) {
+    SmallVector<SmallVector<int64_t>> shapes;
+    for (Type p : fn.getFunctionType().getInputs().drop_back()) {
+      SmallVector<int64_t> s{h};
+      llvm::append_range(s, cast<RankedTensorType>(p).getShape());
+      shapes.push_back(s);
+    }
+    return shapes;
+  }
   if (t.getKind() == MemoryKind::matrix)
     return {{h, out, in}};
   int64_t hid = t.getHidden();
   return {{h, out, hid}, {h, hid, in}};
 }
 
-SmallVector<StringRef> stateSuffixes(MemoryType t) {
+/// The names of a memory's state tensors after its own: a custom memory's
+/// are its read function's parameter names.
+SmallVector<std::string> stateSuffixes(MemoryType t, ReadFnOp fn) {
+  if (fn) {
+    SmallVector<std::string> names;
+    unsigned n = fn.getFunctionType().getNumInputs() - 1;
+    for (unsigned i = 0; i < n; ++i)
+      names.push_back(fn.getParamNames()
+                          ? cast<StringAttr>((*fn.getParamNames())[i]).str()
+                          : "p" + std::to_string(i));
+    return names;
+  }
   if (t.getKind() == MemoryKind::matrix)
     return {"w"};
   return {"w1", "w2"};
@@ -950,8 +994,8 @@ struct DeriveInnerUpdates
     OpBuilder b(ss.fn);
     MemoryStream ms;
     std::string base = (r.level.getSymName() + "." + mem.getSymName()).str();
-    auto shapes = stateShapes(r.type);
-    auto suffixes = stateSuffixes(r.type);
+    auto shapes = stateShapes(r.type, r.readFn);
+    auto suffixes = stateSuffixes(r.type, r.readFn);
     auto typeOf = [&](unsigned j) {
       SmallVector<int64_t> full{bsz};
       full.append(shapes[j].begin(), shapes[j].end());
@@ -970,7 +1014,7 @@ struct DeriveInnerUpdates
       return b.getDictionaryAttr(a);
     };
     for (unsigned j = 0; j < shapes.size(); ++j) {
-      std::string name = base + "." + suffixes[j].str();
+      std::string name = base + "." + suffixes[j];
       ms.curIdx.push_back(ss.next.size());
       ms.cur.push_back(ss.add(typeOf(j), dict(name, inits[j])));
       ms.startIdx.push_back(ss.next.size());
@@ -985,9 +1029,8 @@ struct DeriveInnerUpdates
     // Inner Adam's second moments, after the first (the order of `mom`).
     for (unsigned j = 0; r.adam && j < shapes.size(); ++j) {
       ms.momIdx.push_back(ss.next.size());
-      ms.mom.push_back(
-          ss.add(typeOf(j), dict(base + "." + suffixes[j].str() + ".sq",
-                                 b.getStringAttr("zeros"))));
+      ms.mom.push_back(ss.add(typeOf(j), dict(base + "." + suffixes[j] + ".sq",
+                                              b.getStringAttr("zeros"))));
     }
     return ms;
   }
@@ -1048,6 +1091,11 @@ struct DeriveInnerUpdates
       FailureOr<MemoryRule> r = ruleOf(sm, sm.getLevel(), tables, mem);
       if (failed(r))
         return failure();
+      if (r->readFn)
+        return sm.emitOpError()
+               << "memory @" << mem.getSymName()
+               << " has a written read function: on a self-modifying level "
+                  "(nl.self_modify) it is not derived yet; use matrix or mlp";
       if (r->adam)
         return sm.emitOpError() << "inner adam on a self-modifying level "
                                    "(nl.self_modify) is not derived yet; use "
@@ -1228,9 +1276,13 @@ struct DeriveInnerUpdates
       if (!slot.empty())
         return slot;
       auto mt = cast<MemoryType>(p.getType());
+      ReadFnOp fn = mt.getKind() == MemoryKind::custom
+                        ? dyn_cast_or_null<ReadFnOp>(tables.lookupSymbolIn(
+                              p->getParentOfType<ModelOp>(), mt.getFn()))
+                        : ReadFnOp();
       OpBuilder pb(p);
       for (auto [shape, suffix] :
-           llvm::zip(stateShapes(mt), stateSuffixes(mt))) {
+           llvm::zip(stateShapes(mt, fn), stateSuffixes(mt, fn))) {
         auto np = ParamOp::create(
             pb, p.getLoc(),
             pb.getStringAttr((p.getSymName() + "." + suffix).str()),
@@ -1253,7 +1305,7 @@ struct DeriveInnerUpdates
         for (ParamOp part : splitParam(initParam, elt))
           refs.push_back(paramPath(part, part.getSymNameAttr()));
       else
-        refs.assign(stateShapes(r.type).size(),
+        refs.assign(stateShapes(r.type, r.readFn).size(),
                     StringAttr::get(&getContext(), "zeros"));
       return refs;
     };
@@ -1264,7 +1316,7 @@ struct DeriveInnerUpdates
       NLBuilder nb{b, m->getLoc()};
       SmallVector<Value> init;
       for (auto [ref, shape] :
-           llvm::zip(initRefs(m, r, elt), stateShapes(r.type))) {
+           llvm::zip(initRefs(m, r, elt), stateShapes(r.type, r.readFn))) {
         SmallVector<int64_t> full{bsz};
         full.append(shape.begin(), shape.end());
         auto t = RankedTensorType::get(full, elt);
@@ -1316,7 +1368,8 @@ struct DeriveInnerUpdates
       } else {
         init = initialState(b, m, *rule, elt, bsz);
       }
-      Deriver d(b, m, *rule, init, checkpoint, dualForm);
+      // A written read function has no chunked parallel form: the scans.
+      Deriver d(b, m, *rule, init, checkpoint, dualForm && !rule->readFn);
       if (ss) {
         d.memorize = ss->memorizeFlag(elt);
         d.initMom = ms.mom;

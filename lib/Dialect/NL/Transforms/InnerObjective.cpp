@@ -163,7 +163,129 @@ Value buildCustom(NLBuilder &nb, ObjectiveOp objective, Value pred,
                        RankedTensorType::get({}, nb.tt(l).getElementType()), l);
 }
 
+/// Checks a read function ^bb0(%P..., %x) for applyReadFunction: x a
+/// vector; every op of the parameters or x applies per token
+/// (appliesPerToken), a linear map's input is a vector; nothing else.
+LogicalResult checkReadFn(ReadFnOp fn) {
+  Block &block = fn.getBody().front();
+  llvm::DenseSet<Value> perToken(block.getArguments().begin(),
+                                 block.getArguments().end());
+  if (cast<RankedTensorType>(block.getArguments().back().getType()).getRank() !=
+      1)
+    return fn.emitOpError() << "read function: the key must be a vector";
+  for (Operation &o : block.without_terminator()) {
+    if (llvm::none_of(o.getOperands(),
+                      [&](Value x) { return perToken.contains(x); }))
+      continue; // the same for every token: computed once
+    if (!appliesPerToken(&o))
+      return o.emitError() << "read function: '" << o.getName()
+                           << "' of the memory's parameters or its key is "
+                              "not derived; use elementwise ops, pow, sum, "
+                              "mean, l2norm, softmax, rmsnorm, x @ W or "
+                              "slice";
+    if (auto lin = dyn_cast<LinearOp>(o);
+        lin && cast<RankedTensorType>(lin.getInput().getType()).getRank() != 1)
+      return o.emitError() << "read function: the input of '@' must be a "
+                              "vector (x @ W, W [K, N])";
+    perToken.insert(o.getResult(0));
+  }
+  return success();
+}
+
 } // namespace
+
+LogicalResult mlir::nl::checkReadFunction(ReadFnOp fn) {
+  return checkReadFn(fn);
+}
+
+Value mlir::nl::applyReadFunction(OpBuilder &b, Location loc, ReadFnOp fn,
+                                  ArrayRef<Value> params, Value x,
+                                  int64_t nLead) {
+  NLBuilder nb{b, loc};
+  Block &block = fn.getBody().front();
+  ArrayRef<int64_t> lead = nb.tt(x).getShape().take_front(nLead);
+  IRMapping map;
+  llvm::DenseSet<Value> perToken;
+  for (auto [arg, v] :
+       llvm::zip(block.getArguments(),
+                 llvm::concat<const Value>(params, ArrayRef(x))))
+    map.map(arg, v);
+  perToken.insert(block.getArguments().begin(), block.getArguments().end());
+  auto withLead = [&](RankedTensorType t) {
+    SmallVector<int64_t> shape(lead);
+    llvm::append_range(shape, t.getShape());
+    return RankedTensorType::get(shape, t.getElementType());
+  };
+  // A per-token value [L..., S...] with unit dims after L up to `rank`
+  // dims of its own (broadcasting aligns the trailing dims).
+  auto aligned = [&](Value v, int64_t rank) {
+    return nb.insertUnitDims(v, nLead, rank - (nb.tt(v).getRank() - nLead));
+  };
+  for (Operation &o : block.without_terminator()) {
+    if (llvm::none_of(o.getOperands(),
+                      [&](Value v) { return perToken.contains(v); })) {
+      b.clone(o, map);
+      continue;
+    }
+    auto rt = cast<RankedTensorType>(o.getResult(0).getType());
+    perToken.insert(o.getResult(0));
+    Value result;
+    if (isa<SumOp, MeanOp>(o)) { // each token's values -> [L...]
+      Value v = map.lookup(o.getOperand(0));
+      int64_t rest = nb.tt(v).getRank() - nLead, count = 1;
+      SmallVector<int64_t> ones(lead);
+      ones.append(rest, 1);
+      result = nb.dropUnitDims(
+          nb.sumTo(v, RankedTensorType::get(ones, rt.getElementType())),
+          withLead(rt));
+      for (int64_t d : nb.tt(v).getShape().drop_front(nLead))
+        count *= d;
+      if (isa<MeanOp>(o))
+        result = nb.mul(result, nb.c(result, 1.0 / (double)count));
+    } else if (auto lin = dyn_cast<LinearOp>(o);
+               lin && perToken.contains(lin.getWeight())) {
+      // x @ W with a weight of each token's own: [L..., 1, K] @ [L..., K, N].
+      Value in = map.lookup(lin.getInput()), w = map.lookup(lin.getWeight());
+      if (!perToken.contains(lin.getInput()))
+        in = nb.bcast(in, withLead(cast<RankedTensorType>(in.getType())));
+      Value row = nb.insertUnitDims(in, nLead, 1);
+      result = nb.dropUnitDims(nb.matmul(row, w), withLead(rt));
+      if (Value bias = lin.getBias()) {
+        Value bv = map.lookupOrDefault(bias);
+        result = nb.add(result, perToken.contains(bias) ? aligned(bv, 1) : bv);
+      }
+    } else if (auto norm = dyn_cast<RmsNormOp>(o);
+               norm && perToken.contains(norm.getGamma())) {
+      // A gain of each token's own: rmsnorm with gain 1, then times it.
+      Value in = map.lookup(norm.getInput());
+      auto gt =
+          RankedTensorType::get({rt.getShape().back()}, rt.getElementType());
+      Value one = nb.bcast(nb.c(Value(), 1.0, gt), gt);
+      Value n =
+          RmsNormOp::create(b, loc, in.getType(), in, one, norm.getEpsAttr());
+      result = nb.mul(n, aligned(map.lookup(norm.getGamma()), 1));
+    } else {
+      SmallVector<Value> operands;
+      for (Value v : o.getOperands()) {
+        Value m = map.lookupOrDefault(v);
+        if (isa<AddOp, SubOp, MulOp, DivOp>(o) && perToken.contains(v))
+          m = aligned(m, rt.getRank());
+        operands.push_back(m);
+      }
+      Operation *c = b.clone(o, map);
+      c->setOperands(operands);
+      if (auto slice = dyn_cast<SliceOp>(c))
+        slice.setDim(slice.getDim() + nLead);
+      c->getResult(0).setType(withLead(rt));
+      result = c->getResult(0);
+    }
+    map.map(o.getResult(0), result);
+  }
+  Value y = map.lookupOrDefault(block.getTerminator()->getOperand(0));
+  auto yt = withLead(
+      cast<RankedTensorType>(block.getTerminator()->getOperand(0).getType()));
+  return nb.bcast(y, yt); // a read that ignores its inputs: every token
+}
 
 LogicalResult mlir::nl::checkInnerObjective(ObjectiveOp objective) {
   if (objective.getKind() != ObjectiveKind::custom)

@@ -265,6 +265,10 @@ def NL_ReadFnOp : NL_Op<"read_fn", [Symbol, IsolatedFromAbove,
   let description = [{
     The read function of a `custom` memory. Its arguments are the memory's
     parameters followed by the key `[dk]`; it yields the value `[dv]`.
+    `param_names` names the parameters as the source did: the memory's
+    state tensors are named after them (`<level>.<memory>.<name>`).
+    derive-inner-updates applies it to every token of a chunk at once, with
+    the per-token states of the scans (docs/autodiff.md).
 
     ```mlir
     nl.read_fn @gated : (tensor<32x32xf32>, tensor<32xf32>) -> tensor<32xf32> {
@@ -275,7 +279,8 @@ def NL_ReadFnOp : NL_Op<"read_fn", [Symbol, IsolatedFromAbove,
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
-                       TypeAttrOf<FunctionType>:$function_type);
+                       TypeAttrOf<FunctionType>:$function_type,
+                       OptionalAttr<StrArrayAttr>:$param_names);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$sym_name `:` $function_type attr-dict-with-keyword $body";
   let hasRegionVerifier = 1;

@@ -41,6 +41,22 @@ LogicalResult checkInnerObjective(ObjectiveOp objective);
 Value buildInnerObjective(OpBuilder &b, Location loc, ObjectiveOp objective,
                           Value pred, Value target, Value keys, int64_t lead);
 
+/// Checks that a memory's read function (`memory NAME(x: [IN]) -> [OUT]
+/// { param ...; return EXPR }`) can be applied by applyReadFunction: every
+/// op that depends on the memory's parameters or the key applies per token
+/// (elementwise ops, pow, sum, mean, l2norm, softmax, rmsnorm, slice, and
+/// `x @ W` with x a vector). Errors at the user's op, naming the rule.
+LogicalResult checkReadFunction(ReadFnOp fn);
+
+/// The read function `fn` applied to every token at once: `params` [L...,
+/// S_i...] (each token's own state of each parameter, shapes S_i as the
+/// function declares) and `x` [L..., IN], L the first `lead` dims; returns
+/// [L..., OUT]. `x @ W` becomes a batched product [L..., 1, K] @ [L..., K,
+/// N]; an rmsnorm whose gain is a parameter normalizes with gain 1 and then
+/// multiplies; other ops as in buildInnerObjective's custom regions.
+Value applyReadFunction(OpBuilder &b, Location loc, ReadFnOp fn,
+                        ArrayRef<Value> params, Value x, int64_t lead);
+
 } // namespace mlir::nl
 
 #endif // NL_DIALECT_NL_TRANSFORMS_INNEROBJECTIVE_H

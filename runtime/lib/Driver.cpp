@@ -833,6 +833,26 @@ std::unique_ptr<Stream> openStream(const Model &model, State &params,
   return st;
 }
 
+/// Where a stream that gave a non-finite loss or logits stands: "; after
+/// token N of the stream, memory state 'x' at [i, j] (nan), and ...; the
+/// largest finite memory value then: ..." (the first non-finite state
+/// tensor in the model's order names its layer and level); when every state
+/// is finite, the largest memory value (a memory that grew shows there).
+std::string streamDiagnosis(const Stream &st) {
+  std::string bad = st.nonFiniteState();
+  std::string largest = st.largestMemoryValue();
+  if (bad.empty())
+    return largest.empty()
+               ? std::string()
+               : fmt::format("; after token {} of the stream every state is "
+                             "finite, the largest memory value {}",
+                             st.position(), largest);
+  return fmt::format(
+      "; after token {} of the stream: {}{}", st.position(), bad,
+      largest.empty() ? ""
+                      : "; the largest finite memory value then: " + largest);
+}
+
 /// "; levels cms_mid, cms_low learned online: 12 test-time steps, ..."
 /// for stderr, or "" when none do.
 std::string onlineSummary(const Stream &st) {
@@ -909,16 +929,18 @@ int generate(Model &model, const GenerateOptions &o) {
     promptOut = true;
   };
   std::vector<double> p(static_cast<size_t>(m.vocab));
-  // The next token of sample r from one row of logits.
-  auto sample = [&](const float *row, int64_t i, int64_t r) {
+  // The next token of sample r from one row of logits (of stream `from`,
+  // when one gave them: a non-finite value names its state).
+  auto sample = [&](const float *row, int64_t i, int64_t r,
+                    const Stream *from) {
     int64_t bad = firstNonFinite(row, static_cast<size_t>(m.vocab));
     if (bad >= 0) {
       std::fflush(stdout);
       throw NonFinite(fmt::format(
           "generated token {}{}: the logits are not finite ({} for token "
-          "{}); stopping",
-          i + 1, rows > 1 ? fmt::format(" of sample {}", r) : "", row[bad],
-          bad));
+          "{}){}; stopping",
+          i + 1, rows > 1 ? fmt::format(" of sample {}", r) : "", row[bad], bad,
+          from ? streamDiagnosis(*from) : std::string()));
     }
     if (o.temperature <= 0)
       return static_cast<int32_t>(std::max_element(row, row + m.vocab) - row);
@@ -971,7 +993,7 @@ int generate(Model &model, const GenerateOptions &o) {
     readTime = t1 - t0;
     for (int64_t i = 0; i < o.count; ++i)
       for (int64_t r = 0; r < rows; ++r) {
-        int32_t next = sample(row[r].data(), i, r);
+        int32_t next = sample(row[r].data(), i, r, st[r].get());
         put(next, r);
         st[r]->feed(&next, 1, row[r].data());
       }
@@ -997,7 +1019,7 @@ int generate(Model &model, const GenerateOptions &o) {
       for (int64_t r = 0; r < rows; ++r) {
         int32_t next = sample(logits + (r * m.context + n - 1) *
                                            static_cast<size_t>(m.vocab),
-                              i, r);
+                              i, r, nullptr);
         texts[r].push_back(next);
         put(next, r);
       }
@@ -1064,16 +1086,29 @@ int evaluateLong(Model &model, const std::string &runDir,
   std::vector<float> logits(block * vocab);
   std::vector<double> sum((n + bucket - 1) / bucket), cnt(sum.size());
   double total = 0, t0 = now(), last = t0;
+  // The state before each block (without online levels, whose weights
+  // change): a block with a non-finite loss is read again token by token
+  // from it, to name the state that went non-finite first and when.
+  bool replay = st.onlineLevels().empty();
+  Stream::Snapshot before;
   for (size_t i = 0; i < n; i += block) {
     size_t k = std::min(block, n - i);
+    if (replay)
+      before = st.snapshot();
     st.feed(tokens.data() + i, k, logits.data());
     for (size_t j = 0; j < k; ++j) {
       double l =
           tokenLoss(logits.data() + j * vocab, m.vocab, tokens[i + j + 1]);
-      if (!std::isfinite(l))
-        throw NonFinite(fmt::format("the loss of token {} of '{}' is {}: no "
-                                    "result",
-                                    i + j + 1, path, l));
+      if (!std::isfinite(l)) {
+        if (replay) { // up to the first token whose state is not finite
+          st.restore(before);
+          for (size_t r = 0; r <= j && st.nonFiniteState().empty(); ++r)
+            st.feed(tokens.data() + i + r, 1, logits.data());
+        }
+        throw NonFinite(fmt::format("the loss of token {} of '{}' is {}{}: "
+                                    "no result",
+                                    i + j + 1, path, l, streamDiagnosis(st)));
+      }
       total += l;
       sum[(i + j) / bucket] += l;
       cnt[(i + j) / bucket] += 1;

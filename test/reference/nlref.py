@@ -227,12 +227,13 @@ def memorize(W0, k, v, q, C, lr, *, lr_gate=None, alpha=1.0, beta=None,
     return torch.stack(outs, 2), W
 
 
-def self_modify(states, x, C, lr, alpha, beta, act=silu):
+def self_modify(states, x, C, lr, alpha, beta, act=silu, clamp=None):
     """Self-modifying Titans (Hope, NL-A Eqs. 83-89; docs/autodiff.md): per
     chunk, every memory M_i reads x [B, H, T, d] at the chunk-start state;
     the first two reads are the keys k and values v of every memory's
     update, each with its own values v^_i = M_i(v); DGD with momentum and
-    constant gates. Returns the reads, one [B, H, T, out_i] per memory."""
+    constant gates; clamp: clamp_norm on each memory's per-token gradient
+    (clamp_factor). Returns the reads, one [B, H, T, out_i] per memory."""
     T = x.shape[2]
     W = [dict(s) for s in states]
     S = [{name: torch.zeros_like(w) for name, w in s.items()} for s in W]
@@ -246,6 +247,9 @@ def self_modify(states, x, C, lr, alpha, beta, act=silu):
         for i in range(len(W)):
             vhat = read(W[i], v, act)
             g = token_gradients(W[i], k, vhat, act)
+            if clamp is not None:
+                f = clamp_factor(g, clamp)
+                g = {name: y * f.reshape(*f.shape, *([1] * (y.dim() - 3))) for name, y in g.items()}
             uhat = {name: l2norm(u) for name, u in map_inputs(W[i], k, act).items()}
             for t in range(c1 - c0):
                 for name in W[i]:
@@ -340,7 +344,8 @@ def hope(P, ids, cfg):
     """examples/hope.nl: self-modifying Titans (k, v, eta, alpha from
     memories written every chunk['proj'] tokens: DGD(lr 0.1, beta 0.9),
     retention 0.99), the main memory (DGD with momentum, data-dependent
-    rate and retention, self-generated values) and a three-level CMS."""
+    rate and retention, self-generated values) and a three-level CMS; every
+    memory's per-token gradient clamped to norm 1 (clamp_norm = 1.0)."""
     H = cfg["heads"]
     B = ids.shape[0]
     x = P["embedding"][ids]
@@ -349,12 +354,12 @@ def hope(P, ids, cfg):
         h = rmsnorm(x, p("norm_in"))
         xh = heads(conv(h, p("conv_x")), H)
         proj = [initial_state(P, f"layer.{i}.proj.{m}.init", B) for m in ("Mk", "Mv", "Meta", "Malpha")]
-        k, v, eta, alpha = self_modify(proj, xh, cfg["chunk"]["proj"], 0.1, 0.99, 0.9)
+        k, v, eta, alpha = self_modify(proj, xh, cfg["chunk"]["proj"], 0.1, 0.99, 0.9, clamp=1.0)
         q = l2norm(heads(h @ p("wq"), H))
         M0 = initial_state(P, f"layer.{i}.mem.M.init", B)
         o, _ = memorize(M0, l2norm(k), v, q, cfg["chunk"]["mem"], 0.1,
                         lr_gate=torch.sigmoid(eta.squeeze(-1)), alpha=torch.sigmoid(alpha.squeeze(-1)),
-                        beta=0.9, dgd=True, self_values=True)
+                        beta=0.9, dgd=True, self_values=True, clamp=1.0)
         x = x + merge(o) @ p("wo")
         for f in ("high", "mid", "low"):
             x = x + mlp_block(x, p(f"n_{f}"), p(f"up_{f}"), p(f"down_{f}"), silu)

@@ -92,74 +92,97 @@ LogicalResult checkCustom(ObjectiveOp objective) {
   return success();
 }
 
+/// Clones the ops of a region written for one token so that they apply to
+/// every token at once: a value of shape S that depends on a per-token
+/// value becomes [L..., S], L the `lead` token dims; the others are computed
+/// once. nl.sum and nl.mean reduce each token's values to [L...]; per-token
+/// operands of an elementwise op gain unit dims after L so that
+/// broadcasting aligns their own dims; a slice's dim moves past L.
+/// `special` may build an op itself (returning its per-token result) or
+/// return null to leave it to the rules above.
+struct PerTokenCloner {
+  NLBuilder &nb;
+  ArrayRef<int64_t> lead;
+  IRMapping map;
+  llvm::DenseSet<Value> perToken;
+
+  int64_t nLead() const { return static_cast<int64_t>(lead.size()); }
+  RankedTensorType withLead(RankedTensorType t) const {
+    SmallVector<int64_t> shape(lead);
+    llvm::append_range(shape, t.getShape());
+    return RankedTensorType::get(shape, t.getElementType());
+  }
+  /// A per-token value [L..., S...] with unit dims after L up to `rank`
+  /// dims of its own.
+  Value aligned(Value v, int64_t rank) {
+    return nb.insertUnitDims(v, nLead(), rank - (nb.tt(v).getRank() - nLead()));
+  }
+  template <typename Special> void run(Block &block, Special special) {
+    OpBuilder &b = nb.b;
+    for (Operation &o : block.without_terminator()) {
+      if (llvm::none_of(o.getOperands(),
+                        [&](Value v) { return perToken.contains(v); })) {
+        b.clone(o, map);
+        continue;
+      }
+      perToken.insert(o.getResult(0));
+      Value result = special(o);
+      if (!result)
+        result = generic(o);
+      map.map(o.getResult(0), result);
+    }
+  }
+
+private:
+  Value generic(Operation &o) {
+    auto rt = cast<RankedTensorType>(o.getResult(0).getType());
+    if (isa<SumOp, MeanOp>(o)) { // each token's values -> [L...]
+      Value v = map.lookup(o.getOperand(0));
+      int64_t rest = nb.tt(v).getRank() - nLead(), count = 1;
+      SmallVector<int64_t> ones(lead);
+      ones.append(rest, 1);
+      Value sum = nb.dropUnitDims(
+          nb.sumTo(v, RankedTensorType::get(ones, rt.getElementType())),
+          withLead(rt));
+      for (int64_t d : nb.tt(v).getShape().drop_front(nLead()))
+        count *= d;
+      return isa<MeanOp>(o) ? nb.mul(sum, nb.c(sum, 1.0 / (double)count)) : sum;
+    }
+    SmallVector<Value> operands;
+    for (Value v : o.getOperands()) {
+      Value m = map.lookupOrDefault(v);
+      if (isa<AddOp, SubOp, MulOp, DivOp>(o) && perToken.contains(v))
+        m = aligned(m, rt.getRank());
+      operands.push_back(m);
+    }
+    Operation *c = nb.b.clone(o, map);
+    c->setOperands(operands);
+    if (auto slice = dyn_cast<SliceOp>(c))
+      slice.setDim(slice.getDim() + nLead());
+    c->getResult(0).setType(withLead(rt));
+    return c->getResult(0);
+  }
+};
+
 /// A custom objective's region applied to every token at once (see
 /// buildInnerObjective), summed over the tokens.
 Value buildCustom(NLBuilder &nb, ObjectiveOp objective, Value pred,
                   Value target, Value keys, int64_t nLead) {
-  OpBuilder &b = nb.b;
   Block &block = objective.getBody().front();
-  ArrayRef<int64_t> lead = nb.tt(pred).getShape().take_front(nLead);
-  IRMapping map;
-  map.map(block.getArgument(1), keys);
-  map.map(block.getArgument(2), target);
-  // A per-token value [L..., S...] of the region's value of shape S.
-  llvm::DenseSet<Value> perToken{block.getArgument(1), block.getArgument(2)};
-  auto withLead = [&](RankedTensorType t) {
-    SmallVector<int64_t> shape(lead);
-    llvm::append_range(shape, t.getShape());
-    return RankedTensorType::get(shape, t.getElementType());
-  };
-  for (Operation &o : block.without_terminator()) {
-    if (auto read = dyn_cast<ReadOp>(o)) {
-      map.map(read.getResult(), pred);
-      perToken.insert(read.getResult());
-      continue;
-    }
-    if (llvm::none_of(o.getOperands(),
-                      [&](Value x) { return perToken.contains(x); })) {
-      b.clone(o, map);
-      continue;
-    }
-    auto rt = cast<RankedTensorType>(o.getResult(0).getType());
-    perToken.insert(o.getResult(0));
-    if (isa<SumOp, MeanOp>(o)) { // each token's values -> [L...]
-      Value x = map.lookup(o.getOperand(0));
-      int64_t rest = nb.tt(x).getRank() - nLead;
-      SmallVector<int64_t> ones(lead);
-      ones.append(rest, 1);
-      Value s = nb.dropUnitDims(
-          nb.sumTo(x, RankedTensorType::get(ones, rt.getElementType())),
-          withLead(rt));
-      if (isa<MeanOp>(o)) {
-        int64_t count = 1;
-        for (int64_t d : nb.tt(x).getShape().drop_front(nLead))
-          count *= d;
-        s = nb.mul(s, nb.c(s, 1.0 / (double)count));
-      }
-      map.map(o.getResult(0), s);
-      continue;
-    }
-    // Per-token operands of lower rank than the result gain unit dims after
-    // the token dims L, so that broadcasting aligns their own dims.
-    SmallVector<Value> operands;
-    for (Value x : o.getOperands()) {
-      Value m = map.lookupOrDefault(x);
-      if (isa<AddOp, SubOp, MulOp, DivOp>(o) && perToken.contains(x))
-        m = nb.insertUnitDims(m, nLead,
-                              rt.getRank() - (nb.tt(m).getRank() - nLead));
-      operands.push_back(m);
-    }
-    Operation *c = b.clone(o, map);
-    c->setOperands(operands);
-    if (auto slice = dyn_cast<SliceOp>(c))
-      slice.setDim(slice.getDim() + nLead);
-    c->getResult(0).setType(withLead(rt));
-    map.map(o.getResult(0), c->getResult(0));
-  }
-  Value l = map.lookupOrDefault(block.getTerminator()->getOperand(0));
-  if (!perToken.contains(block.getTerminator()->getOperand(0)))
+  PerTokenCloner pt{nb, nb.tt(pred).getShape().take_front(nLead), {}, {}};
+  pt.map.map(block.getArgument(1), keys);
+  pt.map.map(block.getArgument(2), target);
+  pt.perToken.insert(block.getArgument(1));
+  pt.perToken.insert(block.getArgument(2));
+  // M(k) (read at the key, a per-token value: checkCustom) is the memory's
+  // reads, given.
+  pt.run(block, [&](Operation &o) -> Value {
+    return isa<ReadOp>(o) ? pred : Value();
+  });
+  Value l = pt.map.lookupOrDefault(block.getTerminator()->getOperand(0));
+  if (!pt.perToken.contains(block.getTerminator()->getOperand(0)))
     return l; // cannot happen: the objective reads M(k)
-  return SumOp::create(b, nb.loc,
+  return SumOp::create(nb.b, nb.loc,
                        RankedTensorType::get({}, nb.tt(l).getElementType()), l);
 }
 
@@ -203,86 +226,44 @@ Value mlir::nl::applyReadFunction(OpBuilder &b, Location loc, ReadFnOp fn,
                                   int64_t nLead) {
   NLBuilder nb{b, loc};
   Block &block = fn.getBody().front();
-  ArrayRef<int64_t> lead = nb.tt(x).getShape().take_front(nLead);
-  IRMapping map;
-  llvm::DenseSet<Value> perToken;
+  PerTokenCloner pt{nb, nb.tt(x).getShape().take_front(nLead), {}, {}};
   for (auto [arg, v] :
        llvm::zip(block.getArguments(),
                  llvm::concat<const Value>(params, ArrayRef(x))))
-    map.map(arg, v);
-  perToken.insert(block.getArguments().begin(), block.getArguments().end());
-  auto withLead = [&](RankedTensorType t) {
-    SmallVector<int64_t> shape(lead);
-    llvm::append_range(shape, t.getShape());
-    return RankedTensorType::get(shape, t.getElementType());
-  };
-  // A per-token value [L..., S...] with unit dims after L up to `rank`
-  // dims of its own (broadcasting aligns the trailing dims).
-  auto aligned = [&](Value v, int64_t rank) {
-    return nb.insertUnitDims(v, nLead, rank - (nb.tt(v).getRank() - nLead));
-  };
-  for (Operation &o : block.without_terminator()) {
-    if (llvm::none_of(o.getOperands(),
-                      [&](Value v) { return perToken.contains(v); })) {
-      b.clone(o, map);
-      continue;
-    }
+    pt.map.map(arg, v);
+  pt.perToken.insert(block.getArguments().begin(), block.getArguments().end());
+  pt.run(block, [&](Operation &o) -> Value {
     auto rt = cast<RankedTensorType>(o.getResult(0).getType());
-    perToken.insert(o.getResult(0));
-    Value result;
-    if (isa<SumOp, MeanOp>(o)) { // each token's values -> [L...]
-      Value v = map.lookup(o.getOperand(0));
-      int64_t rest = nb.tt(v).getRank() - nLead, count = 1;
-      SmallVector<int64_t> ones(lead);
-      ones.append(rest, 1);
-      result = nb.dropUnitDims(
-          nb.sumTo(v, RankedTensorType::get(ones, rt.getElementType())),
-          withLead(rt));
-      for (int64_t d : nb.tt(v).getShape().drop_front(nLead))
-        count *= d;
-      if (isa<MeanOp>(o))
-        result = nb.mul(result, nb.c(result, 1.0 / (double)count));
-    } else if (auto lin = dyn_cast<LinearOp>(o);
-               lin && perToken.contains(lin.getWeight())) {
+    if (auto lin = dyn_cast<LinearOp>(o);
+        lin && pt.perToken.contains(lin.getWeight())) {
       // x @ W with a weight of each token's own: [L..., 1, K] @ [L..., K, N].
-      Value in = map.lookup(lin.getInput()), w = map.lookup(lin.getWeight());
-      if (!perToken.contains(lin.getInput()))
-        in = nb.bcast(in, withLead(cast<RankedTensorType>(in.getType())));
-      Value row = nb.insertUnitDims(in, nLead, 1);
-      result = nb.dropUnitDims(nb.matmul(row, w), withLead(rt));
+      Value in = pt.map.lookup(lin.getInput());
+      if (!pt.perToken.contains(lin.getInput()))
+        in = nb.bcast(in, pt.withLead(cast<RankedTensorType>(in.getType())));
+      Value y = nb.dropUnitDims(nb.matmul(nb.insertUnitDims(in, nLead, 1),
+                                          pt.map.lookup(lin.getWeight())),
+                                pt.withLead(rt));
       if (Value bias = lin.getBias()) {
-        Value bv = map.lookupOrDefault(bias);
-        result = nb.add(result, perToken.contains(bias) ? aligned(bv, 1) : bv);
+        Value bv = pt.map.lookupOrDefault(bias);
+        y = nb.add(y, pt.perToken.contains(bias) ? pt.aligned(bv, 1) : bv);
       }
-    } else if (auto norm = dyn_cast<RmsNormOp>(o);
-               norm && perToken.contains(norm.getGamma())) {
+      return y;
+    }
+    if (auto norm = dyn_cast<RmsNormOp>(o);
+        norm && pt.perToken.contains(norm.getGamma())) {
       // A gain of each token's own: rmsnorm with gain 1, then times it.
-      Value in = map.lookup(norm.getInput());
+      Value in = pt.map.lookup(norm.getInput());
       auto gt =
           RankedTensorType::get({rt.getShape().back()}, rt.getElementType());
       Value one = nb.bcast(nb.c(Value(), 1.0, gt), gt);
       Value n =
           RmsNormOp::create(b, loc, in.getType(), in, one, norm.getEpsAttr());
-      result = nb.mul(n, aligned(map.lookup(norm.getGamma()), 1));
-    } else {
-      SmallVector<Value> operands;
-      for (Value v : o.getOperands()) {
-        Value m = map.lookupOrDefault(v);
-        if (isa<AddOp, SubOp, MulOp, DivOp>(o) && perToken.contains(v))
-          m = aligned(m, rt.getRank());
-        operands.push_back(m);
-      }
-      Operation *c = b.clone(o, map);
-      c->setOperands(operands);
-      if (auto slice = dyn_cast<SliceOp>(c))
-        slice.setDim(slice.getDim() + nLead);
-      c->getResult(0).setType(withLead(rt));
-      result = c->getResult(0);
+      return nb.mul(n, pt.aligned(pt.map.lookup(norm.getGamma()), 1));
     }
-    map.map(o.getResult(0), result);
-  }
-  Value y = map.lookupOrDefault(block.getTerminator()->getOperand(0));
-  auto yt = withLead(
+    return Value();
+  });
+  Value y = pt.map.lookupOrDefault(block.getTerminator()->getOperand(0));
+  auto yt = pt.withLead(
       cast<RankedTensorType>(block.getTerminator()->getOperand(0).getType()));
   return nb.bcast(y, yt); // a read that ignores its inputs: every token
 }

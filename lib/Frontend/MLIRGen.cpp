@@ -2523,6 +2523,10 @@ OwningOpRef<ModuleOp> Gen::run() {
     if (m.name == "step")
       diags.error(m.loc, "'step' is reserved: it names the training step "
                          "function");
+    if (m.name == "matrix" || m.name == "mlp")
+      diags.error(m.loc, "memory '" + m.name +
+                             "' has the name of a built-in memory kind "
+                             "(matrix(..), mlp(..)); rename the memory");
     memoryDefs[m.name] = &m;
   }
   for (auto &m : file.memories) // definitions are checked even if unused

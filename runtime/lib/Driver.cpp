@@ -833,12 +833,12 @@ std::unique_ptr<Stream> openStream(const Model &model, State &params,
   return st;
 }
 
-/// Where a stream that gave a non-finite loss or logits stands: "; after
-/// token N of the stream, memory state 'x' at [i, j] (nan), and ...; the
+/// The states of a stream that gave a non-finite loss or logits: "; after
+/// token N of the stream: memory state 'x' at [i, j] (nan), and ...; the
 /// largest finite memory value then: ..." (the first non-finite state
 /// tensor in the model's order names its layer and level); when every state
 /// is finite, the largest memory value (a memory that grew shows there).
-std::string streamDiagnosis(const Stream &st) {
+std::string streamStates(const Stream &st) {
   std::string bad = st.nonFiniteState();
   std::string largest = st.largestMemoryValue();
   if (bad.empty())
@@ -851,6 +851,17 @@ std::string streamDiagnosis(const Stream &st) {
       "; after token {} of the stream: {}{}", st.position(), bad,
       largest.empty() ? ""
                       : "; the largest finite memory value then: " + largest);
+}
+
+/// Where such a stream stands: streamStates, and the test-time steps its
+/// online levels took (--online-levels).
+std::string streamDiagnosis(const Stream &st) {
+  std::string online =
+      st.onlineLevels().empty()
+          ? std::string()
+          : fmt::format(" (after {} test-time step(s) of --online-levels)",
+                        st.onlineSteps());
+  return streamStates(st) + online;
 }
 
 /// "; levels cms_mid, cms_low learned online: 12 test-time steps, ..."
@@ -1589,13 +1600,17 @@ CLI::Validator positiveReal(bool allowZero) {
         try {
           size_t used = 0;
           double v = std::stod(s, &used);
+          // The entry points compute in float32: a larger value is Inf.
           if (used == s.size() && std::isfinite(v) &&
+              v <= std::numeric_limits<float>::max() &&
               (allowZero ? v >= 0 : v > 0))
             return "";
         } catch (const std::logic_error &) {
         }
-        return fmt::format("must be a finite number {} 0, got '{}'",
-                           allowZero ? ">=" : ">", s);
+        return fmt::format("must be a finite number {} 0 (at most {:.4g}, "
+                           "float32's largest), got '{}'",
+                           allowZero ? ">=" : ">",
+                           std::numeric_limits<float>::max(), s);
       },
       allowZero ? "REAL>=0" : "REAL>0");
 }
@@ -1879,6 +1894,11 @@ int run(int argc, char **argv) {
                               "generate, stream-check, gradcheck, dump, info)",
                               argv[1]));
     try {
+      // CLI11 reads a flag given an empty value as not given at all.
+      for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--online-levels=")
+          throw Error("--online-levels= names no level: give it alone for "
+                      "every level slower than a step, or =NAME,NAME");
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp &e) {
       return app.exit(e);

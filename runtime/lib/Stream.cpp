@@ -541,7 +541,23 @@ void Stream::load(const std::string &path) {
     throw Error(fmt::format("'{}': nl.stream_position '{}' is not a "
                             "position (a non-negative integer)",
                             path, meta("nl.stream_position")));
+  // The file's levels in the model's order (a list edited by hand in
+  // another order still names the same levels).
   std::string levels = meta("nl.online_levels");
+  if (!levels.empty()) {
+    std::vector<std::string> named;
+    for (size_t b = 0; b <= levels.size();) {
+      size_t e = std::min(levels.find(',', b), levels.size());
+      named.push_back(levels.substr(b, e - b));
+      b = e + 1;
+    }
+    std::vector<std::string> ordered;
+    for (const LevelSpec &l : model_.manifest().levels)
+      if (std::find(named.begin(), named.end(), l.name) != named.end())
+        ordered.push_back(l.name);
+    if (ordered.size() == named.size())
+      levels = joinLevels(ordered);
+  }
   std::string mine = online_ ? joinLevels(online_->levels) : std::string();
   if (levels != mine)
     throw Error(fmt::format(
@@ -618,6 +634,12 @@ void Stream::load(const std::string &path) {
     // The tokens read since the last step: a step runs once the next token
     // is known, so at a multiple of B x T they are all B x T.
     uint64_t every = static_cast<uint64_t>(online_->tokens);
+    if (static_cast<int64_t>(*firstStep) != params_.step)
+      throw Error(fmt::format(
+          "'{}' continues test-time learning from the checkpoint of step "
+          "{}, this run's checkpoint is at step {}: its online levels' "
+          "weights would replace another checkpoint's",
+          path, *firstStep, params_.step));
     if (history.size() != (*pos == 0 ? 0 : (*pos - 1) % every + 1))
       throw Error(fmt::format("'{}': {} tokens since the last test-time "
                               "step, at position {} (steps every {} tokens)",

@@ -135,7 +135,8 @@ def report(a, results, commands):
                 continue
             n = min(len(x) for x in runs)
             mean = [sum(x[i] for x in runs) / len(runs) for i in range(n)]
-            ax.plot([(i + 0.5) * rs[0]["bucket"] for i in range(n)], mean, lw=1.2, label=way)
+            ax.plot([(i + 0.5) * rs[0]["bucket"] for i in range(n)], mean, lw=1.2, label=way,
+                    color=f"C{WAYS.index(way)}")
         ax.set_title(m, fontsize=9)
         ax.set_xlabel("position in the stream (tokens)")
         ax.grid(alpha=0.3)
@@ -172,7 +173,7 @@ Each model (width {r0['width']}, {r0['layers']} layers, context {r0['context']},
 every {r0['batch'] * r0['context']} tokens) trained from scratch for {r0['steps']} steps on Tiny Shakespeare, then reads
 {r0['domain_b']['bytes'] - 1:,} tokens of Python source ({r0['domain_b']['source']}) as one stream (`eval --long`):
 frozen (`--memorize off`), memorize (the default), cms (`--online-levels`: the levels slower than a step), all levels
-(`--online-levels=` every outer level: dynamic evaluation) and the same at 3x the compiled rates. Loss in nats/token,
+(`--online-levels=NAME,...` naming every outer level: dynamic evaluation) and the same at 3x the compiled rates. Loss in nats/token,
 over the whole stream and its last quarter, mean ± sd over the seeds; the optimizer steps each online level took.
 
 | model | way | loss | last quarter | optimizer steps | seeds |

@@ -168,8 +168,8 @@ PROGRAMS = {
         "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["read function", "vector"]),
     "inner_muon": ("error", "optimizer", {
         "level": MEM_LEVEL.format(mem="matrix(d / heads -> d / heads)", objective="l2",
-                                  optimizer="muon(lr = 0.1)", retention="decay(alpha = 0.9)"),
-        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k)) # <-"}, ["muon"]),
+                                  optimizer="muon(lr = 0.1) # <-", retention="decay(alpha = 0.9)"),
+        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["muon"]),
     # A tuple is a value (k, v = (a, b)) but no tensor: refused where it is used.
     "tuple": ("error", "primary", {"body": "y = (x, x)"}, ["tuple"], "loss = "),
     "syntax": ("error", "file", {"body": "y = x + # <-"}, ["expected an expression"]),

@@ -149,16 +149,18 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
         r.optimizer.getEps() ? r.optimizer.getEps()->convertToDouble() : 1e-8;
     break;
   default:
-    return op->emitOpError()
+    return r.optimizer.emitError()
            << "the inner optimizer '"
            << stringifyOptimizerKind(r.optimizer.getKind())
            << "' of a memory level is not derived yet; use gd, momentum, "
-              "dgd or adam";
+              "adam or (on a matrix or mlp memory) dgd";
   }
   if (r.optimizer.getWeightDecay() &&
       r.optimizer.getWeightDecay()->convertToDouble() != 0.0)
-    return op->emitOpError() << "inner optimizer weight_decay is not derived; "
-                                "use nl.retention decay";
+    return r.optimizer.emitError()
+           << "weight_decay of a memory level's optimizer is not derived; "
+              "forget with the level's retention instead (retention "
+              "decay(alpha = ...))";
   r.lr = r.optimizer.getLr().convertToDouble();
   if (auto c = r.optimizer.getClampNorm())
     r.clamp = c->convertToDouble();

@@ -115,13 +115,32 @@ nl.model @muon {
     nl.level @mem every <4 tokens> {
       nl.memory @M : !nl.memory<matrix, heads = 1, in = 2, out = 2>
       nl.objective l2
+      // expected-error @+1 {{the inner optimizer 'muon' of a memory level is not derived yet; use gd, momentum, adam or (on a matrix or mlp memory) dgd}}
       nl.optimizer @opt muon attributes {lr = 0.1 : f64}
     }
     nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
   }
   func.func @step(%k: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
     %f = nl.flow keys_values(%k, %k : tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>) -> <keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>
-    // expected-error @+1 {{the inner optimizer 'muon' of a memory level is not derived yet; use gd, momentum, dgd or adam}}
+    %y = nl.memorize @outer::@mem(%f) read(%k) : (!nl.flow<keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>, tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
+    return %y : tensor<1x1x3x2xf32>
+  }
+}
+
+// -----
+
+nl.model @inner_weight_decay {
+  nl.level @outer every <1 steps> {
+    nl.level @mem every <4 tokens> {
+      nl.memory @M : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+      nl.objective l2
+      // expected-error @+1 {{weight_decay of a memory level's optimizer is not derived; forget with the level's retention instead (retention decay(alpha = ...))}}
+      nl.optimizer @opt adamw attributes {lr = 0.1 : f64, weight_decay = 0.1 : f64}
+    }
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%k: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
+    %f = nl.flow keys_values(%k, %k : tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>) -> <keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>
     %y = nl.memorize @outer::@mem(%f) read(%k) : (!nl.flow<keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>, tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
     return %y : tensor<1x1x3x2xf32>
   }

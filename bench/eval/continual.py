@@ -210,19 +210,26 @@ domain's last 10 %, never trained on. Forgetting: A's loss after B minus before.
     print(f"continual.py: wrote {a.out}, {base}.png and {base}.json", file=sys.stderr)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_eval_args(ap, "runs", "the domain-B builder")
+def add_shift_args(ap, steps_help):
+    """The options of an evaluation across the domain shift A -> B (this
+    driver's and online.py's): domain B, the models' size (--set adds to
+    it), the training steps and rate, the seeds."""
     ap.add_argument("--domain-b", help="directory of *.py files or a text file (default: the Python standard library)")
-    ap.add_argument("--domain-b-bytes", type=int, default=0, help="cut domain B at this many bytes (0: all)")
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--context", type=int, default=64)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=400, help="training steps on each domain")
+    ap.add_argument("--steps", type=int, default=400, help=steps_help)
     ap.add_argument("--lr", type=float, default=1.0, help="train --lr: scale of the compiled outer rates")
-    ap.add_argument("--eval-batches", type=int, default=16)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_eval_args(ap, "runs", "the domain-B builder")
+    add_shift_args(ap, "training steps on each domain")
+    ap.add_argument("--domain-b-bytes", type=int, default=0, help="cut domain B at this many bytes (0: all)")
+    ap.add_argument("--eval-batches", type=int, default=16)
     eval_main(ap, "nl-continual-", "runs", self_check, evaluate, report)
 
 

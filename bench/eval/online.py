@@ -45,7 +45,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from continual import build_domain_b, stdlib_dir  # noqa: E402
+from continual import add_shift_args, build_domain_b, stdlib_dir  # noqa: E402
 from nl_examples import (add_eval_args, command_lines, eval_main, example_path, finish_self_check,  # noqa: E402
                          mean_sd, run_or_exit, start_report, write_section)
 
@@ -191,16 +191,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_eval_args(ap, "runs", "the parsing of `info`'s levels")
     ap.set_defaults(models=["transformer", "titans", "hope"])
-    ap.add_argument("--domain-b", help="directory of *.py files or a text file (default: the Python standard library)")
+    add_shift_args(ap, "training steps on domain A")
     ap.add_argument("--tokens", type=int, default=65536, help="tokens of domain B read as one stream")
     ap.add_argument("--bucket", type=int, default=2048, help="tokens per point of the loss against position")
-    ap.add_argument("--width", type=int, default=64)
-    ap.add_argument("--layers", type=int, default=2)
-    ap.add_argument("--context", type=int, default=64)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=400, help="training steps on domain A")
-    ap.add_argument("--lr", type=float, default=1.0, help="train --lr: scale of the compiled outer rates")
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     eval_main(ap, "nl-online-", "runs", self_check, evaluate, report)
 
 

@@ -1097,28 +1097,28 @@ int evaluateLong(Model &model, const std::string &runDir,
   std::vector<float> logits(block * vocab);
   std::vector<double> sum((n + bucket - 1) / bucket), cnt(sum.size());
   double total = 0, t0 = now(), last = t0;
-  // The state before each block (without online levels, whose weights
-  // change): a block with a non-finite loss is read again token by token
-  // from it, to name the state that went non-finite first and when.
-  bool replay = st.onlineLevels().empty();
-  Stream::Snapshot before;
   for (size_t i = 0; i < n; i += block) {
     size_t k = std::min(block, n - i);
-    if (replay)
-      before = st.snapshot();
     st.feed(tokens.data() + i, k, logits.data());
     for (size_t j = 0; j < k; ++j) {
       double l =
           tokenLoss(logits.data() + j * vocab, m.vocab, tokens[i + j + 1]);
       if (!std::isfinite(l)) {
-        if (replay) { // up to the first token whose state is not finite
-          st.restore(before);
-          for (size_t r = 0; r <= j && st.nonFiniteState().empty(); ++r)
-            st.feed(tokens.data() + i + r, 1, logits.data());
+        // To name the state that went non-finite first and when, the text
+        // is read again by a fresh stream (the same options; not with
+        // online levels, whose weights have changed): up to this block at
+        // once, then token by token.
+        std::unique_ptr<Stream> again;
+        if (st.onlineLevels().empty()) {
+          again = openStream(model, s, so);
+          again->feed(tokens.data(), i, nullptr);
+          for (size_t r = 0; r <= j && again->nonFiniteState().empty(); ++r)
+            again->feed(tokens.data() + i + r, 1, logits.data());
         }
         throw NonFinite(fmt::format("the loss of token {} of '{}' is {}{}: "
                                     "no result",
-                                    i + j + 1, path, l, streamDiagnosis(st)));
+                                    i + j + 1, path, l,
+                                    streamDiagnosis(again ? *again : st)));
       }
       total += l;
       sum[(i + j) / bucket] += l;

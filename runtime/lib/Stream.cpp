@@ -120,6 +120,28 @@ std::string joinLevels(const std::vector<std::string> &levels) {
   return s;
 }
 
+/// The names of "a,b,c" (joinLevels' inverse; "" is one empty name).
+std::vector<std::string> splitLevels(const std::string &list) {
+  std::vector<std::string> names;
+  for (size_t b = 0; b <= list.size();) {
+    size_t e = std::min(list.find(',', b), list.size());
+    names.push_back(list.substr(b, e - b));
+    b = e + 1;
+  }
+  return names;
+}
+
+/// The levels of `m` among `names`, once each, slowest first (the
+/// manifest's order).
+std::vector<std::string> inModelOrder(const Manifest &m,
+                                      const std::vector<std::string> &names) {
+  std::vector<std::string> ordered;
+  for (const LevelSpec &l : m.levels)
+    if (std::find(names.begin(), names.end(), l.name) != names.end())
+      ordered.push_back(l.name);
+  return ordered;
+}
+
 /// Names in the model's order: numbers compared as numbers ("layer.2" before
 /// "layer.10"), so that an earlier layer's tensors come first.
 bool modelOrder(const std::string &a, const std::string &b) {
@@ -278,11 +300,7 @@ void Stream::learnOnline(const std::string &spec, float lrScale) {
           "(--online-levels=NAME,...)",
           m.model, known));
   } else {
-    size_t begin = 0;
-    while (begin <= spec.size()) {
-      size_t end = std::min(spec.find(',', begin), spec.size());
-      std::string name = spec.substr(begin, end - begin);
-      begin = end + 1;
+    for (const std::string &name : splitLevels(spec)) {
       auto l = std::find_if(m.levels.begin(), m.levels.end(),
                             [&](const LevelSpec &x) { return x.name == name; });
       if (l == m.levels.end())
@@ -298,9 +316,7 @@ void Stream::learnOnline(const std::string &spec, float lrScale) {
         throw Error(fmt::format("--online-levels: level '{}' has no "
                                 "parameters of its own to learn",
                                 name));
-      if (std::find(online->levels.begin(), online->levels.end(), name) ==
-          online->levels.end())
-        online->levels.push_back(name);
+      online->levels.push_back(name);
     }
   }
   // The levels' parameters, and the optimizer state of each ("<param>.<s>").
@@ -322,13 +338,8 @@ void Stream::learnOnline(const std::string &spec, float lrScale) {
                             : false)
       online->tensors.push_back(t.name);
   }
-  // In the model's order, slowest first (as the state file names them).
-  std::vector<std::string> ordered;
-  for (const LevelSpec &l : m.levels)
-    if (std::find(online->levels.begin(), online->levels.end(), l.name) !=
-        online->levels.end())
-      ordered.push_back(l.name);
-  online->levels = std::move(ordered);
+  // Once each, in the model's order (as the state file names them).
+  online->levels = inModelOrder(m, online->levels);
   for (const std::string &l : online->levels)
     online->fired[l] = 0;
   online->tokens = m.batch * m.context;
@@ -545,16 +556,8 @@ void Stream::load(const std::string &path) {
   // another order still names the same levels).
   std::string levels = meta("nl.online_levels");
   if (!levels.empty()) {
-    std::vector<std::string> named;
-    for (size_t b = 0; b <= levels.size();) {
-      size_t e = std::min(levels.find(',', b), levels.size());
-      named.push_back(levels.substr(b, e - b));
-      b = e + 1;
-    }
-    std::vector<std::string> ordered;
-    for (const LevelSpec &l : model_.manifest().levels)
-      if (std::find(named.begin(), named.end(), l.name) != named.end())
-        ordered.push_back(l.name);
+    std::vector<std::string> named = splitLevels(levels);
+    std::vector<std::string> ordered = inModelOrder(model_.manifest(), named);
     if (ordered.size() == named.size())
       levels = joinLevels(ordered);
   }
@@ -631,15 +634,15 @@ void Stream::load(const std::string &path) {
                               "nl.online_first_step '{}' is not a step count",
                               path, meta("nl.online_steps"),
                               meta("nl.online_first_step")));
-    // The tokens read since the last step: a step runs once the next token
-    // is known, so at a multiple of B x T they are all B x T.
-    uint64_t every = static_cast<uint64_t>(online_->tokens);
     if (static_cast<int64_t>(*firstStep) != params_.step)
       throw Error(fmt::format(
           "'{}' continues test-time learning from the checkpoint of step "
           "{}, this run's checkpoint is at step {}: its online levels' "
           "weights would replace another checkpoint's",
           path, *firstStep, params_.step));
+    // The tokens read since the last step: a step runs once the next token
+    // is known, so at a multiple of B x T they are all B x T.
+    uint64_t every = static_cast<uint64_t>(online_->tokens);
     if (history.size() != (*pos == 0 ? 0 : (*pos - 1) % every + 1))
       throw Error(fmt::format("'{}': {} tokens since the last test-time "
                               "step, at position {} (steps every {} tokens)",

@@ -103,20 +103,11 @@ std::string describe(const Val &v) {
   return "?";
 }
 
-const std::map<std::string, mlir::nl::OptimizerKind> &builtinOptimizers() {
-  using K = mlir::nl::OptimizerKind;
-  static const std::map<std::string, K> m = {
-      {"gd", K::gd},
-      {"momentum", K::momentum},
-      {"delta_momentum", K::delta_momentum},
-      {"delta_momentum_matrix", K::delta_momentum_matrix},
-      {"dgd", K::dgd},
-      {"adam", K::adam},
-      {"adamw", K::adamw},
-      {"muon", K::muon},
-      {"m3", K::m3},
-      {"dmgd", K::dmgd}};
-  return m;
+/// A built-in optimizer kind spelled `name` (the kind `custom` is the
+/// optimizers the user defines, not a built-in), or null.
+const mlir::nl::OptimizerKindInfo *builtinOptimizer(llvm::StringRef name) {
+  const mlir::nl::OptimizerKindInfo *k = mlir::nl::lookupOptimizerKind(name);
+  return k && k->name != "custom" ? k : nullptr;
 }
 
 class Gen {
@@ -227,15 +218,15 @@ private:
     for (LevelInfo *level : ordered) {
       Block &body = level->op.getBody().front();
       for (mlir::nl::OptimizerOp opt : body.getOps<mlir::nl::OptimizerOp>()) {
-        bool m3 = opt.getKind() == mlir::nl::OptimizerKind::m3;
-        if (!m3 && opt.getKind() != mlir::nl::OptimizerKind::muon)
+        unsigned perMatrix = opt.getKindInfo().newtonSchulzPerMatrix;
+        if (!perMatrix)
           continue;
-        int64_t steps = opt.getNsSteps() ? *opt.getNsSteps() : 5;
+        auto steps = int64_t(opt.getHyper("ns_steps"));
         int64_t matrices = 0;
         for (auto p : body.getOps<mlir::nl::ParamOp>())
           if (auto t = dyn_cast<RankedTensorType>(p.getType()))
             matrices += t.getRank() == 2 && p.getWriter() == opt;
-        int64_t added = steps * matrices * (m3 ? 2 : 1);
+        int64_t added = steps * matrices * int64_t(perMatrix);
         opCounter.n += added;
         if (opCounter.n > kMaxOps) {
           diags.error(
@@ -336,8 +327,7 @@ private:
   // iterations are unrolled into straight-line IR, so each is bounded up
   // front (docs/language.md, "Limits"; the largest accepted sizes compile
   // in bounded time and memory).
-  /// Newton-Schulz iterations of muon and m3 (5 is the usual choice).
-  static constexpr int64_t kMaxNsSteps = 16;
+  // (Newton-Schulz iterations: ns_steps' maxCount in the kinds' files.)
   /// Chunks of one memory write (memorize, self_modify): ceil(T / C).
   static constexpr int64_t kMaxChunksPerWrite = 512;
   /// Chunks of all memory writes of the model (block instances included).
@@ -1014,28 +1004,22 @@ private:
   }
 
   bool declareOptimizer(const OptimizerUse &o, LevelInfo &level) {
-    using K = mlir::nl::OptimizerKind;
-    K kind;
+    const mlir::nl::OptimizerKindInfo *kind = builtinOptimizer(o.name);
     const OptimizerDef *def = nullptr;
-    auto bi = builtinOptimizers().find(o.name);
-    if (bi != builtinOptimizers().end()) {
-      kind = bi->second;
-    } else if (optimizerDefs.count(o.name)) {
+    if (!kind && optimizerDefs.count(o.name)) {
       def = optimizerDefs[o.name];
-      kind = K::custom;
-      if (!def->base.empty()) {
-        auto base = builtinOptimizers().find(def->base);
-        if (base == builtinOptimizers().end())
-          return false; // reported with the definition
-        kind = base->second;
-      }
-    } else {
-      std::string names;
-      for (auto &[n, k] : builtinOptimizers())
-        names += (names.empty() ? "" : ", ") + n;
+      kind = def->base.empty() ? &mlir::nl::customKind
+                               : builtinOptimizer(def->base);
+      if (!kind)
+        return false; // reported with the definition
+    } else if (!kind) {
       return error(o.loc, "unknown optimizer '" + o.name + "' (built-in: " +
-                              names + "; or define one with 'optimizer " +
-                              o.name + "(...) { ... }')"),
+                              mlir::nl::optimizerKindList(
+                                  [](const mlir::nl::OptimizerKindInfo &k) {
+                                    return k.name != "custom";
+                                  }) +
+                              "; or define one with 'optimizer " + o.name +
+                              "(...) { ... }')"),
              false;
     }
     // Hyperparameters: the definition's defaults, overridden by the use.
@@ -1052,11 +1036,18 @@ private:
     b.setInsertionPoint(&body, body.end());
     OperationState state(loc(o.loc), mlir::nl::OptimizerOp::getOperationName());
     state.addAttribute("sym_name", b.getStringAttr(o.name));
-    state.addAttribute("kind", mlir::nl::OptimizerKindAttr::get(&ctx, kind));
-    static const std::set<std::string> known = {
-        "lr",       "beta",        "beta1",     "beta2",
-        "beta3",    "alpha",       "eps",       "weight_decay",
-        "ns_steps", "slow_period", "clip_norm", "clamp_norm"};
+    state.addAttribute("kind", b.getStringAttr(kind->name));
+    // Every kind's hyperparameters (the verifier then refuses another
+    // kind's with its own message).
+    std::set<std::string> known = {"lr", "weight_decay", "clip_norm",
+                                   "clamp_norm"};
+    std::map<std::string, const mlir::nl::OptimizerHyper *> counts;
+    for (const mlir::nl::OptimizerKindInfo *k : mlir::nl::optimizerKinds())
+      for (const mlir::nl::OptimizerHyper &h : k->hypers) {
+        known.insert(h.name.str());
+        if (h.range == mlir::nl::OptimizerHyper::Range::count)
+          counts[h.name.str()] = &h;
+      }
     for (auto &[name, arg] : hyper) {
       if (!known.count(name)) {
         std::string list;
@@ -1067,9 +1058,8 @@ private:
                                      list + ")"),
                false;
       }
-      if (name == "ns_steps" || name == "slow_period") {
-        auto v = constInt(*arg.first->value, name, 1,
-                          name == "ns_steps" ? kMaxNsSteps : kMaxDim);
+      if (counts.count(name)) {
+        auto v = constInt(*arg.first->value, name, 1, counts[name]->maxCount);
         if (!v)
           return false;
         state.addAttribute(name, b.getI64IntegerAttr(*v));
@@ -2414,10 +2404,11 @@ void Gen::settingError(const NamedArg &c, const std::string &msg) {
 }
 
 void Gen::checkRefinedBody(const OptimizerDef &o) {
-  // `as KIND` applies the built-in rule of KIND; only dmgd reads a body (its
-  // deep momentum memory, trained by the dot objective).
+  // `as KIND` applies the built-in rule of KIND; only a kind that declares a
+  // body (dmgd: its deep momentum memory, trained by the dot objective)
+  // reads one.
   const LevelDecl &body = o.body;
-  if (o.base != "dmgd") {
+  if (builtinOptimizer(o.base)->body.empty()) {
     std::optional<Loc> at;
     const char *what = nullptr;
     if (!body.objectives.empty())
@@ -2533,12 +2524,11 @@ OwningOpRef<ModuleOp> Gen::run() {
     if (m.ctor)
       (void)memoryType(*m.ctor);
   for (auto &o : file.optimizers) {
-    if (builtinOptimizers().count(o.name) || optimizerDefs.count(o.name))
-      diags.error(
-          o.loc,
-          "optimizer '" + o.name + "' is already defined" +
-              (builtinOptimizers().count(o.name) ? " (it is built in)" : ""));
-    if (!o.base.empty() && !builtinOptimizers().count(o.base))
+    if (builtinOptimizer(o.name) || optimizerDefs.count(o.name))
+      diags.error(o.loc,
+                  "optimizer '" + o.name + "' is already defined" +
+                      (builtinOptimizer(o.name) ? " (it is built in)" : ""));
+    if (!o.base.empty() && !builtinOptimizer(o.base))
       diags.error(o.baseLoc,
                   "'" + o.base + "' is not a built-in optimizer kind");
     else if (!o.base.empty())

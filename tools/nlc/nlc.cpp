@@ -64,7 +64,13 @@ enum class Target { cpu, cuda };
 cl::OptionCategory nlcCategory("nlc options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.nl>"),
-                               cl::Required, cl::cat(nlcCategory));
+                               cl::cat(nlcCategory));
+cl::opt<bool> listOptimizers(
+    "list-optimizers",
+    cl::desc("Print the optimizer kinds as a Markdown table (rule, "
+             "hyperparameters with defaults and ranges, state, where each "
+             "applies, source; docs/optimizers.md) and exit"),
+    cl::init(false), cl::cat(nlcCategory));
 cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
                                 cl::value_desc("file"), cl::init(""),
                                 cl::cat(nlcCategory));
@@ -273,6 +279,12 @@ int main(int argc, char **argv) {
       "--data FILE --run-dir DIR\n\n"
       "  MLIR's and LLVM's options (--mlir-timing, "
       "--mlir-print-ir-after=PASS, ...): --help-hidden\n");
+  if (listOptimizers) {
+    mlir::nl::printOptimizerKinds(llvm::outs());
+    return 0;
+  }
+  if (inputFile.empty())
+    return fail("no input: nlc MODEL.nl [-o EXECUTABLE] (nlc --help)");
   if (checkOnly && (emit.getNumOccurrences() || !outputFile.empty()))
     return fail("--check writes nothing: drop --emit and -o");
 

@@ -21,6 +21,8 @@ B, H, DK, DV = 2, 2, 3, 2
 LR, BETA, DECAY = 0.3, 0.8, 0.9
 # Inner Adam's moments (a large eps keeps the first tokens' steps finite).
 BETA1, BETA2, EPS = 0.8, 0.9, 1e-2
+# Inner Muon's Newton-Schulz iterations and their coefficients (NL Eq. 24).
+NS_STEPS, NS_ABC = 5, (3.4445, -4.7750, 2.0315)
 # The soft clamp of the per-token inner gradient norm (clamp_norm): small
 # enough that most tokens' gradients are clamped, not all.
 CLAMP = 0.5
@@ -45,6 +47,10 @@ CASES = {
     # a forget gate.
     "adam_decay": ("l2", "adam", "decay", True),
     "adam_gated": ("pseudo_huber", "adam", "gate", True),
+    # Inner Muon (per-token momentum of the raw gradients, each token's
+    # write orthogonalized by Newton-Schulz), with decay and with a gate.
+    "muon_decay": ("l2", "muon", "decay", True),
+    "muon_gated": ("cubic", "muon", "gate", True, CLAMP),
     # A memory whose read function the user wrote (`memory M(x) { param W
     # [DK, DV]; return tanh(x @ W) }`: nl.read_fn), derived by reverse mode
     # of the function applied per token with each token's state.
@@ -188,6 +194,22 @@ def reference(name, objective, optimizer, retention, gates, T, C, clamp=None):
                                  binop(f, "mul", g, W, g, W, W), W, W), W, S)
                 den = binop(f, "add", f.op(f"nl.sqrt {s2}", t(*S)), S, f.op(f"arith.constant dense<{EPS}>", t()), (), S)
                 u = binop(f, "mul", eta, se, binop(f, "div", s, S, den, S, S), S, S)
+            if optimizer == "muon":  # S = β S + g; u = η NS(S), NS per [DV, DK] matrix (wide: A = X Xᵀ)
+                beta = f.op(f"arith.constant dense<{BETA}>", t())
+                s = binop(f, "add", binop(f, "mul", beta, (), s, S, S), S, g, W, S)
+                sq = f.op(f"nl.sum_to {binop(f, 'mul', s, S, s, S, S)}", f"{t(*S)} -> {t(B, H, 1, 1)}")
+                nrm = binop(f, "add", f.op(f"nl.sqrt {sq}", t(B, H, 1, 1)), (B, H, 1, 1),
+                            f.op("arith.constant dense<1.0e-07>", t()), (), (B, H, 1, 1))
+                x = binop(f, "div", s, S, nrm, (B, H, 1, 1), S)
+                a_, b_, c_ = (f.op(f"arith.constant dense<{v}>", t()) for v in NS_ABC)
+                G = (B, H, DV, DV)
+                for _ in range(NS_STEPS):
+                    xT = f.op(f"nl.transpose {x}", f"{t(*S)} -> {t(B, H, DK, DV)}")
+                    A = binop(f, "matmul", x, S, xT, (B, H, DK, DV), G)
+                    poly = binop(f, "add", binop(f, "mul", b_, (), A, G, G), G,
+                                 binop(f, "mul", c_, (), binop(f, "matmul", A, G, A, G, G), G, G), G, G)
+                    x = binop(f, "add", binop(f, "mul", a_, (), x, S, S), S, binop(f, "matmul", poly, G, x, S, S), S, S)
+                u = binop(f, "mul", eta, se, x, S, S)
             if optimizer == "momentum":  # S = β S + η g; W = α W − S
                 beta = f.op(f"arith.constant dense<{BETA}>", t())
                 s = binop(f, "add", binop(f, "mul", beta, (), s, S, S), S, u, W, S)
@@ -278,7 +300,8 @@ def derived(name, objective, optimizer, retention, gates, T, C, clamp=None):
     opt = {"gd": f"gd attributes {{lr = {LR} : f64{extra}}}",
            "momentum": f"momentum attributes {{lr = {LR} : f64, beta = {BETA} : f64{extra}}}",
            "dgd": f"dgd attributes {{lr = {LR} : f64{extra}}}",
-           "adam": f"adam attributes {{lr = {LR} : f64, beta1 = {BETA1} : f64, beta2 = {BETA2} : f64, eps = {EPS} : f64{extra}}}"}[optimizer]
+           "adam": f"adam attributes {{lr = {LR} : f64, beta1 = {BETA1} : f64, beta2 = {BETA2} : f64, eps = {EPS} : f64{extra}}}",
+           "muon": f"muon attributes {{lr = {LR} : f64, beta = {BETA} : f64, ns_steps = {NS_STEPS}{extra}}}"}[optimizer]
     ret = {None: "", "gate": "\n      nl.retention gate", "decay": f"\n      nl.retention decay alpha = {DECAY}"}[retention]
     mem = f"!nl.memory<matrix, heads = {H}, in = {DK}, out = {DV}>"
     read_fn = ""

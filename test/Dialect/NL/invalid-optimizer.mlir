@@ -65,7 +65,7 @@ nl.model @m {
 
 nl.model @m {
   nl.level @l every <1 steps> {
-    // expected-error @+1 {{ns_steps (Newton-Schulz iterations) must be >= 1}}
+    // expected-error @+1 {{ns_steps (Newton-Schulz iterations) must be in [1, 16], got 0}}
     nl.optimizer @o muon attributes {lr = 1.0 : f64, ns_steps = 0}
   }
 }
@@ -83,7 +83,7 @@ nl.model @m {
 
 nl.model @m {
   nl.level @l every <1 steps> {
-    // expected-error @+1 {{slow_period must be >= 1}}
+    // expected-error @+1 {{slow_period (the frequency (in steps) of its slow momentum level (NL-A Alg. 1)) must be in [1, 2147483647], got 0}}
     nl.optimizer @o m3 attributes {lr = 1.0 : f64, slow_period = 0}
   }
 }
@@ -154,7 +154,7 @@ nl.model @m {
 
 nl.model @m {
   nl.level @l every <1 steps> {
-    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [gd, momentum, delta_momentum, dgd, adam, adamw, muon, m3, dmgd, custom, delta_momentum_matrix]}}
+    // expected-error @+1 {{unknown optimizer kind 'sgd' (known: gd, momentum, delta_momentum, delta_momentum_matrix, dgd, adam, adamw, muon, m3, dmgd, custom)}}
     nl.optimizer @o sgd attributes {lr = 1.0 : f64}
   }
 }
@@ -202,5 +202,23 @@ nl.model @m {
       nl.optimizer @o momentum attributes {lr = 0.1 : f64, beta = 0.9 : f64, clamp_norm = -1.0 : f64}
     }
     nl.optimizer @outer gd attributes {lr = 1.0 : f64}
+  }
+}
+
+// -----
+
+nl.model @m {
+  nl.level @l every <1 steps> {
+    // expected-error @+1 {{'ns_steps' must be an integer (i64)}}
+    nl.optimizer @o muon attributes {lr = 1.0 : f64, ns_steps = 5.0 : f64}
+  }
+}
+
+// -----
+
+nl.model @m {
+  nl.level @l every <1 steps> {
+    // expected-error @+1 {{'beta' must be a float (f64)}}
+    nl.optimizer @o momentum attributes {lr = 1.0 : f64, beta = 1 : i64}
   }
 }

@@ -166,10 +166,14 @@ PROGRAMS = {
         "level": MEM_LEVEL.format(mem="own", objective="l2", optimizer="gd(lr = 0.1)",
                                   retention="decay(alpha = 0.9)"),
         "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["read function", "vector"]),
-    "inner_muon": ("error", "optimizer", {
+    "inner_delta_momentum": ("error", "optimizer", {
         "level": MEM_LEVEL.format(mem="matrix(d / heads -> d / heads)", objective="l2",
-                                  optimizer="muon(lr = 0.1) # <-", retention="decay(alpha = 0.9)"),
-        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["muon"]),
+                                  optimizer="delta_momentum(lr = 0.1) # <-", retention="decay(alpha = 0.9)"),
+        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["delta_momentum", "plain momentum"]),
+    "inner_muon": ("ok", "optimizer", {
+        "level": MEM_LEVEL.format(mem="matrix(d / heads -> d / heads)", objective="l2",
+                                  optimizer="muon(lr = 0.1, beta = 0.9)", retention="decay(alpha = 0.9)"),
+        "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}),
     # A tuple is a value (k, v = (a, b)) but no tensor: refused where it is used.
     "tuple": ("error", "primary", {"body": "y = (x, x)"}, ["tuple"], "loss = "),
     "syntax": ("error", "file", {"body": "y = x + # <-"}, ["expected an expression"]),

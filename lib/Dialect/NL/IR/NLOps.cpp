@@ -151,6 +151,27 @@ SmallVector<MemoryOp> memoriesOf(LevelOp level) {
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// custom<OptimizerKind>: an optimizer kind as a bare keyword (`adam`)
+//===----------------------------------------------------------------------===//
+
+static ParseResult parseOptimizerKind(OpAsmParser &parser, StringAttr &kind) {
+  SMLoc at = parser.getCurrentLocation();
+  StringRef name;
+  if (parser.parseKeyword(&name))
+    return failure();
+  if (!lookupOptimizerKind(name))
+    return parser.emitError(at) << "unknown optimizer kind '" << name
+                                << "' (known: " << optimizerKindList() << ")";
+  kind = parser.getBuilder().getStringAttr(name);
+  return success();
+}
+
+static void printOptimizerKind(OpAsmPrinter &printer, Operation *,
+                               StringAttr kind) {
+  printer.printKeywordOrString(kind.getValue());
+}
+
+//===----------------------------------------------------------------------===//
 // custom<OptionalBody>: a single-block region printed only when non-empty
 //===----------------------------------------------------------------------===//
 
@@ -478,76 +499,85 @@ FrequencyAttr OptimizerOp::getLevelFrequency() {
 }
 StringRef OptimizerOp::getLevelName() { return getSymName(); }
 
-namespace {
-/// Which hyperparameters each optimizer kind accepts (see the op's docs).
-bool acceptsHyper(OptimizerKind kind, StringRef name) {
-  if (name == "lr" || name == "weight_decay" || name == "clip_norm" ||
-      name == "clamp_norm")
-    return true;
-  switch (kind) {
-  case OptimizerKind::gd:
-    return false;
-  case OptimizerKind::momentum:
-  case OptimizerKind::delta_momentum:
-  case OptimizerKind::delta_momentum_matrix:
-  case OptimizerKind::dgd:
-  case OptimizerKind::dmgd:
-  case OptimizerKind::custom:
-    return name == "beta";
-  case OptimizerKind::adam:
-  case OptimizerKind::adamw:
-    return name == "beta1" || name == "beta2" || name == "eps";
-  case OptimizerKind::muon:
-    return name == "beta" || name == "ns_steps";
-  case OptimizerKind::m3:
-    return llvm::is_contained(
-        {"beta1", "beta2", "beta3", "alpha", "eps", "ns_steps", "slow_period"},
-        name);
-  }
-  return false;
+const OptimizerKindInfo &OptimizerOp::getKindInfo() {
+  const OptimizerKindInfo *info = lookupOptimizerKind(getKind());
+  assert(info && "nl.optimizer of an unknown kind (not verified)");
+  return *info;
 }
-} // namespace
+
+std::optional<double> OptimizerOp::getHyperIfSet(StringRef name) {
+  Attribute a = (*this)->getAttr(name);
+  if (auto f = dyn_cast_or_null<FloatAttr>(a))
+    return f.getValueAsDouble();
+  if (auto i = dyn_cast_or_null<IntegerAttr>(a))
+    return double(i.getInt());
+  return std::nullopt;
+}
+
+double OptimizerOp::getHyper(StringRef name) {
+  if (std::optional<double> v = getHyperIfSet(name))
+    return *v;
+  const OptimizerHyper *h = getKindInfo().findHyper(name);
+  return h ? h->byDefault : 0.0;
+}
 
 LogicalResult OptimizerOp::verify() {
   if (failed(checkFiniteAttrs(*this)))
     return failure();
-  OptimizerKind kind = getKind();
-  StringRef kindName = stringifyOptimizerKind(kind);
+  const OptimizerKindInfo *info = lookupOptimizerKind(getKind());
+  if (!info)
+    return emitOpError() << "unknown optimizer kind '" << getKind()
+                         << "' (known: " << optimizerKindList() << ")";
+  StringRef kindName = info->name;
   if (getLr().convertToDouble() <= 0)
     return emitOpError() << "learning rate must be positive, got lr = "
                          << getLr().convertToDouble();
-  // Only the kind's own hyperparameters.
+  // Only the kind's own hyperparameters, each of its declared type and
+  // range.
   for (NamedAttribute attr : (*this)->getAttrs()) {
     StringRef name = attr.getName().getValue();
-    if (name == getSymNameAttrName() || name == getKindAttrName())
+    if (name == getSymNameAttrName() || name == getKindAttrName() ||
+        isCommonHyper(name))
       continue;
-    if (!acceptsHyper(kind, name))
+    const OptimizerHyper *h = info->findHyper(name);
+    if (!h)
       return emitOpError() << "'" << name << "' is not a hyperparameter of "
                            << kindName << " optimizers";
+    bool count = h->range == OptimizerHyper::Range::count;
+    if (count ? !isa<IntegerAttr>(attr.getValue())
+              : !isa<FloatAttr>(attr.getValue()))
+      return emitOpError() << "'" << name << "' must be "
+                           << (count ? "an integer (i64)" : "a float (f64)");
+    double v = *getHyperIfSet(name);
+    switch (h->range) {
+    case OptimizerHyper::Range::unit:
+      if (v < 0 || v >= 1)
+        return emitOpError() << name << " must be in [0, 1), got " << v;
+      break;
+    case OptimizerHyper::Range::positive:
+      if (v <= 0)
+        return emitOpError() << name << " must be positive";
+      break;
+    case OptimizerHyper::Range::nonNegative:
+      if (v < 0)
+        return emitOpError() << name << " must be >= 0";
+      break;
+    case OptimizerHyper::Range::count:
+      // IntegerAttr holds an i64: compare the signed value.
+      if (int64_t n = cast<IntegerAttr>(attr.getValue()).getInt();
+          n < 1 || n > h->maxCount)
+        return emitOpError()
+               << name << " (" << h->meaning << ") must be in [1, "
+               << h->maxCount << "], got " << n;
+      break;
+    }
   }
-  auto unitInterval = [&](std::optional<APFloat> v,
-                          StringRef name) -> LogicalResult {
-    if (v && (v->convertToDouble() < 0 || v->convertToDouble() >= 1))
-      return emitOpError() << name << " must be in [0, 1), got "
-                           << v->convertToDouble();
-    return success();
-  };
-  if (failed(unitInterval(getBeta(), "beta")) ||
-      failed(unitInterval(getBeta1(), "beta1")) ||
-      failed(unitInterval(getBeta2(), "beta2")) ||
-      failed(unitInterval(getBeta3(), "beta3")))
-    return failure();
-  if (getEps() && getEps()->convertToDouble() <= 0)
-    return emitOpError() << "eps must be positive";
+  for (const OptimizerHyper &h : info->hypers)
+    if (h.required && !(*this)->hasAttr(h.name))
+      return emitOpError() << kindName << " needs " << h.name << ": "
+                           << h.meaning;
   if (getWeightDecay() && getWeightDecay()->convertToDouble() < 0)
     return emitOpError() << "weight_decay must be >= 0";
-  if (getAlpha() && getAlpha()->convertToDouble() < 0)
-    return emitOpError() << "alpha must be >= 0";
-  // I64Attr getters return uint64_t: compare the signed values.
-  if (getNsStepsAttr() && getNsStepsAttr().getInt() < 1)
-    return emitOpError() << "ns_steps (Newton-Schulz iterations) must be >= 1";
-  if (getSlowPeriodAttr() && getSlowPeriodAttr().getInt() < 1)
-    return emitOpError() << "slow_period must be >= 1";
   // The stabilizers: clip_norm clips an outer level's gradient, clamp_norm
   // soft-clamps a memory's per-token inner gradient.
   auto level = (*this)->getParentOfType<LevelOp>();
@@ -573,9 +603,6 @@ LogicalResult OptimizerOp::verify() {
                 "(written every N tokens); a level written every N steps "
                 "takes clip_norm";
   }
-  if (kind == OptimizerKind::m3 && !getSlowPeriod())
-    return emitOpError() << "m3 needs slow_period: the frequency (in steps) "
-                            "of its slow momentum level (NL-A Alg. 1)";
 
   Block *body = &getBody().front();
   {
@@ -588,18 +615,8 @@ LogicalResult OptimizerOp::verify() {
     if (failed(checkUniqueDecls(*this, *body)))
       return failure();
   }
-  if (kind == OptimizerKind::dmgd) {
-    bool deep = llvm::any_of(body->getOps<MemoryOp>(), [](MemoryOp m) {
-      return m.getMemoryType().getKind() == MemoryKind::mlp;
-    });
-    if (!deep)
-      return emitOpError() << "dmgd needs its deep momentum: an nl.memory of "
-                              "kind mlp in its body (NL-N Eq. 23)";
-  }
-  if (kind == OptimizerKind::custom && body->getOps<ObjectiveOp>().empty())
-    return emitOpError() << "custom optimizer needs an nl.objective in its "
-                            "body (the inner objective of its momentum "
-                            "memory)";
+  if (info->verify && failed(info->verify(*this)))
+    return failure();
   return success();
 }
 

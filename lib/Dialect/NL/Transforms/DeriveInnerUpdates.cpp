@@ -68,6 +68,10 @@ struct MemoryRule {
   /// moments of every map, then the second.
   bool adam = false;
   double beta2 = 0.0, eps = 0.0;
+  /// Inner Muon: per-token momentum S_t = β S_{t-1} + g_t, each token's
+  /// write η_t NS(S_t) (scans only); `mom` holds S.
+  bool muon = false;
+  int64_t nsSteps = 5;
   // The level's constant rates: inner learning rate, momentum, retention
   // (1 without one) and local-retention strength (0 without one).
   double lr = 0.0, beta = 0.0, alpha = 1.0, lambda = 0.0;
@@ -110,7 +114,7 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
                                << ": no read function " << r.type.getFn();
     if (failed(checkReadFunction(r.readFn)))
       return failure();
-    if (r.optimizer && r.optimizer.getKind() == OptimizerKind::dgd)
+    if (r.optimizer && r.optimizer.getKindInfo().inner == InnerForm::dgd)
       return r.optimizer.emitOpError()
              << "dgd on a memory with a written read function (@"
              << r.type.getFn().getValue()
@@ -128,32 +132,40 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
     if (failed(checkInnerObjective(r.objective)))
       return failure();
   }
-  switch (r.optimizer.getKind()) {
-  case OptimizerKind::gd:
+  // The derived form the optimizer's kind takes on a memory level
+  // (OptimizerKindInfo::inner).
+  const OptimizerKindInfo &kind = r.optimizer.getKindInfo();
+  switch (kind.inner) {
+  case InnerForm::gd:
     break;
-  case OptimizerKind::momentum:
+  case InnerForm::momentum:
     r.hasMomentum = true;
+    r.beta = r.optimizer.getHyper("beta");
     break;
-  case OptimizerKind::dgd:
+  case InnerForm::dgd:
     r.dgd = true;
-    r.hasMomentum = r.optimizer.getBeta().has_value();
+    r.beta = r.optimizer.getHyper("beta");
+    r.hasMomentum = r.optimizer.getHyperIfSet("beta").has_value();
     break;
-  case OptimizerKind::adam:
-  case OptimizerKind::adamw:
+  case InnerForm::adam:
     r.adam = r.hasMomentum = true;
-    r.beta = r.optimizer.getBeta1() ? r.optimizer.getBeta1()->convertToDouble()
-                                    : 0.9;
-    r.beta2 = r.optimizer.getBeta2() ? r.optimizer.getBeta2()->convertToDouble()
-                                     : 0.999;
-    r.eps =
-        r.optimizer.getEps() ? r.optimizer.getEps()->convertToDouble() : 1e-8;
+    r.beta = r.optimizer.getHyper("beta1");
+    r.beta2 = r.optimizer.getHyper("beta2");
+    r.eps = r.optimizer.getHyper("eps");
     break;
-  default:
+  case InnerForm::muon:
+    r.muon = r.hasMomentum = true;
+    r.beta = r.optimizer.getHyper("beta");
+    r.nsSteps = int64_t(r.optimizer.getHyper("ns_steps"));
+    break;
+  case InnerForm::none:
     return r.optimizer.emitError()
-           << "the inner optimizer '"
-           << stringifyOptimizerKind(r.optimizer.getKind())
-           << "' of a memory level is not derived yet; use gd, momentum, "
-              "adam or (on a matrix or mlp memory) dgd";
+           << "the inner optimizer '" << kind.name
+           << "' of a memory level is not derived yet (" << kind.innerRefusal
+           << "); use " << optimizerKindList([](const OptimizerKindInfo &k) {
+                return k.inner != InnerForm::none && k.inner != InnerForm::dgd;
+              })
+           << " or (on a matrix or mlp memory) dgd";
   }
   if (r.optimizer.getWeightDecay() &&
       r.optimizer.getWeightDecay()->convertToDouble() != 0.0)
@@ -164,8 +176,6 @@ FailureOr<MemoryRule> ruleOf(Operation *op, SymbolRefAttr levelRef,
   r.lr = r.optimizer.getLr().convertToDouble();
   if (auto c = r.optimizer.getClampNorm())
     r.clamp = c->convertToDouble();
-  if (auto beta = r.optimizer.getBeta(); beta && !r.adam)
-    r.beta = beta->convertToDouble();
   if (r.retention && r.retention.getKind() == RetentionKind::decay)
     r.alpha = r.retention.getAlpha()->convertToDouble();
   if (r.retention && r.retention.getKind() == RetentionKind::local)
@@ -181,8 +191,8 @@ FailureOr<MemoryRule> readRule(MemorizeOp op, SymbolTableCollection &tables) {
     return op.emitOpError()
            << "a momentum gate (momentum = ...) needs an inner optimizer "
               "with momentum (momentum, or dgd with beta); level @"
-           << r->level.getSymName() << "'s is '"
-           << stringifyOptimizerKind(r->optimizer.getKind()) << "'";
+           << r->level.getSymName() << "'s is '" << r->optimizer.getKind()
+           << "'";
   auto flow = op.getFlow().getDefiningOp<FlowOp>();
   if (!flow || flow.getKind() != FlowKind::keys_values)
     return op.emitOpError() << "needs a keys_values flow defined by nl.flow";
@@ -476,7 +486,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       sq = nb.add(sq, s2);
     }
     clamped = clampFactor(sq);
-    if (!rule.adam)
+    if (!rule.adam && !rule.muon)
       etaEff = nb.mul(etaEff, clamped);
   }
   unsigned maps = grads->size();
@@ -514,6 +524,26 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       Value m2 = moment(beta2T, rule.beta2, nb.mul(gc, gc), mom[maps + i]);
       Value denom = nb.add(nb.un<SqrtOp>(m2), nb.c(m2, rule.eps));
       u = nb.mul(perToken(etaEff, rest), nb.div(m1, denom));
+    } else if (rule.muon) {
+      // Inner Muon, per token t of the chunk (Muon's rule, NL Eq. 24, with
+      // a memory's per-token rate; gradients g_t at the chunk start, clamped
+      // first when clamp_norm is set):
+      //   S_t = β_t S_{t-1} + g_t,
+      //   u_t = η_t NS(S_t)   (per matrix; a vector moves by η_t S_t).
+      // No sqrt(rows/cols) factor: a memory's layout is the compiler's
+      // (docs/optimizers.md). A stream's memorize = 0 keeps S exactly (gate
+      // 1, input 0).
+      Value gc = clamped ? nb.mul(perToken(clamped, rest), g) : g;
+      Value gate = betaT;
+      if (memorize) {
+        gc = nb.mul(gc, memorize); // a rank-0 flag
+        gate = nb.add(gate, nb.sub(nb.c(memorize, 1.0), memorize));
+      }
+      Value sT = LinearScanOp::create(b, loc, g.getType(), gate, gc, mom[i],
+                                      UnitAttr());
+      mom[i] = nb.lastToken(sT, mom[i].getType());
+      Value dir = rest == 2 ? newtonSchulz(nb, sT, rule.nsSteps) : sT;
+      u = nb.mul(perToken(etaEff, rest), dir);
     } else if (rule.hasMomentum) {
       Value sT = LinearScanOp::create(b, loc, g.getType(), betaT,
                                       nb.mul(perToken(etaEff, rest), g), mom[i],
@@ -800,8 +830,8 @@ FailureOr<Value> Deriver::run() {
         inputs.append(mom);
       inputs.append({kc, vc, qc, eta, alphaT, betaT});
       inputs.append(at);
-      // Inner Adam reads a stream's memorize flag inside the region.
-      Value outerFlag = rule.adam ? memorize : Value();
+      // Inner Adam and Muon read a stream's memorize flag inside the region.
+      Value outerFlag = rule.adam || rule.muon ? memorize : Value();
       if (outerFlag)
         inputs.push_back(outerFlag);
       SmallVector<Type> results(ValueRange(w).getTypes());
@@ -848,7 +878,8 @@ FailureOr<Value> Deriver::run() {
       y = read(next, qc);
       for (auto [i, wT] : llvm::enumerate(next))
         w[i] = nb.lastToken(wT, w[i].getType());
-    } else if (dualForm && !rule.adam) { // Adam's moments: the scans
+    } else if (dualForm && !rule.adam &&
+               !rule.muon) { // Adam's moments, Muon's NS: the scans
       FailureOr<Value> dual =
           dualChunk(w, mom, kc, op.getSelfValues() ? Value() : vc, vc, qc, eta,
                     alphaT, betaT, n, lambda);
@@ -1098,10 +1129,11 @@ struct DeriveInnerUpdates
                << "memory @" << mem.getSymName()
                << " has a written read function: on a self-modifying level "
                   "(nl.self_modify) it is not derived yet; use matrix or mlp";
-      if (r->adam)
-        return sm.emitOpError() << "inner adam on a self-modifying level "
-                                   "(nl.self_modify) is not derived yet; use "
-                                   "gd, momentum or dgd";
+      if (r->adam || r->muon)
+        return sm.emitOpError()
+               << "inner " << r->optimizer.getKind()
+               << " on a self-modifying level (nl.self_modify) is not derived "
+                  "yet; use gd, momentum or dgd";
       if (r->retention && r->retention.getKind() == RetentionKind::gate)
         return sm.emitOpError() << "gate retention needs per-token gates, "
                                    "which nl.self_modify does not take; use "

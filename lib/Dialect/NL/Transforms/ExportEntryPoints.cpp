@@ -348,8 +348,7 @@ llvm::json::Array mlir::nl::describeLevels(Operation *root) {
     // "adamw", or "adamw + muon for some parameters" (nl.param ... by).
     std::string kinds;
     for (auto opt : body.getOps<OptimizerOp>())
-      kinds += (kinds.empty() ? "" : " + ") +
-               stringifyOptimizerKind(opt.getKind()).str();
+      kinds += (kinds.empty() ? "" : " + ") + opt.getKind().str();
     if (llvm::range_size(body.getOps<OptimizerOp>()) > 1)
       kinds += " for some parameters";
     if (!kinds.empty())

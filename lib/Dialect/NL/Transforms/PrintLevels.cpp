@@ -65,7 +65,7 @@ void printLevel(LevelOp level, raw_ostream &os, unsigned indent) {
   printState(body, os, indent + 2);
   for (auto opt : body.getOps<OptimizerOp>()) {
     os.indent(indent + 2) << "optimizer @" << opt.getSymName() << " "
-                          << stringifyOptimizerKind(opt.getKind()) << " lr = "
+                          << opt.getKind() << " lr = "
                           << llvm::format("%g", opt.getLr().convertToDouble())
                           << "\n";
     printState(opt.getBody().front(), os, indent + 4);

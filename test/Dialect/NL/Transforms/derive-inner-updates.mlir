@@ -110,13 +110,13 @@ nl.model @dgd {
 
 // -----
 
-nl.model @muon {
+nl.model @delta_momentum {
   nl.level @outer every <1 steps> {
     nl.level @mem every <4 tokens> {
       nl.memory @M : !nl.memory<matrix, heads = 1, in = 2, out = 2>
       nl.objective l2
-      // expected-error @+1 {{the inner optimizer 'muon' of a memory level is not derived yet; use gd, momentum, adam or (on a matrix or mlp memory) dgd}}
-      nl.optimizer @opt muon attributes {lr = 0.1 : f64}
+      // expected-error @+1 {{the inner optimizer 'delta_momentum' of a memory level is not derived yet (a memory level derives plain momentum only); use gd, momentum, adam, adamw, muon or (on a matrix or mlp memory) dgd}}
+      nl.optimizer @opt delta_momentum attributes {lr = 0.1 : f64}
     }
     nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
   }

@@ -35,8 +35,14 @@
 
 #include "nl/Dialect/NL/IR/NLInterfaces.h.inc"
 
+namespace mlir::nl {
+struct OptimizerKindInfo; // OptimizerKinds.h, included below the ops
+} // namespace mlir::nl
+
 #define GET_OP_CLASSES
 #include "nl/Dialect/NL/IR/NLOps.h.inc"
+
+#include "nl/Dialect/NL/IR/OptimizerKinds.h"
 
 namespace mlir {
 class DialectRegistry;

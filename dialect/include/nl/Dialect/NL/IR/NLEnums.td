@@ -62,22 +62,6 @@ def NL_ObjectiveKind : I32EnumAttr<"ObjectiveKind", "inner objective", [
   let cppNamespace = "::mlir::nl";
 }
 
-def NL_OptimizerKind : I32EnumAttr<"OptimizerKind", "optimizer of a level", [
-      I32EnumAttrCase<"gd", 0>,
-      I32EnumAttrCase<"momentum", 1>,
-      I32EnumAttrCase<"delta_momentum", 2>,
-      I32EnumAttrCase<"dgd", 3>,
-      I32EnumAttrCase<"adam", 4>,
-      I32EnumAttrCase<"adamw", 5>,
-      I32EnumAttrCase<"muon", 6>,
-      I32EnumAttrCase<"m3", 7>,
-      I32EnumAttrCase<"dmgd", 8>,
-      I32EnumAttrCase<"custom", 9>,
-      I32EnumAttrCase<"delta_momentum_matrix", 10>
-    ]> {
-  let cppNamespace = "::mlir::nl";
-}
-
 def NL_RetentionKind : I32EnumAttr<"RetentionKind", "retention / forgetting", [
       I32EnumAttrCase<"decay", 0>,   // M <- alpha M, alpha a constant
       I32EnumAttrCase<"gate", 1>,    // M <- alpha_t M, alpha_t data-dependent

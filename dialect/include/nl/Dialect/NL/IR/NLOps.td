@@ -195,21 +195,16 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
     optimizer is a level whose context flow is the gradient stream of the
     level it optimizes and whose state (momentum, second moments) is an
     associative memory (design/NESTED_LEARNING.md §3). It runs at the frequency of
-    the enclosing level. Hyperparameters are attributes; each kind accepts
-    only its own:
-
-    | kind | rule (source) | hyperparameters |
-    |---|---|---|
-    | `gd` | W -= lr g | lr, weight_decay |
-    | `momentum` | m = beta m - lr g; W += m (NL Eqs. 17–19) | lr, beta, weight_decay |
-    | `delta_momentum` | NL-N Eq. 22 with one scalar memory per entry: m = (beta - lr g²) m - lr g | lr, beta, weight_decay |
-    | `delta_momentum_matrix` | NL-N Eq. 22 as written, a matrix's momentum trained by 1/2 ‖m gᵀ + I‖²: m = m (beta I - lr gᵀ g) - lr g (any other parameter: m = beta m - lr (⟨m, g⟩ + 1) g) | lr, beta, weight_decay |
-    | `dgd` | W = W(alpha I - lr x xᵀ) - lr grad (NL-A Eqs. 56–57) | lr, beta, weight_decay |
-    | `adam`, `adamw` | Adam / decoupled decay (NL-A App. B) | lr, beta1, beta2, eps, weight_decay |
-    | `muon` | Newton–Schulz orthogonalized momentum (NL Eq. 24) | lr, beta, ns_steps, weight_decay |
-    | `m3` | multi-scale momentum Muon (NL-A Alg. 1) | lr, beta1, beta2, beta3, alpha, eps, ns_steps, slow_period, weight_decay |
-    | `dmgd` | deep momentum: W += m(g), m = b + an MLP memory over the normalized gradient, trained on <m(g), g> (NL-N Eq. 23; docs/optimizers.md) | lr, beta, weight_decay |
-    | `custom` | the body's objective on the gradient stream | lr, beta, weight_decay |
+    the enclosing level. `kind` names one of the optimizer kinds, each
+    declared once (OptimizerKinds.h; docs/optimizers.md lists them with
+    their rules and sources): gd, momentum, delta_momentum,
+    delta_momentum_matrix, dgd, adam, adamw, muon, m3, dmgd and custom.
+    Hyperparameters are attributes: every kind takes `lr` (required) and
+    `weight_decay`, and each accepts only its own others, as f64 (a rate,
+    e.g. `beta = 0.9 : f64`) or i64 (a count, e.g. `ns_steps = 5`), checked
+    against the kind's declared ranges (the table of kinds and their
+    hyperparameters in docs/optimizers.md is generated from the
+    declarations: `nlc --list-optimizers`).
 
     Stabilizers (design/NESTED_LEARNING.md §9.8, §9.10), accepted by every
     kind:
@@ -228,17 +223,29 @@ def NL_OptimizerOp : NL_Op<"optimizer", [Symbol, SymbolTable, NoTerminator,
     memory's inner objective, e.g. `dot` for momentum, `l2` for delta
     momentum). The body also declares optimizer state (`nl.param`).
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, NL_OptimizerKind:$kind,
-      F64Attr:$lr, OptionalAttr<F64Attr>:$beta, OptionalAttr<F64Attr>:$beta1,
-      OptionalAttr<F64Attr>:$beta2, OptionalAttr<F64Attr>:$beta3,
-      OptionalAttr<F64Attr>:$alpha, OptionalAttr<F64Attr>:$eps,
-      OptionalAttr<F64Attr>:$weight_decay, OptionalAttr<I64Attr>:$ns_steps,
-      OptionalAttr<I64Attr>:$slow_period, OptionalAttr<F64Attr>:$clip_norm,
-      OptionalAttr<F64Attr>:$clamp_norm);
+  // The kind's own hyperparameters are further attributes (attr-dict),
+  // checked by the verifier against the kind's declaration.
+  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$kind,
+      F64Attr:$lr, OptionalAttr<F64Attr>:$weight_decay,
+      OptionalAttr<F64Attr>:$clip_norm, OptionalAttr<F64Attr>:$clamp_norm);
   let regions = (region SizedRegion<1>:$body);
-  // The body (optimizer state) is printed only when it holds something.
-  let assemblyFormat = "$sym_name $kind attr-dict-with-keyword `` custom<OptionalBody>($body)";
+  // The kind is a bare keyword; the body (optimizer state) is printed only
+  // when it holds something.
+  let assemblyFormat = [{
+    $sym_name custom<OptimizerKind>($kind) attr-dict-with-keyword ``
+    custom<OptionalBody>($body)
+  }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The declaration of this optimizer's kind (the verifier checks that
+    /// it exists).
+    const ::mlir::nl::OptimizerKindInfo &getKindInfo();
+    /// Hyperparameter `name` as given, or std::nullopt.
+    std::optional<double> getHyperIfSet(::llvm::StringRef name);
+    /// Hyperparameter `name` as given, or its kind's default (0 for an
+    /// unset weight_decay).
+    double getHyper(::llvm::StringRef name);
+  }];
 }
 
 def NL_RetentionOp : NL_Op<"retention", [

@@ -8,10 +8,11 @@
 //   @train_step(params..., state..., t, tokens)
 //       -> (loss, params'..., state'...)             the outer optimizer's step
 // The outer optimizer is the optimizer of the level that owns each parameter
-// (the slowest level; NESTED_LEARNING.md §9.8): gd, momentum, delta_momentum,
-// adam, adamw, muon (Newton–Schulz), m3, or a custom optimizer whose momentum
-// is a memory with any inner objective (its update derived by reverse mode);
-// docs/optimizers.md.
+// (the slowest level; NESTED_LEARNING.md §9.8); each kind's update, state
+// and refusals are its declaration's (OptimizerKinds.h,
+// lib/Dialect/NL/IR/Optimizers/; docs/optimizers.md). This pass adds what
+// all kinds share: gradient clipping (clip_norm) and the accumulation of a
+// level slower than a step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,8 +24,6 @@
 
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/MapVector.h"
-
-#include <cmath>
 
 namespace mlir::nl {
 #define GEN_PASS_DEF_BUILDTRAINSTEP

@@ -32,8 +32,9 @@ accumulated by each CMS level and applied every `period` steps, the other
 levels fixed) and its update of every CMS parameter is compared with the
 one in the saved state (relative RMS error below --tol), as are the steps
 and firings the executable reports and the tokens it kept for its next
-step. --online-shift 1 (a control that must fail) gives the reference
-windows one token later.
+step. In the same run, a control gives the reference windows one token
+later and must fail every update; --online-shift 1 runs that reference
+alone (then the check itself must fail).
 
 The model and the optimizer are thus checked separately at every step, and
 neither inherits the other's float32 rounding (Adam divides a gradient by its
@@ -291,40 +292,58 @@ def check_online(a, exe, run_dir, every, start, params, common):
     names = sorted(params)
     cfg = {"heads": a.heads, "layers": a.layers, "chunk": every, "memory_norm": None, "rope": None}
     torch.set_grad_enabled(True)
-    P = {n: start[n].double() for n in names}
-    P0 = {n: p.clone() for n, p in P.items()}
+    P0 = {n: start[n].double() for n in names}
     periods = {lv: every[lv] for lv in ("cms_mid", "cms_low")}
-    acc = {n: torch.zeros_like(P[n]) for n in names}
-    fired = {lv: 0 for lv in periods}
-    for k in range(1, a.online + 1):
-        base = (k - 1) * B * T + a.online_shift
-        tokens = torch.tensor([text[base + r * T: base + r * T + T + 1] for r in range(B)])
-        leaves = {n: P[n].detach().clone().requires_grad_(True) for n in names}
-        logits = nlref.MODELS["hope"](leaves, tokens[:, :-1].long(), cfg)
-        loss = nlref.cross_entropy(logits, tokens[:, 1:].long())
-        grads = dict(zip(names, torch.autograd.grad(loss, [leaves[n] for n in names])))
-        for lv, period in periods.items():
-            fired[lv] += k % period == 0
-        for n in names:
-            lv = nlref.level_of("hope", n)
-            if lv not in periods:
-                continue  # the levels of every step do not learn online
-            acc[n] = acc[n] + grads[n].detach()
-            if k % periods[lv] == 0:
-                P[n] = P[n] - a.online_lr * acc[n] / periods[lv]
-                acc[n] = torch.zeros_like(acc[n])
 
+    def reference(shift):
+        """The online levels' weights after the K test-time steps, and each
+        level's optimizer steps, with the windows read `shift` tokens late."""
+        P = {n: p.clone() for n, p in P0.items()}
+        acc = {n: torch.zeros_like(P[n]) for n in names}
+        fired = {lv: 0 for lv in periods}
+        for k in range(1, a.online + 1):
+            base = (k - 1) * B * T + shift
+            tokens = torch.tensor([text[base + r * T: base + r * T + T + 1] for r in range(B)])
+            leaves = {n: P[n].detach().clone().requires_grad_(True) for n in names}
+            logits = nlref.MODELS["hope"](leaves, tokens[:, :-1].long(), cfg)
+            loss = nlref.cross_entropy(logits, tokens[:, 1:].long())
+            grads = dict(zip(names, torch.autograd.grad(loss, [leaves[n] for n in names])))
+            for lv, period in periods.items():
+                fired[lv] += k % period == 0
+            for n in names:
+                lv = nlref.level_of("hope", n)
+                if lv not in periods:
+                    continue  # the levels of every step do not learn online
+                acc[n] = acc[n] + grads[n].detach()
+                if k % periods[lv] == 0:
+                    P[n] = P[n] - a.online_lr * acc[n] / periods[lv]
+                    acc[n] = torch.zeros_like(acc[n])
+        return P, fired
+
+    P, fired = reference(a.online_shift)
     results = []
     learned = [n for n in names if nlref.level_of("hope", n) in periods]
-    for n in learned:
+
+    def error(n, want):
         # Beyond the rounding of the stored weights (half an ulp of p' at
         # each of the level's optimizer steps): a norm's gain near 1 moves
         # by little more than that.
+        got = saved[f"online.{n}"].double().reshape(want[n].shape)
+        bound = fired[nlref.level_of("hope", n)] * nlref.AdamW.U * want[n].abs()
+        excess = ((got - want[n]).abs() - bound).clamp_min(0)
+        return _excess(excess, want[n] - P0[n])
+
+    for n in learned:
         got = saved[f"online.{n}"].double().reshape(P[n].shape)
-        bound = fired[nlref.level_of("hope", n)] * nlref.AdamW.U * P[n].abs()
-        excess = ((got - P[n]).abs() - bound).clamp_min(0)
         results.append((f"online update {n} (rms {torch.sqrt(((P[n] - P0[n]) ** 2).mean()).item():.1e}; raw "
-                        f"{nlref.rel_rms(got - P0[n], P[n] - P0[n]):.1e})", _excess(excess, P[n] - P0[n]), a.tol))
+                        f"{nlref.rel_rms(got - P0[n], P[n] - P0[n]):.1e})", error(n, P), a.tol))
+    if a.online_shift == 0:
+        # The control, on the same run: the reference reading its windows one
+        # token late must fail every online update (the comparison can fail).
+        shifted, _ = reference(1)
+        caught = sum(not error(n, shifted) < a.tol for n in learned)
+        results.append((f"control: the reference's windows one token late fail {caught} of {len(learned)} "
+                        f"online updates (must fail all)", float(caught != len(learned)), 0.5))
     want_keys = {f"online.{n}" for n in learned} | {f"online.{n}.acc" for n in learned} | {"online.history"}
     have_keys = {k for k in saved if k.startswith("online.")}
     results.append((f"saved online tensors (extra {sorted(have_keys - want_keys)}, missing "

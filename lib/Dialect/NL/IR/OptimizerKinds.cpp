@@ -168,17 +168,3 @@ Value mlir::nl::biasCorrection(NLBuilder &nb, Value t, double beta) {
   Value pw = nb.un<ExpOp>(nb.mul(t, nb.c(t, std::log(beta))));
   return nb.sub(nb.c(t, 1.0), pw);
 }
-
-MemoryOp mlir::nl::soleMemory(OptimizerOp opt) {
-  if (opt.getBody().empty())
-    return {};
-  auto mems = llvm::to_vector(opt.getBody().front().getOps<MemoryOp>());
-  return mems.size() == 1 ? mems.front() : MemoryOp();
-}
-
-ObjectiveOp mlir::nl::soleObjective(OptimizerOp opt) {
-  if (opt.getBody().empty())
-    return {};
-  auto objs = llvm::to_vector(opt.getBody().front().getOps<ObjectiveOp>());
-  return objs.size() == 1 ? objs.front() : ObjectiveOp();
-}

@@ -217,7 +217,7 @@ struct BuildTrainStep
         return WalkResult::interrupt();
       }
       // A body's written objective (a custom optimizer's momentum).
-      if (ObjectiveOp obj = soleObjective(opt);
+      if (ObjectiveOp obj = soleOp<ObjectiveOp>(opt);
           obj && failed(checkInnerObjective(obj)))
         return WalkResult::interrupt();
       params.push_back(

@@ -343,6 +343,20 @@ public:
   /// A per-token gate: the operand's chunk, times `scale`, or `fallback`.
   Value gate(Value operand, double scale, double fallback, int64_t s, int64_t n,
              Value like);
+  /// The per-token states of state_t = gate_t state_{t-1} + in_t (inner
+  /// Adam's moments, inner Muon's momentum); `state` becomes the last
+  /// token's. A stream's memorize = 0 keeps the state exactly (gate 1,
+  /// input 0).
+  Value heldScan(Value gate, Value in, Value &state) {
+    if (memorize) {
+      in = nb.mul(in, memorize); // a rank-0 flag
+      gate = nb.add(gate, nb.sub(nb.c(memorize, 1.0), memorize));
+    }
+    Value scan = LinearScanOp::create(b, op->getLoc(), in.getType(), gate, in,
+                                      state, UnitAttr());
+    state = nb.lastToken(scan, state.getType());
+    return scan;
+  }
   Value repeatPerToken(Value w, int64_t n) {
     auto t = nb.tt(w);
     SmallVector<int64_t> shape(t.getShape());
@@ -501,25 +515,12 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       //   u_t = η_t m_t / (sqrt(v_t) + ε).
       // A stream's memorize = 0 keeps both moments exactly (gate 1, input 0).
       Value gc = clamped ? nb.mul(perToken(clamped, rest), g) : g;
-      Value keep, on;
-      if (memorize) {
-        on = memorize;
-        keep = nb.sub(nb.c(memorize, 1.0), memorize);
-      }
       auto moment = [&](Value gate, double beta, Value x, Value &state) {
-        Value in = nb.mul(nb.c(x, 1.0 - beta), x);
-        if (on) {
-          in = nb.mul(in, on);
-          gate = nb.add(gate, keep);
-        }
-        Value scan = LinearScanOp::create(b, loc, x.getType(), gate, in, state,
-                                          UnitAttr());
-        state = nb.lastToken(scan, state.getType());
-        return scan;
+        return heldScan(gate, nb.mul(nb.c(x, 1.0 - beta), x), state);
       };
       Value beta2T = nb.bcast(nb.c(eta, rule.beta2), nb.tt(eta));
-      if (on)
-        beta2T = nb.mul(beta2T, on); // as gateByMemorize does with β
+      if (memorize)
+        beta2T = nb.mul(beta2T, memorize); // as gateByMemorize does with β
       Value m1 = moment(betaT, rule.beta, gc, mom[i]);
       Value m2 = moment(beta2T, rule.beta2, nb.mul(gc, gc), mom[maps + i]);
       Value denom = nb.add(nb.un<SqrtOp>(m2), nb.c(m2, rule.eps));
@@ -534,14 +535,7 @@ LogicalResult Deriver::updateChunk(SmallVectorImpl<Value> &w,
       // (docs/optimizers.md). A stream's memorize = 0 keeps S exactly (gate
       // 1, input 0).
       Value gc = clamped ? nb.mul(perToken(clamped, rest), g) : g;
-      Value gate = betaT;
-      if (memorize) {
-        gc = nb.mul(gc, memorize); // a rank-0 flag
-        gate = nb.add(gate, nb.sub(nb.c(memorize, 1.0), memorize));
-      }
-      Value sT = LinearScanOp::create(b, loc, g.getType(), gate, gc, mom[i],
-                                      UnitAttr());
-      mom[i] = nb.lastToken(sT, mom[i].getType());
+      Value sT = heldScan(betaT, gc, mom[i]);
       Value dir = rest == 2 ? newtonSchulz(nb, sT, rule.nsSteps) : sT;
       u = nb.mul(perToken(etaEff, rest), dir);
     } else if (rule.hasMomentum) {

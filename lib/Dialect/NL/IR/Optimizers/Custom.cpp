@@ -36,7 +36,7 @@ LogicalResult verifyCustom(OptimizerOp op) {
 /// (built-in or written; its region is checked by checkInnerObjective) and
 /// optional `decay` retention.
 std::string unsupportedCustom(OptimizerOp op) {
-  MemoryOp mem = soleMemory(op);
+  MemoryOp mem = soleOp<MemoryOp>(op);
   if (!mem)
     return "a custom outer optimizer needs exactly one memory (its "
            "momentum)";
@@ -52,7 +52,7 @@ std::string unsupportedCustom(OptimizerOp op) {
   if (op.getHyperIfSet("beta"))
     return "a custom outer optimizer takes no 'beta': its momentum's "
            "forgetting is its retention (retention decay(alpha = ...))";
-  if (!soleObjective(op))
+  if (!soleOp<ObjectiveOp>(op))
     return "a custom outer optimizer needs exactly one objective (its "
            "momentum's inner objective)";
   for (RetentionOp r : body->getOps<RetentionOp>())
@@ -73,7 +73,7 @@ FailureOr<SmallVector<Value>> customStep(const OuterUpdate &u) {
   Value key = nb.insertUnitDims(u.g, rank, 1); // [shape..., 1]
   Value pred = nb.insertUnitDims(nb.mul(m, u.g), rank, 1);
   Value target = nb.bcast(u.c(-1.0), pred.getType());
-  Value inner = u.innerObjective(soleObjective(u.opt), pred, target, key,
+  Value inner = u.innerObjective(soleOp<ObjectiveOp>(u.opt), pred, target, key,
                                  /*lead=*/rank);
   FailureOr<SmallVector<Value>> dm = u.gradients(inner, {m});
   if (failed(dm))

@@ -39,7 +39,7 @@ LogicalResult verifyDmgd(OptimizerOp op) {
 }
 
 std::string unsupportedDmgd(OptimizerOp op) {
-  MemoryOp mem = soleMemory(op);
+  MemoryOp mem = soleOp<MemoryOp>(op);
   MemoryType t = mem ? mem.getMemoryType() : MemoryType();
   if (!t || t.getKind() != MemoryKind::mlp || t.getIn() != 1 ||
       t.getOut() != 1 || t.getHeads() != 1 || !t.getHidden())
@@ -55,14 +55,14 @@ RankedTensorType dmgdStateType(OptimizerOp op, RankedTensorType pt,
   if (name == "m")
     return pt;
   SmallVector<int64_t> shape(pt.getRank() + 1, 1);
-  shape[0] = int64_t(soleMemory(op).getMemoryType().getHidden());
+  shape[0] = int64_t(soleOp<MemoryOp>(op).getMemoryType().getHidden());
   return RankedTensorType::get(shape, pt.getElementType());
 }
 
 FailureOr<SmallVector<Value>> dmgdStep(const OuterUpdate &u) {
   NLBuilder &nb = u.nb;
   double beta = u.hyper("beta");
-  MemoryType mt = soleMemory(u.opt).getMemoryType();
+  MemoryType mt = soleOp<MemoryOp>(u.opt).getMemoryType();
   auto hidden = int64_t(mt.getHidden());
   auto pt = cast<RankedTensorType>(u.p.getType());
   auto wt = cast<RankedTensorType>(u.state[1].getType());

@@ -168,10 +168,14 @@ bool isCommonHyper(StringRef name);
 Value newtonSchulz(NLBuilder &nb, Value g, int64_t steps);
 /// Adam's bias correction 1 - beta^t for the step number t (rank 0).
 Value biasCorrection(NLBuilder &nb, Value t, double beta);
-/// The one memory (objective) of an optimizer's body, or null when it has
-/// none or several.
-MemoryOp soleMemory(OptimizerOp opt);
-ObjectiveOp soleObjective(OptimizerOp opt);
+/// The one op of type OpTy in an optimizer's body (its memory, its
+/// objective), or null when it has none or several.
+template <typename OpTy> OpTy soleOp(OptimizerOp opt) {
+  if (opt.getBody().empty())
+    return {};
+  auto ops = opt.getBody().front().getOps<OpTy>();
+  return llvm::hasSingleElement(ops) ? *ops.begin() : OpTy();
+}
 
 } // namespace mlir::nl
 

@@ -280,6 +280,9 @@ int main(int argc, char **argv) {
       "  MLIR's and LLVM's options (--mlir-timing, "
       "--mlir-print-ir-after=PASS, ...): --help-hidden\n");
   if (listOptimizers) {
+    if (!inputFile.empty() || !outputFile.empty() || emit.getNumOccurrences())
+      return fail("--list-optimizers prints the optimizer kinds and takes no "
+                  "model, -o or --emit");
     mlir::nl::printOptimizerKinds(llvm::outs());
     return 0;
   }

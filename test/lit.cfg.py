@@ -37,6 +37,13 @@ tools = ["nl-opt", ToolSubst("nlc", extra_args=[f"--mcpu={nl_mcpu}"] if nl_mcpu 
          "nl-gradcheck", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# The ASan/UBSan build (scripts/test-sanitizers.sh, NL_SANITIZE=ON): the
+# tests that only repeat compiler paths another test already takes, at more
+# sizes or for more models, declare `UNSUPPORTED: sanitizer` to keep CI's
+# sanitizer run short (docs/testing.md, "Sanitizers").
+if config.nl_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("sanitizer")
+
 # Test generators (e.g. test/Autodiff/Inputs/closed_forms.py) need only
 # Python's standard library; the checkpoint and kernel tests need more, and
 # the runtime tests need real text. What is missing turns into a missing lit

@@ -337,12 +337,23 @@ def derived(name, objective, optimizer, retention, gates, T, C, clamp=None):
 def main():
     global AT_CURRENT
     argv = sys.argv[1:]
-    if argv and argv[0] == "--grad-at-current-state":
-        AT_CURRENT, argv = True, argv[1:]
+    only = None
+    while argv and argv[0].startswith("--"):
+        if argv[0] == "--grad-at-current-state":
+            AT_CURRENT, argv = True, argv[1:]
+        elif argv[0] == "--cases":
+            only, argv = argv[1].split(","), argv[2:]
+            unknown = [c for c in only if c not in CASES]
+            if unknown:
+                sys.exit(f"closed_forms.py: unknown case(s) {', '.join(unknown)} (known: {', '.join(CASES)})")
+        else:
+            sys.exit(f"closed_forms.py: unknown option {argv[0]}")
     T = int(argv[0]) if argv else 7
     chunks = [int(c) for c in argv[1:]] or [1, 4]
     for C in chunks:
         for case, spec in CASES.items():
+            if only is not None and case not in only:
+                continue
             name = f"{case}_c{C}"
             level, fn, loss = derived(name, *spec[:4], T, C, *spec[4:])
             # The functions live in the model, beside the levels they name.

@@ -23,7 +23,13 @@ Usage: .venv/bin/python bench/results.py [--models transformer titans deltanet h
            [--optimizers adamw muon m3 delta_momentum momentum]
            [--width 32] [--layers 2] [--heads 2] [--context 64] [--batch 8]
            [--steps 400] [--seeds 0 1 2] [--eval-every 50] [--lr 3] [--threads 2]
-           [--out docs/results.md] [--section NAME]
+           [--out docs/results.md] [--section NAME] [--work DIR [--reuse]]
+
+Beside the PNG, a JSON file of the same name holds every run's validation
+points and tokens/s. With --work DIR --reuse, an executable already in DIR
+is not compiled again and a run whose metrics already reach --steps is not
+trained again (its numbers are read back): a section can be regenerated,
+e.g. into docs/results.md, from runs made with --out elsewhere.
 
 The research variants (examples/variants/) beside their base models:
     --models transformer variants/transformer_rope ... --section variants
@@ -62,6 +68,8 @@ ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--eval-every", type=int, default=50)
 ap.add_argument("--lr", default="3", help="--lr of train (scale of each example's compiled rate)")
 ap.add_argument("--warmup", type=int, default=20)
+ap.add_argument("--reuse", action="store_true",
+                help="with --work: keep the executables and finished runs already there")
 a, nlc, work = parse_run_args(ap, "nl-results-")
 LN2 = 0.6931471805599453
 # nanoGPT's README (Tiny Shakespeare, characters, the same 90/10 split): a
@@ -94,6 +102,27 @@ def with_optimizer(text, opt):
     return (definition + "\n" if definition else "") + text
 
 
+def read_run(run_dir):
+    """(validation points [(tokens, wall s, loss)], the logged tokens/s, the
+    wall-clock of the last entry) of a finished run in `run_dir`, or
+    (None, None, None) when it has no metrics or stopped before --steps."""
+    path = os.path.join(run_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return None, None, None
+    val, tps, last = [], [], None
+    with open(path) as f:
+        for line in f:
+            m = json.loads(line)
+            last = m
+            if m["split"] == "val":
+                val.append((m["tokens"], m["wall_s"], m["loss"]))
+            elif m["tokens_per_s"] > 0:
+                tps.append(m["tokens_per_s"])
+    if not val or last is None or last.get("step") != a.steps:
+        return None, None, None
+    return val, tps, last["wall_s"]
+
+
 sets = [f"d={a.width}", f"layers={a.layers}", f"heads={a.heads}", f"context={a.context}", f"batch={a.batch}"]
 variants = [(m, o) for m in a.models for o in (a.optimizers or [None])]
 runs = {}  # label -> list of (val points [(tokens, wall, loss)], tokens/s list, wall)
@@ -109,27 +138,23 @@ for model, opt in variants:
             f.write(with_optimizer(text, opt))
     exe = os.path.join(work, tag)
     t0 = time.time()
-    sh([nlc, src, "-o", exe] + [x for s in sets for x in ("--set", s)])
-    print(f"{label}: compiled in {time.time() - t0:.0f} s", file=sys.stderr)
+    if not (a.reuse and os.path.exists(exe)):
+        sh([nlc, src, "-o", exe] + [x for s in sets for x in ("--set", s)])
+        print(f"{label}: compiled in {time.time() - t0:.0f} s", file=sys.stderr)
     model = label
     nparams[model] = params_of(exe)
     runs[model] = []
     for seed in a.seeds:
         run_dir = os.path.join(work, f"{tag}-seed{seed}")
-        sh(["rm", "-rf", run_dir])
-        t0 = time.time()
-        sh([exe, "train", "--data", a.data, "--run-dir", run_dir, "--steps", str(a.steps), "--seed", str(seed),
-            "--lr", a.lr, "--warmup", str(a.warmup), "--schedule", "cosine", "--eval-every", str(a.eval_every),
-            "--log-every", "10", "--threads", str(a.threads)])
-        wall = time.time() - t0
-        val, tps = [], []
-        with open(os.path.join(run_dir, "metrics.jsonl")) as f:
-            for line in f:
-                m = json.loads(line)
-                if m["split"] == "val":
-                    val.append((m["tokens"], m["wall_s"], m["loss"]))
-                elif m["tokens_per_s"] > 0:
-                    tps.append(m["tokens_per_s"])
+        val, tps, wall = read_run(run_dir) if a.reuse else (None, None, None)
+        if val is None:
+            sh(["rm", "-rf", run_dir])
+            sh([exe, "train", "--data", a.data, "--run-dir", run_dir, "--steps", str(a.steps), "--seed", str(seed),
+                "--lr", a.lr, "--warmup", str(a.warmup), "--schedule", "cosine", "--eval-every", str(a.eval_every),
+                "--log-every", "10", "--threads", str(a.threads)])
+            val, tps, wall = read_run(run_dir)
+            if val is None:
+                sys.exit(f"results.py: {run_dir} has no validation at step {a.steps}")
         runs[model].append((val, tps, wall))
         print(f"{model} seed {seed}: val {val[-1][2]:.4f} in {wall:.0f} s", file=sys.stderr)
 
@@ -154,6 +179,10 @@ fig.tight_layout()
 section = a.section or ("optimizers-" + "-".join(a.models) if a.optimizers else "models")
 png = os.path.splitext(a.out)[0] + ("" if section == "models" else "-" + section) + ".png"
 fig.savefig(png, dpi=100)
+with open(os.path.splitext(png)[0] + ".json", "w") as f:
+    json.dump({"command": " ".join(["bench/results.py"] + sys.argv[1:]), "parameters": nparams,
+               "runs": {m: [{"seed": s, "val": v, "tokens_per_s": t, "wall_s": w}
+                            for s, (v, t, w) in zip(a.seeds, runs[m])] for m in runs}}, f, indent=1)
 
 rows = []
 for model in runs:

@@ -17,6 +17,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir::nl {
 #define GEN_PASS_DEF_PARALLELIZELINALG
@@ -51,11 +53,50 @@ struct ParallelizeLinalgPass
     return n >= minElements;
   }
 
+  /// The functions that only ever run inside a parallel loop: every call
+  /// of them is inside an `scf.forall`/`scf.parallel` or in another such
+  /// function (e.g. a fused memory kernel's chunk function, called once per
+  /// (batch, head) slice). A parallel region there would be nested inside
+  /// the slices' and run serialized: no threads gained, only the OpenMP
+  /// runtime's fork on every call of the op.
+  static llvm::DenseSet<Operation *> nestedFunctions(ModuleOp module) {
+    llvm::DenseMap<Operation *, SmallVector<func::CallOp>> callsOf;
+    module.walk([&](func::CallOp call) {
+      if (Operation *callee =
+              SymbolTable::lookupNearestSymbolFrom(call, call.getCalleeAttr()))
+        callsOf[callee].push_back(call);
+    });
+    // The greatest fixpoint: start from every called function and drop one
+    // with a call outside a parallel loop and outside the set, until none is
+    // dropped (a function that calls itself keeps its other callers' say).
+    llvm::DenseSet<Operation *> nested;
+    for (auto &[callee, calls] : callsOf)
+      nested.insert(callee);
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto &[callee, calls] : callsOf) {
+        if (!nested.contains(callee))
+          continue;
+        bool allNested = llvm::all_of(calls, [&](func::CallOp call) {
+          return call->getParentOfType<scf::ForallOp>() ||
+                 call->getParentOfType<scf::ParallelOp>() ||
+                 nested.contains(call->getParentOfType<func::FuncOp>());
+        });
+        if (!allNested) {
+          nested.erase(callee);
+          changed = true;
+        }
+      }
+    }
+    return nested;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    llvm::DenseSet<Operation *> nested = nestedFunctions(module);
     SmallVector<linalg::LinalgOp> ops;
     module.walk([&](linalg::LinalgOp op) {
-      if (eligible(op))
+      if (eligible(op) && !nested.contains(op->getParentOfType<func::FuncOp>()))
         ops.push_back(op);
     });
     if (ops.empty())

@@ -75,3 +75,54 @@ func.func @left_alone(%v: memref<65536xf32>, %w: memref<65536xf32>,
   }
   return
 }
+
+// A function called only inside a parallel loop (a fused kernel's chunk
+// function, once per slice), and a function it calls in turn: left alone,
+// their ops would run in a nested, serialized region. A function called
+// both there and at the top level is split as usual.
+// CHECK-LABEL: func.func private @per_slice
+// CHECK-NOT: omp_get_max_threads
+// CHECK: call @per_slice_helper
+// CHECK-LABEL: func.func private @per_slice_helper
+// CHECK-NOT: omp_get_max_threads
+// CHECK: return
+// CHECK-LABEL: func.func private @also_top_level
+// CHECK: omp_get_max_threads
+// CHECK: scf.forall
+// CHECK-LABEL: func.func @slices
+func.func private @per_slice(%x: memref<256x128xf32>, %y: memref<256x128xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<256x128xf32>) outs(%y : memref<256x128xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %e = math.exp %a : f32
+    linalg.yield %e : f32
+  }
+  call @per_slice_helper(%x, %y) : (memref<256x128xf32>, memref<256x128xf32>) -> ()
+  return
+}
+func.func private @per_slice_helper(%x: memref<256x128xf32>, %y: memref<256x128xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<256x128xf32>) outs(%y : memref<256x128xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %e = math.exp %a : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+func.func private @also_top_level(%x: memref<256x128xf32>, %y: memref<256x128xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<256x128xf32>) outs(%y : memref<256x128xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %e = math.exp %a : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+func.func @slices(%x: memref<256x128xf32>, %y: memref<256x128xf32>) {
+  scf.forall (%i) in (2) {
+    func.call @per_slice(%x, %y) : (memref<256x128xf32>, memref<256x128xf32>) -> ()
+    func.call @also_top_level(%x, %y) : (memref<256x128xf32>, memref<256x128xf32>) -> ()
+  }
+  call @also_top_level(%x, %y) : (memref<256x128xf32>, memref<256x128xf32>) -> ()
+  return
+}

@@ -493,7 +493,10 @@ def ParallelizeLinalg : Pass<"nl-parallelize-linalg", "::mlir::ModuleOp"> {
   let summary = "Split the outermost parallel dim of each large linalg op over threads";
   let description = [{
     On bufferized IR, wraps every linalg op outside the fused kernels (not
-    inside an `scf.forall` or `scf.parallel`) whose first loop is parallel
+    inside an `scf.forall` or `scf.parallel`, and not in a function that
+    only ever runs inside one, such as a fused kernel's chunk function:
+    there the region would be nested in the slices' and serialized, its
+    fork paid on every call for no thread) whose first loop is parallel
     and which has at least `min-elements` iterations into an `scf.forall`
     of `omp_get_max_threads()` tiles along that loop (TilingInterface,
     `scf::tileUsingSCF`): norms, softmax, activations, their gradients,

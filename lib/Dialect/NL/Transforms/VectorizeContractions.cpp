@@ -25,7 +25,9 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/TransformOps/VectorTransformOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::nl {
@@ -172,10 +174,47 @@ struct VectorizeContractionsPass
             module, entry, *strategy, transform::TransformOptions())))
       return signalPassFailure();
     // The kernels are private to the module; the marks are spent.
+    SmallVector<func::FuncOp> kernels;
     module.walk([&](func::FuncOp f) {
-      if (f.getName().starts_with("nl.matmul_kernel"))
+      if (f.getName().starts_with("nl.matmul_kernel")) {
         f.setPrivate();
+        kernels.push_back(f);
+      }
     });
+    numKernels += deduplicate(module, kernels);
+  }
+
+  /// Keeps one kernel of each body: products of the same M, N and K outline
+  /// to the same function but for its name (Hope: 825 of them, one per
+  /// product of every chunk function, for a few dozen shapes), and each
+  /// copy costs LLVM the same optimization and code generation. The calls
+  /// of a duplicate go to the first kernel of its body; the duplicate is
+  /// erased. Returns the number of kernels kept.
+  static unsigned deduplicate(ModuleOp module, ArrayRef<func::FuncOp> kernels) {
+    llvm::StringMap<func::FuncOp> byBody;
+    unsigned kept = 0;
+    for (func::FuncOp f : kernels) {
+      std::string body;
+      llvm::raw_string_ostream os(body);
+      f.print(os, OpPrintingFlags().useLocalScope());
+      // The name is the only difference between copies: leave it out.
+      std::string name = ("@" + f.getName()).str();
+      size_t at = body.find(name);
+      if (at != std::string::npos)
+        body.erase(at, name.size());
+      auto [it, inserted] = byBody.try_emplace(body, f);
+      if (inserted) {
+        ++kept;
+        continue;
+      }
+      if (failed(SymbolTable::replaceAllSymbolUses(
+              f, it->second.getSymNameAttr(), module))) {
+        ++kept; // (kept as it is)
+        continue;
+      }
+      f.erase();
+    }
+    return kept;
   }
 };
 

@@ -1,5 +1,6 @@
 // RUN: nl-opt --nl-vectorize-contractions %s | FileCheck %s
 // RUN: nl-opt --nl-vectorize-contractions="tile-m=4 tile-n=16 tile-k=2" %s | FileCheck %s --check-prefix=SMALL
+// RUN: nl-opt --nl-vectorize-contractions %s | FileCheck %s --check-prefix=DEDUP
 
 #lhs = affine_map<(i, k, j) -> (i, k)>
 #rhs = affine_map<(i, k, j) -> (k, j)>
@@ -73,4 +74,38 @@ func.func @left(%a: tensor<16x8xf32>, %b: tensor<8x48xf32>, %c: tensor<16x8xf64>
     linalg.yield %s : f32
   } -> tensor<2x16x64xf32>
   return %r, %r64, %r3 : tensor<16x48xf32>, tensor<16x64xf64>, tensor<2x16x64xf32>
+}
+
+// Products of the same shape share one kernel: the 16 x 8 x 64 product
+// here calls @product's kernel, and only the 16 x 8 x 32 product gets a
+// kernel of its own. (Without the sharing, each product outlines its own
+// copy: 3 kernels in this file instead of 2.)
+// DEDUP: func.func private @nl.matmul_kernel(%{{.*}}: tensor<16x8xf32>, %{{.*}}: tensor<8x64xf32>
+// DEDUP: func.func private @nl.matmul_kernel_{{[0-9]+}}(%{{.*}}: tensor<16x8xf32>, %{{.*}}: tensor<8x32xf32>
+// DEDUP-NOT: func.func private @nl.matmul_kernel
+// CHECK-LABEL: func.func @shared(
+// DEDUP-LABEL: func.func @shared(
+// DEDUP: call @product(
+// DEDUP: call @nl.matmul_kernel(%arg0, %arg1,
+// DEDUP: call @nl.matmul_kernel_{{[0-9]+}}(%arg0, %arg3,
+func.func @shared(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>, %c: tensor<16x8xf32>, %d: tensor<8x32xf32>) -> (tensor<16x64xf32>, tensor<16x64xf32>, tensor<16x32xf32>) {
+  %r1 = call @product(%a, %b) : (tensor<16x8xf32>, tensor<8x64xf32>) -> tensor<16x64xf32>
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %r2 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : tensor<16x8xf32>, tensor<8x64xf32>) outs(%f : tensor<16x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m fastmath<reassoc> : f32
+    linalg.yield %s : f32
+  } -> tensor<16x64xf32>
+  %e32 = tensor.empty() : tensor<16x32xf32>
+  %f32 = linalg.fill ins(%cst : f32) outs(%e32 : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %r3 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %d : tensor<16x8xf32>, tensor<8x32xf32>) outs(%f32 : tensor<16x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m fastmath<reassoc> : f32
+    linalg.yield %s : f32
+  } -> tensor<16x32xf32>
+  return %r1, %r2, %r3 : tensor<16x64xf32>, tensor<16x64xf32>, tensor<16x32xf32>
 }

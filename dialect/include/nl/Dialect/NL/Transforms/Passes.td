@@ -325,7 +325,10 @@ def VectorizeContractions : Pass<"nl-vectorize-contractions", "::mlir::ModuleOp"
        accumulator block is read once before the K loop and written once
        after it, living in vector registers in between;
     4. `vector.contract` lowered to outer products, and those to FMAs of a
-       broadcast lhs element with a row of rhs.
+       broadcast lhs element with a row of rhs;
+    5. one kernel per distinct body: the products of the same shape share
+       the first one's function (their calls renamed, the copies erased),
+       so that LLVM compiles each shape once.
 
     With the defaults (8 x 32 x 4, f32) the accumulators are 16 AVX-512
     registers. Products the tiles do not divide keep their loops (the
@@ -345,6 +348,8 @@ def VectorizeContractions : Pass<"nl-vectorize-contractions", "::mlir::ModuleOp"
   let statistics = [
     Statistic<"numVectorized", "products-vectorized",
               "Matrix products given the register-tiled strategy">,
+    Statistic<"numKernels", "kernels",
+              "Kernel functions kept (one per distinct body)">,
   ];
 }
 

@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -180,7 +181,7 @@ section = a.section or ("optimizers-" + "-".join(a.models) if a.optimizers else 
 png = os.path.splitext(a.out)[0] + ("" if section == "models" else "-" + section) + ".png"
 fig.savefig(png, dpi=100)
 with open(os.path.splitext(png)[0] + ".json", "w") as f:
-    json.dump({"command": " ".join(["bench/results.py"] + sys.argv[1:]), "parameters": nparams,
+    json.dump({"command": shlex.join(["bench/results.py"] + sys.argv[1:]), "parameters": nparams,
                "runs": {m: [{"seed": s, "val": v, "tokens_per_s": t, "wall_s": w}
                             for s, (v, t, w) in zip(a.seeds, runs[m])] for m in runs}}, f, indent=1)
 
@@ -194,7 +195,7 @@ for model in runs:
     rows.append(f"| {model} | {nparams[model] or '?':,} | {mean:.3f} ± {sd:.3f} | {mean / LN2:.3f} | "
                 f"{tps:,.0f} | {wall:.0f} |")
 tokens = a.steps * a.batch * a.context
-cmd = " ".join(["bench/results.py"] + sys.argv[1:])
+cmd = shlex.join(["bench/results.py"] + sys.argv[1:])
 what = ("each trained by each outer optimizer of examples/optimizers/ (its `optimizer` line in place of "
         f"the model's AdamW) at the example's learning rate times `--lr {a.lr}`" if a.optimizers else
         f"each trained with its compiled AdamW at `--lr {a.lr}` times the example's rate")

@@ -24,8 +24,8 @@
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/TransformOps/VectorTransformOps.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -187,12 +187,14 @@ struct VectorizeContractionsPass
   /// Keeps one kernel of each body: products of the same M, N and K outline
   /// to the same function but for its name (Hope: 825 of them, one per
   /// product of every chunk function, for a few dozen shapes), and each
-  /// copy costs LLVM the same optimization and code generation. The calls
-  /// of a duplicate go to the first kernel of its body; the duplicate is
-  /// erased. Returns the number of kernels kept.
+  /// copy costs LLVM the same optimization and code generation. The uses of
+  /// a duplicate go to the first kernel of its body (one walk of the module
+  /// for all of them); the duplicates are erased. Returns the number of
+  /// kernels kept.
   static unsigned deduplicate(ModuleOp module, ArrayRef<func::FuncOp> kernels) {
     llvm::StringMap<func::FuncOp> byBody;
-    unsigned kept = 0;
+    llvm::DenseMap<StringAttr, FlatSymbolRefAttr> renamed;
+    SmallVector<func::FuncOp> duplicates;
     for (func::FuncOp f : kernels) {
       std::string body;
       llvm::raw_string_ostream os(body);
@@ -203,18 +205,28 @@ struct VectorizeContractionsPass
       if (at != std::string::npos)
         body.erase(at, name.size());
       auto [it, inserted] = byBody.try_emplace(body, f);
-      if (inserted) {
-        ++kept;
+      if (inserted)
         continue;
-      }
-      if (failed(SymbolTable::replaceAllSymbolUses(
-              f, it->second.getSymNameAttr(), module))) {
-        ++kept; // (kept as it is)
-        continue;
-      }
-      f.erase();
+      renamed[f.getSymNameAttr()] =
+          FlatSymbolRefAttr::get(it->second.getSymNameAttr());
+      duplicates.push_back(f);
     }
-    return kept;
+    if (!duplicates.empty()) {
+      AttrTypeReplacer replacer;
+      replacer.addReplacement(
+          [&](SymbolRefAttr ref) -> std::optional<Attribute> {
+            auto it = renamed.find(ref.getRootReference());
+            if (it == renamed.end() || !ref.getNestedReferences().empty())
+              return std::nullopt;
+            return it->second;
+          });
+      replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true,
+                                            /*replaceLocs=*/false,
+                                            /*replaceTypes=*/false);
+      for (func::FuncOp f : duplicates)
+        f.erase();
+    }
+    return kernels.size() - duplicates.size();
   }
 };
 

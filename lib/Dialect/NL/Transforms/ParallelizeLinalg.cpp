@@ -17,7 +17,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
 
 namespace mlir::nl {
@@ -53,23 +52,28 @@ struct ParallelizeLinalgPass
     return n >= minElements;
   }
 
+  /// Whether `op` is in a func.func named in `fns`.
+  static bool inFunctionOf(Operation *op,
+                           const llvm::DenseSet<StringAttr> &fns) {
+    auto fn = op->getParentOfType<func::FuncOp>();
+    return fn && fns.contains(fn.getSymNameAttr());
+  }
+
   /// The functions that only ever run inside a parallel loop: every call
   /// of them is inside an `scf.forall`/`scf.parallel` or in another such
   /// function (e.g. a fused memory kernel's chunk function, called once per
   /// (batch, head) slice). A parallel region there would be nested inside
   /// the slices' and run serialized: no threads gained, only the OpenMP
   /// runtime's fork on every call of the op.
-  static llvm::DenseSet<Operation *> nestedFunctions(ModuleOp module) {
-    llvm::DenseMap<Operation *, SmallVector<func::CallOp>> callsOf;
+  static llvm::DenseSet<StringAttr> nestedFunctions(ModuleOp module) {
+    llvm::DenseMap<StringAttr, SmallVector<func::CallOp>> callsOf;
     module.walk([&](func::CallOp call) {
-      if (Operation *callee =
-              SymbolTable::lookupNearestSymbolFrom(call, call.getCalleeAttr()))
-        callsOf[callee].push_back(call);
+      callsOf[call.getCalleeAttr().getAttr()].push_back(call);
     });
     // The greatest fixpoint: start from every called function and drop one
     // with a call outside a parallel loop and outside the set, until none is
     // dropped (a function that calls itself keeps its other callers' say).
-    llvm::DenseSet<Operation *> nested;
+    llvm::DenseSet<StringAttr> nested;
     for (auto &[callee, calls] : callsOf)
       nested.insert(callee);
     for (bool changed = true; changed;) {
@@ -80,7 +84,7 @@ struct ParallelizeLinalgPass
         bool allNested = llvm::all_of(calls, [&](func::CallOp call) {
           return call->getParentOfType<scf::ForallOp>() ||
                  call->getParentOfType<scf::ParallelOp>() ||
-                 nested.contains(call->getParentOfType<func::FuncOp>());
+                 inFunctionOf(call, nested);
         });
         if (!allNested) {
           nested.erase(callee);
@@ -93,10 +97,10 @@ struct ParallelizeLinalgPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    llvm::DenseSet<Operation *> nested = nestedFunctions(module);
+    llvm::DenseSet<StringAttr> nested = nestedFunctions(module);
     SmallVector<linalg::LinalgOp> ops;
     module.walk([&](linalg::LinalgOp op) {
-      if (eligible(op) && !nested.contains(op->getParentOfType<func::FuncOp>()))
+      if (eligible(op) && !inFunctionOf(op, nested))
         ops.push_back(op);
     });
     if (ops.empty())

@@ -41,7 +41,7 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # tests that only repeat compiler paths another test already takes, at more
 # sizes or for more models, declare `UNSUPPORTED: sanitizer` to keep CI's
 # sanitizer run short (docs/testing.md, "Sanitizers").
-if config.nl_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+if config.nl_sanitize:
     config.available_features.add("sanitizer")
 
 # Test generators (e.g. test/Autodiff/Inputs/closed_forms.py) need only

@@ -342,6 +342,8 @@ def main():
         if argv[0] == "--grad-at-current-state":
             AT_CURRENT, argv = True, argv[1:]
         elif argv[0] == "--cases":
+            if len(argv) < 2:
+                sys.exit("closed_forms.py: --cases needs a list of cases, e.g. --cases delta,titans")
             only, argv = argv[1].split(","), argv[2:]
             unknown = [c for c in only if c not in CASES]
             if unknown:

@@ -41,12 +41,13 @@ LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
 }
 
 /// Bufferization with identity layouts at function boundaries (each result
-/// its own tensor first, nl-distinct-results; results
+/// its own tensor first, nl-distinct-results; scans that update their
+/// carried tensor in place, nl-update-in-place; results
 /// through out-parameters with `resultsToOutParams`), deallocation, static
 /// copies as linalg.copy: the stage both targets share, from linalg on
 /// tensors to memrefs.
 static std::string bufferize(bool resultsToOutParams) {
-  std::string text = "nl-distinct-results,"
+  std::string text = "nl-distinct-results,nl-update-in-place,"
                      "one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
                      "allow-return-allocs-from-loops},";
@@ -106,7 +107,8 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   bool kernels = options.blas && options.fusedAttention;
   std::string text = nlToLinalg(options.rollChunks, kernels) +
                      ",nl-vectorize-contractions,canonicalize," +
-                     bufferize(options.resultsToOutParams) + ",";
+                     bufferize(options.resultsToOutParams) +
+                     ",func.func(nl-plan-buffers),";
   // After the deallocations are placed: a call sees buffers only through
   // their pointers.
   if (kernels)

@@ -50,6 +50,9 @@
 // OpenMP's runtime, linked when the model was compiled with nlc --openmp
 // (weak: a model compiled without it has no threads to set).
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
+// libomp's control of its threads' stacks (weak, as above).
+extern "C" size_t kmp_get_stacksize_s() __attribute__((weak));
+extern "C" void kmp_set_stacksize_s(size_t) __attribute__((weak));
 // runtime/lib/Cuda.cpp: the CUDA driver, for executables built for cuda.
 extern "C" void nlrt_gpu_require();
 extern "C" const char *nlrt_gpu_describe();
@@ -1911,6 +1914,14 @@ int run(int argc, char **argv) {
                  exe, e.what(), exe);
       return kError;
     }
+    // The compiled functions keep their temporaries on the stack of the
+    // thread that runs them (nl-plan-buffers: up to 256 KiB per function):
+    // a smaller OMP_STACKSIZE than 1 MiB is raised to 1 MiB before the first
+    // parallel region starts a thread.
+    constexpr size_t kMinStack = size_t(1) << 20;
+    if (kmp_get_stacksize_s && kmp_set_stacksize_s &&
+        kmp_get_stacksize_s() < kMinStack)
+      kmp_set_stacksize_s(kMinStack);
     if (omp_set_num_threads)
       omp_set_num_threads(static_cast<int>(
           threads ? threads

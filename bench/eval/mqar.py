@@ -175,25 +175,29 @@ def evaluate(a, nlc, work):
 def report(a, results, commands):
     import matplotlib.ticker
     plt, base = start_report(a.out, "mqar", "runs", results, commands)
-    configs = list(dict.fromkeys((r["model"], r["width"], r["context"], r["steps"]) for r in results))
-    key = ("model", "width", "context", "steps")
+    # Runs of one model, width, length, step count and learning rate are
+    # one row (mean and sd over their seeds).
+    key = ("model", "width", "context", "steps", "lr")
+    configs = list(dict.fromkeys(tuple(r[k] for k in key) for r in results))
+    several_lrs = len({c[4] for c in configs}) > 1
     lengths = sorted({r["context"] for r in results})
     models = list(dict.fromkeys(r["model"] for r in results))
 
     fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 3.4), squeeze=False)
     for ax, length in zip(axes[0], lengths):
         for model in models:
-            for steps in sorted({c[3] for c in configs}):
+            for steps, lr in sorted({(c[3], c[4]) for c in configs}):
                 pts = []
                 for c in configs:
-                    if c[0] == model and c[2] == length and c[3] == steps:
+                    if c[0] == model and c[2] == length and c[3] == steps and c[4] == lr:
                         rs = [r for r in results if tuple(r[k] for k in key) == c and r["accuracy"] is not None]
                         if rs:
                             pts.append((rs[0]["state_floats"] or 0, mean_sd([r["accuracy"] for r in rs])))
                 if pts:
                     pts.sort()
                     ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts], yerr=[p[1][1] for p in pts],
-                                marker="o", capsize=3, label=f"{model}, {steps} steps")
+                                marker="o", capsize=3,
+                                label=f"{model}, {steps} steps" + (f", lr {lr:g}" if several_lrs else ""))
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylim(-0.05, 1.05)
@@ -206,8 +210,8 @@ def report(a, results, commands):
     fig.savefig(base + ".png", dpi=90)
 
     rows = []
-    for (mo, w, L, steps) in configs:
-        every = [r for r in results if tuple(r[k] for k in key) == (mo, w, L, steps)]
+    for (mo, w, L, steps, lr) in configs:
+        every = [r for r in results if tuple(r[k] for k in key) == (mo, w, L, steps, lr)]
         rs = [r for r in every if r["accuracy"] is not None]
         failed = len(every) - len(rs)
         cells = "- | -"
@@ -217,7 +221,7 @@ def report(a, results, commands):
             cells = f"{acc:.3f} ± {sd:.3f} | {loss:.3f} ± {lsd:.3f}"
         state = every[0]["state_floats"]
         seeds = f"{len(rs)}" + (f" ({failed} failed)" if failed else "")
-        rows.append(f"| {mo} | {w} | {L} | {steps} | {every[0]['pairs']} / {every[0]['queries']} | "
+        rows.append(f"| {mo} | {w} | {L} | {steps} | {lr:g} | {every[0]['pairs']} / {every[0]['queries']} | "
                     + (f"{state:,}" if state is not None else "-") + f" | {cells} | {seeds} |")
     steps = sorted({r["steps"] for r in results})
     cmd = command_lines("bench/eval/mqar.py", commands)
@@ -232,11 +236,11 @@ loss, through the data file's loss mask), then evaluated on every validation seq
 prediction of each answer (accuracy), and the loss over the answers (nats). State: the floats the
 stream entry points carry per sequence (memories with their chunk-start copies and momentum; caches).
 Models at the widths shown, with the layers and batch of the command (2 and 16 unless it says
-otherwise). Mean ± sd over the seeds; a run whose training stopped (a non-finite loss) is counted as failed,
+otherwise); lr: `train --lr`, the scale of the compiled outer learning rates. Mean ± sd over the seeds; a run whose training stopped (a non-finite loss) is counted as failed,
 not averaged.
 
-| model | width | sequence length | steps | pairs / queries | state (floats) | accuracy | answer loss | seeds |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| model | width | sequence length | steps | lr | pairs / queries | state (floats) | accuracy | answer loss | seeds |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 """ + "\n".join(rows) + f"""
 
 ![MQAR accuracy against state size]({os.path.basename(base)}.png)

@@ -45,14 +45,15 @@ std::optional<int64_t> byteSize(MemRefType type) {
 
 /// The interval of `alloc` in `block` (whose ops are numbered by `index`),
 /// or nullopt when the buffer cannot move into a slot: a dynamic shape, a
-/// layout or memory space, no single unconditional deallocation in the
-/// block, or an alias used after that deallocation or leaving the block.
+/// layout or memory space, an alignment above a slot's, no single
+/// unconditional deallocation in the block, or an alias used after that
+/// deallocation or leaving the block.
 std::optional<Interval> intervalOf(memref::AllocOp alloc, Block &block,
                                    const DenseMap<Operation *, unsigned> &index,
                                    int64_t maxBuffer) {
   MemRefType type = alloc.getType();
   if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
-      type.getMemorySpace())
+      type.getMemorySpace() || alloc.getAlignment().value_or(1) > kAlignment)
     return std::nullopt;
   std::optional<int64_t> bytes = byteSize(type);
   if (!bytes || *bytes > maxBuffer)

@@ -72,13 +72,15 @@ func.func @best_fit(%out: memref<1024xf32>) {
 }
 
 // Buffers that stay what they were: one returned, one with a dynamic size,
-// one of i1 (no byte address per element), one freed only under a condition
+// one of i1 (no byte address per element), one aligned beyond a slot's 64
+// bytes, one freed only under a condition
 // (the ownership-based deallocation's form), one whose view is used after
 // the buffer is freed, and, with max-buffer=1024, those of 2 KiB.
 // CHECK-LABEL: func.func @kept(
 // CHECK: %[[R:.*]] = memref.alloc() : memref<4xf32>
 // CHECK: memref.alloc(%arg0) : memref<?xf32>
 // CHECK: memref.alloc() : memref<8xi1>
+// CHECK: memref.alloc() {alignment = 128 : i64} : memref<4xf32>
 // CHECK: %[[COND:.*]] = memref.alloc() : memref<4xf32>
 // CHECK: scf.if %arg1 {
 // CHECK-NEXT: memref.dealloc %[[COND]]
@@ -101,6 +103,9 @@ func.func @kept(%n: index, %flag: i1) -> memref<4xf32> {
   %mask = memref.alloc() : memref<8xi1>
   linalg.fill ins(%false : i1) outs(%mask : memref<8xi1>)
   memref.dealloc %mask : memref<8xi1>
+  %wide = memref.alloc() {alignment = 128 : i64} : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%wide : memref<4xf32>)
+  memref.dealloc %wide : memref<4xf32>
   %cond = memref.alloc() : memref<4xf32>
   linalg.fill ins(%zero : f32) outs(%cond : memref<4xf32>)
   scf.if %flag {

@@ -161,7 +161,6 @@ struct PlanBuffersPass
     // In the entry block, the smallest slots on the stack, as many as
     // stack-limit holds; the rest on the heap.
     SmallVector<bool> onStack(slotSize.size(), false);
-    unsigned numOnStack = 0;
     if (entry) {
       auto bySize = llvm::to_vector(
           llvm::seq<unsigned>(0, static_cast<unsigned>(slotSize.size())));
@@ -174,9 +173,9 @@ struct PlanBuffersPass
           break;
         stack += slotSize[slot];
         onStack[slot] = true;
-        ++numOnStack;
       }
     }
+    auto numOnStack = static_cast<unsigned>(llvm::count(onStack, true));
     // As many heap buffers as before gains nothing.
     if (numOnStack == 0 && slotSize.size() == intervals.size())
       return;

@@ -19,6 +19,17 @@ using namespace mlir;
 
 namespace {
 
+bool isReshape(Operation *op) {
+  return isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op);
+}
+
+/// The scf.for whose iteration argument `arg` is, and `arg`'s position
+/// among its iteration arguments (= its init's and its yield operand's).
+std::pair<scf::ForOp, unsigned> carriedBy(BlockArgument arg) {
+  auto loop = cast<scf::ForOp>(arg.getOwner()->getParentOp());
+  return {loop, arg.getArgNumber() - loop.getNumInductionVars()};
+}
+
 /// Follows `value` through reshapes to its source while each value on the
 /// way has one use; returns the iteration argument of an scf.for it ends
 /// at, else null.
@@ -32,7 +43,7 @@ BlockArgument carriedSource(Value value) {
         return arg;
       return {};
     }
-    if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+    if (!isReshape(def))
       return {};
     value = def->getOperand(0);
   }
@@ -43,15 +54,13 @@ BlockArgument carriedSource(Value value) {
 /// at `arg`'s position (it may have other uses besides: they read the new
 /// value within the same iteration).
 bool yieldedAs(Value value, BlockArgument arg) {
-  auto loop = cast<scf::ForOp>(arg.getOwner()->getParentOp());
-  unsigned position = arg.getArgNumber() - loop.getNumInductionVars();
+  auto [loop, position] = carriedBy(arg);
   for (OpOperand &use : value.getUses()) {
     Operation *user = use.getOwner();
     if (user == loop.getBody()->getTerminator() &&
         use.getOperandNumber() == position)
       return true;
-    if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(user) &&
-        yieldedAs(user->getResult(0), arg))
+    if (isReshape(user) && yieldedAs(user->getResult(0), arg))
       return true;
   }
   return false;
@@ -63,12 +72,10 @@ bool yieldedAs(Value value, BlockArgument arg) {
 /// caller is the runtime, which one-shot bufferization's analysis of the
 /// module does not see.
 bool computedInit(BlockArgument arg) {
-  auto loop = cast<scf::ForOp>(arg.getOwner()->getParentOp());
-  Value value =
-      loop.getInitArgs()[arg.getArgNumber() - loop.getNumInductionVars()];
+  auto [loop, position] = carriedBy(arg);
+  Value value = loop.getInitArgs()[position];
   while (Operation *def = value.getDefiningOp()) {
-    if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-             tensor::ExtractSliceOp, tensor::CastOp>(def))
+    if (!isReshape(def) && !isa<tensor::ExtractSliceOp, tensor::CastOp>(def))
       return true;
     value = def->getOperand(0);
   }

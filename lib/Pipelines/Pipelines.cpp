@@ -130,6 +130,9 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   if (options.openmp)
     text += "func.func(scf-forall-to-parallel),convert-scf-to-openmp,"
             "func.func(nl-inline-alloca-scopes),nl-outline-parallel-regions,";
+  // After the outlining, which makes one function per parallel region:
+  // a model repeats its regions on each layer and entry point.
+  text += "nl-merge-functions,";
   text += "func.func(nl-approximate-math,convert-scf-to-cf,"
           "convert-vector-to-llvm,convert-math-to-llvm),"
           "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";

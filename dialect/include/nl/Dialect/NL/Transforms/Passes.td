@@ -538,6 +538,42 @@ def OutlineParallelRegions : Pass<"nl-outline-parallel-regions", "::mlir::Module
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def MergeFunctions : Pass<"nl-merge-functions", "::mlir::ModuleOp"> {
+  let summary = "Keep one copy of private functions that differ only in their names";
+  let description = [{
+    Replaces every private function whose signature, attributes and body
+    equal those of an earlier private function in the module (ops,
+    attributes, types and the values they use; locations are ignored) by
+    that function: its calls and other symbol uses are renamed, and the
+    copy is erased. Merging two functions can make their callers equal,
+    so the pass repeats until nothing merges. Public functions (the entry
+    points) are never merged.
+
+    `nl-outline-parallel-regions` makes one function per parallel region,
+    and a model repeats its regions: the same norm, activation or optimizer
+    update on each layer's tensors of the same shape, in the forward pass
+    of `loss`, `logits`, `prefill` and `decode` alike. Titans at width 128,
+    4 layers, context 256 had 1,925 functions in its LLVM IR, of which 202
+    were distinct; LLVM's optimization and code generation, which take
+    most of an executable's build, then ran on each copy. The arithmetic
+    is unchanged: every call runs the same ops as before. Part of
+    `nl-lower-to-llvm`, after `nl-outline-parallel-regions`.
+
+    ```mlir
+    func.func private @f.parallel0(%a: memref<4xf32>) { ... }
+    func.func private @f.parallel1(%a: memref<4xf32>) { ... }  // the same ops
+    // becomes
+    func.func private @f.parallel0(%a: memref<4xf32>) { ... }
+    // and every call of @f.parallel1 calls @f.parallel0
+    ```
+  }];
+  let statistics = [
+    Statistic<"numMerged", "merged-functions",
+              "private functions replaced by an equal earlier one">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def ParallelizeLinalg : Pass<"nl-parallelize-linalg", "::mlir::ModuleOp"> {
   let summary = "Split the outermost parallel dim of each large linalg op over threads";
   let description = [{

@@ -556,7 +556,9 @@ def MergeFunctions : Pass<"nl-merge-functions", "::mlir::ModuleOp"> {
     4 layers, context 256 had 1,925 functions in its LLVM IR, of which 202
     were distinct; LLVM's optimization and code generation, which take
     most of an executable's build, then ran on each copy. The arithmetic
-    is unchanged: every call runs the same ops as before. Part of
+    is unchanged: every call runs the same ops as before. The kept copy
+    keeps its name, so a profile of training may show a region named
+    `logits.parallel5` running inside `loss_grad`. Part of
     `nl-lower-to-llvm`, after `nl-outline-parallel-regions`.
 
     ```mlir

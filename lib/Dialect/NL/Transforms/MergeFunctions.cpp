@@ -23,7 +23,7 @@ namespace {
 
 /// A hash of `func`'s signature, attributes other than its name, and the
 /// ops of its body (names, attributes, properties, types; not which values
-/// they use): equal for functions that `sameBody` may find equal.
+/// they use): equal for functions that `sameFunction` may find equal.
 llvm::hash_code structuralHash(func::FuncOp func) {
   llvm::hash_code hash = hash_value(func.getFunctionType());
   for (NamedAttribute attr : func->getAttrs())

@@ -42,6 +42,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -464,6 +465,9 @@ LogicalResult checkFunction(Runner &run, func::FuncOp f, std::mt19937_64 &rng,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
+  // MLIR's pass-manager options (--mlir-timing, --mlir-print-ir-after=...).
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   cl::ParseCommandLineOptions(
       argc, argv,
       "nl-gradcheck: reverse-mode gradients against finite differences\n");
@@ -489,7 +493,12 @@ int main(int argc, char **argv) {
 
   // Gradient functions, then a copy of the module to lower (the original
   // keeps the tensor signatures used to build the host buffers).
+  auto configure = [](PassManager &pm) {
+    (void)applyPassManagerCLOptions(pm);
+    applyDefaultTimingPassManagerCLOptions(pm);
+  };
   PassManager gen(&ctx);
+  configure(gen);
   gen.addPass(nl::createDeriveInnerUpdates());
   gen.addPass(nl::createNLGenerateGradients());
   if (failed(gen.run(*module)))
@@ -529,6 +538,7 @@ int main(int argc, char **argv) {
     if (f->hasAttr("nl.stream"))
       f.erase();
   PassManager pm(&ctx);
+  configure(pm);
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
   options.blas = blas;
@@ -550,14 +560,33 @@ int main(int argc, char **argv) {
       makeOptimizingTransformer(/*optLevel=*/0, /*sizeLevel=*/0, nullptr);
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
-  // Small test functions: compile fast rather than run fast.
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::None;
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
   // memrefCopy (strided copies) lives in MLIR's C runner utilities.
   SmallVector<StringRef, 1> libs{NL_MLIR_C_RUNNER_UTILS};
   engineOptions.sharedLibPaths = libs;
-  auto engine = ExecutionEngine::create(*lowered, engineOptions);
+  // Small test functions: compile fast rather than run fast. The level goes
+  // into the TargetMachine itself: without one, ExecutionEngine::create makes
+  // a default one (greedy register allocation, loop strength reduction) and
+  // ignores jitCodeGenOptLevel, which took half of a gradcheck's time.
+  llvm::Expected<llvm::orc::JITTargetMachineBuilder> machineBuilder =
+      llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder) {
+    llvm::errs() << "error: no JIT target for this host: "
+                 << llvm::toString(machineBuilder.takeError()) << "\n";
+    return 1;
+  }
+  machineBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::None;
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      machineBuilder->createTargetMachine();
+  if (!machine) {
+    llvm::errs() << "error: no JIT target machine: "
+                 << llvm::toString(machine.takeError()) << "\n";
+    return 1;
+  }
+  auto engine =
+      ExecutionEngine::create(*lowered, engineOptions, std::move(*machine));
   if (!engine) {
     llvm::errs() << "error: JIT compilation failed: "
                  << llvm::toString(engine.takeError()) << "\n";

@@ -5,8 +5,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace mlir::nl;
@@ -24,23 +24,39 @@ static FailureOr<SmallVector<Value>> reverseMode(OpBuilder &builder,
                                                  ArrayRef<Value> seeds,
                                                  ValueRange wrt, Location loc);
 
+std::string mlir::nl::checkpointBodyKey(CheckpointOp op) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  OpPrintingFlags flags;
+  flags.printGenericOpForm().useLocalScope().skipRegions(false);
+  for (Type t : op.getInputs().getTypes())
+    os << t << ",";
+  os << "->";
+  for (Type t : op.getResultTypes())
+    os << t << ",";
+  for (Operation &inner : op.getBody().front())
+    inner.print(os, flags);
+  return key;
+}
+
 /// The VJP of nl.checkpoint is itself an nl.checkpoint: a backward region
 /// whose operands are the primal operands and the non-zero cotangents, whose
 /// body recomputes the forward body and differentiates the recomputation, and
-/// whose results are the cotangents of the distinct varied operands. Being
-/// isolated, it can be outlined (nl-outline-checkpoints) and shared by every
-/// chunk of the same shape, and differentiated again (grad of grad).
+/// whose results are the cotangents of the operands at `positions`, one per
+/// position (an operand passed twice gets two, which the caller adds up).
+/// Which positions and which operands alias do not otherwise shape the
+/// region: checkpoints with equal bodies given equal positions get equal
+/// backward regions. Being isolated, the region can be outlined
+/// (nl-outline-checkpoints) and shared by every chunk of the same shape, and
+/// differentiated again (grad of grad).
 static LogicalResult checkpointVJP(OpBuilder &builder, CheckpointOp op,
                                    ArrayRef<Value> dys,
-                                   const llvm::DenseSet<Value> &varied,
+                                   ArrayRef<unsigned> positions,
                                    SmallVectorImpl<Value> &wrt,
                                    SmallVectorImpl<Value> &dxs) {
-  // Each distinct varied operand once (an operand may appear twice).
-  llvm::SetVector<Value> unique;
-  for (Value in : op.getInputs())
-    if (varied.contains(in))
-      unique.insert(in);
-  wrt.assign(unique.begin(), unique.end());
+  wrt.clear();
+  for (unsigned i : positions)
+    wrt.push_back(op.getInputs()[i]);
 
   SmallVector<Value> inputs(op.getInputs().begin(), op.getInputs().end());
   for (Value dy : dys)
@@ -60,14 +76,8 @@ static LogicalResult checkpointVJP(OpBuilder &builder, CheckpointOp op,
   builder.setInsertionPointToStart(block);
   IRMapping map;
   Block &body = op.getBody().front();
-  // An operand passed twice is one value: both body arguments read the
-  // block argument of its first occurrence, so that its cotangents add up.
-  auto firstArg = [&](Value in) {
-    return block->getArgument(llvm::find(op.getInputs(), in) -
-                              op.getInputs().begin());
-  };
-  for (auto [arg, in] : llvm::zip(body.getArguments(), op.getInputs()))
-    map.map(arg, firstArg(in));
+  map.map(body.getArguments(),
+          block->getArguments().take_front(body.getNumArguments()));
   for (Operation &inner : body.without_terminator())
     builder.clone(inner, map);
   SmallVector<Value> outs, seeds;
@@ -80,8 +90,8 @@ static LogicalResult checkpointVJP(OpBuilder &builder, CheckpointOp op,
     seeds.push_back(block->getArgument(nextSeed++));
   }
   SmallVector<Value> innerWrt;
-  for (Value w : wrt)
-    innerWrt.push_back(firstArg(w));
+  for (unsigned i : positions)
+    innerWrt.push_back(block->getArgument(i));
   FailureOr<SmallVector<Value>> g =
       reverseMode(builder, outs, seeds, innerWrt, op.getLoc());
   if (failed(g))
@@ -89,6 +99,42 @@ static LogicalResult checkpointVJP(OpBuilder &builder, CheckpointOp op,
   YieldOp::create(builder, op.getLoc(), *g);
   dxs.assign(backward.getResults().begin(), backward.getResults().end());
   return success();
+}
+
+/// For each checkpoint of `ops`, the operand positions its VJP
+/// differentiates: those whose operand is varied in it or in any checkpoint
+/// of `ops` with the same body. The chunks of one memory update are such
+/// checkpoints, and they differ in what they are given: the first chunk's
+/// momentum, say, starts from a constant, the later chunks' from the
+/// previous chunk. With the union of their positions every chunk gets the
+/// same backward region, and nl-outline-checkpoints one kernel for all of
+/// them; the extra cotangents (of the constant) are not used. Bodies are
+/// told apart by a hash of their generic form: a collision merges two
+/// groups, which only adds positions.
+static llvm::DenseMap<Operation *, SmallVector<unsigned>>
+checkpointPositions(llvm::iterator_range<Block::iterator> ops,
+                    const llvm::DenseSet<Value> &varied) {
+  llvm::DenseMap<Operation *, SmallVector<unsigned>> positions;
+  SmallVector<std::pair<CheckpointOp, llvm::hash_code>> checkpoints;
+  llvm::DenseMap<llvm::hash_code, llvm::BitVector> unionOf;
+  for (Operation &op : ops) {
+    auto cp = dyn_cast<CheckpointOp>(op);
+    if (!cp)
+      continue;
+    llvm::hash_code hash = llvm::hash_value(checkpointBodyKey(cp));
+    llvm::BitVector &bits = unionOf[hash];
+    bits.resize(cp.getInputs().size());
+    for (auto [i, in] : llvm::enumerate(cp.getInputs()))
+      if (varied.contains(in))
+        bits.set(i);
+    checkpoints.push_back({cp, hash});
+  }
+  for (auto [cp, hash] : checkpoints) {
+    SmallVector<unsigned> &list = positions[cp];
+    for (unsigned i : unionOf[hash].set_bits())
+      list.push_back(i);
+  }
+  return positions;
 }
 
 static FailureOr<SmallVector<Value>> reverseMode(OpBuilder &builder,
@@ -120,6 +166,12 @@ static FailureOr<SmallVector<Value>> reverseMode(OpBuilder &builder,
         break;
     }
   (void)block;
+  llvm::DenseMap<Operation *, SmallVector<unsigned>> positions;
+  if (last)
+    positions =
+        checkpointPositions(llvm::make_range(last->getBlock()->begin(),
+                                             std::next(Block::iterator(last))),
+                            varied);
 
   llvm::DenseMap<Value, Value> cot;
   auto accumulate = [&](Value target, Value c,
@@ -156,7 +208,8 @@ static FailureOr<SmallVector<Value>> reverseMode(OpBuilder &builder,
       continue;
     SmallVector<Value> dxs, targets;
     if (auto cp = dyn_cast<CheckpointOp>(op)) {
-      if (failed(checkpointVJP(builder, cp, dys, varied, targets, dxs)))
+      if (failed(checkpointVJP(builder, cp, dys, positions.lookup(cp), targets,
+                               dxs)))
         return failure();
     } else {
       if (op->getNumRegions() != 0)

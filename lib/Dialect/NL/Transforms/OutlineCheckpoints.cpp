@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Autodiff.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,23 +23,6 @@ using namespace mlir;
 using namespace mlir::nl;
 
 namespace {
-
-/// The body of a checkpoint in generic form with local value names: equal
-/// strings mean equal computations (ops, types, attributes, constants).
-std::string bodyKey(CheckpointOp op) {
-  std::string key;
-  llvm::raw_string_ostream os(key);
-  OpPrintingFlags flags;
-  flags.printGenericOpForm().useLocalScope().skipRegions(false);
-  for (Type t : op.getInputs().getTypes())
-    os << t << ",";
-  os << "->";
-  for (Type t : op.getResultTypes())
-    os << t << ",";
-  for (Operation &inner : op.getBody().front())
-    inner.print(os, flags);
-  return key;
-}
 
 struct OutlineCheckpointsPass
     : public mlir::nl::impl::OutlineCheckpointsBase<OutlineCheckpointsPass> {
@@ -62,7 +46,7 @@ struct OutlineCheckpointsPass
       unsigned counter = 0;
       Operation *last = f; // the functions follow f in creation order
       for (CheckpointOp cp : checkpoints) {
-        std::string key = bodyKey(cp);
+        std::string key = checkpointBodyKey(cp);
         func::FuncOp callee = outlined.lookup(key);
         if (!callee) {
           OpBuilder b(f);

@@ -12,6 +12,8 @@
 #ifndef NL_DIALECT_NL_TRANSFORMS_AUTODIFF_H
 #define NL_DIALECT_NL_TRANSFORMS_AUTODIFF_H
 
+#include "nl/Dialect/NL/IR/NLDialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
@@ -40,6 +42,13 @@ FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, Value output,
 /// float tensor argument, in order. Errors: f does not return one rank-0
 /// float tensor, has more than one block, or an op on the path has no VJP.
 FailureOr<func::FuncOp> buildGradientFunction(func::FuncOp f);
+
+/// The body of `op` in generic form with local value names, after its operand
+/// and result types: equal strings mean equal computations (ops, types,
+/// attributes, constants). nl-outline-checkpoints shares one function among
+/// the checkpoints of one key, and reverse mode gives them one backward
+/// region.
+std::string checkpointBodyKey(CheckpointOp op);
 
 } // namespace mlir::nl
 

@@ -493,12 +493,17 @@ int main(int argc, char **argv) {
 
   // Gradient functions, then a copy of the module to lower (the original
   // keeps the tensor signatures used to build the host buffers).
+  // Fails (MLIR has said why) on flags that do not go together, e.g.
+  // --mlir-print-ir-module-scope without --mlir-disable-threading.
   auto configure = [](PassManager &pm) {
-    (void)applyPassManagerCLOptions(pm);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
     applyDefaultTimingPassManagerCLOptions(pm);
+    return success();
   };
   PassManager gen(&ctx);
-  configure(gen);
+  if (failed(configure(gen)))
+    return 1;
   gen.addPass(nl::createDeriveInnerUpdates());
   gen.addPass(nl::createNLGenerateGradients());
   if (failed(gen.run(*module)))
@@ -538,7 +543,8 @@ int main(int argc, char **argv) {
     if (f->hasAttr("nl.stream"))
       f.erase();
   PassManager pm(&ctx);
-  configure(pm);
+  if (failed(configure(pm)))
+    return 1;
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
   options.blas = blas;

@@ -127,6 +127,9 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   text +=
       "func.func(convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
       "expand-strided-metadata,lower-affine),";
+  // Functions of bounded size for LLVM, whose register allocation and
+  // loop strength reduction grow faster than linearly with a function.
+  text += "nl-split-functions,";
   if (options.openmp)
     text += "func.func(scf-forall-to-parallel),convert-scf-to-openmp,"
             "func.func(nl-inline-alloca-scopes),nl-outline-parallel-regions,";

@@ -538,6 +538,56 @@ def OutlineParallelRegions : Pass<"nl-outline-parallel-regions", "::mlir::Module
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SplitFunctions : Pass<"nl-split-functions", "::mlir::ModuleOp"> {
+  let summary = "Split functions larger than a budget into calls of parts of bounded size";
+  let description = [{
+    LLVM's register allocator (its global live-range splitting), loop
+    strength reduction and live-interval analysis take time that grows
+    faster than linearly with a function's size, and one function is
+    compiled on one thread. Hope's backward chunk kernel at width 128 was a
+    single function of 124,000 lines of LLVM IR, about 2,000 loop nests in
+    a row: 21 s of code generation alone, against 4.5 s for a function a
+    third its size. This pass cuts the body of every function whose ops
+    (counted over their regions) exceed `max-ops` into consecutive runs of
+    at most `max-ops` ops, and moves each run into a private function
+    `<function>.part<N>`, called in its place; its arguments are the
+    values the run reads from before it (constants are cloned instead).
+    The parts return nothing: a value that a run defines and a later op
+    uses must be one that the caller can compute again (no memory effects,
+    no regions: views, casts, index arithmetic), cloned before the call;
+    a run is cut before any other such op (an allocation used later, a
+    loop with results), which stays in the caller. Runs under `min-ops`
+    stay inline. The arithmetic is unchanged, op for op and in the same
+    order (one call more per part). Part of `nl-lower-to-llvm`, after the
+    loops are made and before OpenMP; `nl-merge-functions` later keeps one
+    copy of equal parts.
+
+    ```mlir
+    func.func @f(%a: memref<64xf32>, %b: memref<64xf32>) {
+      linalg.copy ins(%a : memref<64xf32>) outs(%b : memref<64xf32>)
+      ...  // thousands of ops
+      return
+    }
+    // becomes
+    func.func @f(%a: memref<64xf32>, %b: memref<64xf32>) {
+      call @f.part0(%a, %b) : (memref<64xf32>, memref<64xf32>) -> ()
+      call @f.part1(%b) : (memref<64xf32>) -> ()
+      return
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxOps", "max-ops", "uint64_t", /*default=*/"600",
+           "The most ops (counted over regions) in one part">,
+    Option<"minOps", "min-ops", "uint64_t", /*default=*/"200",
+           "The fewest ops worth a part of their own">,
+  ];
+  let statistics = [
+    Statistic<"numParts", "parts", "Runs of ops moved into functions of their own">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def MergeFunctions : Pass<"nl-merge-functions", "::mlir::ModuleOp"> {
   let summary = "Keep one copy of private functions that differ only in their names";
   let description = [{

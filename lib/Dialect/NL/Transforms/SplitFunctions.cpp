@@ -1,0 +1,244 @@
+//===- SplitFunctions.cpp - large functions as calls of bounded parts -----===//
+//
+// See the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nl/Dialect/NL/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+namespace mlir::nl {
+#define GEN_PASS_DEF_SPLITFUNCTIONS
+#include "nl/Dialect/NL/Transforms/Passes.h.inc"
+} // namespace mlir::nl
+
+using namespace mlir;
+
+namespace {
+
+/// An op that the caller may compute again when a part's result is needed
+/// after the part: it reads and writes no memory and has no regions (views,
+/// casts, index arithmetic, constants).
+bool isClonable(Operation *op) {
+  return op->getNumRegions() == 0 && isMemoryEffectFree(op);
+}
+
+/// A constant the part recomputes instead of taking as an argument.
+bool isClonedConstant(Value v) {
+  Operation *def = v.getDefiningOp();
+  return def && def->hasTrait<OpTrait::ConstantLike>() &&
+         def->getNumOperands() == 0 && def->getNumRegions() == 0;
+}
+
+struct SplitFunctionsPass
+    : public mlir::nl::impl::SplitFunctionsBase<SplitFunctionsPass> {
+  using SplitFunctionsBase::SplitFunctionsBase;
+
+  void runOnOperation() override {
+    if (maxOps == 0) {
+      getOperation().emitError("nl-split-functions: max-ops must be positive");
+      return signalPassFailure();
+    }
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    for (func::FuncOp f : funcs)
+      if (!f.isExternal() && f.getBody().hasOneBlock())
+        split(symbols, f);
+  }
+
+  /// The function's top-level ops, in order, with their sizes (ops in
+  /// their walk) and the position of the last top-level op that uses one
+  /// of their results (ops.size() for the terminator).
+  struct Body {
+    SmallVector<Operation *> ops;
+    SmallVector<uint64_t> weight;
+    SmallVector<unsigned> lastUse;
+    DenseMap<Operation *, unsigned> position;
+  };
+
+  static Body analyze(Block &block) {
+    Body b;
+    for (Operation &op : block.without_terminator()) {
+      b.position[&op] = b.ops.size();
+      b.ops.push_back(&op);
+      uint64_t w = 0;
+      op.walk([&](Operation *) { ++w; });
+      b.weight.push_back(w);
+    }
+    unsigned n = b.ops.size();
+    for (unsigned i = 0; i < n; ++i) {
+      unsigned last = i;
+      for (Operation *user : b.ops[i]->getUsers()) {
+        Operation *top = block.findAncestorOpInBlock(*user);
+        auto it = b.position.find(top);
+        last = std::max(last, it == b.position.end() ? n : it->second);
+      }
+      b.lastUse.push_back(last);
+    }
+    return b;
+  }
+
+  /// The ops of [begin, end) whose results are needed at or after `end`:
+  /// each is cloned before the part's call, so its operands inside the
+  /// part are needed too. Returns false, with `cut` at the first such op
+  /// that cannot be cloned, when there is one.
+  static bool escaping(const Body &b, unsigned begin, unsigned end,
+                       llvm::BitVector &escapes, unsigned &cut) {
+    escapes.clear();
+    escapes.resize(end - begin);
+    llvm::DenseSet<Value> needed;
+    bool clean = true;
+    for (unsigned k = end; k-- > begin;) {
+      Operation *op = b.ops[k];
+      bool needs = b.lastUse[k] >= end ||
+                   llvm::any_of(op->getResults(),
+                                [&](Value r) { return needed.contains(r); });
+      if (!needs)
+        continue;
+      escapes.set(k - begin);
+      if (!isClonable(op)) {
+        clean = false;
+        cut = k;
+        continue;
+      }
+      needed.insert(op->operand_begin(), op->operand_end());
+    }
+    return clean;
+  }
+
+  void split(SymbolTable &symbols, func::FuncOp f) {
+    Block &block = f.getBody().front();
+    Body b = analyze(block);
+    unsigned n = b.ops.size();
+    uint64_t total = 0;
+    for (uint64_t w : b.weight)
+      total += w;
+    if (total <= maxOps)
+      return;
+
+    Operation *after = f; // the parts follow f in order
+    unsigned part = 0;
+    SmallVector<Operation *> copies;
+    llvm::BitVector escapes;
+    for (unsigned begin = 0; begin < n;) {
+      // The longest run from `begin` within the budget (at least one op).
+      unsigned end = begin;
+      uint64_t w = 0;
+      while (end < n && (end == begin || w + b.weight[end] <= maxOps))
+        w += b.weight[end++];
+      // Shortened until every result it must hand on can be recomputed
+      // by the caller.
+      unsigned cut;
+      while (end > begin && !escaping(b, begin, end, escapes, cut))
+        end = cut;
+      if (end == begin) { // ops[begin] stays in the caller
+        ++begin;
+        continue;
+      }
+      // What moves: the ops that the caller does not compute again. A
+      // short run is not worth a call.
+      uint64_t size = 0;
+      for (unsigned k = begin; k < end; ++k)
+        if (!escapes.test(k - begin))
+          size += b.weight[k];
+      if (size >= minOps)
+        after =
+            outline(symbols, f, after, b, begin, end, escapes, part++, copies);
+      begin = end;
+    }
+    // The copies that no later op needed (constants, which each part
+    // clones for itself).
+    for (Operation *copy : llvm::reverse(copies))
+      if (copy->use_empty())
+        copy->erase();
+  }
+
+  /// Moves ops [begin, end) of `f` into a private function placed after
+  /// `after`, called in their place; returns it.
+  Operation *outline(SymbolTable &symbols, func::FuncOp f, Operation *after,
+                     const Body &b, unsigned begin, unsigned end,
+                     const llvm::BitVector &escapes, unsigned index,
+                     SmallVectorImpl<Operation *> &copies) {
+    Block &block = f.getBody().front();
+    llvm::SmallPtrSet<Operation *, 32> inPart(b.ops.begin() + begin,
+                                              b.ops.begin() + end);
+    auto outside = [&](Operation *user) {
+      return !inPart.contains(block.findAncestorOpInBlock(*user));
+    };
+    Operation *first = b.ops[begin];
+    Operation *next = end < b.ops.size() ? b.ops[end] : block.getTerminator();
+    Location loc = first->getLoc();
+
+    // What the caller needs after the part: recomputed before its call.
+    OpBuilder builder(first);
+    IRMapping recomputed;
+    for (unsigned k = begin; k < end; ++k) {
+      if (!escapes.test(k - begin))
+        continue;
+      Operation *op = b.ops[k];
+      Operation *copy = builder.clone(*op, recomputed);
+      copies.push_back(copy);
+      for (auto [r, c] : llvm::zip(op->getResults(), copy->getResults()))
+        r.replaceUsesWithIf(c, [&](OpOperand &use) {
+          return use.getOwner() != copy && outside(use.getOwner());
+        });
+    }
+
+    // What the part reads from before it: its arguments (constants are
+    // cloned instead).
+    llvm::SetVector<Value> used;
+    for (unsigned k = begin; k < end; ++k)
+      b.ops[k]->walk<WalkOrder::PreOrder>([&](Operation *op) {
+        for (Value v : op->getOperands()) {
+          Operation *owner =
+              isa<BlockArgument>(v)
+                  ? cast<BlockArgument>(v).getOwner()->getParentOp()
+                  : v.getDefiningOp();
+          if (owner == f ||
+              !inPart.contains(block.findAncestorOpInBlock(*owner)))
+            used.insert(v);
+        }
+      });
+    SmallVector<Value> arguments, constants;
+    for (Value v : used)
+      (isClonedConstant(v) ? constants : arguments).push_back(v);
+
+    OpBuilder top(f);
+    top.setInsertionPointAfter(after);
+    auto callee = func::FuncOp::create(
+        top, loc, (f.getSymName() + ".part" + Twine(index)).str(),
+        top.getFunctionType(ValueRange(arguments).getTypes(), {}));
+    callee.setPrivate();
+    symbols.insert(callee, top.getInsertionPoint()); // renamed if taken
+    Block *entry = callee.addEntryBlock();
+    OpBuilder body = OpBuilder::atBlockBegin(entry);
+    SmallVector<std::pair<Value, Value>> replacements;
+    for (Value c : constants)
+      replacements.push_back({c, body.clone(*c.getDefiningOp())->getResult(0)});
+    for (auto [v, arg] : llvm::zip(arguments, entry->getArguments()))
+      replacements.push_back({v, arg});
+    for (unsigned k = begin; k < end; ++k)
+      b.ops[k]->moveBefore(entry, entry->end());
+    OpBuilder tail = OpBuilder::atBlockEnd(entry);
+    func::ReturnOp::create(tail, loc);
+    for (auto [v, r] : replacements)
+      v.replaceUsesWithIf(r, [&](OpOperand &use) {
+        return callee->isProperAncestor(use.getOwner());
+      });
+
+    builder.setInsertionPoint(next);
+    func::CallOp::create(builder, loc, callee, arguments);
+    ++numParts;
+    return callee;
+  }
+};
+
+} // namespace

@@ -557,8 +557,10 @@ def SplitFunctions : Pass<"nl-split-functions", "::mlir::ModuleOp"> {
     no regions: views, casts, index arithmetic), cloned before the call;
     a run is cut before any other such op (an allocation used later, a
     loop with results), which stays in the caller. Runs under `min-ops`
-    stay inline. The arithmetic is unchanged, op for op and in the same
-    order (one call more per part). Part of `nl-lower-to-llvm`, after the
+    stay inline. The ops are the same and run in the same order (one call
+    more per part); LLVM may vectorize the sums that nlc marks reassociable
+    a little differently in a smaller function, so results can differ in
+    rounding. Part of `nl-lower-to-llvm`, after the
     loops are made and before OpenMP; `nl-merge-functions` later keeps one
     copy of equal parts.
 

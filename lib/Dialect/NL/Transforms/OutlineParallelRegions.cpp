@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nl/Dialect/NL/Transforms/Outlining.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,14 +21,6 @@ namespace mlir::nl {
 using namespace mlir;
 
 namespace {
-
-/// A value that the outlined function recomputes instead of taking as an
-/// argument: a constant (its op has no operands and no regions).
-bool isClonedConstant(Value v) {
-  Operation *def = v.getDefiningOp();
-  return def && def->hasTrait<OpTrait::ConstantLike>() &&
-         def->getNumOperands() == 0 && def->getNumRegions() == 0;
-}
 
 struct OutlineParallelRegionsPass
     : public mlir::nl::impl::OutlineParallelRegionsBase<
@@ -61,29 +54,17 @@ struct OutlineParallelRegionsPass
     // its regions use from above.
     llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
     getUsedValuesDefinedAbove(op->getRegions(), used);
-    SmallVector<Value> arguments, constants;
-    for (Value v : used)
-      (isClonedConstant(v) ? constants : arguments).push_back(v);
-
-    OpBuilder builder(parent);
-    builder.setInsertionPointAfter(after);
-    auto type = builder.getFunctionType(ValueRange(arguments).getTypes(), {});
-    auto callee = func::FuncOp::create(
-        builder, op.getLoc(),
-        (parent.getSymName() + ".parallel" + Twine(index)).str(), type);
-    callee.setPrivate();
-    symbols.insert(callee, builder.getInsertionPoint()); // renamed if taken
-
-    Block *entry = callee.addEntryBlock();
     IRMapping mapping;
-    mapping.map(arguments, entry->getArguments());
-    OpBuilder body = OpBuilder::atBlockBegin(entry);
-    for (Value c : constants)
-      body.clone(*c.getDefiningOp(), mapping);
+    SmallVector<Value> arguments;
+    func::FuncOp callee = nl::createOutlinedFunction(
+        symbols, after, op.getLoc(),
+        parent.getSymName() + ".parallel" + Twine(index), used.getArrayRef(),
+        mapping, arguments);
+    OpBuilder body = OpBuilder::atBlockEnd(&callee.front());
     body.clone(*op, mapping);
     func::ReturnOp::create(body, op.getLoc());
 
-    builder.setInsertionPoint(op);
+    OpBuilder builder(op);
     func::CallOp::create(builder, op.getLoc(), callee, arguments);
     op->erase();
     ++numOutlined;

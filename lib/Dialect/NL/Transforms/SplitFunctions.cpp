@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nl/Dialect/NL/Transforms/Outlining.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -28,13 +29,6 @@ namespace {
 /// casts, index arithmetic, constants).
 bool isClonable(Operation *op) {
   return op->getNumRegions() == 0 && isMemoryEffectFree(op);
-}
-
-/// A constant the part recomputes instead of taking as an argument.
-bool isClonedConstant(Value v) {
-  Operation *def = v.getDefiningOp();
-  return def && def->hasTrait<OpTrait::ConstantLike>() &&
-         def->getNumOperands() == 0 && def->getNumRegions() == 0;
 }
 
 struct SplitFunctionsPass
@@ -187,13 +181,12 @@ struct SplitFunctionsPass
       Operation *copy = builder.clone(*op, recomputed);
       copies.push_back(copy);
       for (auto [r, c] : llvm::zip(op->getResults(), copy->getResults()))
-        r.replaceUsesWithIf(c, [&](OpOperand &use) {
-          return use.getOwner() != copy && outside(use.getOwner());
-        });
+        r.replaceUsesWithIf(
+            c, [&](OpOperand &use) { return outside(use.getOwner()); });
     }
 
     // What the part reads from before it: its arguments (constants are
-    // cloned instead).
+    // cloned instead, createOutlinedFunction).
     llvm::SetVector<Value> used;
     for (unsigned k = begin; k < end; ++k)
       b.ops[k]->walk<WalkOrder::PreOrder>([&](Operation *op) {
@@ -207,30 +200,18 @@ struct SplitFunctionsPass
             used.insert(v);
         }
       });
-    SmallVector<Value> arguments, constants;
-    for (Value v : used)
-      (isClonedConstant(v) ? constants : arguments).push_back(v);
-
-    OpBuilder top(f);
-    top.setInsertionPointAfter(after);
-    auto callee = func::FuncOp::create(
-        top, loc, (f.getSymName() + ".part" + Twine(index)).str(),
-        top.getFunctionType(ValueRange(arguments).getTypes(), {}));
-    callee.setPrivate();
-    symbols.insert(callee, top.getInsertionPoint()); // renamed if taken
-    Block *entry = callee.addEntryBlock();
-    OpBuilder body = OpBuilder::atBlockBegin(entry);
-    SmallVector<std::pair<Value, Value>> replacements;
-    for (Value c : constants)
-      replacements.push_back({c, body.clone(*c.getDefiningOp())->getResult(0)});
-    for (auto [v, arg] : llvm::zip(arguments, entry->getArguments()))
-      replacements.push_back({v, arg});
+    IRMapping mapping;
+    SmallVector<Value> arguments;
+    func::FuncOp callee = nl::createOutlinedFunction(
+        symbols, after, loc, f.getSymName() + ".part" + Twine(index),
+        used.getArrayRef(), mapping, arguments);
+    Block *entry = &callee.front();
     for (unsigned k = begin; k < end; ++k)
       b.ops[k]->moveBefore(entry, entry->end());
     OpBuilder tail = OpBuilder::atBlockEnd(entry);
     func::ReturnOp::create(tail, loc);
-    for (auto [v, r] : replacements)
-      v.replaceUsesWithIf(r, [&](OpOperand &use) {
+    for (Value v : used)
+      v.replaceUsesWithIf(mapping.lookup(v), [&](OpOperand &use) {
         return callee->isProperAncestor(use.getOwner());
       });
 

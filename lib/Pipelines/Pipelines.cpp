@@ -42,7 +42,8 @@ LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
 
 /// Bufferization with identity layouts at function boundaries (each result
 /// its own tensor first, nl-distinct-results; scans that update their
-/// carried tensor in place, nl-update-in-place; results
+/// carried tensor in place, nl-update-in-place; the constants' globals
+/// named and ordered by first use, nl-number-constant-globals; results
 /// through out-parameters with `resultsToOutParams`), deallocation, static
 /// copies as linalg.copy: the stage both targets share, from linalg on
 /// tensors to memrefs.
@@ -50,7 +51,8 @@ static std::string bufferize(bool resultsToOutParams) {
   std::string text = "nl-distinct-results,nl-update-in-place,"
                      "one-shot-bufferize{bufferize-function-boundaries "
                      "function-boundary-type-conversion=identity-layout-map "
-                     "allow-return-allocs-from-loops},";
+                     "allow-return-allocs-from-loops},"
+                     "nl-number-constant-globals,";
   if (resultsToOutParams)
     text += "buffer-results-to-out-params{modify-public-functions "
             "hoist-static-allocs},";

@@ -538,6 +538,32 @@ def OutlineParallelRegions : Pass<"nl-outline-parallel-regions", "::mlir::Module
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def NumberConstantGlobals : Pass<"nl-number-constant-globals", "::mlir::ModuleOp"> {
+  let summary = "Name and order the constant globals of bufferization by their first use";
+  let description = [{
+    `one-shot-bufferize` turns every tensor constant into a private
+    `memref.global` named `__constant_<shape>` (then `_0`, `_1`, ... for
+    more of one shape) and puts it at the top of the module, in the order
+    it happens to bufferize the functions, which varies from run to run
+    (it orders them through a map keyed by pointers). The names reach the
+    functions that `nl-merge-functions` compares and the LLVM IR, so two
+    builds of one model differed. This pass renames those globals
+    `__constant_<shape>`, `__constant_<shape>_1`, ... in the order of
+    their first use in the module (ops in order, regions included) and
+    moves them to the top of the module in that order; a global of that
+    kind that nothing uses is erased. Other globals are left alone. The
+    code is the same; only names and order change, so a build of one
+    model is the same byte for byte. Part of the bufferization stage of
+    `nl-lower-to-llvm` and of the CUDA pipeline, right after
+    `one-shot-bufferize`.
+  }];
+  let statistics = [
+    Statistic<"numRenamed", "renamed", "Constant globals whose name changed">,
+    Statistic<"numErased", "erased", "Unused constant globals erased">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def SplitFunctions : Pass<"nl-split-functions", "::mlir::ModuleOp"> {
   let summary = "Split functions larger than a budget into calls of parts of bounded size";
   let description = [{

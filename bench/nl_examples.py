@@ -157,3 +157,14 @@ def start_report(out, name, key, records, commands):
     with open(base + ".json", "w") as f:
         json.dump({"commands": commands, key: records}, f, indent=1)
     return plt, base
+
+
+def write_masked(path, seqs):
+    """A data file of token sequences with a loss mask (docs/language.md,
+    "Loss masks"): `seqs` a list of (tokens [T + 1], mask [T]) pairs, all of
+    one T; safetensors with I32 `tokens` [N, T + 1] and I32 `mask` [N, T]."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    save_file({"tokens": np.array([s[0] for s in seqs], dtype=np.int32),
+               "mask": np.array([s[1] for s in seqs], dtype=np.int32)}, path)

@@ -48,7 +48,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nl_examples import (add_eval_args, command_lines, eval_main, example_path, finish_self_check,  # noqa: E402
-                         mean_sd, run_or_exit, start_report, write_section)
+                         mean_sd, run_or_exit, start_report, write_masked, write_section)
 
 KEYS = 64
 VALUES = 64
@@ -84,12 +84,7 @@ def sequence(rng, length, pairs, queries):
 def write_data(path, rng, count, length, pairs, queries):
     """A data file of `count` sequences (safetensors: I32 tokens
     [count, length + 1], I32 mask [count, length])."""
-    import numpy as np
-    from safetensors.numpy import save_file
-
-    seqs = [sequence(rng, length, pairs, queries) for _ in range(count)]
-    save_file({"tokens": np.array([s[0] for s in seqs], dtype=np.int32),
-               "mask": np.array([s[1] for s in seqs], dtype=np.int32)}, path)
+    write_masked(path, [sequence(rng, length, pairs, queries) for _ in range(count)])
 
 
 def self_check():

@@ -15,8 +15,12 @@ length L holds exactly L bytes: the prompt and the answer.
 
 Recipe (each model, each seed): `nlc examples/<model>.nl` as shipped (or
 with --set), then `train` from scratch for --train-steps steps on a file of
-such samples (haystacks from the training split; lengths between half the
-context and the context; written once by this script, seeded), then for
+such samples (haystacks from the training split; written once by this
+script, seeded). With --loss answer (the default) the file holds token
+sequences with a loss mask (docs/language.md, "Loss masks"): samples of
+exactly one context, only the key's digits after the query counting in the
+loss, as MQAR trains; with --loss all it is text, samples of half to one
+context, every byte counting. Then for
 every length (--lengths, multiples of the context), depth (--depths) and
 haystack: --samples prompts, each continued by `generate --temperature 0`
 for as many bytes as the key has. The memories' state is carried through
@@ -49,7 +53,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nl_examples import (add_eval_args, command_lines, eval_main, example_path, finish_self_check,  # noqa: E402
-                         run_or_exit, start_report, write_section)
+                         run_or_exit, start_report, write_masked, write_section)
 
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 NEEDLE = "The pass key is {key}. Remember it. {key} is the pass key. "
@@ -118,6 +122,26 @@ def training_text(rng, text, context, size):
     return "".join(parts)
 
 
+def training_rows(rng, text, context, count):
+    """`count` training sequences for a loss mask (docs/language.md, "Loss
+    masks"): each one sample of exactly context + 1 bytes (real-text
+    haystack from `text`, depth uniform), as (tokens [context + 1], mask
+    [context]) with the mask 1 only where the target is one of the key's
+    digits after the query (the last KEY_DIGITS positions)."""
+    if context + 1 < MIN_LENGTH:
+        raise ValueError(f"a context of {context} bytes cannot hold a sample ({MIN_LENGTH} bytes)")
+    rows = []
+    while len(rows) < count:
+        prompt, key, _ = sample(rng, "text", context + 1, rng.random(), text)
+        tokens = list((prompt + key).encode())
+        if len(tokens) != context + 1:  # a character of more than one byte
+            continue
+        mask = [0] * context
+        mask[context - KEY_DIGITS:] = [1] * KEY_DIGITS
+        rows.append((tokens, mask))
+    return rows
+
+
 def self_check():
     """The generator and the scorer on known cases; exits 1 on a failure."""
     rng = random.Random(0)
@@ -144,6 +168,12 @@ def self_check():
     train = training_text(random.Random(1), text, 256, 4096)
     if train.count(QUERY) < 8 or len(train) < 4096:
         failures.append("the training text")
+    for tokens, mask in training_rows(random.Random(2), text, 128, 4):
+        answer = bytes(t for t, m in zip(tokens[1:], mask) if m).decode()
+        prompt = bytes(tokens[:-KEY_DIGITS]).decode()
+        if (len(tokens) != 129 or len(mask) != 128 or sum(mask) != KEY_DIGITS or not answer.isdigit()
+                or not prompt.endswith(QUERY) or NEEDLE.format(key=answer) not in prompt):
+            failures.append(f"a masked training row: {bytes(tokens)!r} {mask}")
     finish_self_check("niah", failures)
 
 
@@ -161,10 +191,16 @@ def evaluate(a, nlc, work):
         if "decode" not in info:
             sys.exit(f"niah.py: {name} has no stream entry points; prompts longer than its context "
                      f"cannot be read")
-        data = os.path.join(work, f"niah-train-{context}.txt")
-        if not os.path.exists(data):
-            with open(data, "w") as f:
-                f.write(training_text(random.Random(1234), train_split, context, a.train_bytes))
+        if a.loss == "answer":
+            data = os.path.join(work, f"niah-train-{context}.safetensors")
+            if not os.path.exists(data):
+                write_masked(data, training_rows(random.Random(1234), train_split, context,
+                                                 max(16, a.train_bytes // (context + 1))))
+        else:
+            data = os.path.join(work, f"niah-train-{context}.txt")
+            if not os.path.exists(data):
+                with open(data, "w") as f:
+                    f.write(training_text(random.Random(1234), train_split, context, a.train_bytes))
         print(f"{name}: compiled in {time.time() - t0:.0f} s (context {context})", file=sys.stderr)
         for seed in a.seeds:
             run_dir = os.path.join(work, f"{name}-seed{seed}")
@@ -195,7 +231,8 @@ def evaluate(a, nlc, work):
                                                 "depth": depth, "memorize": memorize, "key": key, "start": start,
                                                 "answer": answer.decode(errors="replace"),
                                                 "correct": score(answer, key),
-                                                "train_steps": a.train_steps, "train_loss_val": val})
+                                                "train_steps": a.train_steps, "train_loss_val": val,
+                                                "loss": a.loss})
                     acc = [r["correct"] for r in results if r["model"] == name and r["seed"] == seed
                            and r["haystack"] == kind and r["multiple"] == mult and r["memorize"] == "on"]
                     print(f"{name} seed {seed} {kind} {mult}x context: {sum(acc)}/{len(acc)}", file=sys.stderr)
@@ -243,6 +280,10 @@ def report(a, results, commands):
     seeds = sorted({r["seed"] for r in results})
     depths = sorted({r["depth"] for r in results})
     steps = sorted({r["train_steps"] for r in results})
+    losses = sorted({r.get("loss", "all") for r in results})
+    recipe = {"answer": "samples of one context, only the key's five digits after the query counting in the loss "
+                        "(a loss mask)",
+              "all": "samples of half to one context as text, every byte counting in the loss"}
     sets = sorted({c[i + 1] for c in commands for i in range(len(c) - 1) if c[i] == "--set"})
     cmd = command_lines("bench/eval/niah.py", commands)
     body = f"""<!-- niah.py -->
@@ -251,7 +292,7 @@ def report(a, results, commands):
 Generated by {cmd} ({os.cpu_count()} cores); do not edit this section by hand
 (`bench/eval/niah.py --from-json docs/results-niah.json` rewrites it from the saved samples).
 Each model ({', '.join(f'`{m}`' for m in models)}{' with --set ' + ', '.join(sets) if sets else ' as shipped'}), trained from scratch for {' / '.join(map(str, steps))} steps on pass-key samples
-(bench/eval/niah.py: real-text haystacks of half to one context), seeds {', '.join(map(str, seeds))};
+(bench/eval/niah.py: real-text haystacks; {'; '.join(recipe[x] for x in losses)}), seeds {', '.join(map(str, seeds))};
 then prompts of each length with the needle at depths {', '.join(f'{d:g}' for d in depths)}, read with
 the memories' state carried (`generate`, stream entry points), the key's five digits generated greedily.
 Exact-match accuracy (samples in parentheses); "memorize off": the memories frozen at their learned
@@ -273,6 +314,9 @@ def main():
     add_eval_args(ap, "samples", "the generator and the scorer")
     ap.add_argument("--train-steps", type=int, default=400)
     ap.add_argument("--train-bytes", type=int, default=2_000_000, help="size of the training file")
+    ap.add_argument("--loss", choices=["answer", "all"], default="answer",
+                    help="what training counts: the key's digits after the query (a loss mask; "
+                         "samples of one context) or every byte (text of samples of half to one context)")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--lengths", nargs="+", type=float, default=[1, 4, 16], help="multiples of the context")
     ap.add_argument("--depths", nargs="+", type=float, default=[0.1, 0.5, 0.9])

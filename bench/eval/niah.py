@@ -242,6 +242,10 @@ def evaluate(a, nlc, work):
 def report(a, results, commands):
     plt, base = start_report(a.out, "niah", "samples", results, commands)
     models = list(dict.fromkeys(r["model"] for r in results))
+    # A model trained for several budgets (runs merged with --from-json) is
+    # one row and one curve per budget.
+    runs = list(dict.fromkeys((r["model"], r["train_steps"]) for r in results))
+    several = {m for m in models if sum(1 for x, _ in runs if x == m) > 1}
     kinds = list(dict.fromkeys(r["haystack"] for r in results))
     mults = sorted({r["multiple"] for r in results})
     mems = list(dict.fromkeys(r["memorize"] for r in results))
@@ -252,11 +256,13 @@ def report(a, results, commands):
 
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.4), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
-        for model in models:
+        for model, steps in runs:
             for mem in mems:
-                ys = [acc(model=model, haystack=kind, multiple=m, memorize=mem)[0] for m in mults]
+                ys = [acc(model=model, train_steps=steps, haystack=kind, multiple=m, memorize=mem)[0]
+                      for m in mults]
                 ax.plot(mults, ys, marker="o", ls="-" if mem == "on" else ":",
-                        label=f"{model}" + ("" if mem == "on" else " (memorize off)"))
+                        label=f"{model}" + (f", {steps} steps" if model in several else "")
+                        + ("" if mem == "on" else " (memorize off)"))
         ax.set_xscale("log", base=2)
         ax.set_xticks(mults, [f"{m:g}x" for m in mults])
         ax.set_ylim(-0.05, 1.05)
@@ -269,14 +275,14 @@ def report(a, results, commands):
     fig.savefig(base + ".png", dpi=90)
 
     rows = []
-    for model in models:
+    for model, steps in runs:
         for kind in kinds:
             for mem in mems:
                 cells = []
                 for m in mults:
-                    v, n = acc(model=model, haystack=kind, multiple=m, memorize=mem)
+                    v, n = acc(model=model, train_steps=steps, haystack=kind, multiple=m, memorize=mem)
                     cells.append(f"{v:.2f} ({n})" if n else "-")
-                rows.append(f"| {model} | {kind} | {mem} | " + " | ".join(cells) + " |")
+                rows.append(f"| {model} | {steps} | {kind} | {mem} | " + " | ".join(cells) + " |")
     seeds = sorted({r["seed"] for r in results})
     depths = sorted({r["depth"] for r in results})
     steps = sorted({r["train_steps"] for r in results})
@@ -298,8 +304,8 @@ the memories' state carried (`generate`, stream entry points), the key's five di
 Exact-match accuracy (samples in parentheses); "memorize off": the memories frozen at their learned
 initial state.
 
-| model | haystack | memorize | """ + " | ".join(f"{m:g}x context" for m in mults) + """ |
-| --- | --- | --- | """ + " | ".join("---" for _ in mults) + """ |
+| model | steps | haystack | memorize | """ + " | ".join(f"{m:g}x context" for m in mults) + """ |
+| --- | --- | --- | --- | """ + " | ".join("---" for _ in mults) + """ |
 """ + "\n".join(rows) + f"""
 
 ![pass-key accuracy against prompt length]({os.path.basename(base)}.png)

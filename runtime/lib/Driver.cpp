@@ -517,7 +517,7 @@ int train(Model &model, const TrainOptions &o) {
 
   bool tty = isatty(fileno(stderr));
   fmt::print(stderr,
-             "{}: training {} steps from step {} (batch {}, data '{}': {} "
+             "{}: training to step {} from step {} (batch {}, data '{}': {} "
              "training / {} validation {})\n",
              m.model, o.steps, cur.step,
              m.rows()

@@ -207,7 +207,8 @@ def evaluate(a, nlc, work):
             subprocess.run(["rm", "-rf", run_dir])
             t0 = time.time()
             run_or_exit("niah.py", [exe, "train", "--data", data, "--run-dir", run_dir, "--steps", str(a.train_steps),
-                 "--seed", str(seed), "--eval-every", "0", "--log-every", str(max(1, a.train_steps // 10)),
+                 "--seed", str(seed), "--lr", str(a.lr), "--eval-every", "0",
+                 "--log-every", str(max(1, a.train_steps // 10)),
                  "--threads", str(a.threads)])
             trained = time.time() - t0
             val = json.loads(run_or_exit("niah.py", [exe, "eval", "--data", data, "--run-dir", run_dir, "--eval-batches", "4"],
@@ -232,7 +233,7 @@ def evaluate(a, nlc, work):
                                                 "answer": answer.decode(errors="replace"),
                                                 "correct": score(answer, key),
                                                 "train_steps": a.train_steps, "train_loss_val": val,
-                                                "loss": a.loss})
+                                                "loss": a.loss, "lr": a.lr})
                     acc = [r["correct"] for r in results if r["model"] == name and r["seed"] == seed
                            and r["haystack"] == kind and r["multiple"] == mult and r["memorize"] == "on"]
                     print(f"{name} seed {seed} {kind} {mult}x context: {sum(acc)}/{len(acc)}", file=sys.stderr)
@@ -244,24 +245,25 @@ def report(a, results, commands):
     models = list(dict.fromkeys(r["model"] for r in results))
     # A model trained for several budgets (runs merged with --from-json) is
     # one row and one curve per budget.
-    runs = list(dict.fromkeys((r["model"], r["train_steps"]) for r in results))
-    several = {m for m in models if sum(1 for x, _ in runs if x == m) > 1}
+    runs = list(dict.fromkeys((r["model"], r["train_steps"], r.get("lr", 1.0)) for r in results))
+    several = {m for m in models if sum(1 for x, _, _ in runs if x == m) > 1}
     kinds = list(dict.fromkeys(r["haystack"] for r in results))
     mults = sorted({r["multiple"] for r in results})
     mems = list(dict.fromkeys(r["memorize"] for r in results))
 
     def acc(**kw):
-        rs = [r for r in results if all(r[k] == v for k, v in kw.items())]
+        # Runs saved before --lr existed trained at 1.
+        rs = [r for r in results if all(r.get(k, 1.0 if k == "lr" else None) == v for k, v in kw.items())]
         return (sum(r["correct"] for r in rs) / len(rs), len(rs)) if rs else (None, 0)
 
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.4), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
-        for model, steps in runs:
+        for model, steps, lr in runs:
             for mem in mems:
-                ys = [acc(model=model, train_steps=steps, haystack=kind, multiple=m, memorize=mem)[0]
+                ys = [acc(model=model, train_steps=steps, lr=lr, haystack=kind, multiple=m, memorize=mem)[0]
                       for m in mults]
                 ax.plot(mults, ys, marker="o", ls="-" if mem == "on" else ":",
-                        label=f"{model}" + (f", {steps} steps" if model in several else "")
+                        label=f"{model}" + (f", {steps} steps, lr {lr:g}" if model in several else "")
                         + ("" if mem == "on" else " (memorize off)"))
         ax.set_xscale("log", base=2)
         ax.set_xticks(mults, [f"{m:g}x" for m in mults])
@@ -275,14 +277,14 @@ def report(a, results, commands):
     fig.savefig(base + ".png", dpi=90)
 
     rows = []
-    for model, steps in runs:
+    for model, steps, lr in runs:
         for kind in kinds:
             for mem in mems:
                 cells = []
                 for m in mults:
-                    v, n = acc(model=model, train_steps=steps, haystack=kind, multiple=m, memorize=mem)
+                    v, n = acc(model=model, train_steps=steps, lr=lr, haystack=kind, multiple=m, memorize=mem)
                     cells.append(f"{v:.2f} ({n})" if n else "-")
-                rows.append(f"| {model} | {steps} | {kind} | {mem} | " + " | ".join(cells) + " |")
+                rows.append(f"| {model} | {steps} | {lr:g} | {kind} | {mem} | " + " | ".join(cells) + " |")
     seeds = sorted({r["seed"] for r in results})
     depths = sorted({r["depth"] for r in results})
     steps = sorted({r["train_steps"] for r in results})
@@ -304,8 +306,8 @@ the memories' state carried (`generate`, stream entry points), the key's five di
 Exact-match accuracy (samples in parentheses); "memorize off": the memories frozen at their learned
 initial state.
 
-| model | steps | haystack | memorize | """ + " | ".join(f"{m:g}x context" for m in mults) + """ |
-| --- | --- | --- | --- | """ + " | ".join("---" for _ in mults) + """ |
+| model | steps | lr | haystack | memorize | """ + " | ".join(f"{m:g}x context" for m in mults) + """ |
+| --- | --- | --- | --- | --- | """ + " | ".join("---" for _ in mults) + """ |
 """ + "\n".join(rows) + f"""
 
 ![pass-key accuracy against prompt length]({os.path.basename(base)}.png)
@@ -323,6 +325,7 @@ def main():
     ap.add_argument("--loss", choices=["answer", "all"], default="answer",
                     help="what training counts: the key's digits after the query (a loss mask; "
                          "samples of one context) or every byte (text of samples of half to one context)")
+    ap.add_argument("--lr", type=float, default=1.0, help="train --lr: scale of the compiled outer rates")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--lengths", nargs="+", type=float, default=[1, 4, 16], help="multiples of the context")
     ap.add_argument("--depths", nargs="+", type=float, default=[0.1, 0.5, 0.9])

@@ -271,10 +271,12 @@ def report(a, results, commands):
         ax.set_title(f"pass key in {'real text' if kind == 'text' else 'filler (S-NIAH-1)'}", fontsize=9)
         ax.set_xlabel("prompt length (x training context)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     axes[0][0].set_ylabel("exact-match accuracy")
+    # One legend, beside the panels, where it hides no curve.
+    fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize=7, loc="center left",
+               bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    fig.savefig(base + ".png", dpi=90)
+    fig.savefig(base + ".png", dpi=90, bbox_inches="tight")
 
     rows = []
     for model, steps, lr in runs:
@@ -284,7 +286,10 @@ def report(a, results, commands):
                 for m in mults:
                     v, n = acc(model=model, train_steps=steps, lr=lr, haystack=kind, multiple=m, memorize=mem)
                     cells.append(f"{v:.2f} ({n})" if n else "-")
-                rows.append(f"| {model} | {steps} | {lr:g} | {kind} | {mem} | " + " | ".join(cells) + " |")
+                vals = {r["seed"]: r["train_loss_val"] for r in results
+                        if r["model"] == model and r["train_steps"] == steps and r.get("lr", 1.0) == lr}
+                rows.append(f"| {model} | {steps} | {lr:g} | {sum(vals.values()) / len(vals):.3f} | {kind} | {mem} | "
+                            + " | ".join(cells) + " |")
     seeds = sorted({r["seed"] for r in results})
     depths = sorted({r["depth"] for r in results})
     steps = sorted({r["train_steps"] for r in results})
@@ -304,10 +309,11 @@ Each model ({', '.join(f'`{m}`' for m in models)}{' with --set ' + ', '.join(set
 then prompts of each length with the needle at depths {', '.join(f'{d:g}' for d in depths)}, read with
 the memories' state carried (`generate`, stream entry points), the key's five digits generated greedily.
 Exact-match accuracy (samples in parentheses); "memorize off": the memories frozen at their learned
-initial state.
+initial state. Validation loss: `eval` on the held-out tenth of the training file after training (nats per
+counted target: per key digit with the loss mask; mean over the seeds).
 
-| model | steps | lr | haystack | memorize | """ + " | ".join(f"{m:g}x context" for m in mults) + """ |
-| --- | --- | --- | --- | --- | """ + " | ".join("---" for _ in mults) + """ |
+| model | steps | lr | validation loss | haystack | memorize | """ + " | ".join(f"{m:g}x context" for m in mults) + """ |
+| --- | --- | --- | --- | --- | --- | """ + " | ".join("---" for _ in mults) + """ |
 """ + "\n".join(rows) + f"""
 
 ![pass-key accuracy against prompt length]({os.path.basename(base)}.png)

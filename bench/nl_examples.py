@@ -154,8 +154,10 @@ def start_report(out, name, key, records, commands):
     import matplotlib.pyplot as plt
 
     base = os.path.splitext(out)[0] + "-" + name
+    # One record per line: thousands of samples stay small and diff by line.
     with open(base + ".json", "w") as f:
-        json.dump({"commands": commands, key: records}, f, indent=1)
+        f.write('{"commands": ' + json.dumps(commands) + ",\n " + json.dumps(key) + ": [\n"
+                + ",\n".join(json.dumps(r) for r in records) + "\n]}\n")
     return plt, base
 
 

@@ -242,19 +242,28 @@ def evaluate(a, nlc, work):
 
 def report(a, results, commands):
     plt, base = start_report(a.out, "niah", "samples", results, commands)
+    # Samples saved before --loss and --lr existed trained on text at rate 1.
+    for r in results:
+        r.setdefault("loss", "all")
+        r.setdefault("lr", 1.0)
     models = list(dict.fromkeys(r["model"] for r in results))
     # A model trained for several budgets (runs merged with --from-json) is
     # one row and one curve per budget.
-    runs = list(dict.fromkeys((r["model"], r["train_steps"], r.get("lr", 1.0)) for r in results))
+    runs = list(dict.fromkeys((r["model"], r["train_steps"], r["lr"]) for r in results))
     several = {m for m in models if sum(1 for x, _, _ in runs if x == m) > 1}
     kinds = list(dict.fromkeys(r["haystack"] for r in results))
     mults = sorted({r["multiple"] for r in results})
     mems = list(dict.fromkeys(r["memorize"] for r in results))
 
     def acc(**kw):
-        # Runs saved before --lr existed trained at 1.
-        rs = [r for r in results if all(r.get(k, 1.0 if k == "lr" else None) == v for k, v in kw.items())]
+        rs = [r for r in results if all(r[k] == v for k, v in kw.items())]
         return (sum(r["correct"] for r in rs) / len(rs), len(rs)) if rs else (None, 0)
+
+    def mean_val(model, steps, lr):
+        """The run's validation loss, mean over its seeds."""
+        vals = {r["seed"]: r["train_loss_val"] for r in results
+                if (r["model"], r["train_steps"], r["lr"]) == (model, steps, lr)}
+        return sum(vals.values()) / len(vals)
 
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.4), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
@@ -286,14 +295,12 @@ def report(a, results, commands):
                 for m in mults:
                     v, n = acc(model=model, train_steps=steps, lr=lr, haystack=kind, multiple=m, memorize=mem)
                     cells.append(f"{v:.2f} ({n})" if n else "-")
-                vals = {r["seed"]: r["train_loss_val"] for r in results
-                        if r["model"] == model and r["train_steps"] == steps and r.get("lr", 1.0) == lr}
-                rows.append(f"| {model} | {steps} | {lr:g} | {sum(vals.values()) / len(vals):.3f} | {kind} | {mem} | "
+                rows.append(f"| {model} | {steps} | {lr:g} | {mean_val(model, steps, lr):.3f} | {kind} | {mem} | "
                             + " | ".join(cells) + " |")
     seeds = sorted({r["seed"] for r in results})
     depths = sorted({r["depth"] for r in results})
     steps = sorted({r["train_steps"] for r in results})
-    losses = sorted({r.get("loss", "all") for r in results})
+    losses = sorted({r["loss"] for r in results})
     recipe = {"answer": "samples of one context, only the key's five digits after the query counting in the loss "
                         "(a loss mask)",
               "all": "samples of half to one context as text, every byte counting in the loss"}

@@ -92,7 +92,6 @@ struct NumberConstantGlobalsPass
     }
 
     // Rename every use in one walk, then the globals.
-    AttrTypeReplacer replacer;
     DenseMap<Attribute, Attribute> renamed;
     for (auto &[op, newName] : order) {
       auto global = cast<memref::GlobalOp>(op);
@@ -103,6 +102,7 @@ struct NumberConstantGlobalsPass
       ++numRenamed;
     }
     if (!renamed.empty()) {
+      AttrTypeReplacer replacer;
       replacer.addReplacement(
           [&](FlatSymbolRefAttr ref) -> std::optional<Attribute> {
             auto it = renamed.find(ref);

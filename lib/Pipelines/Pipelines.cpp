@@ -126,9 +126,11 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // turns it off); the others need the module: convert-scf-to-openmp and
   // convert-math-to-libm declare symbols in it, convert-to-llvm converts
   // the functions themselves.
-  text +=
-      "func.func(convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
-      "expand-strided-metadata,lower-affine),";
+  // Copies and zero fills of contiguous blocks become memcpy/memset calls
+  // instead of loop nests (less code for LLVM to compile).
+  text += "func.func(convert-copies-to-memcpy,convert-linalg-to-loops,"
+          "convert-vector-to-scf{full-unroll},"
+          "expand-strided-metadata,lower-affine),";
   // Functions of bounded size for LLVM, whose register allocation and
   // loop strength reduction grow faster than linearly with a function.
   text += "nl-split-functions,";

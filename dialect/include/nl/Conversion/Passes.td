@@ -107,6 +107,52 @@ def ConvertMemRefCopyToLinalg
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ConvertCopiesToMemcpy
+    : Pass<"convert-copies-to-memcpy", "::mlir::func::FuncOp"> {
+  let summary = "Copies and zero fills of contiguous rows as memcpy/memset";
+  let description = [{
+    On bufferized IR, rewrites each `linalg.copy` whose source and target
+    share a contiguous row-major block of innermost dimensions into
+    `llvm.intr.memcpy` of that block, and each `linalg.fill` with +0.0 (or
+    integer 0) of such a block into `llvm.intr.memset`, inside `scf.for`
+    loops over the remaining outer dimensions (none when the whole buffer is
+    contiguous). A block is the innermost dimensions whose static strides
+    are the products of the static sizes inside them (dimensions of size 1
+    fit any stride); its outermost dimension may have a dynamic size. The
+    outer dimensions may have any strides and sizes.
+
+    Why: `convert-linalg-to-loops` makes each copy and fill a loop nest,
+    which LLVM vectorizes with runtime alias checks and scalar remainders.
+    Bufferization and the chunked memory updates make thousands of them
+    (Hope: about 2,300 copies and 1,600 fills), and LLVM's code generation
+    time grows with that code; one call per block is less code and runs at
+    the C library's memcpy speed.
+
+    Copies and fills whose block is smaller than `min-bytes`, of another
+    fill value, of element types without a byte size, or on tensors are
+    left alone. Source and target of a copy must not overlap partially
+    (they never do after bufferization; `llvm.memcpy` allows equal ones).
+
+    ```mlir
+    linalg.copy ins(%a : memref<?x4x32xf32, strided<[128, 32, 1], offset: ?>>)
+                outs(%b : memref<?x4x32xf32, strided<[256, 32, 1], offset: ?>>)
+    // becomes, the block being the inner 4x32 (512 bytes)
+    scf.for %i = %c0 to %n step %c1 {
+      // pointers of %a[%i, 0, 0] and %b[%i, 0, 0]
+      "llvm.intr.memcpy"(%pb, %pa, %c512) <{isVolatile = false}>
+    }
+    ```
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"64",
+           "Smallest contiguous block (bytes) made one call">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def ConvertContractionsToBLAS
     : Pass<"convert-contractions-to-blas", "::mlir::ModuleOp"> {
   let summary = "Run the dense matrix products on a tuned BLAS (BLIS)";

@@ -31,6 +31,20 @@ bool isClonable(Operation *op) {
   return op->getNumRegions() == 0 && isMemoryEffectFree(op);
 }
 
+/// An op whose results must not outlive the part that made them: a stack
+/// allocation (memref.alloca, llvm.alloca), freed when the part returns.
+bool allocatesOnStack(Operation *op) {
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects)
+    return false;
+  SmallVector<MemoryEffects::EffectInstance> instances;
+  effects.getEffects(instances);
+  return llvm::any_of(instances, [](const MemoryEffects::EffectInstance &e) {
+    return isa<MemoryEffects::Allocate>(e.getEffect()) &&
+           isa<SideEffects::AutomaticAllocationScopeResource>(e.getResource());
+  });
+}
+
 struct SplitFunctionsPass
     : public mlir::nl::impl::SplitFunctionsBase<SplitFunctionsPass> {
   using SplitFunctionsBase::SplitFunctionsBase;
@@ -80,10 +94,12 @@ struct SplitFunctionsPass
     return b;
   }
 
-  /// The ops of [begin, end) whose results are needed at or after `end`:
-  /// each is cloned before the part's call, so its operands inside the
-  /// part are needed too. Returns false, with `cut` at the first such op
-  /// that cannot be cloned, when there is one.
+  /// The ops of [begin, end) whose results are needed at or after `end`.
+  /// Those that can be cloned are computed again after the part's call, so
+  /// their operands inside the part are needed too; the others' results
+  /// are the part's results. Returns false, with `cut` at the first needed
+  /// op whose results cannot leave the part (a stack allocation), when
+  /// there is one.
   static bool escaping(const Body &b, unsigned begin, unsigned end,
                        llvm::BitVector &escapes, unsigned &cut) {
     escapes.clear();
@@ -98,12 +114,12 @@ struct SplitFunctionsPass
       if (!needs)
         continue;
       escapes.set(k - begin);
-      if (!isClonable(op)) {
+      if (isClonable(op)) {
+        needed.insert(op->operand_begin(), op->operand_end());
+      } else if (allocatesOnStack(op)) {
         clean = false;
         cut = k;
-        continue;
       }
-      needed.insert(op->operand_begin(), op->operand_end());
     }
     return clean;
   }
@@ -141,7 +157,7 @@ struct SplitFunctionsPass
       // short run is not worth a call.
       uint64_t size = 0;
       for (unsigned k = begin; k < end; ++k)
-        if (!escapes.test(k - begin))
+        if (!escapes.test(k - begin) || !isClonable(b.ops[k]))
           size += b.weight[k];
       if (size >= minOps)
         after =
@@ -171,19 +187,30 @@ struct SplitFunctionsPass
     Operation *next = end < b.ops.size() ? b.ops[end] : block.getTerminator();
     Location loc = first->getLoc();
 
-    // What the caller needs after the part: recomputed before its call.
-    OpBuilder builder(first);
+    // What the caller needs after the part: recomputed after its call
+    // when it can be (views, casts, index arithmetic), the part's results
+    // otherwise.
+    OpBuilder builder(next);
     IRMapping recomputed;
+    Operation *firstCopy = nullptr;
     for (unsigned k = begin; k < end; ++k) {
-      if (!escapes.test(k - begin))
-        continue;
       Operation *op = b.ops[k];
+      if (!escapes.test(k - begin) || !isClonable(op))
+        continue;
       Operation *copy = builder.clone(*op, recomputed);
+      if (!firstCopy)
+        firstCopy = copy;
       copies.push_back(copy);
       for (auto [r, c] : llvm::zip(op->getResults(), copy->getResults()))
         r.replaceUsesWithIf(
             c, [&](OpOperand &use) { return outside(use.getOwner()); });
     }
+    SmallVector<Value> results;
+    for (unsigned k = begin; k < end; ++k)
+      if (escapes.test(k - begin) && !isClonable(b.ops[k]))
+        for (Value r : b.ops[k]->getResults())
+          if (llvm::any_of(r.getUsers(), outside))
+            results.push_back(r);
 
     // What the part reads from before it: its arguments (constants are
     // cloned instead, createOutlinedFunction).
@@ -205,18 +232,25 @@ struct SplitFunctionsPass
     func::FuncOp callee = nl::createOutlinedFunction(
         symbols, after, loc, f.getSymName() + ".part" + Twine(index),
         used.getArrayRef(), mapping, arguments);
+    callee.setFunctionType(builder.getFunctionType(
+        callee.getArgumentTypes(), ValueRange(results).getTypes()));
     Block *entry = &callee.front();
     for (unsigned k = begin; k < end; ++k)
       b.ops[k]->moveBefore(entry, entry->end());
     OpBuilder tail = OpBuilder::atBlockEnd(entry);
-    func::ReturnOp::create(tail, loc);
+    func::ReturnOp::create(tail, loc, results);
     for (Value v : used)
       v.replaceUsesWithIf(mapping.lookup(v), [&](OpOperand &use) {
         return callee->isProperAncestor(use.getOwner());
       });
 
-    builder.setInsertionPoint(next);
-    func::CallOp::create(builder, loc, callee, arguments);
+    // The call, before the recomputed ops, which may use its results.
+    builder.setInsertionPoint(firstCopy ? firstCopy : next);
+    auto call = func::CallOp::create(builder, loc, callee, arguments);
+    for (auto [r, c] : llvm::zip(results, call.getResults()))
+      r.replaceUsesWithIf(c, [&](OpOperand &use) {
+        return !callee->isProperAncestor(use.getOwner());
+      });
     ++numParts;
     return callee;
   }

@@ -52,12 +52,12 @@ func.func @loops(%m: memref<8xf32>, %x: f32, %n: index) {
 // -----
 
 // A view that a part defines and a later part uses is recomputed by the
-// caller before the first part's call (it has no memory effects); the first
+// caller after the first part's call (it has no memory effects); the first
 // part keeps its own copy.
 // CHECK-LABEL: func.func @views(
 // CHECK-SAME: %[[M:.*]]: memref<2x4xf32>, %[[X:.*]]: f32)
-// CHECK-NEXT: %[[C:.*]] = memref.collapse_shape %[[M]]
 // CHECK-NEXT: call @views.part0(%[[M]], %[[X]])
+// CHECK-NEXT: %[[C:.*]] = memref.collapse_shape %[[M]]
 // CHECK-NEXT: call @views.part1(%[[C]])
 // CHECK-NEXT: return
 func.func @views(%m: memref<2x4xf32>, %x: f32) {
@@ -85,13 +85,11 @@ func.func @views(%m: memref<2x4xf32>, %x: f32) {
 
 // -----
 
-// An allocation used after its run cannot be recomputed: the run ends
-// before it and it stays in the caller, between the parts. The dealloc is a
-// run under min-ops and stays too.
+// An allocation used after its run cannot be recomputed: it is the part's
+// result. The dealloc is a run under min-ops and stays in the caller.
 // CHECK-LABEL: func.func @alloc(
 // CHECK-SAME: %[[M:.*]]: memref<8xf32>, %[[X:.*]]: f32)
-// CHECK-NEXT: call @alloc.part0(%[[X]], %[[M]])
-// CHECK-NEXT: %[[B:.*]] = memref.alloc() : memref<8xf32>
+// CHECK-NEXT: %[[B:.*]] = call @alloc.part0(%[[X]], %[[M]]) : (f32, memref<8xf32>) -> memref<8xf32>
 // CHECK-NEXT: call @alloc.part1(%[[M]], %[[B]])
 // CHECK-NEXT: memref.dealloc %[[B]]
 // CHECK-NEXT: return
@@ -115,9 +113,75 @@ func.func @alloc(%m: memref<8xf32>, %x: f32) {
   return
 }
 // CHECK-LABEL: func.func private @alloc.part0(
+// CHECK-SAME: -> memref<8xf32>
+// CHECK: scf.for
+// CHECK: %[[A:.*]] = memref.alloc() : memref<8xf32>
+// CHECK-NEXT: return %[[A]] : memref<8xf32>
 // CHECK-LABEL: func.func private @alloc.part1(
 // CHECK-SAME: %{{.*}}: memref<8xf32>, %{{.*}}: memref<8xf32>)
 // CHECK-NOT: memref.alloc
 // CHECK: return
+
+// -----
+
+// A view of an allocation that a later run uses: the part returns the
+// allocation, and the caller makes the view again from the call's result
+// (the second part, which frees the allocation, takes both).
+// CHECK-LABEL: func.func @view_of_alloc(
+// CHECK-NEXT: %[[B:.*]] = call @view_of_alloc.part0(
+// CHECK-NEXT: %[[V:.*]] = memref.collapse_shape %[[B]]
+// CHECK-NEXT: call @view_of_alloc.part1(%[[V]], %[[B]])
+// CHECK-NEXT: return
+func.func @view_of_alloc(%x: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %b = memref.alloc() : memref<2x4xf32>
+  %v = memref.collapse_shape %b [[0, 1]] : memref<2x4xf32> into memref<8xf32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    memref.store %x, %v[%i] : memref<8xf32>
+  }
+  scf.for %i = %c0 to %c8 step %c1 {
+    %y = memref.load %v[%i] : memref<8xf32>
+    %z = arith.mulf %y, %y : f32
+    memref.store %z, %v[%i] : memref<8xf32>
+  }
+  memref.dealloc %b : memref<2x4xf32>
+  return
+}
+// CHECK-LABEL: func.func private @view_of_alloc.part0(
+// CHECK-SAME: -> memref<2x4xf32>
+// CHECK: memref.alloc() : memref<2x4xf32>
+// CHECK: memref.collapse_shape
+// CHECK: scf.for
+
+// -----
+
+// A stack allocation used after its run would be freed by the part's
+// return: the run ends before it, and it stays in the caller.
+// CHECK-LABEL: func.func @alloca(
+// CHECK-SAME: %[[M:.*]]: memref<8xf32>, %[[X:.*]]: f32)
+// CHECK-NEXT: call @alloca.part0(%[[X]], %[[M]]) : (f32, memref<8xf32>) -> ()
+// CHECK-NEXT: %[[B:.*]] = memref.alloca() : memref<8xf32>
+// CHECK-NEXT: call @alloca.part1(%[[M]], %[[B]])
+// CHECK-NEXT: return
+func.func @alloca(%m: memref<8xf32>, %x: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  scf.for %i = %c0 to %c8 step %c1 {
+    memref.store %x, %m[%i] : memref<8xf32>
+  }
+  %b = memref.alloca() : memref<8xf32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    %v = memref.load %m[%i] : memref<8xf32>
+    memref.store %v, %b[%i] : memref<8xf32>
+  }
+  scf.for %i = %c0 to %c8 step %c1 {
+    %v = memref.load %b[%i] : memref<8xf32>
+    memref.store %v, %m[%i] : memref<8xf32>
+  }
+  return
+}
 
 // ZERO: error: nl-split-functions: max-ops must be positive

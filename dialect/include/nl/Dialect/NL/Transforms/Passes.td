@@ -578,12 +578,16 @@ def SplitFunctions : Pass<"nl-split-functions", "::mlir::ModuleOp"> {
     at most `max-ops` ops, and moves each run into a private function
     `<function>.part<N>`, called in its place; its arguments are the
     values the run reads from before it (constants are cloned instead).
-    The parts return nothing: a value that a run defines and a later op
-    uses must be one that the caller can compute again (no memory effects,
-    no regions: views, casts, index arithmetic), cloned before the call;
-    a run is cut before any other such op (an allocation used later, a
-    loop with results), which stays in the caller. Runs under `min-ops`
-    stay inline. The ops are the same and run in the same order (one call
+    A value that a run defines and a later op uses is computed again by
+    the caller, after the call, when it can be (no memory effects, no
+    regions: views, casts, index arithmetic); otherwise it is a result of
+    the part (a heap allocation used later, a loop with results). A run is
+    cut before a stack allocation (`memref.alloca`) used after it, which
+    the part's return would free; it stays in the caller. Runs under
+    `min-ops` stay inline. So an entry point keeps little more than its
+    calls: its allocations, loops and parallel regions move into parts
+    too (Hope's `loss_grad` kept 1,300 loops and 750 parallel regions
+    inline, between its allocations, while parts could not return them). The ops are the same and run in the same order (one call
     more per part); LLVM may vectorize the sums that nlc marks reassociable
     a little differently in a smaller function, so results can differ in
     rounding. Part of `nl-lower-to-llvm`, after the

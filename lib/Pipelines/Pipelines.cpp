@@ -56,7 +56,14 @@ static std::string bufferize(bool resultsToOutParams) {
   if (resultsToOutParams)
     text += "buffer-results-to-out-params{modify-public-functions "
             "hoist-static-allocs},";
-  return text + "buffer-deallocation-pipeline,"
+  // MLIR's buffer-deallocation-pipeline, with its function-local passes
+  // nested on func.func so that they run on the functions in parallel
+  // (bufferization-lower-deallocations may add a helper function to the
+  // module, and stays on it).
+  return text + "expand-realloc{emit-deallocs=0},func.func(canonicalize),"
+                "ownership-based-buffer-deallocation,"
+                "func.func(canonicalize,buffer-deallocation-simplification),"
+                "bufferization-lower-deallocations,func.func(cse,canonicalize),"
                 "func.func(optimize-allocation-liveness),"
                 "convert-bufferization-to-memref,convert-memref-copy-to-linalg";
 }
@@ -108,7 +115,7 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // products are BLIS calls).
   bool kernels = options.blas && options.fusedAttention;
   std::string text = nlToLinalg(options.rollChunks, kernels) +
-                     ",nl-vectorize-contractions,canonicalize," +
+                     ",nl-vectorize-contractions,func.func(canonicalize)," +
                      bufferize(options.resultsToOutParams) +
                      ",func.func(nl-plan-buffers),";
   // After the deallocations are placed: a call sees buffers only through

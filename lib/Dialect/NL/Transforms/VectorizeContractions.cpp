@@ -24,10 +24,8 @@
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/TransformOps/VectorTransformOps.h"
-#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Parser/Parser.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::nl {
@@ -43,8 +41,8 @@ namespace {
 /// divisible by the tile sizes {0} x {1} x {2}):
 ///  1. tile M, N and K: an {0} x {1} block of the result per (i, j), a loop
 ///     over K in steps of {2};
-///  2. outline the tiled loops into a function, vectorize it (the block
-///     product becomes vector.contract, the reads and writes
+///  2. vectorize the kernel function that holds them (the block product
+///     becomes vector.contract, the reads and writes
 ///     vector.transfer_read/write);
 ///  3. hoist the accumulator block out of the K loop: it stays in vector
 ///     registers (iter_args) for the whole reduction;
@@ -59,8 +57,8 @@ module attributes {{transform.with_named_sequence} {{
     ^bb0(%op: !transform.any_op):
       %tiled, %i, %j, %k = transform.structured.tile_using_for %op tile_sizes [{0}, {1}, {2}]
           : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
-      %fn, %call = transform.loop.outline %i {{func_name = "nl.matmul_kernel"}
-          : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+      %fn = transform.get_parent_op %i {{op_name = "func.func"}
+          : (!transform.any_op) -> !transform.any_op
       %v = transform.structured.vectorize_children_and_apply_patterns %fn
           : (!transform.any_op) -> !transform.any_op
       transform.apply_patterns to %v {{
@@ -141,7 +139,7 @@ struct VectorizeContractionsPass
     SmallVector<linalg::GenericOp> generics;
     module.walk([&](linalg::GenericOp g) { generics.push_back(g); });
     IRRewriter rewriter(ctx);
-    unsigned marked = 0;
+    SmallVector<linalg::MatmulOp> products;
     for (linalg::GenericOp g : generics) {
       std::optional<std::array<int64_t, 3>> mnk = matmulShape(g);
       if (!mnk || (*mnk)[0] % tileM || (*mnk)[1] % tileN || (*mnk)[2] % tileK)
@@ -151,14 +149,13 @@ struct VectorizeContractionsPass
           linalg::specializeGenericOp(rewriter, g);
       if (failed(named))
         continue;
-      if (!isa<linalg::MatmulOp>(*named))
-        continue;
-      (*named)->setAttr("nl.vectorize", UnitAttr::get(ctx));
-      ++marked;
+      if (auto matmul = dyn_cast<linalg::MatmulOp>(named->getOperation()))
+        products.push_back(matmul);
     }
-    numVectorized += marked;
-    if (!marked)
+    numVectorized += products.size();
+    if (products.empty())
       return;
+    numKernels += outlineKernels(module, products);
     std::string text =
         llvm::formatv(kStrategy, int64_t(tileM), int64_t(tileN), int64_t(tileK))
             .str();
@@ -173,60 +170,51 @@ struct VectorizeContractionsPass
     if (failed(transform::applyTransformNamedSequence(
             module, entry, *strategy, transform::TransformOptions())))
       return signalPassFailure();
-    // The kernels are private to the module; the marks are spent.
-    SmallVector<func::FuncOp> kernels;
-    module.walk([&](func::FuncOp f) {
-      if (f.getName().starts_with("nl.matmul_kernel")) {
-        f.setPrivate();
-        kernels.push_back(f);
-      }
-    });
-    numKernels += deduplicate(module, kernels);
   }
 
-  /// Keeps one kernel of each body: products of the same M, N and K outline
-  /// to the same function but for its name (Hope: 825 of them, one per
-  /// product of every chunk function, for a few dozen shapes), and each
-  /// copy costs LLVM the same optimization and code generation. The uses of
-  /// a duplicate go to the first kernel of its body (one walk of the module
-  /// for all of them); the duplicates are erased. Returns the number of
-  /// kernels kept.
-  static unsigned deduplicate(ModuleOp module, ArrayRef<func::FuncOp> kernels) {
-    llvm::StringMap<func::FuncOp> byBody;
-    llvm::DenseMap<StringAttr, FlatSymbolRefAttr> renamed;
-    SmallVector<func::FuncOp> duplicates;
-    for (func::FuncOp f : kernels) {
-      std::string body;
-      llvm::raw_string_ostream os(body);
-      f.print(os, OpPrintingFlags().useLocalScope());
-      // The name is the only difference between copies: leave it out.
-      std::string name = ("@" + f.getName()).str();
-      size_t at = body.find(name);
-      if (at != std::string::npos)
-        body.erase(at, name.size());
-      auto [it, inserted] = byBody.try_emplace(body, f);
-      if (inserted)
-        continue;
-      renamed[f.getSymNameAttr()] =
-          FlatSymbolRefAttr::get(it->second.getSymNameAttr());
-      duplicates.push_back(f);
+  /// Replaces each product by a call of a private function
+  /// `nl.matmul_kernel*` holding one `linalg.matmul` marked `nl.vectorize`
+  /// on its arguments (lhs, rhs, init), one function per shape: products of
+  /// the same shape (Hope: 825 of them, one per product of every chunk
+  /// function, for a few dozen shapes) share it, so that the strategy runs
+  /// and LLVM compiles each shape once. Returns the number of functions.
+  static unsigned outlineKernels(ModuleOp module,
+                                 ArrayRef<linalg::MatmulOp> products) {
+    MLIRContext *ctx = module.getContext();
+    SymbolTable symbols(module);
+    OpBuilder b(ctx); // the kernels go first, in order
+    b.setInsertionPointToStart(module.getBody());
+    llvm::DenseMap<FunctionType, func::FuncOp> kernels;
+    SmallVector<func::FuncOp> order; // in the order of their first product
+    for (linalg::MatmulOp product : products) {
+      Value lhs = product.getInputs()[0], rhs = product.getInputs()[1];
+      Value init = product.getOutputs()[0];
+      auto type =
+          FunctionType::get(ctx, {lhs.getType(), rhs.getType(), init.getType()},
+                            product->getResultTypes());
+      func::FuncOp &kernel = kernels[type];
+      if (!kernel) {
+        kernel =
+            func::FuncOp::create(b, product.getLoc(), "nl.matmul_kernel", type);
+        kernel.setPrivate();
+        symbols.insert(kernel); // nl.matmul_kernel_N when taken
+        order.push_back(kernel);
+        Block *entry = kernel.addEntryBlock();
+        OpBuilder body = OpBuilder::atBlockBegin(entry);
+        auto matmul = linalg::MatmulOp::create(
+            body, product.getLoc(), product->getResultTypes(),
+            ValueRange{entry->getArgument(0), entry->getArgument(1)},
+            ValueRange{entry->getArgument(2)});
+        matmul->setAttr("nl.vectorize", UnitAttr::get(ctx));
+        func::ReturnOp::create(body, product.getLoc(), matmul->getResults());
+      }
+      OpBuilder at(product);
+      auto call = func::CallOp::create(at, product.getLoc(), kernel,
+                                       ValueRange{lhs, rhs, init});
+      product->replaceAllUsesWith(call.getResults());
+      product->erase();
     }
-    if (!duplicates.empty()) {
-      AttrTypeReplacer replacer;
-      replacer.addReplacement(
-          [&](SymbolRefAttr ref) -> std::optional<Attribute> {
-            auto it = renamed.find(ref.getRootReference());
-            if (it == renamed.end() || !ref.getNestedReferences().empty())
-              return std::nullopt;
-            return it->second;
-          });
-      replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true,
-                                            /*replaceLocs=*/false,
-                                            /*replaceTypes=*/false);
-      for (func::FuncOp f : duplicates)
-        f.erase();
-    }
-    return kernels.size() - duplicates.size();
+    return order.size();
   }
 };
 

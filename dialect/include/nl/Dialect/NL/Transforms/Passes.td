@@ -312,23 +312,22 @@ def VectorizeContractions : Pass<"nl-vectorize-contractions", "::mlir::ModuleOp"
     (a `linalg.generic` contraction on static f32 shapes: the per-slice
     matmuls of the fused chunk kernels, the projections and their
     gradients) whose M, N and K the tile sizes divide becomes a
-    `linalg.matmul` marked `nl.vectorize`; then a transform-dialect script
-    (applied with the transform interpreter) for each marked product:
+    `linalg.matmul`. Products of the same shape share one private function
+    `nl.matmul_kernel*` (lhs, rhs, init) -> result holding one
+    `linalg.matmul` marked `nl.vectorize`, called in their places (Hope has
+    825 products of a few dozen shapes), so that the strategy runs, and
+    LLVM compiles, each shape once. Then a transform-dialect script
+    (applied with the transform interpreter) to each kernel's product:
 
     1. `transform.structured.tile_using_for` with tile sizes
        [`tile-m`, `tile-n`, `tile-k`];
-    2. `transform.loop.outline` of the tiled loops into a private function
-       (`nl.matmul_kernel*`), vectorized by
-       `transform.structured.vectorize_children_and_apply_patterns` (the
-       block product becomes `vector.contract`);
+    2. `transform.structured.vectorize_children_and_apply_patterns` on the
+       kernel function (the block product becomes `vector.contract`);
     3. `transform.loop.hoist_loop_invariant_subsets`: the `tile-m x tile-n`
        accumulator block is read once before the K loop and written once
        after it, living in vector registers in between;
     4. `vector.contract` lowered to outer products, and those to FMAs of a
-       broadcast lhs element with a row of rhs;
-    5. one kernel per distinct body: the products of the same shape share
-       the first one's function (their calls renamed, the copies erased),
-       so that LLVM compiles each shape once.
+       broadcast lhs element with a row of rhs.
 
     With the defaults (8 x 32 x 4, f32) the accumulators are 16 AVX-512
     registers. Products the tiles do not divide keep their loops (the
@@ -587,10 +586,10 @@ def SplitFunctions : Pass<"nl-split-functions", "::mlir::ModuleOp"> {
     `min-ops` stay inline. So an entry point keeps little more than its
     calls: its allocations, loops and parallel regions move into parts
     too (Hope's `loss_grad` kept 1,300 loops and 750 parallel regions
-    inline, between its allocations, while parts could not return them). The ops are the same and run in the same order (one call
-    more per part); LLVM may vectorize the sums that nlc marks reassociable
-    a little differently in a smaller function, so results can differ in
-    rounding. Part of `nl-lower-to-llvm`, after the
+    inline, between its allocations, while parts could not return them).
+    The ops are the same and run in the same order (one call more per
+    part); LLVM may vectorize the sums that nlc marks reassociable a little
+    differently in a smaller function, so results can differ in rounding. Part of `nl-lower-to-llvm`, after the
     loops are made and before OpenMP; `nl-merge-functions` later keeps one
     copy of equal parts.
 

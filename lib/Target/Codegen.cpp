@@ -17,10 +17,14 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InstIterator.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/SystemLibraries.h"
@@ -360,25 +364,55 @@ std::string emitObject(llvm::Module &m, llvm::TargetMachine &tm,
   return "";
 }
 
+/// The partition of the loop-free glue functions: its index, and how many
+/// functions it holds.
+struct LoopFreePartition {
+  unsigned index = 0;
+  size_t functions = 0;
+};
+
+/// Whether `f` has no loop and no floating-point or vector arithmetic:
+/// straight-line glue that runs once per call (what an entry point and many
+/// parts are after nl-split-functions: calls, allocations, views, index
+/// arithmetic).
+bool isLoopFree(llvm::Function &f) {
+  for (llvm::Instruction &i : llvm::instructions(f))
+    if ((isa<llvm::BinaryOperator, llvm::UnaryOperator, llvm::FCmpInst,
+             llvm::IntrinsicInst>(i)) &&
+        (i.getType()->isFPOrFPVectorTy() || i.getType()->isVectorTy()))
+      return false;
+  llvm::DominatorTree dominators(f);
+  llvm::LoopInfo loops(dominators);
+  return loops.empty();
+}
+
 /// Splits `m` into at most `n` modules, as bitcode, whose objects linked
 /// together are `m`'s: each function definition goes, largest first, to the
 /// partition with the fewest instructions so far; global variables go to
-/// the first. Internal symbols become hidden globals, renamed `nl.local.*`
-/// so that they cannot meet a symbol of the runtime or a library at the
-/// link. Returns nothing (code generation in one piece) when `n` < 2, when
-/// the module is small (unless `always`: the user asked for `n` threads), or
-/// when it has a global that every partition would need (appending linkage:
-/// constructors).
-SmallVector<SmallString<0>> partitionModule(llvm::Module &m, unsigned n,
-                                            bool always) {
+/// the first. With `loopFree`, the loop-free glue functions (isLoopFree)
+/// go to one more partition of their own, whose index it returns (code
+/// generation at -O0 takes a fraction of -O2's time on them, and their code
+/// runs once per call, outside every loop). Internal symbols become hidden
+/// globals, renamed `nl.local.*` so that they cannot meet a symbol of the
+/// runtime or a library at the link. Returns nothing (code generation in one
+/// piece) when `n` < 2, when the module is small (unless `always`: the user
+/// asked for `n` threads), or when it has a global that every partition would
+/// need (appending linkage: constructors).
+SmallVector<SmallString<0>>
+partitionModule(llvm::Module &m, unsigned n, bool always,
+                std::optional<LoopFreePartition> *loopFree) {
   SmallVector<SmallString<0>> parts;
   constexpr size_t kMinInstructions = 20000;
   SmallVector<std::pair<size_t, llvm::Function *>> functions;
+  SmallVector<llvm::Function *> straight;
   size_t total = 0;
   for (llvm::Function &f : m)
     if (!f.isDeclaration()) {
-      functions.push_back({f.getInstructionCount(), &f});
-      total += functions.back().first;
+      total += f.getInstructionCount();
+      if (loopFree && isLoopFree(f))
+        straight.push_back(&f);
+      else
+        functions.push_back({f.getInstructionCount(), &f});
     }
   bool appending = llvm::any_of(m.global_values(), [](llvm::GlobalValue &gv) {
     return gv.hasAppendingLinkage();
@@ -404,7 +438,13 @@ SmallVector<SmallString<0>> partitionModule(llvm::Module &m, unsigned n,
     owner[f] = least;
     load[least] += size;
   }
-  for (unsigned i = 0; i < n; ++i) {
+  unsigned count = n;
+  if (!straight.empty()) {
+    for (llvm::Function *f : straight)
+      owner[f] = n;
+    *loopFree = LoopFreePartition{count++, straight.size()};
+  }
+  for (unsigned i = 0; i < count; ++i) {
     llvm::ValueToValueMapTy map;
     std::unique_ptr<llvm::Module> part =
         llvm::CloneModule(m, map, [&](const llvm::GlobalValue *gv) {
@@ -534,9 +574,12 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   // An executable's code is generated in parallel: the module split by
   // function into one partition per thread, each optimized (-O1/-O2:
   // function passes, the same code in any partition) and emitted on its
-  // own thread, the objects linked together. -O3's pipeline works across
-  // functions (the inliner), so it runs on the whole module first. An
-  // object (--emit=obj) stays one piece, its internal symbols internal.
+  // own thread, the objects linked together; the loop-free glue functions
+  // (entry points and parts that only call, allocate and make views) form
+  // one more partition, whose code is generated at -O0. -O3's pipeline
+  // works across functions (the inliner), so it runs on the whole module
+  // first. An object (--emit=obj) stays one piece, its internal symbols
+  // internal.
   unsigned threads = options.jobs
                          ? options.jobs
                          : llvm::hardware_concurrency().compute_thread_count();
@@ -544,8 +587,12 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   // unless that is -O3's.
   bool splitFirst = options.link && options.optLevel < 3;
   SmallVector<SmallString<0>> parts;
+  // The partition of the loop-free functions, generated at -O0.
+  std::optional<LoopFreePartition> loopFree;
+  std::optional<LoopFreePartition> *wantLoopFree =
+      options.optLevel > 0 ? &loopFree : nullptr;
   if (splitFirst)
-    parts = partitionModule(*m, threads, options.jobs != 0);
+    parts = partitionModule(*m, threads, options.jobs != 0, wantLoopFree);
   if (parts.empty()) {
     if (options.optLevel > 0) {
       timer = timed("LLVM optimization");
@@ -555,7 +602,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
         return error(message);
     }
     if (options.link && !splitFirst)
-      parts = partitionModule(*m, threads, options.jobs != 0);
+      parts = partitionModule(*m, threads, options.jobs != 0, wantLoopFree);
   }
 
   if (options.emitLLVM) {
@@ -580,14 +627,23 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
       llvm::raw_svector_ostream os(objects[0]);
       messages[0] = emitObject(*m, *tm, os);
     } else {
+      // One thread per partition, at most --jobs of them (the loop-free
+      // partition is one more than the threads).
+      unsigned poolSize = std::min<size_t>(parts.size(), threads);
       std::string name =
           (Twine(splitFirst ? "LLVM optimization and code generation"
                             : "LLVM code generation") +
-           " (" + Twine(parts.size()) + " threads)")
+           " (" + Twine(poolSize) + " threads" +
+           (loopFree ? ", " + Twine(loopFree->functions) +
+                           (loopFree->functions == 1 ? " loop-free function"
+                                                     : " loop-free functions") +
+                           " at -O0"
+                     : Twine()) +
+           ")")
               .str();
       timer = timed(name);
       m.reset(); // the partitions hold all of it
-      llvm::StdThreadPool pool(llvm::hardware_concurrency(parts.size()));
+      llvm::StdThreadPool pool(llvm::hardware_concurrency(poolSize));
       for (size_t i = 0; i < parts.size(); ++i)
         pool.async([&, i] {
           llvm::LLVMContext context;
@@ -599,7 +655,10 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                           llvm::toString(part.takeError());
             return;
           }
-          std::unique_ptr<llvm::TargetMachine> own = spec.create();
+          MachineSpec partSpec = spec;
+          if (loopFree && i == loopFree->index)
+            partSpec.level = llvm::CodeGenOptLevel::None;
+          std::unique_ptr<llvm::TargetMachine> own = partSpec.create();
           if (splitFirst && options.optLevel > 0)
             messages[i] = optimize(**part, *own, options.optLevel);
           llvm::raw_svector_ostream os(objects[i]);

@@ -33,7 +33,10 @@ tool_dirs = [config.nl_tools_dir, config.llvm_tools_dir]
 nl_mcpu = os.environ.get("NL_TEST_MCPU", "")
 if nl_mcpu:
     config.environment["NL_TEST_MCPU"] = nl_mcpu
-tools = ["nl-opt", ToolSubst("nlc", extra_args=[f"--mcpu={nl_mcpu}"] if nl_mcpu else []),
+# The suite verifies the IR after every pass of nlc's lowering (nlc
+# verifies it once, at the end, by default).
+nlc_args = ["--verify-each"] + ([f"--mcpu={nl_mcpu}"] if nl_mcpu else [])
+tools = ["nl-opt", ToolSubst("nlc", extra_args=nlc_args),
          "nl-gradcheck", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

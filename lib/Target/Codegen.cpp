@@ -13,6 +13,7 @@
 #include "nl/Dialect/NL/Transforms/Passes.h"
 #include "nl/Pipelines/Pipelines.h"
 
+#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -104,13 +105,20 @@ lowerToLinalg(ModuleOp module, bool rollChunks, bool attentionKernels,
 
 LogicalResult
 lowerToLLVMDialect(ModuleOp module, const nl::TargetBackend &target,
+                   bool verifyEach,
                    const std::function<void(PassManager &)> &configure) {
   PassManager pm(module->getContext());
   configure(pm);
+  pm.enableVerifier(verifyEach);
   if (failed(target.buildPipeline(pm)))
     return error("internal: the " + target.getName() +
                  " target's pipeline did not build");
-  return pm.run(module);
+  if (failed(pm.run(module)))
+    return failure();
+  if (!verifyEach && failed(verify(module)))
+    return error("internal: the module does not verify after the lowering "
+                 "to the LLVM dialect (nlc --verify-each names the pass)");
+  return success();
 }
 
 namespace {

@@ -134,6 +134,12 @@ cl::opt<std::string>
                           "'builtin.module(nl-print-levels)'"),
                  cl::init(""), cl::cat(nlcCategory));
 
+cl::opt<bool> verifyEach(
+    "verify-each",
+    cl::desc("Verify the IR after every pass of the lowering to the LLVM "
+             "dialect (default off: once, after the last; a fifth of that "
+             "stage's time on Hope; the test suite turns it on)"),
+    cl::init(false), cl::cat(nlcCategory));
 cl::opt<bool> fuseMemoryUpdates(
     "fuse-memory-updates",
     cl::desc("Run each chunk of a memory update as one kernel per (batch, "
@@ -569,7 +575,7 @@ int main(int argc, char **argv) {
   targetOptions.binaryFormat = stage == Emit::ptx ? "isa" : "fatbin";
   std::unique_ptr<nl::TargetBackend> backend =
       nl::createTargetBackend(cuda ? "cuda" : "cpu", targetOptions);
-  if (failed(nlc::lowerToLLVMDialect(*module, *backend, configure)))
+  if (failed(nlc::lowerToLLVMDialect(*module, *backend, verifyEach, configure)))
     return passFailed();
   if (stage == Emit::ptx) {
     std::string ptx;

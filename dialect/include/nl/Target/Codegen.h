@@ -42,9 +42,13 @@ lowerToLinalg(mlir::ModuleOp module, bool rollChunks, bool attentionKernels,
               const std::function<void(mlir::PassManager &)> &configure);
 
 /// The entry points -> the LLVM dialect of the host, by `target`'s
-/// pipeline (nl-lower-to-llvm for the cpu, nl-lower-to-nvvm for cuda).
+/// pipeline (nl-lower-to-llvm for the cpu, nl-lower-to-nvvm for cuda). The
+/// module is verified after every pass with `verifyEach`, else once after
+/// the last (verifying the whole module after each of about 60 passes took
+/// a fifth of the stage's time on Hope).
 mlir::LogicalResult
 lowerToLLVMDialect(mlir::ModuleOp module, const mlir::nl::TargetBackend &target,
+                   bool verifyEach,
                    const std::function<void(mlir::PassManager &)> &configure);
 
 struct CodegenOptions {

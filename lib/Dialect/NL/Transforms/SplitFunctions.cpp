@@ -8,6 +8,7 @@
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -33,6 +34,8 @@ bool isClonable(Operation *op) {
 
 /// An op whose results must not outlive the part that made them: a stack
 /// allocation (memref.alloca, llvm.alloca), freed when the part returns.
+/// (A buffer returned by a run that holds one anywhere might be a view of
+/// it: `escaping` keeps such buffers in the caller too.)
 bool allocatesOnStack(Operation *op) {
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);
   if (!effects)
@@ -98,14 +101,24 @@ struct SplitFunctionsPass
   /// Those that can be cloned are computed again after the part's call, so
   /// their operands inside the part are needed too; the others' results
   /// are the part's results. Returns false, with `cut` at the first needed
-  /// op whose results cannot leave the part (a stack allocation), when
-  /// there is one.
+  /// op whose results cannot leave the part (a stack allocation, or a
+  /// buffer when the run holds a stack allocation), when there is one.
   static bool escaping(const Body &b, unsigned begin, unsigned end,
                        llvm::BitVector &escapes, unsigned &cut) {
     escapes.clear();
     escapes.resize(end - begin);
     llvm::DenseSet<Value> needed;
     bool clean = true;
+    // With a stack allocation anywhere in the run, a buffer it returns
+    // might be a view of it: such a run hands on no buffer.
+    bool stack = false;
+    for (unsigned k = begin; k < end && !stack; ++k)
+      stack = b.ops[k]
+                  ->walk([](Operation *op) {
+                    return allocatesOnStack(op) ? WalkResult::interrupt()
+                                                : WalkResult::advance();
+                  })
+                  .wasInterrupted();
     for (unsigned k = end; k-- > begin;) {
       Operation *op = b.ops[k];
       bool needs = b.lastUse[k] >= end ||
@@ -116,7 +129,10 @@ struct SplitFunctionsPass
       escapes.set(k - begin);
       if (isClonable(op)) {
         needed.insert(op->operand_begin(), op->operand_end());
-      } else if (allocatesOnStack(op)) {
+      } else if (allocatesOnStack(op) ||
+                 (stack && llvm::any_of(op->getResultTypes(), [](Type t) {
+                    return isa<BaseMemRefType, LLVM::LLVMPointerType>(t);
+                  }))) {
         clean = false;
         cut = k;
       }

@@ -1,5 +1,6 @@
 // RUN: nl-opt --nl-split-functions="max-ops=8 min-ops=3" --split-input-file %s | FileCheck %s
 // RUN: nl-opt --nl-split-functions="max-ops=100" %s --split-input-file | FileCheck %s --check-prefix=LARGE
+// RUN: nl-opt --nl-split-functions="max-ops=14 min-ops=3" --split-input-file %s | FileCheck %s --check-prefix=STACK
 // RUN: not nl-opt --nl-split-functions="max-ops=0" %s --split-input-file 2>&1 | FileCheck %s --check-prefix=ZERO
 
 // Three loops of four or six ops each (counted over the walk: the loop, its
@@ -183,5 +184,48 @@ func.func @alloca(%m: memref<8xf32>, %x: f32) {
   }
   return
 }
+
+// A run that holds a stack allocation hands on no buffer (one it returned
+// might be a view of the allocation, freed by the part's return): the run
+// ends before the heap allocation that a later op needs, which the next
+// part makes and frees. (At max-ops=14 both would otherwise fit in one
+// part, the buffer its result.)
+// STACK-LABEL: func.func @stack_in_run(
+// STACK-NEXT: call @stack_in_run.part0(%{{.*}}, %{{.*}}) : (f32, memref<8xf32>) -> ()
+// STACK-NEXT: call @stack_in_run.part1(%{{.*}}) : (memref<8xf32>) -> ()
+// STACK-NEXT: return
+// STACK-LABEL: func.func private @stack_in_run.part0(
+// STACK: memref.alloca
+// STACK-NOT: memref.alloc()
+// STACK: return{{$}}
+// STACK-LABEL: func.func private @stack_in_run.part1(
+// STACK: memref.alloc()
+// STACK: memref.dealloc
+// STACK: return{{$}}
+func.func @stack_in_run(%m: memref<8xf32>, %x: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %s = memref.alloca() : memref<8xf32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    memref.store %x, %s[%i] : memref<8xf32>
+    %v = memref.load %s[%i] : memref<8xf32>
+    memref.store %v, %m[%i] : memref<8xf32>
+  }
+  %b = memref.alloc() : memref<8xf32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    %v = memref.load %m[%i] : memref<8xf32>
+    memref.store %v, %b[%i] : memref<8xf32>
+  }
+  scf.for %i = %c0 to %c8 step %c1 {
+    %v = memref.load %b[%i] : memref<8xf32>
+    %w = arith.addf %v, %v : f32
+    memref.store %w, %m[%i] : memref<8xf32>
+  }
+  memref.dealloc %b : memref<8xf32>
+  return
+}
+
+// -----
 
 // ZERO: error: nl-split-functions: max-ops must be positive

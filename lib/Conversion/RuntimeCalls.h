@@ -3,7 +3,8 @@
 //
 // What the conversions that call the runtime's C entry points share
 // (convert-contractions-to-blas, convert-attention-to-runtime): the
-// declaration of an entry point and a buffer passed as integers.
+// declaration of an entry point and a buffer passed as integers (which
+// convert-copies-to-memcpy also uses, to address its blocks).
 //
 //===----------------------------------------------------------------------===//
 

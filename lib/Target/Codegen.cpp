@@ -372,18 +372,11 @@ std::string emitObject(llvm::Module &m, llvm::TargetMachine &tm,
   return "";
 }
 
-/// The partition of the loop-free glue functions: its index, and how many
-/// functions it holds.
-struct LoopFreePartition {
-  unsigned index = 0;
-  size_t functions = 0;
-};
-
 /// Whether `f` has no loop and no floating-point or vector arithmetic:
 /// straight-line glue that runs once per call (what an entry point and many
 /// parts are after nl-split-functions: calls, allocations, views, index
 /// arithmetic).
-bool isLoopFree(llvm::Function &f) {
+bool isGlue(llvm::Function &f) {
   for (llvm::Instruction &i : llvm::instructions(f))
     if ((isa<llvm::BinaryOperator, llvm::UnaryOperator, llvm::FCmpInst,
              llvm::IntrinsicInst>(i)) &&
@@ -397,8 +390,8 @@ bool isLoopFree(llvm::Function &f) {
 /// Splits `m` into at most `n` modules, as bitcode, whose objects linked
 /// together are `m`'s: each function definition goes, largest first, to the
 /// partition with the fewest instructions so far; global variables go to
-/// the first. With `loopFree`, the loop-free glue functions (isLoopFree)
-/// go to one more partition of their own, whose index it returns (code
+/// the first. With `glue`, the glue functions (isGlue) go to one more
+/// partition of their own, the last, and `*glue` counts them (code
 /// generation at -O0 takes a fraction of -O2's time on them, and their code
 /// runs once per call, outside every loop). Internal symbols become hidden
 /// globals, renamed `nl.local.*` so that they cannot meet a symbol of the
@@ -406,9 +399,8 @@ bool isLoopFree(llvm::Function &f) {
 /// piece) when `n` < 2, when the module is small (unless `always`: the user
 /// asked for `n` threads), or when it has a global that every partition would
 /// need (appending linkage: constructors).
-SmallVector<SmallString<0>>
-partitionModule(llvm::Module &m, unsigned n, bool always,
-                std::optional<LoopFreePartition> *loopFree) {
+SmallVector<SmallString<0>> partitionModule(llvm::Module &m, unsigned n,
+                                            bool always, size_t *glue) {
   SmallVector<SmallString<0>> parts;
   constexpr size_t kMinInstructions = 20000;
   SmallVector<std::pair<size_t, llvm::Function *>> functions;
@@ -417,7 +409,7 @@ partitionModule(llvm::Module &m, unsigned n, bool always,
   for (llvm::Function &f : m)
     if (!f.isDeclaration()) {
       total += f.getInstructionCount();
-      if (loopFree && isLoopFree(f))
+      if (glue && isGlue(f))
         straight.push_back(&f);
       else
         functions.push_back({f.getInstructionCount(), &f});
@@ -446,12 +438,11 @@ partitionModule(llvm::Module &m, unsigned n, bool always,
     owner[f] = least;
     load[least] += size;
   }
-  unsigned count = n;
-  if (!straight.empty()) {
-    for (llvm::Function *f : straight)
-      owner[f] = n;
-    *loopFree = LoopFreePartition{count++, straight.size()};
-  }
+  for (llvm::Function *f : straight)
+    owner[f] = n;
+  if (glue)
+    *glue = straight.size();
+  unsigned count = straight.empty() ? n : n + 1;
   for (unsigned i = 0; i < count; ++i) {
     llvm::ValueToValueMapTy map;
     std::unique_ptr<llvm::Module> part =
@@ -595,12 +586,12 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   // unless that is -O3's.
   bool splitFirst = options.link && options.optLevel < 3;
   SmallVector<SmallString<0>> parts;
-  // The partition of the loop-free functions, generated at -O0.
-  std::optional<LoopFreePartition> loopFree;
-  std::optional<LoopFreePartition> *wantLoopFree =
-      options.optLevel > 0 ? &loopFree : nullptr;
+  // The glue functions of the partitions, the last of them, generated at
+  // -O0 (none at -O0 itself, where every partition is).
+  size_t glue = 0;
+  size_t *wantGlue = options.optLevel > 0 ? &glue : nullptr;
   if (splitFirst)
-    parts = partitionModule(*m, threads, options.jobs != 0, wantLoopFree);
+    parts = partitionModule(*m, threads, options.jobs != 0, wantGlue);
   if (parts.empty()) {
     if (options.optLevel > 0) {
       timer = timed("LLVM optimization");
@@ -610,7 +601,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
         return error(message);
     }
     if (options.link && !splitFirst)
-      parts = partitionModule(*m, threads, options.jobs != 0, wantLoopFree);
+      parts = partitionModule(*m, threads, options.jobs != 0, wantGlue);
   }
 
   if (options.emitLLVM) {
@@ -635,18 +626,18 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
       llvm::raw_svector_ostream os(objects[0]);
       messages[0] = emitObject(*m, *tm, os);
     } else {
-      // One thread per partition, at most --jobs of them (the loop-free
+      // One thread per partition, at most --jobs of them (the glue
       // partition is one more than the threads).
       unsigned poolSize = std::min<size_t>(parts.size(), threads);
       std::string name =
           (Twine(splitFirst ? "LLVM optimization and code generation"
                             : "LLVM code generation") +
            " (" + Twine(poolSize) + " threads" +
-           (loopFree ? ", " + Twine(loopFree->functions) +
-                           (loopFree->functions == 1 ? " loop-free function"
-                                                     : " loop-free functions") +
-                           " at -O0"
-                     : Twine()) +
+           (glue ? ", " + Twine(glue) +
+                       (glue == 1 ? " loop-free function"
+                                  : " loop-free functions") +
+                       " at -O0"
+                 : Twine()) +
            ")")
               .str();
       timer = timed(name);
@@ -664,7 +655,7 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
             return;
           }
           MachineSpec partSpec = spec;
-          if (loopFree && i == loopFree->index)
+          if (glue && i + 1 == parts.size())
             partSpec.level = llvm::CodeGenOptLevel::None;
           std::unique_ptr<llvm::TargetMachine> own = partSpec.create();
           if (splitFirst && options.optLevel > 0)

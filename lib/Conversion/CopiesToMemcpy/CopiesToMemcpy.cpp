@@ -9,6 +9,8 @@
 
 #include "nl/Conversion/Passes.h"
 
+#include "../RuntimeCalls.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -54,27 +56,28 @@ unsigned contiguousDims(MemRefType type) {
   return dims;
 }
 
-/// A buffer's aligned pointer (as an index) and its strided metadata,
-/// read once before the loops.
+/// A buffer as integers (RuntimeCalls.h: its aligned pointer, element
+/// offset and strides), read once before the loops.
 struct Buffer {
-  Value base;
-  memref::ExtractStridedMetadataOp meta;
+  SmallVector<Value> parts;
 
-  Buffer(OpBuilder &b, Location loc, Value memref)
-      : base(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref)),
-        meta(memref::ExtractStridedMetadataOp::create(b, loc, memref)) {}
+  Buffer(OpBuilder &b, Location loc, Value memref) {
+    nl::appendBuffer(b, loc, memref, parts, /*strides=*/true);
+  }
 
   /// The pointer to the element at `outer` (indices of the leading
   /// dimensions, zero in the others), of `bytes` bytes each.
-  Value pointer(OpBuilder &b, Location loc, ValueRange outer, int64_t bytes) {
-    Value element = meta.getOffset();
-    for (auto [i, index] : llvm::enumerate(outer)) {
-      Value step = arith::MulIOp::create(b, loc, index, meta.getStrides()[i]);
+  Value pointer(OpBuilder &b, Location loc, ValueRange outer,
+                int64_t bytes) const {
+    Value element = parts[1];
+    for (auto [stride, index] :
+         llvm::zip(ArrayRef(parts).drop_front(2), outer)) {
+      Value step = arith::MulIOp::create(b, loc, index, stride);
       element = arith::AddIOp::create(b, loc, element, step);
     }
     Value size = arith::ConstantIndexOp::create(b, loc, bytes);
     Value offset = arith::MulIOp::create(b, loc, element, size);
-    Value address = arith::AddIOp::create(b, loc, base, offset);
+    Value address = arith::AddIOp::create(b, loc, parts[0], offset);
     Value address64 =
         arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
     return LLVM::IntToPtrOp::create(
@@ -84,20 +87,20 @@ struct Buffer {
 
 /// Rewrites `op` (a copy of `source`, or a zero fill when `source` is
 /// null, of `target`) as calls over its contiguous blocks, or leaves it
-/// when the block is smaller than `minBytes`. Returns whether it did.
-bool rewrite(Operation *op, Value source, Value target, int64_t minBytes) {
+/// when the block is smaller than `minBytes`.
+void rewrite(Operation *op, Value source, Value target, int64_t minBytes) {
   auto targetType = dyn_cast<MemRefType>(target.getType());
   if (!targetType)
-    return false;
+    return;
   int64_t bytes = elementBytes(targetType.getElementType());
   if (bytes == 0)
-    return false;
+    return;
   unsigned dims = contiguousDims(targetType);
   if (source) {
     auto sourceType = dyn_cast<MemRefType>(source.getType());
     if (!sourceType ||
         sourceType.getElementType() != targetType.getElementType())
-      return false;
+      return;
     dims = std::min(dims, contiguousDims(sourceType));
   }
   int64_t rank = targetType.getRank();
@@ -107,7 +110,7 @@ bool rewrite(Operation *op, Value source, Value target, int64_t minBytes) {
     if (!targetType.isDynamicDim(i))
       blockBytes *= targetType.getDimSize(i);
   if (dims == 0 || blockBytes < minBytes)
-    return false;
+    return;
 
   OpBuilder b(op);
   Location loc = op->getLoc();
@@ -148,7 +151,6 @@ bool rewrite(Operation *op, Value source, Value target, int64_t minBytes) {
                            /*isVolatile=*/false);
   }
   op->erase();
-  return true;
 }
 
 /// Whether `value` is a constant whose bytes are all zero (+0.0 or 0).

@@ -66,11 +66,13 @@ struct SplitFunctionsPass
   }
 
   /// The function's top-level ops, in order, with their sizes (ops in
-  /// their walk) and the position of the last top-level op that uses one
-  /// of their results (ops.size() for the terminator).
+  /// their walk), whether they hold a stack allocation (in their walk) and
+  /// the position of the last top-level op that uses one of their results
+  /// (ops.size() for the terminator).
   struct Body {
     SmallVector<Operation *> ops;
     SmallVector<uint64_t> weight;
+    llvm::BitVector stack;
     SmallVector<unsigned> lastUse;
     DenseMap<Operation *, unsigned> position;
   };
@@ -81,8 +83,13 @@ struct SplitFunctionsPass
       b.position[&op] = b.ops.size();
       b.ops.push_back(&op);
       uint64_t w = 0;
-      op.walk([&](Operation *) { ++w; });
+      bool stack = false;
+      op.walk([&](Operation *inner) {
+        ++w;
+        stack = stack || allocatesOnStack(inner);
+      });
       b.weight.push_back(w);
+      b.stack.push_back(stack);
     }
     unsigned n = b.ops.size();
     for (unsigned i = 0; i < n; ++i) {
@@ -111,14 +118,7 @@ struct SplitFunctionsPass
     bool clean = true;
     // With a stack allocation anywhere in the run, a buffer it returns
     // might be a view of it: such a run hands on no buffer.
-    bool stack = false;
-    for (unsigned k = begin; k < end && !stack; ++k)
-      stack = b.ops[k]
-                  ->walk([](Operation *op) {
-                    return allocatesOnStack(op) ? WalkResult::interrupt()
-                                                : WalkResult::advance();
-                  })
-                  .wasInterrupted();
+    bool stack = b.stack.find_first_in(begin, end) != -1;
     for (unsigned k = end; k-- > begin;) {
       Operation *op = b.ops[k];
       bool needs = b.lastUse[k] >= end ||

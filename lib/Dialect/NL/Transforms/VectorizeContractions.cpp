@@ -185,7 +185,6 @@ struct VectorizeContractionsPass
     OpBuilder b(ctx); // the kernels go first, in order
     b.setInsertionPointToStart(module.getBody());
     llvm::DenseMap<FunctionType, func::FuncOp> kernels;
-    SmallVector<func::FuncOp> order; // in the order of their first product
     for (linalg::MatmulOp product : products) {
       Value lhs = product.getInputs()[0], rhs = product.getInputs()[1];
       Value init = product.getOutputs()[0];
@@ -198,7 +197,6 @@ struct VectorizeContractionsPass
             func::FuncOp::create(b, product.getLoc(), "nl.matmul_kernel", type);
         kernel.setPrivate();
         symbols.insert(kernel); // nl.matmul_kernel_N when taken
-        order.push_back(kernel);
         Block *entry = kernel.addEntryBlock();
         OpBuilder body = OpBuilder::atBlockBegin(entry);
         auto matmul = linalg::MatmulOp::create(
@@ -214,7 +212,7 @@ struct VectorizeContractionsPass
       product->replaceAllUsesWith(call.getResults());
       product->erase();
     }
-    return order.size();
+    return kernels.size();
   }
 };
 

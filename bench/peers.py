@@ -57,10 +57,16 @@ thread and at --threads (threadpoolctl when installed, else a child process
 with OPENBLAS_NUM_THREADS/OMP_NUM_THREADS), measured in each repeat (the
 median is shown), and the FLOPs of one training step (forward and backward)
 of the PyTorch GPT counted by torch.utils.flop_counter.FlopCounterMode
-(matrix products and attention; the causal attention counted whole, as nlc
-computes it: the masked scores too), which gives the GFLOP/s of the nlc and
-PyTorch Transformers (the same architecture, so the same FLOPs per token)
-and their fraction of sgemm at --threads.
+(matrix products and attention; the causal attention counted whole), which
+gives the PyTorch GPT's GFLOP/s and its fraction of sgemm at --threads.
+nlc's GFLOP/s come from its own count of each compiled step (`nlc
+--emit=flops`, the nl-count-flops pass: products and attention by the same
+convention, elementwise ops left out, as FlopCounterMode leaves them out),
+for every model; the header prints it beside FlopCounterMode's count of the
+GPT, which it should match (the same architecture). The peers' GFLOP/s of
+Titans and Hope are not given: their algorithms differ from nlc's (a
+titans-pytorch chunk's gradients are taken at the weights before the
+sequence), so their FLOPs per token are not nlc's.
 
 On a GPU (--device cuda, the transformer rows only): nlc's `--target=cuda`
 build against the same PyTorch GPT on the GPU (eager and torch.compile),
@@ -232,6 +238,23 @@ def nlc_build(model, context, batch):
     if r.returncode:
         sys.exit(f"nlc failed on {model}:\n{r.stderr[-3000:]}")
     return exe, cmd, time.time() - t0
+
+
+def nlc_step_flops(cmd):
+    """FLOPs of one nlc training step, as `nlc --emit=flops` counts them
+    (nl-count-flops): the products and attention of @train_step, the
+    convention of FlopCounterMode (its elementwise ops are left out, as
+    FlopCounterMode leaves them out); None where the count fails or is a
+    lower bound. `cmd` is the build command (its -o is dropped)."""
+    i = cmd.index("-o")
+    r = subprocess.run(cmd[:i] + cmd[i + 2:] + ["--emit=flops"], capture_output=True, text=True,
+                       cwd=root)
+    for line in r.stdout.splitlines():
+        if line.startswith("@train_step ") and "lower bound" not in line:
+            f = dict(kv.split("=") for kv in line.split()[1:5])
+            return int(f["contractions"]) + int(f["attention"])
+    log(f"nlc --emit=flops gave no count of @train_step: {r.stderr[-500:]}")
+    return None
 
 
 def nlc_train_cmd(exe, run_dir, warmup, steps):
@@ -502,7 +525,7 @@ for model in models:
                  lambda exe=exe, c=context, b=batch, w=warm, s=steps, t=model:
                  nlc_tokens_per_s(exe, c, b, w, s, t))
         base = dict(model=model, config=describe(context, batch), context=context, batch=batch,
-                    nlc=nj, flops=None)
+                    nlc=nj, flops=None, nlc_flops=nlc_step_flops(cmd))
         if model == "transformer":
             try:
                 base["flops"] = gpt_step_flops(context, batch)
@@ -585,10 +608,12 @@ def tps(name):
     return statistics.median(jobs[name][1]) if name and jobs[name][1] else None
 
 
-def flops_text(row, value):
-    if value is None or not row["flops"]:
+def flops_text(row, value, key="flops"):
+    """GFLOP/s of `value` tokens/s at the row's FLOPs per step (`key`: the
+    peer's, counted by FlopCounterMode, or nlc's own count)."""
+    if value is None or not row.get(key):
         return "-"
-    g = row["flops"] * value / (row["batch"] * row["context"]) / 1e9
+    g = row[key] * value / (row["batch"] * row["context"]) / 1e9
     return f"{g:.1f} ({100 * g / peak[a.threads]:.1f} %)" if peak else f"{g:.1f}"
 
 
@@ -605,7 +630,7 @@ for row in rows:
         pt = failed.get(row["peer_job"], row.get("note", "-"))
     ratio = f"{n / p:.2f}x" if n and p else "-"
     table.append(f"| {row['model']} | {row['config']} | {nt} | {row['peer']} | {pt} | {ratio} "
-                 f"| {flops_text(row, n)} | {flops_text(row, p)} |")
+                 f"| {flops_text(row, n, 'nlc_flops')} | {flops_text(row, p)} |")
     r = row.get("runner")
     if r is not None and "torch.compile" in row["peer"] and r.first_step_s is not None:
         extra.append(f"torch.compile at context {row['context']}, batch {row['batch']}: "
@@ -630,6 +655,19 @@ for context, batch, f in flops:
     header.append(f"FLOPs of one GPT training step (forward + backward, FlopCounterMode) at context "
                   f"{context}, batch {batch}: {f / 1e9:.3g} GFLOP ({f / (context * batch) / 1e6:.3g} "
                   "MFLOP/token).")
+counted = {}
+for row in rows:
+    if row.get("nlc_flops"):
+        counted[(row["model"], row["context"], row["batch"])] = row
+for (model, context, batch), row in sorted(counted.items()):
+    f = row["nlc_flops"]
+    line = (f"FLOPs of one nlc training step of {model} at context {context}, batch {batch} "
+            f"(`nlc --emit=flops`: products and attention): {f / 1e9:.4g} GFLOP "
+            f"({f / (context * batch) / 1e6:.3g} MFLOP/token)")
+    if row["flops"]:
+        line += (f"; FlopCounterMode on the PyTorch GPT: {row['flops'] / 1e9:.4g} GFLOP "
+                 f"(nlc's count / it: {f / row['flops']:.4f})")
+    header.append(line + ".")
 header += [e + "." for e in extra] + notes
 
 text = "\n".join(header) + "\n\nnlc commands (from the repository root; $TMP a temporary directory):\n\n" + "\n".join(f"- {c}" for c in commands) \

@@ -58,7 +58,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { ast, nl, linalg, llvm, ptx, obj, exe };
+enum class Emit { ast, nl, linalg, flops, llvm, ptx, obj, exe };
 enum class Target { cpu, cuda };
 
 cl::OptionCategory nlcCategory("nlc options");
@@ -81,6 +81,9 @@ cl::opt<Emit> emit(
         clEnumValN(Emit::nl, "nl", "the nl dialect"),
         clEnumValN(Emit::linalg, "linalg",
                    "linalg on tensors: the trained model's entry points"),
+        clEnumValN(Emit::flops, "flops",
+                   "floating-point operations of one call of each entry "
+                   "point (nl-count-flops; docs/nlc.md)"),
         clEnumValN(Emit::llvm, "llvm", "LLVM IR, optimized for the host CPU"),
         clEnumValN(Emit::ptx, "ptx",
                    "PTX of the model's GPU kernels (--target=cuda)"),
@@ -231,6 +234,8 @@ const char *emitName(Emit e) {
     return "nl";
   case Emit::linalg:
     return "linalg";
+  case Emit::flops:
+    return "flops";
   case Emit::llvm:
     return "llvm";
   case Emit::ptx:
@@ -559,11 +564,14 @@ int main(int argc, char **argv) {
                    << "\n";
     return 0;
   }
-  if (stage == Emit::linalg) {
+  if (stage == Emit::linalg || stage == Emit::flops) {
     if (failed(nlc::lowerToLinalg(
             *module, scheduleLevels,
             /*attentionKernels=*/blas && fusedAttention && !cuda, configure)))
       return passFailed();
+    if (stage == Emit::flops)
+      return writeOutput(
+          [&](raw_ostream &os) { nl::printFlopCounts(*module, os); });
     return writeOutput([&](raw_ostream &os) { module->print(os); });
   }
   nl::TargetOptions targetOptions;

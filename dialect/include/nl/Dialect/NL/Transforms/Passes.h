@@ -12,6 +12,12 @@ namespace mlir::nl {
 #define GEN_PASS_DECL
 #include "nl/Dialect/NL/Transforms/Passes.h.inc"
 
+/// Prints the floating-point operations of one call of each public function
+/// of `module` (linalg on tensors or buffers), one line each; what
+/// nl-count-flops prints (its description gives the counting rules).
+/// Warns at the location of what it cannot count.
+void printFlopCounts(ModuleOp module, llvm::raw_ostream &os);
+
 #define GEN_PASS_REGISTRATION
 #include "nl/Dialect/NL/Transforms/Passes.h.inc"
 

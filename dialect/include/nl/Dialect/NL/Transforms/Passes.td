@@ -25,6 +25,53 @@ def NLPrintLevels : Pass<"nl-print-levels", "::mlir::ModuleOp"> {
 }
 
 
+def NLCountFlops : Pass<"nl-count-flops", "::mlir::ModuleOp"> {
+  let summary = "Print the floating-point operations of one call of each public function";
+  let description = [{
+    An analysis pass on linalg (on tensors or buffers) that leaves the IR
+    unchanged and prints, for every public function (a model's entry points:
+    `train_step`, `loss`, `loss_grad`, `logits`, ...), the floating-point
+    operations of one call, in three parts:
+
+    - `contractions`: the multiplies of two operands over the whole
+      iteration space of a linalg op with a reduction dimension, and the
+      adds that accumulate them: 2 per multiply-add, the convention of
+      `torch.utils.flop_counter` (products and their gradients, the fused
+      memory updates' chunk products);
+    - `attention`: `nl.attention_kernel` and `nl.attention_grad_kernel`
+      (the runtime's fused kernels) as `torch.utils.flop_counter` counts
+      scaled dot-product attention: the whole T x S score matrix, causal or
+      not, 2 B H T S (dk + dv) forward (Q K^T and P V) and
+      2 B H T S (3 dk + 2 dv) backward (the scores recomputed, dQ, dK, dP,
+      dV);
+    - `elementwise`: every other float `arith` or `math` op of a linalg
+      body (not casts, constants or selects), once per point of the loops
+      it depends on: an elementwise producer fused into a product (a
+      normalization in front of a projection) counts at its own size.
+
+    A call counts its callee's operations; a loop (`scf.for`, `scf.forall`,
+    `scf.parallel`) multiplies its body by its trip count; of an `scf.if`,
+    the costlier branch counts. A loop without a static trip count, a linalg
+    op with dynamic sizes or a call of a function without a body is
+    counted once (or not at all) and warned about at its location; the
+    line then says `(lower bound)`.
+
+    One line per public function, to stderr or to the file named by
+    `output`:
+
+    ```
+    @train_step contractions=27112013824 attention=... elementwise=... total=...
+    ```
+
+    `nlc model.nl --emit=flops` prints this for a model's entry points
+    (bench/peers.py divides it by the step time: GFLOP/s).
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "File to print to ('-' for stderr)">,
+  ];
+}
+
 def NLGenerateGradients : Pass<"nl-generate-gradients", "::mlir::ModuleOp"> {
   let summary = "Add a gradient function for every function marked nl.differentiate";
   let description = [{

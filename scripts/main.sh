@@ -9,11 +9,11 @@
 #
 # The default run is a reduced configuration of the example (width 64, 2
 # layers, 4 heads, context 64, batch 8; NL_HOPE_CONFIG overrides it with nlc
-# --set flags) for NL_STEPS steps (default 1400, 717k tokens: about 6
-# minutes of training here on both cores, validation loss 2.34-2.44
-# nats/token depending on the CPU; NL_THREADS sets the threads). The
+# --set flags) for NL_STEPS steps (default 1400, 717k tokens: about 3.5
+# minutes of training here on both cores, validation loss about 2.30
+# nats/token, which depends on the CPU; NL_THREADS sets the threads). The
 # example's own size (width 128, 4 layers, context 256, batch 16) trains at
-# about 185 tokens/s here (docs/results.md, bench/peers.py).
+# about 900 tokens/s here (docs/results.md, bench/peers.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

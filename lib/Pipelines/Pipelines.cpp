@@ -34,6 +34,11 @@ static std::string nlToLinalg(bool rollChunks, bool attentionKernels) {
          "canonicalize";
 }
 
+/// The FLOPs of each entry point, counted on linalg on tensors (what
+/// `nlc --emit=flops` prints), into the manifest: an executable's `info`
+/// and `train` report them.
+static constexpr const char *kCountFlops = "nl-count-flops{to-manifest=1},";
+
 LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
                                                 bool rollChunks,
                                                 bool attentionKernels) {
@@ -75,7 +80,7 @@ mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
   // tiling, BLIS and OpenMP).
   std::string text = nlToLinalg(options.rollChunks,
                                 /*attentionKernels=*/false) +
-                     "," + bufferize(/*resultsToOutParams=*/true);
+                     "," + kCountFlops + bufferize(/*resultsToOutParams=*/true);
   if (failed(parsePassPipeline(text, pm)))
     return failure();
   // Every linalg op and scf.forall a kernel, outlined into one gpu.module;
@@ -114,10 +119,10 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // kernels (in the same library as the BLAS calls; their float64 block
   // products are BLIS calls).
   bool kernels = options.blas && options.fusedAttention;
-  std::string text = nlToLinalg(options.rollChunks, kernels) +
-                     ",nl-vectorize-contractions,func.func(canonicalize)," +
-                     bufferize(options.resultsToOutParams) +
-                     ",func.func(nl-plan-buffers),";
+  std::string text =
+      nlToLinalg(options.rollChunks, kernels) + "," + kCountFlops +
+      "nl-vectorize-contractions,func.func(canonicalize)," +
+      bufferize(options.resultsToOutParams) + ",func.func(nl-plan-buffers),";
   // After the deallocations are placed: a call sees buffers only through
   // their pointers.
   if (kernels)

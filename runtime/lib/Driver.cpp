@@ -511,6 +511,11 @@ int train(Model &model, const TrainOptions &o) {
                      {"heap_mib", heap}};
     if (bytes)
       j["bpb"] = l / kLn2;
+    // Achieved GFLOP/s of the window's training steps (nlc's count of a
+    // step's products and attention).
+    if (m.trainStepFlops > 0 && tps > 0)
+      j["gflop_per_s"] =
+          tps / static_cast<double>(perStep) * m.trainStepFlops / 1e9;
     std::fprintf(metrics, "%s\n", j.dump().c_str());
     std::fflush(metrics);
   };
@@ -1520,6 +1525,14 @@ int info(const Model &model) {
   }
   fmt::print("parameters: {} ({:.2f} MiB); optimizer state: {} ({:.2f} MiB)\n",
              total, total * 4.0 / (1 << 20), state, state * 4.0 / (1 << 20));
+  if (m.trainStepFlops > 0)
+    fmt::print(
+        "training step: {:.4g} GFLOP of products and attention "
+        "({:.4g} MFLOP per {}; nlc --emit=flops)\n",
+        m.trainStepFlops / 1e9,
+        m.trainStepFlops / 1e6 /
+            static_cast<double>(m.rows() ? m.batch : m.batch * m.context),
+        m.rows() ? "row" : "token");
   if (m.target == "cuda")
     fmt::print("target: cuda ({})\n", nlrt_gpu_describe());
   else

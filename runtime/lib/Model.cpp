@@ -100,6 +100,12 @@ Manifest Manifest::parse(const char *text) {
       throw Error("the model's manifest has input '" + m.input +
                   "' (this runtime reads tokens or rows)");
     }
+    if (j.contains("flops") && j["flops"].contains("train_step")) {
+      const nlohmann::json &f = j["flops"]["train_step"];
+      if (!f.value("lower_bound", true))
+        m.trainStepFlops = f.at("contractions").get<double>() +
+                           f.at("attention").get<double>();
+    }
     for (auto &l : j.at("levels")) {
       LevelSpec s;
       s.name = l.at("name").get<std::string>();

@@ -69,6 +69,11 @@ struct Manifest {
     return functions.count("decode") && functions.count("stream_init");
   }
   std::string noStream;
+  /// Floating-point operations of one training step (@train_step's
+  /// products and attention, as `nlc --emit=flops` counts them and as
+  /// torch.utils.flop_counter counts a PyTorch model's); 0 when the
+  /// manifest has no count or only a lower bound.
+  double trainStepFlops = 0;
   std::vector<LevelSpec> levels;
   std::vector<ParamSpec> params;
   std::map<std::string, EntryPoint> functions;

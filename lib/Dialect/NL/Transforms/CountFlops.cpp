@@ -17,6 +17,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/CastInterfaces.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -91,16 +92,18 @@ std::optional<uint64_t> tripCount(ArrayRef<OpFoldResult> lbs,
   return trips;
 }
 
-/// Counts functions, each once.
+/// Counts functions, each once; warns at what it cannot count when `warn`.
 class FlopCounter {
 public:
+  explicit FlopCounter(bool warn) : warn(warn) {}
+
   Flops countFunction(func::FuncOp fn) {
     if (auto it = perFunction.find(fn); it != perFunction.end())
       return it->second;
     Flops f;
     if (!inProgress.insert(fn).second) {
-      fn.emitWarning() << "nl-count-flops: @" << fn.getSymName()
-                       << " calls itself: its operations are not counted";
+      warning(fn) << "nl-count-flops: @" << fn.getSymName()
+                  << " calls itself: its operations are not counted";
       f.lowerBound = true;
       return f;
     }
@@ -111,8 +114,17 @@ public:
   }
 
 private:
+  bool warn;
   DenseMap<Operation *, Flops> perFunction;
   DenseSet<Operation *> inProgress;
+
+  /// A warning at `op`, or a diagnostic that is dropped.
+  InFlightDiagnostic warning(Operation *op) {
+    InFlightDiagnostic d = op->emitWarning();
+    if (!warn)
+      d.abandon();
+    return d;
+  }
 
   Flops countRegion(Region &region) {
     Flops f;
@@ -133,8 +145,8 @@ private:
     Flops f;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (ranges.size() > 64 || llvm::any_of(ranges, ShapedType::isDynamic)) {
-      op->emitWarning() << "nl-count-flops: a dynamic iteration space: "
-                           "not counted";
+      warning(op) << "nl-count-flops: a dynamic iteration space: "
+                     "not counted";
       f.lowerBound = true;
       return f;
     }
@@ -200,8 +212,8 @@ private:
                             t = dimOf(query, 2), dk = dimOf(query, 3),
                             s = dimOf(key, 2), dv = dimOf(value, 3);
     if (!b || !h || !t || !dk || !s || !dv) {
-      op->emitWarning() << "nl-count-flops: attention with dynamic sizes: "
-                           "not counted";
+      warning(op) << "nl-count-flops: attention with dynamic sizes: "
+                     "not counted";
       f.lowerBound = true;
       return f;
     }
@@ -225,8 +237,8 @@ private:
           call, call.getCalleeAttr());
       if (callee && !callee.isExternal())
         return countFunction(callee);
-      call.emitWarning() << "nl-count-flops: @" << call.getCallee()
-                         << " has no body here: not counted";
+      warning(call) << "nl-count-flops: @" << call.getCallee()
+                    << " has no body here: not counted";
       f.lowerBound = true;
       return f;
     }
@@ -252,8 +264,8 @@ private:
       loop = isa<LoopLikeOpInterface>(op);
     uint64_t trips = loopTrips.value_or(1);
     if (loop && !loopTrips) {
-      op.emitWarning() << "nl-count-flops: a loop without a static trip "
-                          "count: its body is counted once";
+      warning(&op) << "nl-count-flops: a loop without a static trip "
+                      "count: its body is counted once";
       f.lowerBound = true;
     }
     for (Region &region : op.getRegions())
@@ -267,6 +279,12 @@ struct CountFlopsPass
   using NLCountFlopsBase::NLCountFlopsBase;
 
   void runOnOperation() override {
+    if (toManifest) {
+      if (failed(recordFlopCounts(getOperation())))
+        signalPassFailure();
+      markAllAnalysesPreserved();
+      return;
+    }
     std::string error;
     std::unique_ptr<llvm::ToolOutputFile> file;
     raw_ostream *os = &llvm::errs();
@@ -288,7 +306,7 @@ struct CountFlopsPass
 } // namespace
 
 void mlir::nl::printFlopCounts(ModuleOp module, raw_ostream &os) {
-  FlopCounter counter;
+  FlopCounter counter(/*warn=*/true);
   for (auto fn : module.getOps<func::FuncOp>()) {
     if (!fn.isPublic() || fn.isExternal())
       continue;
@@ -300,4 +318,36 @@ void mlir::nl::printFlopCounts(ModuleOp module, raw_ostream &os) {
       os << " (lower bound)";
     os << "\n";
   }
+}
+
+LogicalResult mlir::nl::recordFlopCounts(ModuleOp module) {
+  auto attr = module->getAttrOfType<StringAttr>("nl.manifest");
+  if (!attr) // IR written by hand, not a model's entry points
+    return success();
+  llvm::Expected<llvm::json::Value> manifest =
+      llvm::json::parse(attr.getValue());
+  if (!manifest || !manifest->getAsObject()) {
+    if (!manifest)
+      llvm::consumeError(manifest.takeError());
+    return module.emitError()
+           << "nl-count-flops: the module's nl.manifest is not a JSON object";
+  }
+  FlopCounter counter(/*warn=*/false);
+  llvm::json::Object flops;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    if (!fn.isPublic() || fn.isExternal())
+      continue;
+    Flops f = counter.countFunction(fn);
+    flops[fn.getSymName()] = llvm::json::Object{
+        {"contractions", static_cast<int64_t>(f.contractions)},
+        {"attention", static_cast<int64_t>(f.attention)},
+        {"elementwise", static_cast<int64_t>(f.elementwise)},
+        {"lower_bound", f.lowerBound}};
+  }
+  (*manifest->getAsObject())["flops"] = std::move(flops);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << *manifest;
+  module->setAttr("nl.manifest", StringAttr::get(module->getContext(), text));
+  return success();
 }

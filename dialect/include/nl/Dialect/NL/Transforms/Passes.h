@@ -18,6 +18,12 @@ namespace mlir::nl {
 /// Warns at the location of what it cannot count.
 void printFlopCounts(ModuleOp module, llvm::raw_ostream &os);
 
+/// Records the same counts in `module`'s nl.manifest under "flops" (one
+/// object per public function: contractions, attention, elementwise,
+/// lower_bound), without warnings; a module without a manifest is left
+/// alone. Fails on a manifest that is not a JSON object.
+LogicalResult recordFlopCounts(ModuleOp module);
+
 #define GEN_PASS_REGISTRATION
 #include "nl/Dialect/NL/Transforms/Passes.h.inc"
 

@@ -65,10 +65,22 @@ def NLCountFlops : Pass<"nl-count-flops", "::mlir::ModuleOp"> {
 
     `nlc model.nl --emit=flops` prints this for a model's entry points
     (bench/peers.py divides it by the step time: GFLOP/s).
+
+    With `to-manifest`, nothing is printed or warned about: the counts go
+    into the module's `nl.manifest` (the JSON that nl-export-entry-points
+    writes) as `"flops": {"train_step": {"contractions": N, "attention": N,
+    "elementwise": N, "lower_bound": false}, ...}`, from which an
+    executable's `info` and `train` (metrics.jsonl's `gflop_per_s`) report
+    the training step's arithmetic (a module without `nl.manifest` is left
+    alone). The CPU and cuda pipelines run it so right after the nl ->
+    linalg stage.
   }];
   let options = [
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
            "File to print to ('-' for stderr)">,
+    Option<"toManifest", "to-manifest", "bool", /*default=*/"false",
+           "Record the counts in the module's nl.manifest instead of "
+           "printing them">,
   ];
 }
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nl/Target/Codegen.h"
+#include "nl/Dialect/NL/Transforms/Manifest.h"
 
 #include "nl/Dialect/NL/IR/NLDialect.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
@@ -77,20 +78,11 @@ buildEntryPoints(ModuleOp module, const llvm::json::Array &levels,
   passes += "nl-outline-checkpoints,nl-export-entry-points";
   if (failed(runPipeline(module, passes, configure)))
     return failure();
-  auto attr = module->getAttrOfType<StringAttr>("nl.manifest");
-  llvm::Expected<llvm::json::Value> manifest =
-      llvm::json::parse(attr.getValue());
-  if (!manifest)
-    return error("internal: bad manifest: " +
-                 llvm::toString(manifest.takeError()));
   // Levels as declared (memory levels included), and the target.
-  (*manifest->getAsObject())["levels"] = llvm::json::Array(levels);
-  (*manifest->getAsObject())["target"] = target.str();
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << *manifest;
-  module->setAttr("nl.manifest", StringAttr::get(module->getContext(), text));
-  return success();
+  return nl::updateManifest(module, [&](llvm::json::Object &manifest) {
+    manifest["levels"] = llvm::json::Array(levels);
+    manifest["target"] = target.str();
+  });
 }
 
 LogicalResult

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Manifest.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -321,17 +322,8 @@ void mlir::nl::printFlopCounts(ModuleOp module, raw_ostream &os) {
 }
 
 LogicalResult mlir::nl::recordFlopCounts(ModuleOp module) {
-  auto attr = module->getAttrOfType<StringAttr>("nl.manifest");
-  if (!attr) // IR written by hand, not a model's entry points
+  if (!module->hasAttr("nl.manifest")) // IR written by hand
     return success();
-  llvm::Expected<llvm::json::Value> manifest =
-      llvm::json::parse(attr.getValue());
-  if (!manifest || !manifest->getAsObject()) {
-    if (!manifest)
-      llvm::consumeError(manifest.takeError());
-    return module.emitError()
-           << "nl-count-flops: the module's nl.manifest is not a JSON object";
-  }
   FlopCounter counter(/*warn=*/false);
   llvm::json::Object flops;
   for (auto fn : module.getOps<func::FuncOp>()) {
@@ -344,10 +336,7 @@ LogicalResult mlir::nl::recordFlopCounts(ModuleOp module) {
         {"elementwise", static_cast<int64_t>(f.elementwise)},
         {"lower_bound", f.lowerBound}};
   }
-  (*manifest->getAsObject())["flops"] = std::move(flops);
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << *manifest;
-  module->setAttr("nl.manifest", StringAttr::get(module->getContext(), text));
-  return success();
+  return updateManifest(module, [&](llvm::json::Object &manifest) {
+    manifest["flops"] = std::move(flops);
+  });
 }

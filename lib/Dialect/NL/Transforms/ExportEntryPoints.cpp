@@ -358,3 +358,22 @@ llvm::json::Array mlir::nl::describeLevels(Operation *root) {
   });
   return levels;
 }
+
+LogicalResult mlir::nl::updateManifest(
+    Operation *module, llvm::function_ref<void(llvm::json::Object &)> update) {
+  auto attr = module->getAttrOfType<StringAttr>("nl.manifest");
+  llvm::Expected<llvm::json::Value> manifest =
+      attr ? llvm::json::parse(attr.getValue())
+           : llvm::Expected<llvm::json::Value>(nullptr);
+  if (!manifest)
+    llvm::consumeError(manifest.takeError());
+  if (!manifest || !manifest->getAsObject())
+    return module->emitError("the module's nl.manifest is missing or not a "
+                             "JSON object");
+  update(*manifest->getAsObject());
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << *manifest;
+  module->setAttr("nl.manifest", StringAttr::get(module->getContext(), text));
+  return success();
+}

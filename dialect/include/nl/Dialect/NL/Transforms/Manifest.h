@@ -19,6 +19,14 @@ namespace mlir::nl {
 /// driver describes them first.
 llvm::json::Array describeLevels(Operation *root);
 
+/// Rewrites `module`'s nl.manifest (the JSON string attribute that
+/// nl-export-entry-points writes; it must be there) with `update` applied
+/// to its top-level object. Fails, with an error at `module`, where the
+/// attribute is not a JSON object.
+LogicalResult
+updateManifest(Operation *module,
+               llvm::function_ref<void(llvm::json::Object &)> update);
+
 } // namespace mlir::nl
 
 #endif // NL_DIALECT_NL_TRANSFORMS_MANIFEST_H

@@ -17,9 +17,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/CastInterfaces.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace mlir::nl {
@@ -286,20 +284,10 @@ struct CountFlopsPass
       markAllAnalysesPreserved();
       return;
     }
-    std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> file;
-    raw_ostream *os = &llvm::errs();
-    if (output != "-") {
-      file = openOutputFile(output, &error);
-      if (!file) {
-        getOperation().emitError() << "nl-count-flops: " << error;
-        return signalPassFailure();
-      }
-      os = &file->os();
-    }
-    printFlopCounts(getOperation(), *os);
-    if (file)
-      file->keep();
+    if (failed(printToPassOutput(
+            getOperation(), getArgument(), output,
+            [&](raw_ostream &os) { printFlopCounts(getOperation(), os); })))
+      return signalPassFailure();
     markAllAnalysesPreserved();
   }
 };

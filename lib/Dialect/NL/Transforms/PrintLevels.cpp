@@ -79,29 +79,37 @@ struct PrintLevelsPass
   using NLPrintLevelsBase::NLPrintLevelsBase;
 
   void runOnOperation() override {
-    std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> file;
-    raw_ostream *os = &llvm::errs();
-    if (output != "-") {
-      file = openOutputFile(output, &error);
-      if (!file) {
-        getOperation().emitError() << "nl-print-levels: " << error;
-        return signalPassFailure();
-      }
-      os = &file->os();
-    }
-    getOperation().walk([&](ModelOp model) {
-      *os << "model @" << model.getSymName() << "\n";
-      uint64_t params = 0;
-      model.walk([&](ParamOp p) { params += stateSize(p.getType()); });
-      for (auto level : model.getBody().front().getOps<LevelOp>())
-        printLevel(level, *os, 2);
-      *os << "  total parameters: " << params << "\n";
-    });
-    if (file)
-      file->keep();
+    auto print = [&](raw_ostream &os) {
+      getOperation().walk([&](ModelOp model) {
+        os << "model @" << model.getSymName() << "\n";
+        uint64_t params = 0;
+        model.walk([&](ParamOp p) { params += stateSize(p.getType()); });
+        for (auto level : model.getBody().front().getOps<LevelOp>())
+          printLevel(level, os, 2);
+        os << "  total parameters: " << params << "\n";
+      });
+    };
+    if (failed(printToPassOutput(getOperation(), getArgument(), output, print)))
+      return signalPassFailure();
     markAllAnalysesPreserved();
   }
 };
 
 } // namespace
+
+LogicalResult
+mlir::nl::printToPassOutput(Operation *op, StringRef passArgument,
+                            StringRef output,
+                            llvm::function_ref<void(raw_ostream &)> print) {
+  if (output == "-") {
+    print(llvm::errs());
+    return success();
+  }
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(output, &error);
+  if (!file)
+    return op->emitError() << passArgument << ": " << error;
+  print(file->os());
+  file->keep();
+  return success();
+}

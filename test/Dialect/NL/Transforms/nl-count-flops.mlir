@@ -1,6 +1,8 @@
 // RUN: nl-opt %s --nl-count-flops -verify-diagnostics -o /dev/null 2>&1 | FileCheck %s
 // RUN: nl-opt %s --nl-count-flops=output=%t.txt -verify-diagnostics -o /dev/null
 // RUN: FileCheck %s --input-file=%t.txt
+// RUN: not nl-opt %s --nl-count-flops="output=%t.nodir/x/flops" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADPATH
+// BADPATH: error: nl-count-flops: {{.*}}
 
 // Each count below is derived by hand from the shapes. Public functions
 // only, in order; private ones are counted where they are called.

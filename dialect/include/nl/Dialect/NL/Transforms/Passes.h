@@ -24,6 +24,15 @@ void printFlopCounts(ModuleOp module, llvm::raw_ostream &os);
 /// alone. Fails on a manifest that is not a JSON object.
 LogicalResult recordFlopCounts(ModuleOp module);
 
+/// Runs `print` on the stream a printing pass's `output` option names:
+/// stderr for "-", else the file, created or replaced (kept only when
+/// `print` has run). A file that cannot be opened is an error at `op`,
+/// prefixed with `passArgument`; the caller then signals pass failure.
+LogicalResult
+printToPassOutput(Operation *op, llvm::StringRef passArgument,
+                  llvm::StringRef output,
+                  llvm::function_ref<void(llvm::raw_ostream &)> print);
+
 #define GEN_PASS_REGISTRATION
 #include "nl/Dialect/NL/Transforms/Passes.h.inc"
 

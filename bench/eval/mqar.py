@@ -178,10 +178,16 @@ def report(a, results, commands):
     lengths = sorted({r["context"] for r in results})
     models = list(dict.fromkeys(r["model"] for r in results))
 
+    # One colour per model, one marker per budget (steps, lr), the same in
+    # every panel; one legend for the figure, beside the panels.
+    budgets = sorted({(c[3], c[4]) for c in configs})
+    markers = dict(zip(budgets, "os^DvP*Xhp" * 4))
+    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
     fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 3.4), squeeze=False)
+    legend = {}
     for ax, length in zip(axes[0], lengths):
         for model in models:
-            for steps, lr in sorted({(c[3], c[4]) for c in configs}):
+            for steps, lr in budgets:
                 pts = []
                 for c in configs:
                     if c[0] == model and c[2] == length and c[3] == steps and c[4] == lr:
@@ -190,19 +196,22 @@ def report(a, results, commands):
                             pts.append((rs[0]["state_floats"] or 0, mean_sd([r["accuracy"] for r in rs])))
                 if pts:
                     pts.sort()
-                    ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts], yerr=[p[1][1] for p in pts],
-                                marker="o", capsize=3,
-                                label=f"{model}, {steps} steps" + (f", lr {lr:g}" if several_lrs else ""))
+                    line = ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts],
+                                       yerr=[p[1][1] for p in pts], marker=markers[(steps, lr)],
+                                       color=colours[model], capsize=3)
+                    label = f"{model}, {steps} steps" + (f", lr {lr:g}" if several_lrs else "")
+                    legend.setdefault(label, line)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(f"MQAR, sequence length {length}", fontsize=9)
         ax.set_xlabel("state carried per sequence (floats)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     axes[0][0].set_ylabel("answer accuracy")
     fig.tight_layout()
-    fig.savefig(base + ".png", dpi=90)
+    fig.legend(list(legend.values()), list(legend.keys()), fontsize=7, loc="center left",
+               bbox_to_anchor=(1.0, 0.5))
+    fig.savefig(base + ".png", dpi=90, bbox_inches="tight")
 
     rows = []
     for (mo, w, L, steps, lr) in configs:

@@ -38,6 +38,7 @@ Usage: .venv/bin/python bench/eval/mqar.py [--models deltanet titans ...]
        .venv/bin/python bench/eval/mqar.py --self-check
 """
 import argparse
+import itertools
 import json
 import os
 import random
@@ -181,7 +182,7 @@ def report(a, results, commands):
     # One colour per model, one marker per budget (steps, lr), the same in
     # every panel; one legend for the figure, beside the panels.
     budgets = sorted({(c[3], c[4]) for c in configs})
-    markers = dict(zip(budgets, "os^DvP*Xhp" * 4))
+    markers = dict(zip(budgets, itertools.cycle("os^DvP*Xhp")))
     colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
     fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 3.4), squeeze=False)
     legend = {}

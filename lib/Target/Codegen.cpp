@@ -8,9 +8,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "nl/Target/Codegen.h"
-#include "nl/Dialect/NL/Transforms/Manifest.h"
 
 #include "nl/Dialect/NL/IR/NLDialect.h"
+#include "nl/Dialect/NL/Transforms/Manifest.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 #include "nl/Pipelines/Pipelines.h"
 

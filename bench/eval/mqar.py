@@ -6,13 +6,27 @@ many keys at once? The standard small-scale test of a recurrent memory
 carries from token to token.
 
 A sequence of context + 1 tokens holds `pairs` key-value pairs, then
-`queries` of those keys again, each followed by its value, then padding:
+`queries` of those keys again, each followed by its value. Two layouts
+(--layout):
 
-    k1 v1 k2 v2 ... kN vN  q1 a1 q2 a2 ... qQ aQ  0 0 ... 0
+    packed:  k1 v1 k2 v2 ... kN vN  q1 a1 q2 a2 ... qQ aQ  0 0 ... 0
+    spread:  k1 v1 k2 v2 ... kN vN  n n q1 a1 n n n n q2 a2 n ... n
+
+`packed` puts the queries right after the pairs and pads the rest (pad
+token 0): a longer sequence adds padding, not distance. `spread` is
+Zoology's layout (Arora et al. 2023, "Zoology", MQAR's generator): the
+rest of the sequence is cut into two-token slots, each query takes a
+slot drawn without replacement with probability proportional to
+slot^(ALPHA - 1) (ALPHA = 0.01, Zoology's power law: most queries near
+the pairs, a heavy tail far from them; slots counted from 1), in the
+order of their slots, and every other token is noise. Zoology draws its
+noise from the whole vocabulary; here noise tokens are drawn from
+[1 + KEYS + VALUES, 256), so that noise never reads as a key or a value
+(a noise "key" followed by a random token would write a false pair into
+a memory).
 
 Keys are distinct tokens of [1, 1 + KEYS), values tokens of
-[1 + KEYS, 1 + KEYS + VALUES), so that a value never reads as a key; the
-pad token is 0. Only the answers a_i count in the loss: the data file
+[1 + KEYS, 1 + KEYS + VALUES), so that a value never reads as a key. Only the answers a_i count in the loss: the data file
 holds a loss mask (docs/language.md, "Loss masks"), 1 at each answer's
 target position. Accuracy: the greedy next-token prediction at those
 positions (`eval` on a file with a loss mask prints it), over the
@@ -54,13 +68,17 @@ from nl_examples import (add_eval_args, command_lines, eval_main, example_path, 
 KEYS = 64
 VALUES = 64
 PAD = 0
+NOISE = range(1 + KEYS + VALUES, 256)  # the spread layout's filler tokens
+ALPHA = 0.01  # Zoology's power law of the spread layout's query slots
+LAYOUTS = ("packed", "spread")
 
 
-def sequence(rng, length, pairs, queries):
+def sequence(rng, length, pairs, queries, layout="packed"):
     """(tokens [length + 1], mask [length]) of one MQAR sequence: `pairs`
-    distinct keys with random values, then `queries` of those keys (distinct,
-    in random order) each followed by its value, then PAD. mask[t] = 1 when
-    token t + 1 is an answer. Raises ValueError when they do not fit."""
+    distinct keys with random values, then `queries` of those keys
+    (distinct, in random order) each followed by its value, in the layout
+    of the module docstring. mask[t] = 1 when token t + 1 is an answer.
+    Raises ValueError when they do not fit or the layout is unknown."""
     if not 1 <= pairs <= KEYS:
         raise ValueError(f"pairs must be in [1, {KEYS}], got {pairs}")
     if not 1 <= queries <= pairs:
@@ -68,24 +86,39 @@ def sequence(rng, length, pairs, queries):
     if 2 * (pairs + queries) > length + 1:
         raise ValueError(f"{pairs} pairs and {queries} queries need {2 * (pairs + queries)} tokens; "
                          f"a sequence of context {length} holds {length + 1}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     keys = rng.sample(range(1, 1 + KEYS), pairs)
     values = [rng.randrange(1 + KEYS, 1 + KEYS + VALUES) for _ in keys]
     tokens = []
     for k, v in zip(keys, values):
         tokens += [k, v]
     mask = [0] * length
-    for i in rng.sample(range(pairs), queries):
-        tokens.append(keys[i])
-        mask[len(tokens) - 1] = 1  # the target of this position is the answer
-        tokens.append(values[i])
-    tokens += [PAD] * (length + 1 - len(tokens))
+    asked = rng.sample(range(pairs), queries)
+    if layout == "packed":
+        for i in asked:
+            tokens.append(keys[i])
+            mask[len(tokens) - 1] = 1  # the target of this position is the answer
+            tokens.append(values[i])
+        tokens += [PAD] * (length + 1 - len(tokens))
+        return tokens, mask
+    # Spread: weighted sampling without replacement (Efraimidis and
+    # Spirakis: the `queries` largest u^(1 / w), u uniform in (0, 1)).
+    slots = (length + 1 - 2 * pairs) // 2
+    draw = sorted(range(slots), key=lambda s: -(1.0 - rng.random()) ** (1.0 / (s + 1) ** (ALPHA - 1)))
+    start = len(tokens)
+    tokens += [rng.choice(NOISE) for _ in range(length + 1 - start)]
+    for slot, i in zip(sorted(draw[:queries]), asked):
+        at = start + 2 * slot
+        tokens[at], tokens[at + 1] = keys[i], values[i]
+        mask[at] = 1
     return tokens, mask
 
 
-def write_data(path, rng, count, length, pairs, queries):
+def write_data(path, rng, count, length, pairs, queries, layout):
     """A data file of `count` sequences (safetensors: I32 tokens
     [count, length + 1], I32 mask [count, length])."""
-    write_masked(path, [sequence(rng, length, pairs, queries) for _ in range(count)])
+    write_masked(path, [sequence(rng, length, pairs, queries, layout) for _ in range(count)])
 
 
 def self_check():
@@ -104,14 +137,48 @@ def self_check():
               and all(x == PAD for x in tokens[2 * (pairs + queries):]))
         if not ok:
             failures.append(f"context {length}, {pairs} pairs, {queries} queries: {tokens} {mask}")
+    # Spread: the same pairs and answers, the queries in slots after the
+    # pairs in slot order, every other token noise; over many sequences the
+    # slots follow the power law: the first slot is taken in most sequences
+    # (uniform slots: 16 / 496 of them), and fewer queries land in the last
+    # half of the slots than in the first (uniform: as many), but some do.
+    first = early = late = 0
+    for length, pairs, queries in ((64, 8, 8), (255, 32, 32), (1024, 16, 16), (16, 1, 1), (19, 4, 4)):
+        for _ in range(50):
+            tokens, mask = sequence(rng, length, pairs, queries, "spread")
+            kv = dict(zip(tokens[0:2 * pairs:2], tokens[1:2 * pairs:2]))
+            answers = [t for t in range(length) if mask[t]]
+            query_tokens = {t for a in answers for t in (a, a + 1)}
+            ok = (len(tokens) == length + 1 and len(mask) == length and len(kv) == pairs
+                  and len(answers) == queries and len({tokens[t] for t in answers}) == queries
+                  and all(tokens[t] in kv and kv[tokens[t]] == tokens[t + 1] for t in answers)
+                  and all(t >= 2 * pairs and (t - 2 * pairs) % 2 == 0 for t in answers)
+                  and all(tokens[t] in NOISE for t in range(2 * pairs, length + 1) if t not in query_tokens))
+            if not ok:
+                failures.append(f"spread, context {length}, {pairs} pairs, {queries} queries: {tokens} {mask}")
+                break
+            if length == 1024:
+                first += mask[2 * pairs]
+                half = 2 * pairs + (length - 2 * pairs) // 2
+                early += sum(1 for t in answers if t < half)
+                late += sum(1 for t in answers if t >= half)
+    if not (first > 25 and 0 < late < early):
+        failures.append(f"spread slots at context 1024, 50 sequences: first slot {first} times, "
+                        f"{early} answers in the first half, {late} in the last")
     for bad in ((16, 8, 8), (64, 0, 1), (64, 4, 5), (512, KEYS + 1, 1)):
-        try:
-            sequence(rng, *bad)
-            failures.append(f"{bad} was not refused")
-        except ValueError:
-            pass
+        for layout in LAYOUTS:
+            try:
+                sequence(rng, *bad, layout)
+                failures.append(f"{bad} ({layout}) was not refused")
+            except ValueError:
+                pass
+    try:
+        sequence(rng, 64, 8, 8, "zoology")
+        failures.append("an unknown layout was not refused")
+    except ValueError:
+        pass
     a, b = random.Random(5), random.Random(5)
-    if sequence(a, 64, 8, 8) != sequence(b, 64, 8, 8):
+    if sequence(a, 64, 8, 8) != sequence(b, 64, 8, 8) or sequence(a, 64, 8, 8, "spread") != sequence(b, 64, 8, 8, "spread"):
         failures.append("the generator does not follow its seed")
     finish_self_check("mqar", failures)
 
@@ -119,10 +186,14 @@ def self_check():
 def evaluate(a, nlc, work):
     results = []
     for length in a.lengths:
-        pairs = a.pairs or length // 8
+        pairs = a.pairs or min(length // 8, KEYS)
         queries = a.queries or pairs
-        data = os.path.join(work, f"mqar-{length}-{pairs}-{queries}.safetensors")
-        write_data(data, random.Random(1000 + length), a.sequences, length, pairs, queries)
+        suffix = "" if a.layout == "packed" else f"-{a.layout}"
+        data = os.path.join(work, f"mqar-{length}-{pairs}-{queries}{suffix}.safetensors")
+        try:
+            write_data(data, random.Random(1000 + length), a.sequences, length, pairs, queries, a.layout)
+        except ValueError as e:
+            sys.exit(f"mqar.py: sequence length {length}: {e}")
         val_seqs = a.sequences - a.sequences * 9 // 10
         for model in a.models:
             name = os.path.splitext(os.path.basename(model))[0]
@@ -149,7 +220,7 @@ def evaluate(a, nlc, work):
                                        capture_output=True, text=True)
                     trained = time.time() - t0
                     record = {"model": name, "width": width, "context": length, "pairs": pairs,
-                           "queries": queries, "seed": seed, "steps": a.steps, "lr": a.lr,
+                           "queries": queries, "layout": a.layout, "seed": seed, "steps": a.steps, "lr": a.lr,
                            "state_floats": state, "train_s": round(trained, 1)}
                     if r.returncode != 0:
                         # A run that diverges is a result, not the end of the evaluation.
@@ -171,27 +242,31 @@ def evaluate(a, nlc, work):
 def report(a, results, commands):
     import matplotlib.ticker
     plt, base = start_report(a.out, "mqar", "runs", results, commands)
-    # Runs of one model, width, length, step count and learning rate are
-    # one row (mean and sd over their seeds).
-    key = ("model", "width", "context", "steps", "lr")
+    # Runs of one model, width, length, layout, step count and learning
+    # rate are one row (mean and sd over their seeds). Runs saved before
+    # --layout existed are packed.
+    for r in results:
+        r.setdefault("layout", "packed")
+    key = ("model", "width", "context", "layout", "steps", "lr")
     configs = list(dict.fromkeys(tuple(r[k] for k in key) for r in results))
-    several_lrs = len({c[4] for c in configs}) > 1
-    lengths = sorted({r["context"] for r in results})
+    several_lrs = len({c[5] for c in configs}) > 1
+    panels = sorted({(r["context"], LAYOUTS.index(r["layout"])) for r in results})
     models = list(dict.fromkeys(r["model"] for r in results))
 
     # One colour per model, one marker per budget (steps, lr), the same in
     # every panel; one legend for the figure, beside the panels.
-    budgets = sorted({(c[3], c[4]) for c in configs})
+    budgets = sorted({(c[4], c[5]) for c in configs})
     markers = dict(zip(budgets, itertools.cycle("os^DvP*Xhp")))
     colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
-    fig, axes = plt.subplots(1, len(lengths), figsize=(4.5 * len(lengths), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4), squeeze=False)
     legend = {}
-    for ax, length in zip(axes[0], lengths):
+    for ax, (length, layout) in zip(axes[0], panels):
+        layout = LAYOUTS[layout]
         for model in models:
             for steps, lr in budgets:
                 pts = []
                 for c in configs:
-                    if c[0] == model and c[2] == length and c[3] == steps and c[4] == lr:
+                    if c[0] == model and c[2] == length and c[3] == layout and c[4] == steps and c[5] == lr:
                         rs = [r for r in results if tuple(r[k] for k in key) == c and r["accuracy"] is not None]
                         if rs:
                             pts.append((rs[0]["state_floats"] or 0, mean_sd([r["accuracy"] for r in rs])))
@@ -205,7 +280,8 @@ def report(a, results, commands):
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylim(-0.05, 1.05)
-        ax.set_title(f"MQAR, sequence length {length}", fontsize=9)
+        ax.set_title(f"MQAR, sequence length {length}" + (f", {layout}" if layout != "packed" else ""),
+                     fontsize=9)
         ax.set_xlabel("state carried per sequence (floats)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("answer accuracy")
@@ -215,8 +291,8 @@ def report(a, results, commands):
     fig.savefig(base + ".png", dpi=90, bbox_inches="tight")
 
     rows = []
-    for (mo, w, L, steps, lr) in configs:
-        every = [r for r in results if tuple(r[k] for k in key) == (mo, w, L, steps, lr)]
+    for (mo, w, L, layout, steps, lr) in configs:
+        every = [r for r in results if tuple(r[k] for k in key) == (mo, w, L, layout, steps, lr)]
         rs = [r for r in every if r["accuracy"] is not None]
         failed = len(every) - len(rs)
         cells = "- | -"
@@ -226,7 +302,8 @@ def report(a, results, commands):
             cells = f"{acc:.3f} ± {sd:.3f} | {loss:.3f} ± {lsd:.3f}"
         state = every[0]["state_floats"]
         seeds = f"{len(rs)}" + (f" ({failed} failed)" if failed else "")
-        rows.append(f"| {mo} | {w} | {L} | {steps} | {lr:g} | {every[0]['pairs']} / {every[0]['queries']} | "
+        rows.append(f"| {mo} | {w} | {L} | {steps} | {lr:g} | {every[0]['pairs']} / {every[0]['queries']}"
+                    + (f", {layout}" if layout != "packed" else "") + " | "
                     + (f"{state:,}" if state is not None else "-") + f" | {cells} | {seeds} |")
     steps = sorted({r["steps"] for r in results})
     cmd = command_lines("bench/eval/mqar.py", commands)
@@ -236,8 +313,9 @@ def report(a, results, commands):
 Generated by {cmd} ({os.cpu_count()} cores); do not edit this section by hand
 (`bench/eval/mqar.py --from-json docs/results-mqar.json` rewrites it from the saved runs).
 Each model trained from scratch for {' / '.join(map(str, steps))} steps on MQAR sequences (bench/eval/mqar.py:
-key-value pairs, then queries of those keys each followed by its value; only the answers count in the
-loss, through the data file's loss mask), then evaluated on every validation sequence: the greedy
+key-value pairs, then queries of those keys each followed by its value, right after the pairs and then
+padding, or "spread" (Zoology's layout) over the rest of the sequence between noise tokens; only the
+answers count in the loss, through the data file's loss mask), then evaluated on every validation sequence: the greedy
 prediction of each answer (accuracy), and the loss over the answers (nats). State: the floats the
 stream entry points carry per sequence (memories with their chunk-start copies and momentum; caches).
 Models at the widths shown, with the layers and batch of the command (2 and 16 unless it says
@@ -260,7 +338,11 @@ def main():
     add_eval_args(ap, "runs", "the generator")
     ap.add_argument("--widths", nargs="+", type=int, default=[64, 128])
     ap.add_argument("--lengths", nargs="+", type=int, default=[64, 256], help="sequence lengths (the context)")
-    ap.add_argument("--pairs", type=int, default=0, help="key-value pairs per sequence (default: length / 8)")
+    ap.add_argument("--pairs", type=int, default=0,
+                    help=f"key-value pairs per sequence (default: length / 8, at most {KEYS})")
+    ap.add_argument("--layout", choices=LAYOUTS, default="packed",
+                    help="packed: the queries right after the pairs, then padding; spread: Zoology's "
+                    "layout, the queries in power-law slots over the rest, between noise tokens")
     ap.add_argument("--queries", type=int, default=0, help="queries per sequence (default: every pair)")
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=16)

@@ -43,6 +43,7 @@ Usage: .venv/bin/python bench/eval/niah.py [--models titans deltanet ...]
        .venv/bin/python bench/eval/niah.py --self-check
 """
 import argparse
+import itertools
 import json
 import os
 import random
@@ -265,13 +266,18 @@ def report(a, results, commands):
                 if (r["model"], r["train_steps"], r["lr"]) == (model, steps, lr)}
         return sum(vals.values()) / len(vals)
 
+    # One colour per model, one marker per budget (steps, lr), a dotted line
+    # for memorize off: the same in both panels, past ten curves too.
+    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    budgets = sorted({(steps, lr) for _, steps, lr in runs})
+    markers = dict(zip(budgets, itertools.cycle("os^DvP*Xhp")))
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.4), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
         for model, steps, lr in runs:
             for mem in mems:
                 ys = [acc(model=model, train_steps=steps, lr=lr, haystack=kind, multiple=m, memorize=mem)[0]
                       for m in mults]
-                ax.plot(mults, ys, marker="o", ls="-" if mem == "on" else ":",
+                ax.plot(mults, ys, marker=markers[(steps, lr)], color=colours[model], ls="-" if mem == "on" else ":",
                         label=f"{model}" + (f", {steps} steps, lr {lr:g}" if model in several else "")
                         + ("" if mem == "on" else " (memorize off)"))
         ax.set_xscale("log", base=2)

@@ -26,11 +26,12 @@ noise from the whole vocabulary; here noise tokens are drawn from
 a memory).
 
 Keys are distinct tokens of [1, 1 + KEYS), values tokens of
-[1 + KEYS, 1 + KEYS + VALUES), so that a value never reads as a key. Only the answers a_i count in the loss: the data file
-holds a loss mask (docs/language.md, "Loss masks"), 1 at each answer's
-target position. Accuracy: the greedy next-token prediction at those
-positions (`eval` on a file with a loss mask prints it), over the
-validation sequences (the last 10 %, never trained on).
+[1 + KEYS, 1 + KEYS + VALUES), so that a value never reads as a key.
+Only the answers a_i count in the loss: the data file holds a loss mask
+(docs/language.md, "Loss masks"), 1 at each answer's target position.
+Accuracy: the greedy next-token prediction at those positions (`eval` on
+a file with a loss mask prints it), over the validation sequences (the
+last 10 %, never trained on).
 
 Recipe (each model, width, sequence length and seed): the example's `.nl`
 with `--set d=W --set context=L --set layers=2` (and --set), `train` from

@@ -161,6 +161,16 @@ def start_report(out, name, key, records, commands):
     return plt, base
 
 
+def plot_styles(models, budgets):
+    """(colour per model, marker per budget) for an evaluation's plot: one
+    colour per model and one marker per budget (any hashable, e.g.
+    (steps, lr)), the same in every panel, cycling past ten of each."""
+    import itertools
+    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    markers = dict(zip(budgets, itertools.cycle("os^DvP*Xhp")))
+    return colours, markers
+
+
 def write_masked(path, seqs):
     """A data file of token sequences with a loss mask (docs/language.md,
     "Loss masks"): `seqs` a list of (tokens [T + 1], mask [T]) pairs, all of

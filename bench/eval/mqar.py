@@ -53,7 +53,6 @@ Usage: .venv/bin/python bench/eval/mqar.py [--models deltanet titans ...]
        .venv/bin/python bench/eval/mqar.py --self-check
 """
 import argparse
-import itertools
 import json
 import os
 import random
@@ -64,7 +63,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nl_examples import (add_eval_args, command_lines, eval_main, example_path, finish_self_check,  # noqa: E402
-                         mean_sd, run_or_exit, start_report, write_masked, write_section)
+                         mean_sd, plot_styles, run_or_exit, start_report, write_masked, write_section)
 
 KEYS = 64
 VALUES = 64
@@ -251,18 +250,16 @@ def report(a, results, commands):
     key = ("model", "width", "context", "layout", "steps", "lr")
     configs = list(dict.fromkeys(tuple(r[k] for k in key) for r in results))
     several_lrs = len({c[5] for c in configs}) > 1
-    panels = sorted({(r["context"], LAYOUTS.index(r["layout"])) for r in results})
+    panels = sorted({(r["context"], r["layout"]) for r in results}, key=lambda p: (p[0], LAYOUTS.index(p[1])))
     models = list(dict.fromkeys(r["model"] for r in results))
 
     # One colour per model, one marker per budget (steps, lr), the same in
     # every panel; one legend for the figure, beside the panels.
     budgets = sorted({(c[4], c[5]) for c in configs})
-    markers = dict(zip(budgets, itertools.cycle("os^DvP*Xhp")))
-    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    colours, markers = plot_styles(models, budgets)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4), squeeze=False)
     legend = {}
     for ax, (length, layout) in zip(axes[0], panels):
-        layout = LAYOUTS[layout]
         for model in models:
             for steps, lr in budgets:
                 pts = []

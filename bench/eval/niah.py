@@ -43,7 +43,6 @@ Usage: .venv/bin/python bench/eval/niah.py [--models titans deltanet ...]
        .venv/bin/python bench/eval/niah.py --self-check
 """
 import argparse
-import itertools
 import json
 import os
 import random
@@ -54,7 +53,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nl_examples import (add_eval_args, command_lines, eval_main, example_path, finish_self_check,  # noqa: E402
-                         run_or_exit, start_report, write_masked, write_section)
+                         plot_styles, run_or_exit, start_report, write_masked, write_section)
 
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 NEEDLE = "The pass key is {key}. Remember it. {key} is the pass key. "
@@ -268,9 +267,7 @@ def report(a, results, commands):
 
     # One colour per model, one marker per budget (steps, lr), a dotted line
     # for memorize off: the same in both panels, past ten curves too.
-    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
-    budgets = sorted({(steps, lr) for _, steps, lr in runs})
-    markers = dict(zip(budgets, itertools.cycle("os^DvP*Xhp")))
+    colours, markers = plot_styles(models, sorted({(steps, lr) for _, steps, lr in runs}))
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.4), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
         for model, steps, lr in runs:

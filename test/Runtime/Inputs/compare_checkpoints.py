@@ -5,17 +5,27 @@ with no NaN or Inf. Prints the worst tensor and OK, or each failure and
 exits 1.
 
 --perturb X multiplies B by 1 + X first (to show that the check fails).
+--only PREFIX compares only the tensors whose names start with PREFIX (e.g.
+`grad.` of two `dump` files whose batches differ in length).
 
-Usage: compare_checkpoints.py A.safetensors B.safetensors TOL [--perturb X]
+Usage: compare_checkpoints.py A.safetensors B.safetensors TOL [--perturb X] [--only PREFIX]
 """
-import sys
+import argparse
 
 import numpy as np
 from safetensors.numpy import load_file
 
-a, b = load_file(sys.argv[1]), load_file(sys.argv[2])
-tol = float(sys.argv[3])
-perturb = float(sys.argv[5]) if sys.argv[4:5] == ["--perturb"] else 0.0
+ap = argparse.ArgumentParser()
+ap.add_argument("a")
+ap.add_argument("b")
+ap.add_argument("tol", type=float)
+ap.add_argument("--perturb", type=float, default=0.0)
+ap.add_argument("--only", default="")
+args = ap.parse_args()
+a = {k: v for k, v in load_file(args.a).items() if k.startswith(args.only)}
+b = {k: v for k, v in load_file(args.b).items() if k.startswith(args.only)}
+tol, perturb = args.tol, args.perturb
+assert a, f"no tensor named {args.only}..."
 assert set(a) == set(b), set(a) ^ set(b)
 worst, failed = (-1.0, ""), False
 for name in sorted(a):
@@ -33,5 +43,5 @@ for name in sorted(a):
         failed = True
 print(f"worst: {worst[1]} {worst[0]:.3e}")
 if failed:
-    sys.exit(1)
+    raise SystemExit(1)
 print("OK")

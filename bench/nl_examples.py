@@ -1,4 +1,5 @@
 """Helpers the benchmark scripts share for reading examples/."""
+import itertools
 import os
 import re
 import sys
@@ -165,7 +166,6 @@ def plot_styles(models, budgets):
     """(colour per model, marker per budget) for an evaluation's plot: one
     colour per model and one marker per budget (any hashable, e.g.
     (steps, lr)), the same in every panel, cycling past ten of each."""
-    import itertools
     colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
     markers = dict(zip(budgets, itertools.cycle("os^DvP*Xhp")))
     return colours, markers

@@ -28,7 +28,7 @@ static std::string nlToLinalg(bool rollChunks, bool attentionKernels) {
          "},canonicalize,cse,convert-nl-to-linalg{attention-kernels=" +
          (attentionKernels ? "1" : "0") +
          "},canonicalize,"
-         "linalg-fuse-elementwise-ops,nl-fuse-multi-use-elementwise,"
+         "nl-fuse-elementwise,nl-fuse-multi-use-elementwise,"
          "nl-fold-transposes,"
          "linalg-fold-unit-extent-dims,"
          "canonicalize";

@@ -37,7 +37,7 @@ using namespace mlir;
 
 namespace {
 
-/// The strategy, applied to the products marked `nl.vectorize` (M x N x K,
+/// The strategy, applied to the products marked `{3}` (M x N x K,
 /// divisible by the tile sizes {0} x {1} x {2}):
 ///  1. tile M, N and K: an {0} x {1} block of the result per (i, j), a loop
 ///     over K in steps of {2};
@@ -51,7 +51,7 @@ namespace {
 constexpr const char *kStrategy = R"mlir(
 module attributes {{transform.with_named_sequence} {{
   transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}) {{
-    %mm = transform.structured.match ops{{["linalg.matmul"]} attributes {{nl.vectorize} in %root
+    %mm = transform.structured.match ops{{["linalg.matmul"]} attributes {{{3}} in %root
         : (!transform.any_op) -> !transform.any_op
     transform.foreach %mm : !transform.any_op {{
     ^bb0(%op: !transform.any_op):
@@ -129,47 +129,66 @@ struct VectorizeContractionsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    if (tileM <= 0 || tileN <= 0 || tileK <= 0) {
+    if (tileM <= 0 || tileN <= 0 || tileK <= 0 || tileNNarrow < 0) {
       module.emitError() << "nl-vectorize-contractions: tile sizes must be "
                             "positive, got tile-m="
                          << int64_t(tileM) << " tile-n=" << int64_t(tileN)
-                         << " tile-k=" << int64_t(tileK);
+                         << " tile-k=" << int64_t(tileK)
+                         << " tile-n-narrow=" << int64_t(tileNNarrow);
       return signalPassFailure();
     }
     SmallVector<linalg::GenericOp> generics;
     module.walk([&](linalg::GenericOp g) { generics.push_back(g); });
     IRRewriter rewriter(ctx);
-    SmallVector<linalg::MatmulOp> products;
+    // Each product gets the wide tile where it divides N, the narrow one
+    // (`tile-n-narrow`) where only that divides it.
+    SmallVector<std::pair<linalg::MatmulOp, bool>> products;
+    bool narrowTiles = tileNNarrow > 0 && tileNNarrow < tileN;
     for (linalg::GenericOp g : generics) {
       std::optional<std::array<int64_t, 3>> mnk = matmulShape(g);
-      if (!mnk || (*mnk)[0] % tileM || (*mnk)[1] % tileN || (*mnk)[2] % tileK)
+      if (!mnk || (*mnk)[0] % tileM || (*mnk)[2] % tileK)
+        continue;
+      bool narrow = (*mnk)[1] % tileN != 0;
+      if (narrow && (!narrowTiles || (*mnk)[1] % tileNNarrow))
         continue;
       rewriter.setInsertionPoint(g);
       FailureOr<linalg::LinalgOp> named =
           linalg::specializeGenericOp(rewriter, g);
       if (failed(named))
         continue;
-      if (auto matmul = dyn_cast<linalg::MatmulOp>(named->getOperation()))
-        products.push_back(matmul);
+      if (auto matmul = dyn_cast<linalg::MatmulOp>(named->getOperation())) {
+        products.push_back({matmul, narrow});
+        ++(narrow ? numNarrow : numVectorized);
+      }
     }
-    numVectorized += products.size();
     if (products.empty())
       return;
     numKernels += outlineKernels(module, products);
-    std::string text =
-        llvm::formatv(kStrategy, int64_t(tileM), int64_t(tileN), int64_t(tileK))
-            .str();
-    OwningOpRef<ModuleOp> strategy = parseSourceString<ModuleOp>(text, ctx);
-    if (!strategy) {
-      module.emitError("nl-vectorize-contractions: internal: the transform "
-                       "strategy does not parse");
+    if (failed(applyStrategy(module, tileN, kWide)) ||
+        (narrowTiles && failed(applyStrategy(module, tileNNarrow, kNarrow))))
       return signalPassFailure();
-    }
+  }
+
+  /// The attributes that mark a kernel's product for the wide and the
+  /// narrow tile.
+  static constexpr const char *kWide = "nl.vectorize";
+  static constexpr const char *kNarrow = "nl.vectorize_narrow";
+
+  /// Applies the strategy with tiles tile-m x `n` x tile-k to the kernels'
+  /// products marked `marker`.
+  LogicalResult applyStrategy(ModuleOp module, int64_t n, const char *marker) {
+    std::string text =
+        llvm::formatv(kStrategy, int64_t(tileM), n, int64_t(tileK), marker)
+            .str();
+    OwningOpRef<ModuleOp> strategy =
+        parseSourceString<ModuleOp>(text, module.getContext());
+    if (!strategy)
+      return module.emitError("nl-vectorize-contractions: internal: the "
+                              "transform strategy does not parse");
     auto entry =
         strategy->lookupSymbol<transform::NamedSequenceOp>("__transform_main");
-    if (failed(transform::applyTransformNamedSequence(
-            module, entry, *strategy, transform::TransformOptions())))
-      return signalPassFailure();
+    return transform::applyTransformNamedSequence(
+        module, entry, *strategy, transform::TransformOptions());
   }
 
   /// Replaces each product by a call of a private function
@@ -178,14 +197,15 @@ struct VectorizeContractionsPass
   /// the same shape (Hope: 825 of them, one per product of every chunk
   /// function, for a few dozen shapes) share it, so that the strategy runs
   /// and LLVM compiles each shape once. Returns the number of functions.
-  static unsigned outlineKernels(ModuleOp module,
-                                 ArrayRef<linalg::MatmulOp> products) {
+  static unsigned
+  outlineKernels(ModuleOp module,
+                 ArrayRef<std::pair<linalg::MatmulOp, bool>> products) {
     MLIRContext *ctx = module.getContext();
     SymbolTable symbols(module);
     OpBuilder b(ctx); // the kernels go first, in order
     b.setInsertionPointToStart(module.getBody());
     llvm::DenseMap<FunctionType, func::FuncOp> kernels;
-    for (linalg::MatmulOp product : products) {
+    for (auto [product, narrow] : products) {
       Value lhs = product.getInputs()[0], rhs = product.getInputs()[1];
       Value init = product.getOutputs()[0];
       auto type =
@@ -203,7 +223,7 @@ struct VectorizeContractionsPass
             body, product.getLoc(), product->getResultTypes(),
             ValueRange{entry->getArgument(0), entry->getArgument(1)},
             ValueRange{entry->getArgument(2)});
-        matmul->setAttr("nl.vectorize", UnitAttr::get(ctx));
+        matmul->setAttr(narrow ? kNarrow : kWide, UnitAttr::get(ctx));
         func::ReturnOp::create(body, product.getLoc(), matmul->getResults());
       }
       OpBuilder at(product);

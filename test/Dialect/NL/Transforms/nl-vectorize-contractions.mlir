@@ -1,6 +1,10 @@
 // RUN: nl-opt --nl-vectorize-contractions %s | FileCheck %s
 // RUN: nl-opt --nl-vectorize-contractions="tile-m=4 tile-n=16 tile-k=2" %s | FileCheck %s --check-prefix=SMALL
 // RUN: nl-opt --nl-vectorize-contractions %s | FileCheck %s --check-prefix=DEDUP
+// RUN: nl-opt --nl-vectorize-contractions %s | FileCheck %s --check-prefix=NARROW
+// RUN: nl-opt --nl-vectorize-contractions="tile-n-narrow=0" %s | FileCheck %s --check-prefix=NONARROW
+// RUN: not nl-opt --nl-vectorize-contractions="tile-n-narrow=-16" %s 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: nl-vectorize-contractions: tile sizes must be positive, got tile-m=8 tile-n=32 tile-k=4 tile-n-narrow=-16
 
 #lhs = affine_map<(i, k, j) -> (i, k)>
 #rhs = affine_map<(i, k, j) -> (k, j)>
@@ -42,21 +46,21 @@ func.func @product(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>) -> tensor<16x64xf
   return %r : tensor<16x64xf32>
 }
 
-// Sizes the tile does not divide (N = 48), f64 and a product with a batch
-// dim keep their generic loops.
+// Sizes neither tile divides (N = 40), f64 and a product with a batch dim
+// keep their generic loops.
 // CHECK-LABEL: func.func @left(
 // CHECK-COUNT-3: linalg.generic
 // CHECK-NOT: call
-func.func @left(%a: tensor<16x8xf32>, %b: tensor<8x48xf32>, %c: tensor<16x8xf64>, %d: tensor<8x64xf64>, %e3: tensor<2x16x8xf32>, %f3: tensor<2x8x64xf32>) -> (tensor<16x48xf32>, tensor<16x64xf64>, tensor<2x16x64xf32>) {
+func.func @left(%a: tensor<16x8xf32>, %b: tensor<8x40xf32>, %c: tensor<16x8xf64>, %d: tensor<8x64xf64>, %e3: tensor<2x16x8xf32>, %f3: tensor<2x8x64xf32>) -> (tensor<16x40xf32>, tensor<16x64xf64>, tensor<2x16x64xf32>) {
   %cst = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<16x48xf32>
-  %f = linalg.fill ins(%cst : f32) outs(%e : tensor<16x48xf32>) -> tensor<16x48xf32>
-  %r = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : tensor<16x8xf32>, tensor<8x48xf32>) outs(%f : tensor<16x48xf32>) {
+  %e = tensor.empty() : tensor<16x40xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%e : tensor<16x40xf32>) -> tensor<16x40xf32>
+  %r = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : tensor<16x8xf32>, tensor<8x40xf32>) outs(%f : tensor<16x40xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %m = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
-  } -> tensor<16x48xf32>
+  } -> tensor<16x40xf32>
   %cst64 = arith.constant 0.0 : f64
   %e64 = tensor.empty() : tensor<16x64xf64>
   %f64 = linalg.fill ins(%cst64 : f64) outs(%e64 : tensor<16x64xf64>) -> tensor<16x64xf64>
@@ -74,14 +78,16 @@ func.func @left(%a: tensor<16x8xf32>, %b: tensor<8x48xf32>, %c: tensor<16x8xf64>
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
   } -> tensor<2x16x64xf32>
-  return %r, %r64, %r3 : tensor<16x48xf32>, tensor<16x64xf64>, tensor<2x16x64xf32>
+  return %r, %r64, %r3 : tensor<16x40xf32>, tensor<16x64xf64>, tensor<2x16x64xf32>
 }
 
 // Products of the same shape share one kernel: the 16 x 8 x 64 product
 // here calls @product's kernel, and only the 16 x 8 x 32 product gets a
-// kernel of its own: 2 kernels for the 3 products of this file.
+// kernel of its own (and @narrow's product one more): 3 kernels for the 4
+// products of this file.
 // DEDUP: func.func private @nl.matmul_kernel(%{{.*}}: tensor<16x8xf32>, %{{.*}}: tensor<8x64xf32>
 // DEDUP: func.func private @nl.matmul_kernel_{{[0-9]+}}(%{{.*}}: tensor<16x8xf32>, %{{.*}}: tensor<8x32xf32>
+// DEDUP: func.func private @nl.matmul_kernel_{{[0-9]+}}(%{{.*}}: tensor<16x8xf32>, %{{.*}}: tensor<8x16xf32>
 // DEDUP-NOT: func.func private @nl.matmul_kernel
 // CHECK-LABEL: func.func @shared(
 // DEDUP-LABEL: func.func @shared(
@@ -108,4 +114,33 @@ func.func @shared(%a: tensor<16x8xf32>, %b: tensor<8x64xf32>, %c: tensor<16x8xf3
     linalg.yield %s : f32
   } -> tensor<16x32xf32>
   return %r1, %r2, %r3 : tensor<16x64xf32>, tensor<16x64xf32>, tensor<16x32xf32>
+}
+
+// A product whose N the wide tile (32) does not divide but the narrow one
+// (16) does: a chunk of 16 tokens as the product's columns. It gets a
+// kernel of its own, tiled 8 x 16 x 4: 8 accumulator rows of 16, 4 FMAs
+// per row and k block.
+// NARROW-LABEL: func.func private @nl.matmul_kernel{{.*}}(%{{.*}}: tensor<16x8xf32>, %{{.*}}: tensor<8x16xf32>
+// NARROW: vector.transfer_read {{.*}} : tensor<16x16xf32>, vector<8x16xf32>
+// NARROW: scf.for {{.*}} -> (vector<8x16xf32>)
+// NARROW-COUNT-32: vector.fma {{.*}} : vector<16xf32>
+// NARROW-NOT: vector.fma
+// NARROW-LABEL: func.func @narrow(
+// NARROW: call @nl.matmul_kernel
+// NARROW-NOT: linalg.generic
+// With tile-n-narrow=0 it keeps its loops.
+// NONARROW-LABEL: func.func @narrow(
+// NONARROW: linalg.generic
+// NONARROW-NOT: call
+func.func @narrow(%a: tensor<16x8xf32>, %b: tensor<8x16xf32>) -> tensor<16x16xf32> {
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x16xf32>
+  %f = linalg.fill ins(%cst : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %r = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : tensor<16x8xf32>, tensor<8x16xf32>) outs(%f : tensor<16x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m fastmath<reassoc> : f32
+    linalg.yield %s : f32
+  } -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
 }

@@ -389,8 +389,12 @@ def VectorizeContractions : Pass<"nl-vectorize-contractions", "::mlir::ModuleOp"
        broadcast lhs element with a row of rhs.
 
     With the defaults (8 x 32 x 4, f32) the accumulators are 16 AVX-512
-    registers. Products the tiles do not divide keep their loops (the
-    innermost along contiguous rows, vectorized by LLVM). The arithmetic is
+    registers. A product whose N the wide tile does not divide but
+    `tile-n-narrow` does (Hope's and Titans' products over a chunk of 16
+    tokens: N = 16) gets the narrow tile, 8 x 16 x 4, in kernels of its
+    own (marked `nl.vectorize_narrow`). Products the tiles do not divide
+    keep their loops (the innermost along contiguous rows, vectorized by
+    LLVM, one multiply and one add per element and step). The arithmetic is
     reordered only within each sum over k (each output element is still
     accumulated in k order).
   }];
@@ -402,13 +406,52 @@ def VectorizeContractions : Pass<"nl-vectorize-contractions", "::mlir::ModuleOp"
            "vector width)">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"4",
            "Steps of the reduction per vector.contract">,
+    Option<"tileNNarrow", "tile-n-narrow", "int64_t", /*default=*/"16",
+           "Columns of the result per register block for the products "
+           "whose N tile-n does not divide (0: none)">,
   ];
   let statistics = [
     Statistic<"numVectorized", "products-vectorized",
               "Matrix products given the register-tiled strategy">,
+    Statistic<"numNarrow", "products-vectorized-narrow",
+              "Matrix products given the narrow tile (tile-n-narrow)">,
     Statistic<"numKernels", "kernels",
               "Kernel functions kept (one per distinct body)">,
   ];
+}
+
+def FuseElementwise : Pass<"nl-fuse-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Elementwise fusion of linalg ops (upstream's patterns) that keeps matrix products plain";
+  let description = [{
+    The patterns of upstream's `linalg-fuse-elementwise-ops` (elementwise
+    producer-consumer fusion, reshapes folded by expansion, the linalg
+    canonicalizations, constant folding), with one more condition on what
+    fuses. Upstream fuses an elementwise producer with one use into any
+    consumer, reductions included. When the consumer is a matrix product
+    that reads the producer's result through a broadcast (the product's
+    input is `silu(h)` or `rmsnorm(x)`: the producer's map misses the
+    product's output column), the fused body evaluates the producer once
+    per column, and the product is no longer a plain multiply-add: neither
+    `nl-vectorize-contractions` (register tiles) nor
+    `convert-contractions-to-blas` (BLIS) takes it, and it runs as a
+    row-by-row loop. In Hope this kept a quarter of the arithmetic of the
+    self-modifying level's forward chunk (the second product of each MLP
+    memory) and every CMS down projection off both.
+
+    A producer is therefore kept apart (its result one more tensor) when its
+    consumer has a reduction loop and reads it through a map that is not a
+    permutation of the consumer's loops. Fusing into a reduction through a
+    permutation (a sum of squares, a dot product) computes nothing twice
+    and still fuses. Everything else is upstream's rule: a producer with one
+    use.
+  }];
+  let statistics = [
+    Statistic<"numKeptApart", "kept-apart",
+              "Fusions into a reduction through a broadcast refused">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
 }
 
 def FuseMultiUseElementwise : Pass<"nl-fuse-multi-use-elementwise", "::mlir::ModuleOp"> {

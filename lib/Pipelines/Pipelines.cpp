@@ -5,14 +5,19 @@
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 
 using namespace mlir;
+using namespace mlir::nl;
 
 /// nl -> linalg on tensors, fused and scheduled: the first stage of
 /// nl-lower-to-llvm and what `nlc --emit=linalg` prints. CSE runs here
@@ -21,28 +26,41 @@ using namespace mlir;
 /// is not merged with the forward pass (which would keep every chunk's
 /// per-token states alive, O(T) memory). CSE before schedule-levels makes
 /// the chunks' shared constants one value, which rolling needs.
-static std::string nlToLinalg(bool rollChunks, bool attentionKernels) {
-  return std::string("fuse-memory-updates,canonicalize,cse,"
-                     "schedule-levels{roll-chunks=") +
-         (rollChunks ? "1" : "0") +
-         "},canonicalize,cse,convert-nl-to-linalg{attention-kernels=" +
-         (attentionKernels ? "1" : "0") +
-         "},canonicalize,"
-         "nl-fuse-elementwise,nl-fuse-multi-use-elementwise,"
-         "nl-fold-transposes,"
-         "linalg-fold-unit-extent-dims,"
-         "canonicalize";
+static void addNLToLinalg(OpPassManager &pm, bool rollChunks,
+                          bool attentionKernels) {
+  pm.addPass(createFuseMemoryUpdates());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  ScheduleLevelsOptions schedule;
+  schedule.rollChunks = rollChunks;
+  pm.addPass(createScheduleLevels(schedule));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  ConvertNLToLinalgOptions toLinalg;
+  toLinalg.attentionKernels = attentionKernels;
+  pm.addPass(createConvertNLToLinalg(toLinalg));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createFuseElementwise());
+  pm.addPass(createFuseMultiUseElementwise());
+  pm.addPass(createFoldTransposes());
+  pm.addPass(createLinalgFoldUnitExtentDimsPass());
+  pm.addPass(createCanonicalizerPass());
 }
 
 /// The FLOPs of each entry point, counted on linalg on tensors (what
 /// `nlc --emit=flops` prints), into the manifest: an executable's `info`
 /// and `train` report them.
-static constexpr const char *kCountFlops = "nl-count-flops{to-manifest=1},";
+static void addCountFlops(OpPassManager &pm) {
+  NLCountFlopsOptions flops;
+  flops.toManifest = true;
+  pm.addPass(createNLCountFlops(flops));
+}
 
 LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
                                                 bool rollChunks,
                                                 bool attentionKernels) {
-  return parsePassPipeline(nlToLinalg(rollChunks, attentionKernels), pm);
+  addNLToLinalg(pm, rollChunks, attentionKernels);
+  return success();
 }
 
 /// Bufferization with identity layouts at function boundaries (each result
@@ -52,25 +70,42 @@ LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
 /// through out-parameters with `resultsToOutParams`), deallocation, static
 /// copies as linalg.copy: the stage both targets share, from linalg on
 /// tensors to memrefs.
-static std::string bufferize(bool resultsToOutParams) {
-  std::string text = "nl-distinct-results,nl-update-in-place,"
-                     "one-shot-bufferize{bufferize-function-boundaries "
-                     "function-boundary-type-conversion=identity-layout-map "
-                     "allow-return-allocs-from-loops},"
-                     "nl-number-constant-globals,";
-  if (resultsToOutParams)
-    text += "buffer-results-to-out-params{modify-public-functions "
-            "hoist-static-allocs},";
+static void addBufferization(OpPassManager &pm, bool resultsToOutParams) {
+  pm.addPass(createDistinctResults());
+  pm.addPass(createUpdateInPlace());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createNumberConstantGlobals());
+  if (resultsToOutParams) {
+    bufferization::BufferResultsToOutParamsPassOptions outParams;
+    outParams.modifyPublicFunctions = true;
+    outParams.hoistStaticAllocs = true;
+    pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  }
   // MLIR's buffer-deallocation-pipeline, with its function-local passes
   // nested on func.func so that they run on the functions in parallel
   // (bufferization-lower-deallocations may add a helper function to the
   // module, and stays on it).
-  return text + "expand-realloc{emit-deallocs=0},func.func(canonicalize),"
-                "ownership-based-buffer-deallocation,"
-                "func.func(canonicalize,buffer-deallocation-simplification),"
-                "bufferization-lower-deallocations,func.func(cse,canonicalize),"
-                "func.func(optimize-allocation-liveness),"
-                "convert-bufferization-to-memref,convert-memref-copy-to-linalg";
+  memref::ExpandReallocPassOptions realloc;
+  realloc.emitDeallocs = false;
+  pm.addPass(memref::createExpandReallocPass(realloc));
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
+  OpPassManager &simplify = pm.nest<func::FuncOp>();
+  simplify.addPass(createCanonicalizerPass());
+  simplify.addPass(bufferization::createBufferDeallocationSimplificationPass());
+  pm.addPass(bufferization::createLowerDeallocationsPass());
+  OpPassManager &cleanup = pm.nest<func::FuncOp>();
+  cleanup.addPass(createCSEPass());
+  cleanup.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(
+      bufferization::createOptimizeAllocationLivenessPass());
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(createConvertMemRefCopyToLinalg());
 }
 
 LogicalResult
@@ -78,11 +113,9 @@ mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
                                 const NLToNVVMPipelineOptions &options) {
   // The target-neutral stages, as for the CPU (without its register
   // tiling, BLIS and OpenMP).
-  std::string text = nlToLinalg(options.rollChunks,
-                                /*attentionKernels=*/false) +
-                     "," + kCountFlops + bufferize(/*resultsToOutParams=*/true);
-  if (failed(parsePassPipeline(text, pm)))
-    return failure();
+  addNLToLinalg(pm, options.rollChunks, /*attentionKernels=*/false);
+  addCountFlops(pm);
+  addBufferization(pm, /*resultsToOutParams=*/true);
   // Every linalg op and scf.forall a kernel, outlined into one gpu.module;
   // the host code calls the runtime's mgpu* functions
   // (runtime/lib/Cuda.cpp).
@@ -109,30 +142,35 @@ mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
 LogicalResult
 mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
                                 const NLToLLVMPipelineOptions &options) {
-  // The upstream passes are named by their registered pipeline text; the
-  // order follows design/MLIR_NOTES.md §2 (expand-strided-metadata before
-  // lower-affine; convert-bufferization-to-memref after the deallocation
-  // pipeline, which creates bufferization.clone).
+  // The order follows design/MLIR_NOTES.md §2 (expand-strided-metadata
+  // before lower-affine; convert-bufferization-to-memref after the
+  // deallocation pipeline, which creates bufferization.clone).
   // nl-vectorize-contractions: the fused kernels' products tiled for the
   // CPU's registers (AVX-512 or AVX2), on tensors before bufferization.
   // With BLIS, attention and its gradient run on the runtime's fused
   // kernels (in the same library as the BLAS calls; their float64 block
   // products are BLIS calls).
   bool kernels = options.blas && options.fusedAttention;
-  std::string text =
-      nlToLinalg(options.rollChunks, kernels) + "," + kCountFlops +
-      "nl-vectorize-contractions,func.func(canonicalize)," +
-      bufferize(options.resultsToOutParams) + ",func.func(nl-plan-buffers),";
+  addNLToLinalg(pm, options.rollChunks, kernels);
+  addCountFlops(pm);
+  pm.addPass(createVectorizeContractions());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  addBufferization(pm, options.resultsToOutParams);
+  pm.addNestedPass<func::FuncOp>(createPlanBuffers());
   // After the deallocations are placed: a call sees buffers only through
   // their pointers.
-  if (kernels)
-    text += std::string("convert-attention-to-runtime{parallel=") +
-            (options.openmp ? "1" : "0") + "},";
-  if (options.blas)
-    text += std::string("convert-contractions-to-blas{parallel=") +
-            (options.openmp ? "1" : "0") + "},";
+  if (kernels) {
+    ConvertAttentionToRuntimeOptions attention;
+    attention.parallel = options.openmp;
+    pm.addPass(createConvertAttentionToRuntime(attention));
+  }
+  if (options.blas) {
+    ConvertContractionsToBLASOptions blas;
+    blas.parallel = options.openmp;
+    pm.addPass(createConvertContractionsToBLAS(blas));
+  }
   if (options.openmp)
-    text += "nl-parallelize-linalg,";
+    pm.addPass(createParallelizeLinalg());
   // Passes that work within a function run nested on func.func, so that
   // MLIR runs them on the functions in parallel (--mlir-disable-threading
   // turns it off); the others need the module: convert-scf-to-openmp and
@@ -140,22 +178,34 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // the functions themselves.
   // Copies and zero fills of contiguous blocks become memcpy/memset calls
   // instead of loop nests (less code for LLVM to compile).
-  text += "func.func(convert-copies-to-memcpy,convert-linalg-to-loops,"
-          "convert-vector-to-scf{full-unroll},"
-          "expand-strided-metadata,lower-affine),";
+  OpPassManager &loops = pm.nest<func::FuncOp>();
+  loops.addPass(createConvertCopiesToMemcpy());
+  loops.addPass(createConvertLinalgToLoopsPass());
+  loops.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
+  loops.addPass(memref::createExpandStridedMetadataPass());
+  loops.addPass(createLowerAffinePass());
   // Functions of bounded size for LLVM, whose register allocation and
   // loop strength reduction grow faster than linearly with a function.
-  text += "nl-split-functions,";
-  if (options.openmp)
-    text += "func.func(scf-forall-to-parallel),convert-scf-to-openmp,"
-            "func.func(nl-inline-alloca-scopes),nl-outline-parallel-regions,";
+  pm.addPass(createSplitFunctions());
+  if (options.openmp) {
+    pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addNestedPass<func::FuncOp>(createInlineAllocaScopes());
+    pm.addPass(createOutlineParallelRegions());
+  }
   // After the outlining, which makes one function per parallel region:
   // a model repeats its regions on each layer and entry point.
-  text += "nl-merge-functions,";
-  text += "func.func(nl-approximate-math,convert-scf-to-cf,"
-          "convert-vector-to-llvm,convert-math-to-llvm),"
-          "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts";
-  return parsePassPipeline(text, pm);
+  pm.addPass(createMergeFunctions());
+  OpPassManager &toLLVM = pm.nest<func::FuncOp>();
+  toLLVM.addPass(createApproximateMath());
+  toLLVM.addPass(createSCFToControlFlowPass());
+  toLLVM.addPass(createConvertVectorToLLVMPass());
+  toLLVM.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  return success();
 }
 
 void mlir::nl::registerNLPipelines() {
@@ -165,7 +215,8 @@ void mlir::nl::registerNLPipelines() {
       "LLVM dialect: the cuda target",
       [](OpPassManager &pm, const NLToNVVMPipelineOptions &options) {
         if (failed(buildNLToNVVMPipeline(pm, options)))
-          llvm::report_fatal_error("nl-lower-to-nvvm: unknown pass name");
+          llvm::report_fatal_error(
+              "nl-lower-to-nvvm: the pipeline failed to build");
       });
   PassPipelineRegistration<NLToLLVMPipelineOptions>(
       "nl-lower-to-llvm",
@@ -173,6 +224,7 @@ void mlir::nl::registerNLPipelines() {
       "bufferization, loops, LLVM)",
       [](OpPassManager &pm, const NLToLLVMPipelineOptions &options) {
         if (failed(buildNLToLLVMPipeline(pm, options)))
-          llvm::report_fatal_error("nl-lower-to-llvm: unknown pass name");
+          llvm::report_fatal_error(
+              "nl-lower-to-llvm: the pipeline failed to build");
       });
 }

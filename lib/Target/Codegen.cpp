@@ -58,25 +58,19 @@ static LogicalResult error(const Twine &message) {
   return failure();
 }
 
-static LogicalResult
-runPipeline(ModuleOp module, StringRef text,
-            const std::function<void(PassManager &)> &configure) {
-  PassManager pm(module->getContext());
-  configure(pm);
-  if (failed(parsePassPipeline(text, pm, llvm::errs())))
-    return error("internal: bad pipeline '" + text + "'");
-  return pm.run(module);
-}
-
 LogicalResult
 buildEntryPoints(ModuleOp module, const llvm::json::Array &levels,
                  StringRef target, bool fuse,
                  const std::function<void(PassManager &)> &configure) {
-  std::string passes = "derive-inner-updates,build-train-step,";
+  PassManager pm(module->getContext());
+  configure(pm);
+  pm.addPass(nl::createDeriveInnerUpdates());
+  pm.addPass(nl::createBuildTrainStep());
   if (fuse)
-    passes += "fuse-memory-updates,";
-  passes += "nl-outline-checkpoints,nl-export-entry-points";
-  if (failed(runPipeline(module, passes, configure)))
+    pm.addPass(nl::createFuseMemoryUpdates());
+  pm.addPass(nl::createOutlineCheckpoints());
+  pm.addPass(nl::createExportEntryPoints());
+  if (failed(pm.run(module)))
     return failure();
   // Levels as declared (memory levels included), and the target.
   return nl::updateManifest(module, [&](llvm::json::Object &manifest) {

@@ -26,8 +26,8 @@ using namespace mlir::nl;
 /// is not merged with the forward pass (which would keep every chunk's
 /// per-token states alive, O(T) memory). CSE before schedule-levels makes
 /// the chunks' shared constants one value, which rolling needs.
-static void addNLToLinalg(OpPassManager &pm, bool rollChunks,
-                          bool attentionKernels) {
+void mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm, bool rollChunks,
+                                       bool attentionKernels) {
   pm.addPass(createFuseMemoryUpdates());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -54,13 +54,6 @@ static void addCountFlops(OpPassManager &pm) {
   NLCountFlopsOptions flops;
   flops.toManifest = true;
   pm.addPass(createNLCountFlops(flops));
-}
-
-LogicalResult mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm,
-                                                bool rollChunks,
-                                                bool attentionKernels) {
-  addNLToLinalg(pm, rollChunks, attentionKernels);
-  return success();
 }
 
 /// Bufferization with identity layouts at function boundaries (each result
@@ -108,12 +101,11 @@ static void addBufferization(OpPassManager &pm, bool resultsToOutParams) {
   pm.addPass(createConvertMemRefCopyToLinalg());
 }
 
-LogicalResult
-mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
-                                const NLToNVVMPipelineOptions &options) {
+void mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
+                                     const NLToNVVMPipelineOptions &options) {
   // The target-neutral stages, as for the CPU (without its register
   // tiling, BLIS and OpenMP).
-  addNLToLinalg(pm, options.rollChunks, /*attentionKernels=*/false);
+  buildNLToLinalgPipeline(pm, options.rollChunks, /*attentionKernels=*/false);
   addCountFlops(pm);
   addBufferization(pm, /*resultsToOutParams=*/true);
   // Every linalg op and scf.forall a kernel, outlined into one gpu.module;
@@ -136,12 +128,10 @@ mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
   nvvm.cubinFormat = options.format;
   nvvm.optLevel = 3;
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
-  return success();
 }
 
-LogicalResult
-mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
-                                const NLToLLVMPipelineOptions &options) {
+void mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
+                                     const NLToLLVMPipelineOptions &options) {
   // The order follows design/MLIR_NOTES.md §2 (expand-strided-metadata
   // before lower-affine; convert-bufferization-to-memref after the
   // deallocation pipeline, which creates bufferization.clone).
@@ -151,7 +141,7 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   // kernels (in the same library as the BLAS calls; their float64 block
   // products are BLIS calls).
   bool kernels = options.blas && options.fusedAttention;
-  addNLToLinalg(pm, options.rollChunks, kernels);
+  buildNLToLinalgPipeline(pm, options.rollChunks, kernels);
   addCountFlops(pm);
   pm.addPass(createVectorizeContractions());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
@@ -205,7 +195,6 @@ mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  return success();
 }
 
 void mlir::nl::registerNLPipelines() {
@@ -214,17 +203,13 @@ void mlir::nl::registerNLPipelines() {
       "Lower nl compute ops to GPU kernels (NVVM, PTX) and a host in the "
       "LLVM dialect: the cuda target",
       [](OpPassManager &pm, const NLToNVVMPipelineOptions &options) {
-        if (failed(buildNLToNVVMPipeline(pm, options)))
-          llvm::report_fatal_error(
-              "nl-lower-to-nvvm: the pipeline failed to build");
+        buildNLToNVVMPipeline(pm, options);
       });
   PassPipelineRegistration<NLToLLVMPipelineOptions>(
       "nl-lower-to-llvm",
       "Lower nl compute ops to the LLVM dialect on the CPU (linalg, "
       "bufferization, loops, LLVM)",
       [](OpPassManager &pm, const NLToLLVMPipelineOptions &options) {
-        if (failed(buildNLToLLVMPipeline(pm, options)))
-          llvm::report_fatal_error(
-              "nl-lower-to-llvm: the pipeline failed to build");
+        buildNLToLLVMPipeline(pm, options);
       });
 }

@@ -548,8 +548,8 @@ int main(int argc, char **argv) {
   nl::NLToLLVMPipelineOptions options;
   options.resultsToOutParams = true;
   options.blas = blas;
-  if (failed(nl::buildNLToLLVMPipeline(pm, options)) ||
-      failed(pm.run(*lowered)))
+  nl::buildNLToLLVMPipeline(pm, options);
+  if (failed(pm.run(*lowered)))
     return 1;
 
   if (!dumpLowered.empty()) {

@@ -32,7 +32,8 @@ public:
     pipeline.blas = options.blas;
     pipeline.fusedAttention = options.blas && options.fusedAttention;
     pipeline.rollChunks = options.rollChunks;
-    return nl::buildNLToLLVMPipeline(pm, pipeline);
+    nl::buildNLToLLVMPipeline(pm, pipeline);
+    return success();
   }
 
   void registerTranslations(MLIRContext &context) const override {

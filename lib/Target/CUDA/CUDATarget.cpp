@@ -32,7 +32,8 @@ public:
     pipeline.rollChunks = options.rollChunks;
     pipeline.chip = options.chip;
     pipeline.format = options.binaryFormat;
-    return nl::buildNLToNVVMPipeline(pm, pipeline);
+    nl::buildNLToNVVMPipeline(pm, pipeline);
+    return success();
   }
 
   void registerTranslations(MLIRContext &context) const override {

@@ -49,8 +49,8 @@ struct NLToLLVMPipelineOptions
 /// dims folded: the target-neutral first stage of buildNLToLLVMPipeline
 /// and buildNLToNVVMPipeline (`nlc --emit=linalg` stops here).
 /// `rollChunks`: schedule-levels' roll-chunks.
-LogicalResult buildNLToLinalgPipeline(OpPassManager &pm, bool rollChunks = true,
-                                      bool attentionKernels = false);
+void buildNLToLinalgPipeline(OpPassManager &pm, bool rollChunks = true,
+                             bool attentionKernels = false);
 
 struct NLToNVVMPipelineOptions
     : public PassPipelineOptions<NLToNVVMPipelineOptions> {
@@ -72,16 +72,15 @@ struct NLToNVVMPipelineOptions
 /// nl compute ops -> linalg -> bufferized loops -> GPU kernels -> the LLVM
 /// dialect (host) with the kernels embedded as gpu.binary ops (NVVM, PTX,
 /// ptxas for `chip`): the cuda target (lib/Target/CUDA).
-LogicalResult buildNLToNVVMPipeline(OpPassManager &pm,
-                                    const NLToNVVMPipelineOptions &options);
+void buildNLToNVVMPipeline(OpPassManager &pm,
+                           const NLToNVVMPipelineOptions &options);
 
 /// nl compute ops -> linalg -> bufferized loops -> LLVM dialect, on the CPU:
 /// convert-nl-to-linalg, one-shot bufferization with identity layouts at
 /// function boundaries, buffer deallocation, linalg to loops, and the
-/// conversions to the LLVM dialect. Fails (returns failure) only when a pass
-/// name is unknown, i.e. a build problem.
-LogicalResult buildNLToLLVMPipeline(OpPassManager &pm,
-                                    const NLToLLVMPipelineOptions &options);
+/// conversions to the LLVM dialect.
+void buildNLToLLVMPipeline(OpPassManager &pm,
+                           const NLToLLVMPipelineOptions &options);
 
 /// Registers `nl-lower-to-llvm` for nl-opt.
 void registerNLPipelines();

@@ -43,8 +43,6 @@ func.func @activation_then_product(%h: tensor<16x64xf32>, %w: tensor<64x32xf32>)
 
 // -----
 
-#id2 = affine_map<(m, k) -> (m, k)>
-#row = affine_map<(m, k) -> (m)>
 #lhs = affine_map<(m, k, n) -> (m, k)>
 #rhs = affine_map<(m, k, n) -> (k, n)>
 #out = affine_map<(m, k, n) -> (m, n)>
@@ -58,7 +56,6 @@ func.func @activation_then_product(%h: tensor<16x64xf32>, %w: tensor<64x32xf32>)
 func.func @scaling_then_product(%x: tensor<16x64xf32>, %r: tensor<64xf32>, %a: tensor<16x64xf32>) -> tensor<16x16xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x16xf32>
-  %xt = tensor.empty() : tensor<64x16xf32>
   %sc = linalg.generic {indexing_maps = [affine_map<(k, n) -> (n, k)>, affine_map<(k, n) -> (k)>, affine_map<(k, n) -> (k, n)>], iterator_types = ["parallel", "parallel"]} ins(%x, %r : tensor<16x64xf32>, tensor<64xf32>) outs(%e : tensor<64x16xf32>) {
   ^bb0(%v: f32, %s: f32, %o: f32):
     %m = arith.mulf %v, %s : f32

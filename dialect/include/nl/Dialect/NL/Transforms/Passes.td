@@ -447,7 +447,8 @@ def FuseElementwise : Pass<"nl-fuse-elementwise", "::mlir::ModuleOp"> {
   }];
   let statistics = [
     Statistic<"numKeptApart", "kept-apart",
-              "Fusions into a reduction through a broadcast refused">,
+              "Refusals of a fusion into a reduction through a broadcast "
+              "(the greedy driver may ask more than once per pair)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -58,8 +58,9 @@ static void addCountFlops(OpPassManager &pm) {
 
 /// Bufferization with identity layouts at function boundaries (each result
 /// its own tensor first, nl-distinct-results; scans that update their
-/// carried tensor in place, nl-update-in-place; the constants' globals
-/// named and ordered by first use, nl-number-constant-globals; results
+/// carried tensor in place, nl-update-in-place; private functions' results
+/// that are their arguments dropped, nl-drop-equivalent-results; the constants'
+/// globals named and ordered by first use, nl-number-constant-globals; results
 /// through out-parameters with `resultsToOutParams`), deallocation, static
 /// copies as linalg.copy: the stage both targets share, from linalg on
 /// tensors to memrefs.
@@ -72,6 +73,7 @@ static void addBufferization(OpPassManager &pm, bool resultsToOutParams) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createDropEquivalentResults());
   pm.addPass(createNumberConstantGlobals());
   if (resultsToOutParams) {
     bufferization::BufferResultsToOutParamsPassOptions outParams;

@@ -43,6 +43,7 @@ void mlir::nl::buildNLToLinalgPipeline(OpPassManager &pm, bool rollChunks,
   pm.addPass(createFuseElementwise());
   pm.addPass(createFuseMultiUseElementwise());
   pm.addPass(createFoldTransposes());
+  pm.addPass(createFoldSliceCopies());
   pm.addPass(createLinalgFoldUnitExtentDimsPass());
   pm.addPass(createCanonicalizerPass());
 }

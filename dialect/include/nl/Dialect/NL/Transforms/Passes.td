@@ -601,6 +601,44 @@ def FoldTransposes : Pass<"nl-fold-transposes", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FoldSliceCopies : Pass<"nl-fold-slice-copies", "::mlir::ModuleOp"> {
+  let summary = "Drop the copy of a slice whose every use copies it again";
+  let description = [{
+    `convert-nl-to-linalg` lowers `nl.slice` to a `tensor.extract_slice`
+    and a `linalg.copy` into a fresh tensor, so that a slice kept for long
+    (a chunk-boundary state kept for the backward pass) does not keep its
+    whole source buffer alive. A slice that is sliced again, or inserted
+    into another tensor, is copied more than once: Hope's per-head blocks
+    (a 16 x 16 block of a 64 x 64 matrix, taken as a row block, then a
+    column block, then inserted into a `[4, 16, 16]` stack) were copied
+    three times.
+
+    This pass replaces the result of every `linalg.copy` on tensors whose
+    init is a `tensor.empty` by its input where every use of the result
+    copies it again: the source of a `tensor.insert_slice`, the input of a
+    `linalg.copy`, or a `tensor.extract_slice`, `tensor.expand_shape` or
+    `tensor.collapse_shape` whose own uses all do. The value is the same
+    (a copy into a fresh tensor is its input), and no view of the source
+    outlives the copy that follows. Runs on linalg on tensors, after
+    elementwise fusion.
+
+    ```mlir
+    %r = tensor.extract_slice %m[0, 0] [16, 64] [1, 1] : tensor<64x64xf32> to tensor<16x64xf32>
+    %e = tensor.empty() : tensor<16x64xf32>
+    %c = linalg.copy ins(%r : tensor<16x64xf32>) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+    %b = tensor.extract_slice %c[0, 0] [16, 16] [1, 1] : tensor<16x64xf32> to tensor<16x16xf32>
+    %e2 = tensor.empty() : tensor<16x16xf32>
+    %c2 = linalg.copy ins(%b : tensor<16x16xf32>) outs(%e2 : tensor<16x16xf32>) -> tensor<16x16xf32>
+    // %c is dropped (its one use is sliced, then copied): %b slices %r;
+    // %c2, used by a product, stays.
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFolded", "copies-folded", "Copies of slices dropped">,
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def InlineAllocaScopes : Pass<"nl-inline-alloca-scopes"> {
   let summary = "Inline memref.alloca_scope regions that allocate nothing on the stack";
   let description = [{

@@ -9,11 +9,11 @@
 #
 # The default run is a reduced configuration of the example (width 64, 2
 # layers, 4 heads, context 64, batch 8; NL_HOPE_CONFIG overrides it with nlc
-# --set flags) for NL_STEPS steps (default 1400, 717k tokens: about 3.5
-# minutes of training here on both cores, validation loss about 2.30
+# --set flags) for NL_STEPS steps (default 1400, 717k tokens: about 70
+# seconds of training here on both cores, validation loss about 2.28
 # nats/token, which depends on the CPU; NL_THREADS sets the threads). The
 # example's own size (width 128, 4 layers, context 256, batch 16) trains at
-# about 900 tokens/s here (docs/results.md, bench/peers.py).
+# about 1,700 tokens/s here on both cores (docs/results.md, bench/peers.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -18,12 +18,14 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/TransformOps/SCFTransformOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/TransformOps/TensorTransformOps.h"
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/TransformOps/VectorTransformOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -55,8 +57,10 @@ module attributes {{transform.with_named_sequence} {{
         : (!transform.any_op) -> !transform.any_op
     transform.foreach %mm : !transform.any_op {{
     ^bb0(%op: !transform.any_op):
-      %tiled, %i, %j, %k = transform.structured.tile_using_for %op tile_sizes [{0}, {1}, {2}]
-          : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
+      %block, %i, %j = transform.structured.fuse %op tile_sizes [{0}, {1}, 0]
+          : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)
+      %tiled, %k = transform.structured.tile_using_for %block tile_sizes [0, 0, {2}]
+          : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
       %fn = transform.get_parent_op %i {{op_name = "func.func"}
           : (!transform.any_op) -> !transform.any_op
       %v = transform.structured.vectorize_children_and_apply_patterns %fn
@@ -74,6 +78,7 @@ module attributes {{transform.with_named_sequence} {{
         transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
         transform.apply_patterns.vector.transfer_permutation_patterns
         transform.apply_patterns.vector.lower_outerproduct
+        transform.apply_patterns.tensor.fold_tensor_subset_ops
         transform.apply_patterns.canonicalization
       } : !transform.any_op
     }
@@ -123,6 +128,7 @@ struct VectorizeContractionsPass
                 linalg::LinalgDialect, tensor::TensorDialect, ub::UBDialect>();
     linalg::registerTransformDialectExtension(registry);
     scf::registerTransformDialectExtension(registry);
+    tensor::registerTransformDialectExtension(registry);
     vector::registerTransformDialectExtension(registry);
   }
 
@@ -204,35 +210,55 @@ struct VectorizeContractionsPass
     SymbolTable symbols(module);
     OpBuilder b(ctx); // the kernels go first, in order
     b.setInsertionPointToStart(module.getBody());
-    llvm::DenseMap<FunctionType, func::FuncOp> kernels;
+    // The kernels of each type, [0] taking their init filled and [1] not.
+    llvm::DenseMap<FunctionType, func::FuncOp> kernels[2];
     for (auto [product, narrow] : products) {
       Value lhs = product.getInputs()[0], rhs = product.getInputs()[1];
       Value init = product.getOutputs()[0];
+      // An init filled with +0 is passed unfilled: the kernel fills each
+      // block of it in registers.
+      bool zero = false;
+      if (auto fill = init.getDefiningOp<linalg::FillOp>();
+          fill && matchPattern(fill.value(), m_PosZeroFloat())) {
+        init = fill.getOutputs()[0];
+        zero = true;
+      }
       auto type =
           FunctionType::get(ctx, {lhs.getType(), rhs.getType(), init.getType()},
                             product->getResultTypes());
-      func::FuncOp &kernel = kernels[type];
+      func::FuncOp &kernel = kernels[zero][type];
       if (!kernel) {
-        kernel =
-            func::FuncOp::create(b, product.getLoc(), "nl.matmul_kernel", type);
+        kernel = func::FuncOp::create(
+            b, product.getLoc(),
+            zero ? "nl.matmul_kernel_zero" : "nl.matmul_kernel", type);
         kernel.setPrivate();
-        symbols.insert(kernel); // nl.matmul_kernel_N when taken
+        symbols.insert(kernel); // a suffix _N when the name is taken
         Block *entry = kernel.addEntryBlock();
         OpBuilder body = OpBuilder::atBlockBegin(entry);
+        Value acc = entry->getArgument(2);
+        if (zero) {
+          Value cst = arith::ConstantOp::create(body, product.getLoc(),
+                                                body.getF32FloatAttr(0.0f));
+          acc = linalg::FillOp::create(body, product.getLoc(), cst, acc)
+                    .getResult(0);
+        }
         auto matmul = linalg::MatmulOp::create(
             body, product.getLoc(), product->getResultTypes(),
             ValueRange{entry->getArgument(0), entry->getArgument(1)},
-            ValueRange{entry->getArgument(2)});
+            ValueRange{acc});
         matmul->setAttr(narrow ? kNarrow : kWide, UnitAttr::get(ctx));
         func::ReturnOp::create(body, product.getLoc(), matmul->getResults());
       }
       OpBuilder at(product);
       auto call = func::CallOp::create(at, product.getLoc(), kernel,
                                        ValueRange{lhs, rhs, init});
+      Operation *fill = product.getOutputs()[0].getDefiningOp();
       product->replaceAllUsesWith(call.getResults());
       product->erase();
+      if (zero && fill->use_empty())
+        fill->erase();
     }
-    return kernels.size();
+    return kernels[0].size() + kernels[1].size();
   }
 };
 

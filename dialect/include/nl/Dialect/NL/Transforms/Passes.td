@@ -375,16 +375,24 @@ def VectorizeContractions : Pass<"nl-vectorize-contractions", "::mlir::ModuleOp"
     `nl.matmul_kernel*` (lhs, rhs, init) -> result holding one
     `linalg.matmul` marked `nl.vectorize`, called in their places (Hope has
     825 products of a few dozen shapes), so that the strategy runs, and
-    LLVM compiles, each shape once. Then a transform-dialect script
-    (applied with the transform interpreter) to each kernel's product:
+    LLVM compiles, each shape once. A product whose init is a
+    `linalg.fill` of +0 (most of them: every product that starts from zero)
+    passes the fill's destination unfilled to a kernel of its own,
+    `nl.matmul_kernel_zero*`, which holds the fill: each accumulator block
+    then starts as a zero vector in registers instead of a fill of the
+    whole result in memory and a read of it. Then a transform-dialect
+    script (applied with the transform interpreter) to each kernel's
+    product:
 
-    1. `transform.structured.tile_using_for` with tile sizes
-       [`tile-m`, `tile-n`, `tile-k`];
+    1. `transform.structured.fuse` with tile sizes [`tile-m`, `tile-n`, 0]
+       (the kernel's fill, if any, fused into the block loops), then
+       `transform.structured.tile_using_for` with [0, 0, `tile-k`];
     2. `transform.structured.vectorize_children_and_apply_patterns` on the
        kernel function (the block product becomes `vector.contract`);
     3. `transform.loop.hoist_loop_invariant_subsets`: the `tile-m x tile-n`
-       accumulator block is read once before the K loop and written once
-       after it, living in vector registers in between;
+       accumulator block is read once before the K loop (or is the fill's
+       zero vector) and written once after it, living in vector registers
+       in between;
     4. `vector.contract` lowered to outer products, and those to FMAs of a
        broadcast lhs element with a row of rhs.
 

@@ -41,8 +41,9 @@ namespace {
 
 /// The strategy, applied to the products marked `{3}` (M x N x K,
 /// divisible by the tile sizes {0} x {1} x {2}):
-///  1. tile M, N and K: an {0} x {1} block of the result per (i, j), a loop
-///     over K in steps of {2};
+///  1. tile M and N, fusing the kernel's fill of the init if it has one: an
+///     {0} x {1} block of the result per (i, j); then K: a loop over K in
+///     steps of {2};
 ///  2. vectorize the kernel function that holds them (the block product
 ///     becomes vector.contract, the reads and writes
 ///     vector.transfer_read/write);
@@ -202,7 +203,10 @@ struct VectorizeContractionsPass
   /// on its arguments (lhs, rhs, init), one function per shape: products of
   /// the same shape (Hope: 825 of them, one per product of every chunk
   /// function, for a few dozen shapes) share it, so that the strategy runs
-  /// and LLVM compiles each shape once. Returns the number of functions.
+  /// and LLVM compiles each shape once. A product whose init is a fill of
+  /// +0 passes the fill's destination instead, to a `nl.matmul_kernel_zero*`
+  /// that holds the fill (the fill is erased when nothing else reads it).
+  /// Returns the number of functions.
   static unsigned
   outlineKernels(ModuleOp module,
                  ArrayRef<std::pair<linalg::MatmulOp, bool>> products) {

@@ -88,13 +88,9 @@ struct DropEquivalentResultsPass
       if (!calls)
         continue;
 
-      SmallVector<Value> kept;
-      for (auto [i, value] : llvm::enumerate(ret.getOperands()))
-        if (!dropped.test(i))
-          kept.push_back(value);
       if (failed(fn.eraseResults(dropped)))
         return signalPassFailure();
-      ret.getOperandsMutable().assign(kept);
+      ret->eraseOperands(dropped);
 
       for (func::CallOp call : *calls) {
         OpBuilder b(call);

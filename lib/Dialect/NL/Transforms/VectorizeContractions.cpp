@@ -221,12 +221,10 @@ struct VectorizeContractionsPass
       Value init = product.getOutputs()[0];
       // An init filled with +0 is passed unfilled: the kernel fills each
       // block of it in registers.
-      bool zero = false;
-      if (auto fill = init.getDefiningOp<linalg::FillOp>();
-          fill && matchPattern(fill.value(), m_PosZeroFloat())) {
+      auto fill = init.getDefiningOp<linalg::FillOp>();
+      bool zero = fill && matchPattern(fill.value(), m_PosZeroFloat());
+      if (zero)
         init = fill.getOutputs()[0];
-        zero = true;
-      }
       auto type =
           FunctionType::get(ctx, {lhs.getType(), rhs.getType(), init.getType()},
                             product->getResultTypes());
@@ -256,7 +254,6 @@ struct VectorizeContractionsPass
       OpBuilder at(product);
       auto call = func::CallOp::create(at, product.getLoc(), kernel,
                                        ValueRange{lhs, rhs, init});
-      Operation *fill = product.getOutputs()[0].getDefiningOp();
       product->replaceAllUsesWith(call.getResults());
       product->erase();
       if (zero && fill->use_empty())

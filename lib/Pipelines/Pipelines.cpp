@@ -59,21 +59,21 @@ static void addCountFlops(OpPassManager &pm) {
 
 /// Bufferization with identity layouts at function boundaries (each result
 /// its own tensor first, nl-distinct-results; scans that update their
-/// carried tensor in place, nl-update-in-place; private functions' results
+/// carried tensor in place, nl-update-in-place; with `sliceLayouts`, the
+/// slices passed to private functions' read-only arguments cast instead of
+/// copied, nl-slice-argument-layouts; private functions' results
 /// that are their arguments dropped, nl-drop-equivalent-results; the constants'
 /// globals named and ordered by first use, nl-number-constant-globals; results
 /// through out-parameters with `resultsToOutParams`), deallocation, static
 /// copies as linalg.copy: the stage both targets share, from linalg on
 /// tensors to memrefs.
-static void addBufferization(OpPassManager &pm, bool resultsToOutParams) {
+static void addBufferization(OpPassManager &pm, bool resultsToOutParams,
+                             bool sliceLayouts) {
   pm.addPass(createDistinctResults());
   pm.addPass(createUpdateInPlace());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  bufferize.allowReturnAllocsFromLoops = true;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  if (sliceLayouts)
+    pm.addPass(createSliceArgumentLayouts());
+  pm.addPass(createBufferize());
   pm.addPass(createDropEquivalentResults());
   pm.addPass(createNumberConstantGlobals());
   if (resultsToOutParams) {
@@ -110,7 +110,7 @@ void mlir::nl::buildNLToNVVMPipeline(OpPassManager &pm,
   // tiling, BLIS and OpenMP).
   buildNLToLinalgPipeline(pm, options.rollChunks, /*attentionKernels=*/false);
   addCountFlops(pm);
-  addBufferization(pm, /*resultsToOutParams=*/true);
+  addBufferization(pm, /*resultsToOutParams=*/true, /*sliceLayouts=*/false);
   // Every linalg op and scf.forall a kernel, outlined into one gpu.module;
   // the host code calls the runtime's mgpu* functions
   // (runtime/lib/Cuda.cpp).
@@ -148,7 +148,7 @@ void mlir::nl::buildNLToLLVMPipeline(OpPassManager &pm,
   addCountFlops(pm);
   pm.addPass(createVectorizeContractions());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-  addBufferization(pm, options.resultsToOutParams);
+  addBufferization(pm, options.resultsToOutParams, /*sliceLayouts=*/true);
   pm.addNestedPass<func::FuncOp>(createPlanBuffers());
   // After the deallocations are placed: a call sees buffers only through
   // their pointers.

@@ -7,12 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nl/Dialect/NL/Transforms/Calls.h"
 #include "nl/Dialect/NL/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/BitVector.h"
 
 namespace mlir::nl {
@@ -43,24 +43,6 @@ Value root(Value v) {
   }
 }
 
-/// The calls of `fn` in `module`, or nothing when its symbol has another
-/// use (then its results stay).
-std::optional<SmallVector<func::CallOp>> callsOf(func::FuncOp fn,
-                                                 ModuleOp module) {
-  SmallVector<func::CallOp> calls;
-  std::optional<SymbolTable::UseRange> uses =
-      SymbolTable::getSymbolUses(fn, module);
-  if (!uses)
-    return std::nullopt;
-  for (const SymbolTable::SymbolUse &use : *uses) {
-    auto call = dyn_cast<func::CallOp>(use.getUser());
-    if (!call)
-      return std::nullopt;
-    calls.push_back(call);
-  }
-  return calls;
-}
-
 struct DropEquivalentResultsPass
     : public mlir::nl::impl::DropEquivalentResultsBase<
           DropEquivalentResultsPass> {
@@ -84,7 +66,7 @@ struct DropEquivalentResultsPass
       }
       if (dropped.none())
         continue;
-      std::optional<SmallVector<func::CallOp>> calls = callsOf(fn, module);
+      std::optional<SmallVector<func::CallOp>> calls = nl::callsOf(fn, module);
       if (!calls)
         continue;
 

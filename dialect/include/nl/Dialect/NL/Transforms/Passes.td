@@ -755,6 +755,81 @@ def DropEquivalentResults : Pass<"nl-drop-equivalent-results", "::mlir::ModuleOp
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def Bufferize : Pass<"nl-bufferize", "::mlir::ModuleOp"> {
+  let summary = "One-shot bufferization of the module, identity layouts at function boundaries, strided argument layouts honoured";
+  let description = [{
+    Upstream's `one-shot-bufferize` as both targets configure it
+    (`bufferize-function-boundaries`,
+    `function-boundary-type-conversion=identity-layout-map`,
+    `allow-return-allocs-from-loops`, unknown types fully dynamic,
+    alignment 64), with one difference: a buffer that it must allocate
+    with a layout that is not the identity is allocated with the identity
+    layout and cast to it. That happens only for a function argument that
+    `nl-slice-argument-layouts` gave a strided layout: a call that passes a
+    value whose buffer cannot be cast to that layout (a slice with other
+    strides) copies it into a new buffer, and upstream allocated that
+    buffer with the argument's layout, which `memref.alloc` refuses when
+    the offset is dynamic. The layouts that `nl-slice-argument-layouts`
+    gives are row-major strides (dynamic for unit dimensions) and a
+    dynamic offset, to which an identity buffer always casts. Without such
+    arguments the result is upstream's, op for op.
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def SliceArgumentLayouts : Pass<"nl-slice-argument-layouts", "::mlir::ModuleOp"> {
+  let summary = "Give the read-only tensor arguments that private functions receive as slices a strided buffer layout";
+  let description = [{
+    With identity layouts at function boundaries, `one-shot-bufferize`
+    copies every slice that a call passes (`tensor.extract_slice`, seen
+    through reshapes) into a fresh buffer, because a subview's layout
+    cannot be cast to the identity. The fused memory updates call their
+    per-slice chunk function once per (batch, head) slice with slices of
+    the `[B, H, ...]` states, and those functions pass slices on to the
+    register-tiled kernels: in Hope at batch 16 these copies were about
+    half of the memory that `memcpy` moved in a training step.
+
+    This pass, run right before `one-shot-bufferize`, sets
+    `bufferization.buffer_layout` on an argument of a private function
+    (all of whose symbol uses are `func.call`s) when
+
+    - the argument is a ranked tensor of static shape that the function
+      only reads: its uses are the inputs of linalg ops, `tensor.extract`,
+      `vector.transfer_read`, reshapes and slices with uses of that kind,
+      and call operands whose callee's argument is read-only in turn;
+    - and some call passes a slice: a `tensor.extract_slice`, or a value
+      of this kind seen through `tensor.expand_shape`,
+      `tensor.collapse_shape` and `tensor.cast`, or an argument of the
+      caller that this pass gave a layout (found to a fixed point, so a
+      chunk function's slice reaches the kernels it calls).
+
+    The layout is `strided<[s...], offset: ?>`: the row-major strides of
+    the argument's shape, dynamic for its unit dimensions, and a dynamic
+    offset. A slice that is contiguous in its trailing dimensions (a
+    (batch, head) slice of a state, rows of a matrix) has these strides,
+    so its buffer is cast, not copied; any other operand is still copied
+    (bufferization's `castOrRealloc`), as before. Inside the function the
+    argument is read through its offset. The numbers are the same: the
+    function reads the same values from the caller's buffer. CPU pipeline
+    only (`nl-lower-to-llvm`).
+
+    ```mlir
+    func.func private @chunk(%s: tensor<1x1x32x128xf32>) -> tensor<32x128xf32>
+    // becomes
+    func.func private @chunk(%s: tensor<1x1x32x128xf32>
+        {bufferization.buffer_layout = strided<[?, ?, 128, 1], offset: ?>})
+        -> tensor<32x128xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numAnnotated", "arguments", "Function arguments given a strided layout">,
+  ];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 def SplitFunctions : Pass<"nl-split-functions", "::mlir::ModuleOp"> {
   let summary = "Split functions larger than a budget into calls of parts of bounded size";
   let description = [{

@@ -694,6 +694,17 @@ private:
                             "function");
       return nullptr;
     }
+    // The entry points share the model's symbol table with its levels.
+    if (llvm::is_contained({"train_step", "loss", "loss_grad", "logits",
+                            "stream_init", "decode", "prefill"},
+                           name)) {
+      diags.error(decl.loc,
+                  "'" + name +
+                      "' is reserved: it names an entry point of the "
+                      "compiled model (train_step, loss, loss_grad, logits, "
+                      "stream_init, decode, prefill); rename the level");
+      return nullptr;
+    }
     auto period = constInt(*decl.period, "an update period");
     if (!period)
       return nullptr;
@@ -842,6 +853,20 @@ private:
         continue;
       }
       SymbolRefAttr init;
+      // Without `init learned` a memory starts at zero. An MLP memory's
+      // inner gradient is zero there (each weight's gradient carries the
+      // other's), so it would never learn. (An optimizer's deep momentum
+      // starts its MLP off zero itself, docs/optimizers.md.)
+      if (!s.learnedInit && !inOptimizerDef &&
+          mt->getKind() == mlir::nl::MemoryKind::mlp) {
+        diags.error(s.loc,
+                    "memory '" + s.name +
+                        "' is an mlp without 'init learned': its state would "
+                        "start at zero, where an MLP's inner gradient is "
+                        "zero, so it would never learn (write 'state " +
+                        s.name + " : mlp(...) init learned')");
+        ok = false;
+      }
       if (s.learnedInit) {
         if (!parent) {
           diags.error(s.loc, "'init learned' needs a slower level around '" +
@@ -1932,11 +1957,23 @@ private:
   }
 
   /// A level written (memorize, self_modify) inside another written level is
-  /// refused: the derived update rules treat each memory on its own.
+  /// refused: the derived update rules treat each memory on its own. So is
+  /// a level written twice (two memorize calls, or a level declared outside
+  /// a repeated block that writes it): training derived each write as a
+  /// memory of its own from the level's initial state, while the streams
+  /// carry the level's one state, so decoding would compute another model.
   bool checkNestedWrite(LevelInfo &level, Loc at) {
     for (auto &[other, otherAt] : written) {
-      if (other == &level)
-        continue;
+      if (other == &level) {
+        diags.error(at, "level '" + level.path.back() +
+                            "' is written a second time; a memory level "
+                            "holds one state and is written by one memorize "
+                            "or self_modify (declare a level for each "
+                            "write, e.g. inside the repeated block)");
+        diags.note(otherAt,
+                   "level '" + level.path.back() + "' is first written here");
+        return false;
+      }
       const auto &a = level.path, &o = other->path;
       bool inner =
           o.size() < a.size() && std::equal(o.begin(), o.end(), a.begin());
@@ -1994,6 +2031,10 @@ private:
         auto n = constNumber(*a.value);
         if (!n)
           return std::nullopt;
+        if (*n != 0 && *n != 1)
+          return error(a.value->loc, "self_values is true or false (1 or 0), "
+                                     "not " +
+                                         fmt(*n));
         selfValues = *n != 0;
         continue;
       }
@@ -2258,6 +2299,17 @@ private:
             diags.error(at, "'" + name +
                                 "' is predefined (the step's data) and cannot "
                                 "be assigned; use another name");
+            predefined = true;
+          }
+        // A setting of the model line names one number everywhere: shapes
+        // read the model line's value, so a local one would split it.
+        for (auto &[name, at] : s.targets)
+          if (config.count(name)) {
+            diags.error(at, "'" + name +
+                                "' is a setting of the model line and "
+                                "cannot be assigned (shapes would keep its "
+                                "value); use another name, or --set " +
+                                name + "=VALUE");
             predefined = true;
           }
         if (predefined) {

@@ -11,6 +11,8 @@
 #include "AST.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -212,7 +214,14 @@ private:
           advance();
       }
       Token t = make(Tok::Number, loc, src.substr(start, pos - start));
+      errno = 0;
       t.number = std::strtod(t.text.c_str(), nullptr);
+      // Past float64's range: an overflow is infinite (refused where the
+      // number is used), an underflow would silently be 0 or denormal.
+      if (errno == ERANGE && std::fabs(t.number) < 1)
+        diags.error(loc, "number '" + t.text +
+                             "' is too small for float32 (a nonzero "
+                             "magnitude must be at least 1.17549e-38)");
       return t;
     }
     if (c == '"') {

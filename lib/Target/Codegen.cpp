@@ -464,6 +464,60 @@ std::string headerPathFor(StringRef output) {
          llvm::sys::path::stem(output).str() + ".h";
 }
 
+/// The LLVM target, triple, CPU and feature string for the host CPU (AVX-512
+/// where it has it), or for the CPU and features that --mcpu / --mattr name
+/// (e.g. x86-64-v3: AVX2, no AVX-512); reports a CPU or feature LLVM does
+/// not know.
+static LogicalResult machineFor(const std::string &cpuOption,
+                                const std::string &featureOption,
+                                const llvm::Target *&target,
+                                llvm::Triple &triple, std::string &cpu,
+                                std::string &featureString) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  triple = llvm::Triple(llvm::sys::getProcessTriple());
+  std::string err;
+  target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return error("no LLVM target for " + triple.str() + ": " + err);
+  bool host = cpuOption.empty() || cpuOption == "native";
+  cpu = host ? llvm::sys::getHostCPUName().str() : cpuOption;
+  llvm::SubtargetFeatures features;
+  if (host)
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(f.first(), f.second);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!host && !sti->isCPUStringValid(cpu))
+    return error("--mcpu: unknown CPU '" + cpu + "' for " + triple.str() +
+                 " (llc -mtriple=" + triple.str() + " -mcpu=help lists them)");
+  for (llvm::StringRef f : llvm::split(featureOption, ',')) {
+    f = f.trim();
+    if (f.empty())
+      continue;
+    bool known = llvm::any_of(sti->getAllProcessorFeatures(),
+                              [&](const llvm::SubtargetFeatureKV &kv) {
+                                return f.drop_front() == kv.Key;
+                              });
+    if ((!f.starts_with("+") && !f.starts_with("-")) || !known)
+      return error("--mattr: '" + f.str() +
+                   "' is not +FEATURE or -FEATURE of a feature of " +
+                   triple.str() + " (llc -mtriple=" + triple.str() +
+                   " -mattr=help lists them)");
+    features.AddFeature(f);
+  }
+  featureString = features.getString();
+  return success();
+}
+
+LogicalResult checkMachineOptions(const std::string &cpu,
+                                  const std::string &features) {
+  const llvm::Target *target = nullptr;
+  llvm::Triple triple;
+  std::string name, featureString;
+  return machineFor(cpu, features, target, triple, name, featureString);
+}
+
 LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
   auto manifestAttr = module->getAttrOfType<StringAttr>("nl.manifest");
   if (!manifestAttr)
@@ -503,46 +557,17 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                            llvm::GlobalValue::ExternalLinkage, text,
                            "nl_manifest");
 
-  // The host CPU and its features (AVX-512 where it has it), or the CPU and
-  // features that --mcpu / --mattr name (e.g. x86-64-v3: AVX2, no AVX-512).
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  llvm::Triple triple(llvm::sys::getProcessTriple());
-  std::string err;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
-  if (!target)
-    return error("no LLVM target for " + triple.str() + ": " + err);
-  bool host = options.cpu.empty() || options.cpu == "native";
-  std::string cpu = host ? llvm::sys::getHostCPUName().str() : options.cpu;
-  llvm::SubtargetFeatures features;
-  if (host)
-    for (const auto &f : llvm::sys::getHostCPUFeatures())
-      features.AddFeature(f.first(), f.second);
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(
-      target->createMCSubtargetInfo(triple, "", ""));
-  if (!host && !sti->isCPUStringValid(cpu))
-    return error("--mcpu: unknown CPU '" + cpu + "' for " + triple.str() +
-                 " (llc -mtriple=" + triple.str() + " -mcpu=help lists them)");
-  for (llvm::StringRef f : llvm::split(options.features, ',')) {
-    f = f.trim();
-    if (f.empty())
-      continue;
-    bool known = llvm::any_of(sti->getAllProcessorFeatures(),
-                              [&](const llvm::SubtargetFeatureKV &kv) {
-                                return f.drop_front() == kv.Key;
-                              });
-    if ((!f.starts_with("+") && !f.starts_with("-")) || !known)
-      return error("--mattr: '" + f.str() +
-                   "' is not +FEATURE or -FEATURE of a feature of " +
-                   triple.str() + " (llc -mtriple=" + triple.str() +
-                   " -mattr=help lists them)");
-    features.AddFeature(f);
-  }
+  const llvm::Target *target = nullptr;
+  llvm::Triple triple;
+  std::string cpu, featureString, err;
+  if (failed(machineFor(options.cpu, options.features, target, triple, cpu,
+                        featureString)))
+    return failure();
   MachineSpec spec;
   spec.target = target;
   spec.triple = triple;
   spec.cpu = cpu;
-  spec.features = features.getString();
+  spec.features = featureString;
   spec.level = options.optLevel == 0   ? llvm::CodeGenOptLevel::None
                : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
                : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default

@@ -48,6 +48,7 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -301,6 +302,11 @@ int main(int argc, char **argv) {
     return fail("no input: nlc MODEL.nl [-o EXECUTABLE] (nlc --help)");
   if (checkOnly && (emit.getNumOccurrences() || !outputFile.empty()))
     return fail("--check writes nothing: drop --emit and -o");
+  // Every mode checks --mcpu and --mattr, also those that generate no host
+  // code (--check, --emit=ptx): a misspelt CPU is never ignored.
+  if ((!mcpu.empty() || !mattr.empty()) &&
+      failed(nlc::checkMachineOptions(mcpu, mattr)))
+    return 1;
 
   if (optLevel > 3)
     return fail("-O" + Twine(optLevel.getValue()) +
@@ -314,6 +320,14 @@ int main(int argc, char **argv) {
                    ? emit.getValue()
                    : (outputFile.empty() ? Emit::nl : Emit::exe);
   std::string out = outputFile.empty() ? "-" : outputFile.getValue();
+  // An output in a directory that does not exist is refused before any
+  // work (an executable's used to name a temporary of the link).
+  if (out != "-") {
+    llvm::StringRef dir = llvm::sys::path::parent_path(out);
+    if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+      return fail("-o '" + out + "': the directory '" + dir +
+                  "' does not exist");
+  }
 
   // Read the source: a regular file of at most 16 MiB (checked before
   // reading, so that /dev/zero or a huge file is refused at once).
@@ -379,11 +393,17 @@ int main(int argc, char **argv) {
       return fail("--set '" + item + "': expected name=value, e.g. d=64");
     std::string text = item.substr(eq + 1);
     char *end = nullptr;
+    errno = 0;
     double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end || !std::isfinite(value))
+    // A decimal number as the language writes it (strtod also takes hex,
+    // inf and nan).
+    bool decimal = !text.empty() && text.find_first_not_of("0123456789.eE+-") ==
+                                        std::string::npos;
+    if (!decimal || *end || !std::isfinite(value))
       return fail("--set " + item + ": '" + text + "' is not a number");
-    if (value != 0 && (std::fabs(value) < std::numeric_limits<float>::min() ||
-                       std::fabs(value) > std::numeric_limits<float>::max()))
+    if (errno == ERANGE ||
+        (value != 0 && (std::fabs(value) < std::numeric_limits<float>::min() ||
+                        std::fabs(value) > std::numeric_limits<float>::max())))
       return fail("--set " + item + ": '" + text +
                   "' is not representable in float32");
     if (!ast->model)
@@ -424,6 +444,19 @@ int main(int argc, char **argv) {
     if (!output)
       return fail("cannot write '" + out + "': " + error);
     write(output->os());
+    // A write error (a full disk, /dev/full) is reported here: left to the
+    // stream's destructor, it was LLVM's fatal "IO failure on output
+    // stream" without the file's name.
+    output->os().flush();
+    if (output->os().has_error()) {
+      std::string why = output->os().error().message();
+      output->os().clear_error();
+      // A partial regular file is removed; a device stays (the output
+      // file's cleanup would delete /dev/full itself).
+      if (out != "-" && !llvm::sys::fs::is_regular_file(out))
+        output->keep();
+      return fail("cannot write '" + out + "': " + why);
+    }
     output->keep();
     return 0;
   };

@@ -83,7 +83,7 @@ PROGRAMS = {
             mem="matrix(d / heads -> d / heads)", objective="lp(p = 3)", optimizer="dgd(lr = 0.1)",
             retention="local(lambda = 0.1)")
         + "\n" + MEM_LEVEL.replace("mem every 4 tokens", "mem3 every 4 tokens").format(
-            mem="mlp(d / heads -> d / heads, act = tanh, norm = layer)", objective="dot",
+            mem="mlp(d / heads -> d / heads, act = tanh, norm = layer) init learned", objective="dot",
             optimizer="adam(lr = 0.01, beta1 = 0.9, beta2 = 0.99, eps = 1e-6)", retention="decay(alpha = 0.99)"),
         "body": ("k = l2norm(heads(x, heads))\n"
                  "y = merge(memorize(mem, k, k)) + merge(memorize(mem2, k, k)) "
@@ -98,7 +98,7 @@ PROGRAMS = {
                "memory gate = mlp(d / heads -> 1, hidden = 4, act = relu)",
         "level": """  level proj every 4 tokens tail flush {
     state Mk : neural init learned
-    state Mv : neural
+    state Mv : neural init learned
     state Meta : gate init learned
     objective l2
     optimizer dgd(lr = 0.1, beta = 0.9)

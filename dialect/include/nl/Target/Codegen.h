@@ -75,6 +75,13 @@ std::string headerPathFor(llvm::StringRef output);
 /// its rename): every run with that output names the same ones.
 void removeStaleTemporaries(llvm::StringRef output);
 
+/// Reports (on llvm::errs(), "nlc: error:") a --mcpu CPU or --mattr feature
+/// that LLVM does not know for the host's triple; "" and "native" name the
+/// host. emitNative checks the same; this lets --check and --emit=ptx,
+/// which generate no host code, refuse them too.
+mlir::LogicalResult checkMachineOptions(const std::string &cpu,
+                                        const std::string &features);
+
 /// The LLVM dialect -> LLVM IR with the packed entry points nl_<fn>(void **)
 /// and nl_manifest, optimized for the host CPU (or options.cpu and
 /// options.features), then written as IR, an

@@ -15,16 +15,16 @@
 
 namespace nlrt {
 
-namespace {
-
-void checkRegularFile(const std::string &path) {
+void checkRegularFile(const std::string &path, const std::string &what) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0)
-    throw Error("cannot read data file '" + path +
+    throw Error("cannot read " + what + " '" + path +
                 "': " + std::strerror(errno));
   if (!S_ISREG(st.st_mode))
-    throw Error("data file '" + path + "' is not a regular file");
+    throw Error(what + " '" + path + "' is not a regular file");
 }
+
+namespace {
 
 std::string shapeString(const std::vector<int64_t> &shape) {
   std::string s = "[";
@@ -39,7 +39,7 @@ constexpr uint64_t kBatchStream = 0x62617463ull;
 } // namespace
 
 Dataset Dataset::load(const std::string &path, const Manifest &m) {
-  checkRegularFile(path);
+  checkRegularFile(path, "data file");
   Dataset d;
   d.path_ = path;
   d.batch_ = m.batch;

@@ -39,6 +39,10 @@
 
 namespace nlrt {
 
+/// Throws an Error naming `path` as `what` ("data file") unless it is a
+/// regular file: a device or FIFO would be read without end or block.
+void checkRegularFile(const std::string &path, const std::string &what);
+
 /// A token whose next-token target does not count in the loss, as a batch
 /// of a file with a loss mask passes it: -(id + 1) (nl.token_ids reads it
 /// back as `id`, nl.cross_entropy leaves it out).

@@ -40,6 +40,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <malloc.h>
 #include <memory>
@@ -195,14 +196,20 @@ void checkValidationTargets(const Dataset &data, int64_t batches) {
 /// The mean loss (nats/token for a language model) of `state` on `batches`
 /// validation batches. With a loss mask, each batch's mean (over the
 /// targets that count in it) weighs by their number: the mean over every
-/// counted target of the batches.
+/// counted target of the batches. With `stopped`, a SIGINT or SIGTERM
+/// that `train` caught (gStopSignal) ends it between batches: `stopped`
+/// is set and the result is NaN.
 double validationLoss(const Model &model, State &state, const Dataset &data,
-                      int64_t batches) {
+                      int64_t batches, bool *stopped = nullptr) {
   Scratch s;
   s.batch = Dataset::makeBatch(model.manifest());
   Call call = callOn(model, "loss", nl_loss, state, s);
   double sum = 0, weight = 0;
   for (int64_t i = 0; i < batches; ++i) {
+    if (stopped && gStopSignal) {
+      *stopped = true;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
     data.valBatch(i, batches, s.batch);
     call();
     double w = data.masked() ? static_cast<double>(s.batch.counted) : 1.0;
@@ -351,17 +358,32 @@ const char *kWindowLossKey = "nl.window_loss";
 
 /// Drops metrics lines of steps after `step` (written by a run that stopped
 /// after its last checkpoint), so that a resumed run does not repeat them.
+/// A line that is not a JSON object with a numeric "step" is kept as it
+/// is, and a note names the first such line.
 void truncateMetrics(const std::string &path, int64_t step) {
   std::ifstream in(path);
   if (!in)
     return;
   std::string line, kept;
+  int64_t number = 0, unread = 0, firstUnread = 0;
   while (std::getline(in, line)) {
+    ++number;
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.value("step", 0) > step)
+    auto it = j.is_object() ? j.find("step") : j.end();
+    if (j.is_discarded() || !j.is_object() || it == j.end() ||
+        !it->is_number()) {
+      if (unread++ == 0)
+        firstUnread = number;
+    } else if (it->get<double>() > static_cast<double>(step)) {
       continue;
+    }
     kept += line + "\n";
   }
+  if (unread > 0)
+    fmt::print(stderr,
+               "note: '{}': {} line(s) without a numeric \"step\" kept as "
+               "they are (the first is line {})\n",
+               path, unread, firstUnread);
   in.close();
   std::string tmp = path + ".tmp";
   {
@@ -398,8 +420,10 @@ int train(Model &model, const TrainOptions &o) {
                             o.context, m.model, m.context, o.context));
   Dataset data = Dataset::load(o.data, m);
   checkValidationTargets(data, o.evalBatches);
-  // Bits per byte only for text (a loss mask averages over answers).
-  const bool bytes = !m.rows() && !data.masked();
+  // Bits per byte only for text whose loss is the cross-entropy of the
+  // next byte (a loss mask averages over answers; another loss, such as a
+  // scaled or negated cross-entropy, is no code length).
+  const bool bytes = !m.rows() && !data.masked() && m.hasLogits();
 
   std::string ckpt = o.runDir + "/" + kCheckpoint;
   std::string metricsPath = o.runDir + "/metrics.jsonl";
@@ -572,7 +596,7 @@ int train(Model &model, const TrainOptions &o) {
   // state after it is written as the checkpoint, and the run stops with
   // exit code 130 (--resume continues it, as if it had not stopped).
   StopOnSignal stopOnSignal;
-  while (cur.step < o.steps) {
+  while (gStopSignal || cur.step < o.steps) {
     if (gStopSignal) {
       std::fclose(metrics);
       if (lastGood != cur.step && cur.step > 0)
@@ -679,7 +703,15 @@ int train(Model &model, const TrainOptions &o) {
       }
     }
     if ((o.evalEvery > 0 && t % o.evalEvery == 0) || last) {
-      double v = validationLoss(model, cur, data, o.evalBatches);
+      bool stopped = false;
+      double v = validationLoss(model, cur, data, o.evalBatches, &stopped);
+      if (stopped) {
+        // The step is done: the top of the loop writes its checkpoint and
+        // stops; its validation line is left out.
+        fmt::print(stderr, "{}step {}: validation stopped by the signal\n",
+                   tty ? "\n" : "", t);
+        continue;
+      }
       if (!std::isfinite(v)) {
         std::fclose(metrics);
         throw NonFinite(fmt::format(
@@ -790,16 +822,27 @@ int evaluate(Model &model, const std::string &dataPath,
                accuracy, counted, batches * m.batch);
   } else if (m.rows())
     fmt::print("\"rows\": {}", batches * m.batch);
-  else
-    fmt::print("\"bpb\": {:.6f}, \"tokens\": {}", v / kLn2,
-               batches * m.batch * m.context);
+  else {
+    if (m.hasLogits()) // the loss is the cross-entropy of the next byte
+      fmt::print("\"bpb\": {:.6f}, ", v / kLn2);
+    fmt::print("\"tokens\": {}", batches * m.batch * m.context);
+  }
   fmt::print("{}}}\n", memorize ? "" : ", \"memorize\": false");
   return kOk;
 }
 
-/// Refuses an output file whose directory does not exist, before any work
-/// (`flag` names the option).
-void checkOutputDir(const std::string &path, const char *flag) {
+/// An input file of a command and what it is ("the run's checkpoint",
+/// "--data"), which no output may overwrite.
+struct InputFile {
+  std::string path;
+  const char *what;
+};
+
+/// Refuses an output file whose directory does not exist, a directory, or
+/// one of the command's `inputs` (the same file, under any name), before
+/// any work (`flag` names the option).
+void checkOutputDir(const std::string &path, const char *flag,
+                    std::initializer_list<InputFile> inputs = {}) {
   if (path.empty())
     return;
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
@@ -810,6 +853,17 @@ void checkOutputDir(const std::string &path, const char *flag) {
   if (std::filesystem::is_directory(path, ec))
     throw Error(
         fmt::format("{} '{}' is a directory: name a file in it", flag, path));
+  if (std::filesystem::exists(path, ec) &&
+      !std::filesystem::is_regular_file(path, ec))
+    throw Error(fmt::format("{} '{}' is not a regular file (the output is "
+                            "written beside it, then renamed onto it)",
+                            flag, path));
+  for (const InputFile &input : inputs)
+    if (!input.path.empty() &&
+        std::filesystem::equivalent(path, input.path, ec))
+      throw Error(fmt::format("{} '{}' is {} ('{}'), which this command "
+                              "reads: name another file",
+                              flag, path, input.what, input.path));
 }
 
 /// How generate and eval --long read their stream (docs/streaming.md).
@@ -927,7 +981,9 @@ int generate(Model &model, const GenerateOptions &o) {
         "--batch {}: re-running the window, '{}' samples at most its "
         "compiled batch of {} rows at once",
         rows, m.model, m.batch));
-  checkOutputDir(o.stream.stateOut, "--state-out");
+  checkOutputDir(o.stream.stateOut, "--state-out",
+                 {{o.runDir + "/" + kCheckpoint, "the run's checkpoint"},
+                  {o.stream.stateIn, "--state-in"}});
   State s = model.load(o.runDir + "/" + kCheckpoint);
   std::vector<int32_t> text;
   for (unsigned char c : o.prompt) {
@@ -974,14 +1030,18 @@ int generate(Model &model, const GenerateOptions &o) {
   };
   // One sample streams to stdout as it is generated; several are printed
   // at the end, each under a header line.
+  // A token is a byte; a model with a vocabulary past 256 can sample ids
+  // that are no byte, printed as <ID>.
   std::vector<std::string> outs(static_cast<size_t>(rows));
   auto put = [&](int32_t next, int64_t r) {
+    std::string text = next < 256 ? std::string(1, static_cast<char>(next))
+                                  : fmt::format("<{}>", next);
     if (rows > 1) {
-      outs[r].push_back(static_cast<char>(next));
+      outs[r] += text;
       return;
     }
     putPrompt();
-    std::fputc(next, stdout);
+    std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   };
 
@@ -1063,6 +1123,7 @@ int generate(Model &model, const GenerateOptions &o) {
 
 /// The bytes of `path` as tokens of `m`'s vocabulary.
 std::vector<int32_t> readTokens(const std::string &path, const Manifest &m) {
+  checkRegularFile(path, "--long file");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(fmt::format("cannot read '{}'", path));
@@ -1086,7 +1147,10 @@ int evaluateLong(Model &model, const std::string &runDir,
                  const std::string &path, int64_t limit, int64_t bucket,
                  const StreamOptions &so) {
   const Manifest &m = model.manifest();
-  checkOutputDir(so.stateOut, "--state-out");
+  checkOutputDir(so.stateOut, "--state-out",
+                 {{runDir + "/" + kCheckpoint, "the run's checkpoint"},
+                  {so.stateIn, "--state-in"},
+                  {path, "--long"}});
   State s = model.load(runDir + "/" + kCheckpoint);
   std::vector<int32_t> tokens = readTokens(path, m);
   if (limit > 0 && static_cast<int64_t>(tokens.size()) > limit + 1)
@@ -1399,9 +1463,13 @@ int gradcheck(Model &model, const std::string &runDir,
     }
     std::copy(saved.begin(), saved.end(), p.data());
     double diff = std::fabs(est - dot);
+    // An infinite or NaN derivative or difference fails (the comparisons
+    // below would pass inf against inf and every comparison with NaN).
+    bool finite =
+        std::isfinite(dot) && std::isfinite(est) && std::isfinite(bound);
     bool resolved = std::max(std::fabs(est), std::fabs(dot)) > bound;
     bool sameSign = !resolved || (est > 0) == (dot > 0);
-    bool ok = sameSign &&
+    bool ok = finite && sameSign &&
               diff <= tol * std::max(std::fabs(est), std::fabs(dot)) + bound;
     failures += !ok;
     unresolved += ok && !resolved;
@@ -1411,7 +1479,9 @@ int gradcheck(Model &model, const std::string &runDir,
                : resolved ? "ok  "
                           : "--  ",
                t.name, dot, est, bound, step, diff,
-               !sameSign   ? ": opposite signs"
+               !finite     ? ": not finite"
+               : !sameSign ? (est == 0 || dot == 0 ? ": one of them is zero"
+                                                   : ": opposite signs")
                : !resolved ? ": below float32 resolution"
                            : "");
   }
@@ -1432,6 +1502,10 @@ int gradcheck(Model &model, const std::string &runDir,
 int dump(Model &model, const std::string &runDir, const std::string &dataPath,
          uint64_t seed, int64_t step, const std::string &out) {
   const Manifest &m = model.manifest();
+  checkOutputDir(out, "--out",
+                 {{runDir.empty() ? "" : runDir + "/" + kCheckpoint,
+                   "the run's checkpoint"},
+                  {dataPath, "--data"}});
   State s = runDir.empty() ? model.init(seed)
                            : model.load(runDir + "/" + kCheckpoint);
   Dataset data = Dataset::load(dataPath, m);
@@ -1595,6 +1669,15 @@ CLI::Validator integerIn(long long low, long long high) {
                       fmt::format("an integer from {} to {}", low, high),
                       fmt::format("INT in [{}, {}]", low, high));
 }
+/// A path that is not empty ("" would name the file system's root below
+/// it: --run-dir "" read /checkpoint.safetensors).
+CLI::Validator nonEmptyPath() {
+  return CLI::Validator(
+      [](std::string &s) -> std::string {
+        return s.empty() ? "must name a path, got ''" : "";
+      },
+      "PATH");
+}
 /// A seed: decimal digits only, within 0 .. 2^64 - 1 (CLI11 alone would
 /// wrap -1 and saturate larger numbers without a word).
 CLI::Validator seedValue() {
@@ -1659,7 +1742,8 @@ int run(int argc, char **argv) {
     trainCmd
         ->add_option("--run-dir", t.runDir,
                      "directory for metrics.jsonl and checkpoints")
-        ->required();
+        ->required()
+        ->check(nonEmptyPath());
     trainCmd->add_option("--steps", t.steps, "training steps")
         ->capture_default_str()
         ->check(integerAtLeast(1));
@@ -1719,7 +1803,9 @@ int run(int argc, char **argv) {
     uint64_t seed = 0;
     auto *evalCmd = app.add_subcommand("eval", "validation loss of a run");
     auto *evalData = evalCmd->add_option("--data", dataPath, dataHelp);
-    evalCmd->add_option("--run-dir", runDir, "run directory")->required();
+    evalCmd->add_option("--run-dir", runDir, "run directory")
+        ->required()
+        ->check(nonEmptyPath());
     evalCmd->add_option("--eval-batches", evalBatches, "validation batches")
         ->capture_default_str()
         ->check(integerAtLeast(1));
@@ -1776,7 +1862,9 @@ int run(int argc, char **argv) {
         "generate", m.hasLogits() ? "sample text from a run"
                                   : "sample text (not for this model: its "
                                     "loss is not a cross-entropy)");
-    genCmd->add_option("--run-dir", runDir, "run directory")->required();
+    genCmd->add_option("--run-dir", runDir, "run directory")
+        ->required()
+        ->check(nonEmptyPath());
     genCmd->add_option("--prompt", prompt, "text to continue")->required();
     genCmd->add_option("--tokens", count, "tokens to generate")
         ->capture_default_str()
@@ -1817,9 +1905,11 @@ int run(int argc, char **argv) {
     auto *streamCmd = app.add_subcommand(
         "stream-check", "the stream entry points (prefill, decode, a saved "
                         "state) against one forward pass over the context");
-    streamCmd->add_option("--run-dir", runDir,
-                          "check at this run's checkpoint (default: a fresh "
-                          "initialization)");
+    streamCmd
+        ->add_option("--run-dir", runDir,
+                     "check at this run's checkpoint (default: a fresh "
+                     "initialization)")
+        ->check(nonEmptyPath());
     streamCmd->add_option("--data", dataPath,
                           "read the first validation window of this text "
                           "(default: random tokens)");
@@ -1846,9 +1936,11 @@ int run(int argc, char **argv) {
 
     auto *gradCmd = app.add_subcommand(
         "gradcheck", "compiled gradient against finite differences");
-    gradCmd->add_option("--run-dir", runDir,
-                        "check at this run's checkpoint (default: a fresh "
-                        "initialization)");
+    gradCmd
+        ->add_option("--run-dir", runDir,
+                     "check at this run's checkpoint (default: a fresh "
+                     "initialization)")
+        ->check(nonEmptyPath());
     gradCmd->add_option("--data", dataPath,
                         "take a batch from this data file (default: "
                         "random tokens, or rows of normal values)");
@@ -1878,9 +1970,11 @@ int run(int argc, char **argv) {
                                 "references)"
                               : "params, one batch, its loss and gradients "
                                 "to a safetensors file (for references)");
-    dumpCmd->add_option("--run-dir", runDir,
-                        "at this run's checkpoint (default: a fresh "
-                        "initialization by --seed)");
+    dumpCmd
+        ->add_option("--run-dir", runDir,
+                     "at this run's checkpoint (default: a fresh "
+                     "initialization by --seed)")
+        ->check(nonEmptyPath());
     dumpCmd->add_option("--data", dataPath, dataHelp)->required();
     dumpCmd->add_option("--seed", seed, "seed of initialization and batches")
         ->capture_default_str()
@@ -2006,5 +2100,15 @@ extern "C" int nlrt_main(int argc, char **argv) {
   // so that steady-state steps do not page-fault it in again.
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, -1);
-  return nlrt::run(argc, argv);
+  int rc = nlrt::run(argc, argv);
+  // What a command prints (generated text, eval's JSON line) is its result:
+  // a standard output that could not take it is an error.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    int err = errno;
+    std::string exe = argc ? argv[0] : "model";
+    fmt::print(stderr, "{}: error: cannot write the standard output: {}\n",
+               exe.substr(exe.find_last_of('/') + 1), std::strerror(err));
+    return rc == nlrt::kOk ? nlrt::kError : rc;
+  }
+  return rc;
 }

@@ -37,6 +37,15 @@ void writeSafetensors(const std::string &path, const Safetensors &file) {
   // Pad the header so that the data starts 8-byte aligned.
   text.append((8 - text.size() % 8) % 8, ' ');
 
+  // The file is written beside `path`, then renamed onto it: a device, FIFO
+  // or directory there would be replaced, not written.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw Error("cannot write '" + path + "': " +
+                (S_ISDIR(st.st_mode) ? "it is a directory"
+                                     : "it is not a regular file") +
+                " (a safetensors file is written beside it, then renamed "
+                "onto it)");
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f)

@@ -3,7 +3,8 @@
 as the checkpoint and the run exits with code 130 naming the step; resumed
 to a later step, it writes the metrics and the checkpoint of a run that
 was never interrupted. A second signal stops the run at once, leaving the
-checkpoint on disk whole.
+checkpoint on disk whole. A signal during validation stops it between
+validation batches (no validation line), with the checkpoint of the step.
 
 Usage: interrupted_run.py MODEL DATA WORK_DIR   (prints OK, or what went
 wrong, exit 1)
@@ -91,4 +92,24 @@ if code not in (130, -signal.SIGTERM):
     fail(f"exit {code} after two SIGTERMs")
 if step_of(os.path.join(twice, "checkpoint.safetensors")) < 4:
     fail("the checkpoint on disk is older than the step-4 validation")
+
+# A signal during a validation far too long to finish: it stops between
+# validation batches, the step's checkpoint is written, no validation line.
+val = os.path.join(work, "validation")
+p = subprocess.Popen([model, "train", "--run-dir", val, "--steps", "2", "--data", data, "--seed", "5",
+                      "--eval-every", "2", "--eval-batches", "100000000", "--log-every", "1"],
+                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+wait_for_step(p, 2)
+p.send_signal(signal.SIGINT)
+try:
+    rest = p.communicate(timeout=60)[1]
+except subprocess.TimeoutExpired:
+    p.kill()
+    fail("the run went on validating for 60 s after SIGINT")
+if p.returncode != 130 or "step 2: validation stopped by the signal" not in rest:
+    fail(f"exit {p.returncode} after SIGINT during validation:\n{rest}")
+if step_of(os.path.join(val, "checkpoint.safetensors")) != 2:
+    fail("no checkpoint of step 2 after SIGINT during validation")
+if any(json.loads(x).get("split") == "val" for x in open(os.path.join(val, "metrics.jsonl"))):
+    fail("a validation line was written for the interrupted validation")
 print("OK")

@@ -44,6 +44,7 @@ struct LevelInfo {
   std::set<std::string> symbols; // names declared in the level's body
   bool broken = false;           // a state failed: uses fail silently
   unsigned order = 0;            // declaration order
+  Loc loc;                       // of its `level` line
   Loc optimizerLoc;              // of its `optimizer` line
   // `optimizer NAME(...) for matrices`: the optimizer's symbol and line.
   std::string matrixOptimizer;
@@ -746,6 +747,7 @@ private:
     info->path.push_back(name);
     LevelInfo *raw = info.get();
     raw->order = levels.size();
+    raw->loc = decl.loc;
     levels[name] = std::move(info);
     return raw;
   }
@@ -1956,6 +1958,27 @@ private:
     return v->level;
   }
 
+  /// Every level that holds a memory is written (memorize, self_modify):
+  /// an unwritten memory would be ignored (and one with `init learned`
+  /// left a memory-typed parameter that nothing derives). Reported in
+  /// declaration order.
+  bool checkMemoriesWritten() {
+    std::vector<LevelInfo *> unwritten;
+    for (auto &[name, level] : levels)
+      if (!level->memories.empty() && !level->broken &&
+          !written.count(level.get()))
+        unwritten.push_back(level.get());
+    llvm::sort(unwritten,
+               [](LevelInfo *a, LevelInfo *b) { return a->order < b->order; });
+    for (LevelInfo *level : unwritten)
+      diags.error(level->loc,
+                  "level '" + level->path.back() +
+                      "' holds a memory but is never written (no memorize "
+                      "or self_modify of it): its memory would be ignored; "
+                      "write it or remove the level");
+    return unwritten.empty();
+  }
+
   /// A level written (memorize, self_modify) inside another written level is
   /// refused: the derived update rules treat each memory on its own. So is
   /// a level written twice (two memorize calls, or a level declared outside
@@ -2681,6 +2704,8 @@ OwningOpRef<ModuleOp> Gen::run() {
     diags.error(lossLoc, "'loss' must be a scalar, got " + describe(*loss));
     return nullptr;
   }
+  if (!checkMemoriesWritten())
+    return nullptr;
   if (!assignMatrixOptimizers())
     return nullptr;
   if (streamTokens)

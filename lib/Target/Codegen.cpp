@@ -464,23 +464,24 @@ std::string headerPathFor(StringRef output) {
          llvm::sys::path::stem(output).str() + ".h";
 }
 
-/// The LLVM target, triple, CPU and feature string for the host CPU (AVX-512
-/// where it has it), or for the CPU and features that --mcpu / --mattr name
-/// (e.g. x86-64-v3: AVX2, no AVX-512); reports a CPU or feature LLVM does
+/// Fills `spec`'s LLVM target, triple, CPU and features for the host CPU
+/// (AVX-512 where it has it), or for the CPU and features that --mcpu / --mattr
+/// name (e.g. x86-64-v3: AVX2, no AVX-512); reports a CPU or feature LLVM does
 /// not know.
 static LogicalResult machineFor(const std::string &cpuOption,
                                 const std::string &featureOption,
-                                const llvm::Target *&target,
-                                llvm::Triple &triple, std::string &cpu,
-                                std::string &featureString) {
+                                MachineSpec &spec) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple &triple = spec.triple;
   triple = llvm::Triple(llvm::sys::getProcessTriple());
   std::string err;
-  target = llvm::TargetRegistry::lookupTarget(triple, err);
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
     return error("no LLVM target for " + triple.str() + ": " + err);
+  spec.target = target;
   bool host = cpuOption.empty() || cpuOption == "native";
+  std::string &cpu = spec.cpu;
   cpu = host ? llvm::sys::getHostCPUName().str() : cpuOption;
   llvm::SubtargetFeatures features;
   if (host)
@@ -506,16 +507,14 @@ static LogicalResult machineFor(const std::string &cpuOption,
                    " -mattr=help lists them)");
     features.AddFeature(f);
   }
-  featureString = features.getString();
+  spec.features = features.getString();
   return success();
 }
 
 LogicalResult checkMachineOptions(const std::string &cpu,
                                   const std::string &features) {
-  const llvm::Target *target = nullptr;
-  llvm::Triple triple;
-  std::string name, featureString;
-  return machineFor(cpu, features, target, triple, name, featureString);
+  MachineSpec spec;
+  return machineFor(cpu, features, spec);
 }
 
 LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
@@ -557,23 +556,16 @@ LogicalResult emitNative(ModuleOp module, const CodegenOptions &options) {
                            llvm::GlobalValue::ExternalLinkage, text,
                            "nl_manifest");
 
-  const llvm::Target *target = nullptr;
-  llvm::Triple triple;
-  std::string cpu, featureString, err;
-  if (failed(machineFor(options.cpu, options.features, target, triple, cpu,
-                        featureString)))
-    return failure();
   MachineSpec spec;
-  spec.target = target;
-  spec.triple = triple;
-  spec.cpu = cpu;
-  spec.features = featureString;
+  if (failed(machineFor(options.cpu, options.features, spec)))
+    return failure();
+  std::string err;
   spec.level = options.optLevel == 0   ? llvm::CodeGenOptLevel::None
                : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
                : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
                                        : llvm::CodeGenOptLevel::Aggressive;
   std::unique_ptr<llvm::TargetMachine> tm = spec.create();
-  m->setTargetTriple(triple);
+  m->setTargetTriple(spec.triple);
   m->setDataLayout(tm->createDataLayout());
 
   if (llvm::verifyModule(*m, &llvm::errs()))

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
@@ -42,7 +43,10 @@ StridedLayoutAttr sliceLayout(RankedTensorType type) {
 }
 
 struct Analysis {
+  explicit Analysis(ModuleOp module) : module(module), symbols(module) {}
+
   ModuleOp module;
+  SymbolTable symbols;
   /// The private functions with a body whose every use is a call, and those
   /// calls.
   llvm::DenseMap<func::FuncOp, SmallVector<func::CallOp>> calls;
@@ -52,7 +56,7 @@ struct Analysis {
   llvm::DenseSet<std::pair<Operation *, unsigned>> annotated;
 
   func::FuncOp callee(func::CallOp call) {
-    auto fn = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+    auto fn = symbols.lookup<func::FuncOp>(call.getCallee());
     return fn && calls.count(fn) ? fn : func::FuncOp();
   }
 
@@ -121,8 +125,7 @@ struct SliceArgumentLayoutsPass
     : public mlir::nl::impl::SliceArgumentLayoutsBase<
           SliceArgumentLayoutsPass> {
   void runOnOperation() override {
-    Analysis a;
-    a.module = getOperation();
+    Analysis a(getOperation());
     SmallVector<func::FuncOp> functions;
     for (auto fn : a.module.getOps<func::FuncOp>()) {
       if (!fn.isPrivate() || fn.isExternal())

@@ -208,6 +208,13 @@ struct File {
   std::vector<Stmt> stmts; // the step: top-level statements in order
 };
 
+/// Replaces each carriage return that does not start a CRLF pair (the line
+/// ending of old Mac files) by a line feed, in place and byte for byte, so
+/// that the lexer, the diagnostics' source lines and every offset agree
+/// that such a file has lines. CRLF files are left as they are (the lexer
+/// skips the CR).
+void normalizeLineEndings(std::string &source);
+
 /// Parses `source`; every Loc gets `fileId`. Returns the AST, which is
 /// partial when `diags.numErrors > 0`. Does no I/O (imports are recorded,
 /// not loaded).

@@ -46,6 +46,7 @@ bool readFile(const std::string &path, std::string &out, std::string &why) {
   out.assign(size, '\0');
   in.read(out.data(), static_cast<std::streamsize>(size));
   out.resize(static_cast<size_t>(in.gcount()));
+  normalizeLineEndings(out);
   return true;
 }
 

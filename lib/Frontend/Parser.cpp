@@ -1107,6 +1107,12 @@ private:
 
 } // namespace
 
+void normalizeLineEndings(std::string &source) {
+  for (size_t i = 0; i < source.size(); ++i)
+    if (source[i] == '\r' && (i + 1 == source.size() || source[i + 1] != '\n'))
+      source[i] = '\n';
+}
+
 std::unique_ptr<File> parseFile(const std::string &source, Diagnostics &diags,
                                 unsigned fileId) {
   Lexer lexer(source, diags, fileId);

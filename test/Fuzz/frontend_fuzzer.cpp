@@ -90,6 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   nlc::frontend::SourceFiles files;
   files.paths.push_back(mainPath);
   files.contents.push_back(input);
+  nlc::frontend::normalizeLineEndings(files.contents[0]);
   nlc::frontend::Diagnostics diags;
   std::unique_ptr<nlc::frontend::File> ast =
       nlc::frontend::parseFile(files.contents[0], diags);

@@ -357,6 +357,7 @@ int main(int argc, char **argv) {
   nlc::frontend::SourceFiles files;
   files.paths.push_back(inputFile);
   files.contents.push_back(buffer->getBuffer().str());
+  nlc::frontend::normalizeLineEndings(files.contents[0]);
 
   DialectRegistry registry;
   registry.insert<mlir::nl::NLDialect>();
@@ -370,7 +371,11 @@ int main(int argc, char **argv) {
   // error would bury them.
   ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  // The diagnostics show the normalized text (bare CRs as line feeds).
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(files.contents[0],
+                                           buffer->getBufferIdentifier()),
+      llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
 
   nlc::frontend::Diagnostics diags;

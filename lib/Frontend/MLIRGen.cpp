@@ -194,12 +194,18 @@ private:
   bool checkOps(Loc at) {
     if (opCounter.n <= kMaxOps)
       return true;
+    // Block instances are the usual cause; without any, the statements
+    // themselves are (the hint named blocks and repeats for every model).
     if (!opsReported)
       diags.error(at, "the model's IR passes the limit of " +
-                          std::to_string(kMaxOps) +
-                          " operations here (block instances are unrolled "
-                          "at compile time): use fewer layers or repeats, or "
-                          "raise the limit with --max-ops (compile time and "
+                          std::to_string(kMaxOps) + " operations here " +
+                          (instances ? "(block instances are unrolled at "
+                                       "compile time): use fewer layers or "
+                                       "repeats, or raise"
+                                     : "(the model uses no blocks: its "
+                                       "statements alone): shorten it or "
+                                       "raise") +
+                          " the limit with --max-ops (compile time and "
                           "memory grow with it)");
     opsReported = true;
     return false;

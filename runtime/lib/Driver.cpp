@@ -993,8 +993,10 @@ int generate(Model &model, const GenerateOptions &o) {
                               c, m.vocab));
     text.push_back(c);
   }
+  // An empty prompt starts from a newline, or from token 0 in a
+  // vocabulary too small to hold one (a newline was fed to it out of range).
   if (text.empty())
-    text.push_back('\n');
+    text.push_back(m.vocab > '\n' ? '\n' : 0);
   // The prompt goes out with the first sampled byte (or at the end), so that
   // a model whose first logits are non-finite prints nothing.
   bool promptOut = false;

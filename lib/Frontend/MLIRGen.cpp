@@ -1575,10 +1575,19 @@ private:
     if (!it.getElementType().isInteger(32))
       return error(e.args[0]->loc, "embed(ids, table) needs integer token "
                                    "ids first");
+    // The ids of a data file with a loss mask carry it as a sign (-(id + 1)
+    // where the target does not count): `inputs` are read through
+    // nl.token_ids already, and so are `targets`, `tokens` or any other ids
+    // here, which indexed the table with the negative value (a read outside
+    // it).
+    Value idsV = *ids;
+    if (!idsV.getDefiningOp<mlir::nl::TokenIdsOp>())
+      idsV = mlir::nl::TokenIdsOp::create(b, loc(e.args[0]->loc),
+                                          idsV.getType(), idsV);
     SmallVector<int64_t> out(it.getShape());
     out.push_back(shapeOf(*table)[1]);
     return Val::tensor(
-        mlir::nl::EmbeddingOp::create(b, loc(e.loc), f32(out), *table, *ids));
+        mlir::nl::EmbeddingOp::create(b, loc(e.loc), f32(out), *table, idsV));
   }
 
   std::optional<Val> genNorm(const Expr &e) {

@@ -282,11 +282,7 @@ public:
       if (err != EWOULDBLOCK)
         throw Error(fmt::format("cannot lock run directory '{}' ({}): {}", dir,
                                 path, std::strerror(err)));
-      throw Error(fmt::format(
-          "run directory '{}' is in use by another train run ({}, which "
-          "holds {}); wait for it to end or choose another --run-dir",
-          dir, holder.empty() ? "process id unknown" : "process " + holder,
-          path));
+      throw inUse(dir, holder, path);
     }
     std::string pid = std::to_string(getpid()) + "\n";
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) !=
@@ -296,6 +292,25 @@ public:
       throw Error(
           fmt::format("cannot write '{}': {}", path, std::strerror(err)));
     }
+  }
+  /// Throws the in-use Error when another process holds `dir`'s lock;
+  /// creates nothing (a directory without a lock file is free).
+  static void checkFree(const std::string &dir) {
+    std::string path = dir + "/" + kLockFile;
+    RunLock probe;
+    probe.fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (probe.fd_ < 0)
+      return;
+    if (::flock(probe.fd_, LOCK_EX | LOCK_NB) == 0) {
+      ::flock(probe.fd_, LOCK_UN);
+      ::close(probe.fd_);
+      probe.fd_ = -1;
+      return;
+    }
+    std::string holder = errno == EWOULDBLOCK ? probe.readHolder() : "";
+    ::close(probe.fd_);
+    probe.fd_ = -1;
+    throw inUse(dir, holder, path);
   }
   RunLock(const RunLock &) = delete;
   ~RunLock() {
@@ -307,6 +322,15 @@ public:
   }
 
 private:
+  RunLock() = default;
+  static Error inUse(const std::string &dir, const std::string &holder,
+                     const std::string &path) {
+    return Error(fmt::format(
+        "run directory '{}' is in use by another train run ({}, which "
+        "holds {}); wait for it to end or choose another --run-dir",
+        dir, holder.empty() ? "process id unknown" : "process " + holder,
+        path));
+  }
   /// The holder's pid, as it wrote it (it writes it right after locking:
   /// wait up to a second for it).
   std::string readHolder() const {
@@ -428,9 +452,12 @@ int train(Model &model, const TrainOptions &o) {
   std::string ckpt = o.runDir + "/" + kCheckpoint;
   std::string metricsPath = o.runDir + "/metrics.jsonl";
   // --resume needs a run there: refused before anything is created.
-  if (o.resume && !std::filesystem::exists(ckpt))
+  // A run still in its first steps has none yet: say that it runs.
+  if (o.resume && !std::filesystem::exists(ckpt)) {
+    RunLock::checkFree(o.runDir);
     throw Error("--resume: no checkpoint in '" + o.runDir + "' (expected " +
                 ckpt + ")");
+  }
   if (!o.resume) {
     std::error_code ec;
     std::filesystem::create_directories(o.runDir, ec);
@@ -468,13 +495,18 @@ int train(Model &model, const TrainOptions &o) {
       char *end = nullptr;
       double loss = std::strtod(sum.c_str(), &end);
       std::optional<uint64_t> steps = parseCount(n);
+      // The sum of float32 losses: at most steps x float32's largest in
+      // magnitude, 0 over no step (1e300 or a sum over 0 steps was printed
+      // as a loss).
       bool ok = steps && n.size() < 19 && !sum.empty() &&
-                end == sum.c_str() + sum.size() && std::isfinite(loss);
+                end == sum.c_str() + sum.size() && std::isfinite(loss) &&
+                std::fabs(loss) <= double(*steps) *
+                                       std::numeric_limits<float>::max();
       if (!ok)
         throw Error(fmt::format("'{}' has a bad {} or {} ('{}', '{}'; "
                                 "corrupted?)",
                                 ckpt, kWindowStepsKey, kWindowLossKey, n, sum));
-      if (static_cast<int64_t>(*steps) <= cur.step % o.logEvery) {
+      if (static_cast<int64_t>(*steps) == cur.step % o.logEvery) {
         windowSteps = static_cast<int64_t>(*steps);
         windowLoss = loss;
       }
@@ -1487,11 +1519,16 @@ int gradcheck(Model &model, const std::string &runDir,
                : !resolved ? ": below float32 resolution"
                            : "");
   }
+  // A check that resolved no direction checked nothing: not a pass.
+  bool none = stream && uint64_t(unresolved) == stream;
   fmt::print("{}: {} parameter tensor(s), {} failed, {} below float32 "
-             "resolution (eps {}, tolerance {})\n",
-             failures ? "FAIL" : "PASS", stream, failures, unresolved, eps,
-             tol);
-  return failures ? kError : kOk;
+             "resolution (eps {}, tolerance {}){}\n",
+             failures || none ? "FAIL" : "PASS", stream, failures, unresolved,
+             eps, tol,
+             none ? ": no derivative was resolved, nothing was checked (the "
+                    "float64 checks are nl-gradcheck's, docs/autodiff.md)"
+                  : "");
+  return failures || none ? kError : kOk;
 }
 
 /// The compiled model's outputs on one training batch, for comparison with
@@ -1701,16 +1738,20 @@ CLI::Validator positiveReal(bool allowZero) {
         try {
           size_t used = 0;
           double v = std::stod(s, &used);
-          // The entry points compute in float32: a larger value is Inf.
+          // The entry points compute in float32: a larger value is Inf, a
+          // nonzero one below its smallest normal 0 or denormal (--lr 1e-50
+          // trained nothing).
           if (used == s.size() && std::isfinite(v) &&
               v <= std::numeric_limits<float>::max() &&
+              (v == 0 || v >= std::numeric_limits<float>::min()) &&
               (allowZero ? v >= 0 : v > 0))
             return "";
         } catch (const std::logic_error &) {
         }
-        return fmt::format("must be a finite number {} 0 (at most {:.4g}, "
-                           "float32's largest), got '{}'",
+        return fmt::format("must be a finite number {} 0 (from {:.4g} to "
+                           "{:.4g}, float32's normal range), got '{}'",
                            allowZero ? ">=" : ">",
+                           std::numeric_limits<float>::min(),
                            std::numeric_limits<float>::max(), s);
       },
       allowZero ? "REAL>=0" : "REAL>0");

@@ -329,6 +329,12 @@ int main(int argc, char **argv) {
                   "' does not exist");
   }
 
+  // An executable runs float32 models only: it refused every subcommand of
+  // a float64 build, `info` included, after the build had succeeded.
+  if (float64 && stage == Emit::exe)
+    return fail("--f64 cannot build an executable (executables run float32 "
+                "models); the float64 build is for gradient checks: --emit=nl "
+                "piped into nl-gradcheck (docs/autodiff.md), or --emit=obj");
   // Read the source: a regular file of at most 16 MiB (checked before
   // reading, so that /dev/zero or a huge file is refused at once).
   std::string error;

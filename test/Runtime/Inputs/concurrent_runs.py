@@ -3,10 +3,13 @@
 runs, the other stops at once (exit != 0) with a message that names the
 directory and the running one's pid, and leaves the directory as it was.
 
-Usage: concurrent_runs.py MODEL DATA RUN_DIR [--resume]
+Usage: concurrent_runs.py MODEL DATA RUN_DIR [--resume | --second-resume]
   without --resume: both start a new run in RUN_DIR (which must not exist);
   with --resume: RUN_DIR holds a run; one resumed run is started, then a
-  second one once the first holds the directory.
+  second one once the first holds the directory;
+  with --second-resume: a new run is started in RUN_DIR (which must not
+  exist), then, once it holds the directory and before it has written a
+  checkpoint, a second one with --resume.
 Prints OK, or what went wrong (exit 1).
 """
 import os
@@ -17,6 +20,7 @@ import time
 
 model, data, run_dir = sys.argv[1:4]
 resume = "--resume" in sys.argv[4:]
+second_resume = "--second-resume" in sys.argv[4:]
 # A run long enough to be running when the second one starts, writing
 # nothing until it is killed (no log line, no evaluation, no checkpoint).
 cmd = [model, "train", "--data", data, "--run-dir", run_dir,
@@ -40,13 +44,13 @@ def snapshot():
         for e in os.scandir(run_dir))
 
 
-def start():
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+def start(extra=()):
+    return subprocess.Popen(cmd + list(extra), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
 
 procs = []
-if not resume:
+if not resume and not second_resume:
     procs = [start(), start()]
 else:
     procs = [start()]
@@ -65,7 +69,7 @@ else:
     if " training " not in line:
         fail(f"the first run did not start training: {line!r}")
     before = snapshot()
-    procs.append(start())
+    procs.append(start(["--resume"] if second_resume else []))
 
 deadline = time.time() + 60
 while all(p.poll() is None for p in procs):
@@ -78,14 +82,14 @@ if len(done) != 1:
 loser = done[0]
 winner = procs[1] if loser is procs[0] else procs[0]
 err = loser.communicate()[1]
-if resume and loser is not procs[1]:
+if (resume or second_resume) and loser is not procs[1]:
     fail(f"the first run ended: {err}")
 want = (f"error: run directory '{run_dir}' is in use by another train run "
         f"(process {winner.pid}, ")
 if loser.returncode == 0 or want not in err:
     fail(f"the second run exited {loser.returncode} with:\n{err}\n"
          f"expected a message containing:\n{want}")
-if resume and snapshot() != before:
+if (resume or second_resume) and snapshot() != before:
     fail(f"the second run changed {run_dir}: {before} -> {snapshot()}")
 # Killed outright (a SIGTERM would let it checkpoint its step first, and
 # the lock test that follows wants a holder that died).

@@ -498,10 +498,10 @@ int train(Model &model, const TrainOptions &o) {
       // The sum of float32 losses: at most steps x float32's largest in
       // magnitude, 0 over no step (1e300 or a sum over 0 steps was printed
       // as a loss).
-      bool ok = steps && n.size() < 19 && !sum.empty() &&
-                end == sum.c_str() + sum.size() && std::isfinite(loss) &&
-                std::fabs(loss) <= double(*steps) *
-                                       std::numeric_limits<float>::max();
+      bool ok =
+          steps && n.size() < 19 && !sum.empty() &&
+          end == sum.c_str() + sum.size() && std::isfinite(loss) &&
+          std::fabs(loss) <= double(*steps) * std::numeric_limits<float>::max();
       if (!ok)
         throw Error(fmt::format("'{}' has a bad {} or {} ('{}', '{}'; "
                                 "corrupted?)",

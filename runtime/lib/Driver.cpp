@@ -475,6 +475,23 @@ int train(Model &model, const TrainOptions &o) {
   if (o.resume) {
     std::map<std::string, std::string> meta;
     cur = model.load(ckpt, &meta);
+    // The batch and context (or row width) the run was trained at, where
+    // the checkpoint says (those of before 2026-12-07 do not): another
+    // build of the model with the same parameters resumed it, its metrics
+    // counting tokens at the new sizes.
+    for (auto [key, want] :
+         {std::pair<const char *, int64_t>{"nl.batch", m.batch},
+          {m.rows() ? "nl.width" : "nl.context",
+           m.rows() ? m.width : m.context}}) {
+      auto it = meta.find(key);
+      if (it != meta.end() && it->second != std::to_string(want))
+        throw Error(fmt::format(
+            "--resume: the run in '{}' was trained with {} {}, this build of "
+            "'{}' has {} {}; resume it with a build of the run's settings "
+            "(nlc --set), or start a new run in another --run-dir (eval and "
+            "generate read the checkpoint at any {})",
+            o.runDir, key + 3, it->second, m.model, key + 3, want, key + 3));
+    }
     if (o.seedGiven && o.seed != cur.seed)
       throw Error(fmt::format("--resume --seed {}: the run in '{}' has seed "
                               "{} (a resumed run keeps its seed; drop --seed, "

@@ -257,6 +257,11 @@ void Model::save(const State &state, const std::string &path,
   file.metadata = extra;
   file.metadata["nl.model"] = m_.model;
   file.metadata["nl.signature"] = signature();
+  // The step's data shape, which the parameters do not show: train
+  // --resume refuses another (its token counts and schedule would be off).
+  file.metadata["nl.batch"] = std::to_string(m_.batch);
+  file.metadata[m_.rows() ? "nl.width" : "nl.context"] =
+      std::to_string(m_.rows() ? m_.width : m_.context);
   file.metadata["nl.step"] = std::to_string(state.step);
   file.metadata["nl.seed"] = std::to_string(state.seed);
   file.metadata["nl.rng"] = "splitmix64 keyed by (nl.seed, stream, step)";

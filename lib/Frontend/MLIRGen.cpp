@@ -763,6 +763,19 @@ private:
   bool fillLevel(const LevelDecl &decl, LevelInfo &level, LevelInfo *parent) {
     bool ok = true;
     for (auto &p : decl.params) {
+      // A level's parameter belongs to it: 'in LEVEL' was ignored here.
+      if (!p.owner.empty()) {
+        diags.error(p.ownerLoc,
+                    "'in " + p.owner + "' in the body of level '" +
+                        decl.name + "': a parameter declared in a level "
+                        "belongs to it; declare '" + p.name +
+                        "' in the body of level '" + p.owner +
+                        "' (or in a block or at the top level with 'in " +
+                        p.owner + "')");
+        ok = false;
+        bind(p.name, Val{Val::Kind::Error});
+        continue;
+      }
       auto v = declareParam(p, level, prefix + p.name);
       ok &= v.has_value();
       bind(p.name, v ? *v : Val{Val::Kind::Error});

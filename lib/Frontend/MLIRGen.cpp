@@ -256,12 +256,61 @@ private:
     return true;
   }
 
-  /// `optimizer NAME(...) for matrices`: the level's 2-D parameters without
-  /// a dimension equal to the model's `vocab` (so not the embedding table or
-  /// the output head) are written by it (nl.param ... by @NAME); refused
-  /// when it selects none.
-  bool assignMatrixOptimizers() {
-    auto vocab = config.find("vocab");
+  /// The output heads: the weights of the last matrix products (nl.linear's
+  /// weight, nl.matmul's rhs) on each path into `logits` (the logits of
+  /// the step's cross-entropies, or a stream function's logits), through
+  /// any other ops (a norm, a bias, a temperature) but no product.
+  void collectHeads(Value logits, llvm::DenseSet<Attribute> &heads) {
+    SmallVector<Value> work{logits};
+    llvm::DenseSet<Value> seen;
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      Operation *op = v.getDefiningOp();
+      if (!op || !seen.insert(v).second)
+        continue;
+      Value w;
+      if (auto l = dyn_cast<mlir::nl::LinearOp>(op))
+        w = l.getWeight();
+      else if (auto m = dyn_cast<mlir::nl::MatmulOp>(op))
+        w = m.getRhs();
+      if (w) {
+        if (auto gp = w.getDefiningOp<mlir::nl::GetParamOp>())
+          heads.insert(gp.getParamAttr());
+        continue;
+      }
+      for (Value operand : op->getOperands())
+        if (isa<FloatType>(getElementTypeOrSelf(operand.getType())))
+          work.push_back(operand);
+    }
+  }
+
+  /// `optimizer NAME(...) for matrices`: the level's hidden matrices, its
+  /// 2-D parameters that are the weight of a matrix product other than an
+  /// output head (projections, MLP weights; not the embedding table, the
+  /// head, convolution kernels or norms), are written by it (nl.param ... by
+  /// @NAME); refused when it selects none. By role, not by shape: an MLP's
+  /// [d, 4d] weight at 4d = vocab went to the first optimizer.
+  bool assignMatrixOptimizers(func::FuncOp fn, Value loss) {
+    if (llvm::all_of(levels, [](auto &entry) {
+          return entry.second->matrixOptimizer.empty();
+        }))
+      return true;
+    llvm::DenseSet<Attribute> weights, heads;
+    fn.walk([&](Operation *op) {
+      Value w;
+      if (auto l = dyn_cast<mlir::nl::LinearOp>(op))
+        w = l.getWeight();
+      else if (auto m = dyn_cast<mlir::nl::MatmulOp>(op))
+        w = m.getRhs();
+      else if (auto ce = dyn_cast<mlir::nl::CrossEntropyOp>(op))
+        collectHeads(ce.getLogits(), heads);
+      if (auto gp = w ? w.getDefiningOp<mlir::nl::GetParamOp>() : nullptr)
+        weights.insert(gp.getParamAttr());
+    });
+    // A stream function returns the logits.
+    if (isa<FloatType>(getElementTypeOrSelf(loss.getType())) &&
+        cast<RankedTensorType>(loss.getType()).getRank() > 0)
+      collectHeads(loss, heads);
     for (auto &[name, level] : levels) {
       if (level->matrixOptimizer.empty())
         continue;
@@ -269,9 +318,9 @@ private:
       int64_t chosen = 0;
       for (auto p : level->op.getBody().front().getOps<mlir::nl::ParamOp>()) {
         auto t = dyn_cast<RankedTensorType>(p.getType());
-        if (!t || t.getRank() != 2 ||
-            (vocab != config.end() &&
-             llvm::is_contained(t.getShape(), (int64_t)vocab->second)))
+        Attribute ref = symbolPath(level->path, p.getSymName().str());
+        if (!t || t.getRank() != 2 || !weights.contains(ref) ||
+            heads.contains(ref))
           continue;
         p.setOptimizerAttr(by);
         ++chosen;
@@ -279,8 +328,9 @@ private:
       if (!chosen)
         return error(level->matrixOptimizerLoc,
                      "'for matrices' selects no parameter of level '" + name +
-                         "' (its 2-D parameters without a dimension equal "
-                         "to vocab)"),
+                         "' (its hidden matrices: 2-D parameters that are "
+                         "the weight of a matrix product other than the "
+                         "output head)"),
                false;
     }
     return true;
@@ -801,8 +851,9 @@ private:
       } else if (o.group != "matrices") {
         diags.error(o.groupLoc,
                     "unknown parameter group '" + o.group +
-                        "' after 'for' (matrices: the level's 2-D "
-                        "parameters without a dimension equal to vocab)");
+                        "' after 'for' (matrices: the level's hidden "
+                        "matrices, the weights of its matrix products "
+                        "other than the output head)");
         ok = false;
       } else {
         matrices.push_back(&o);
@@ -2734,7 +2785,7 @@ OwningOpRef<ModuleOp> Gen::run() {
   }
   if (!checkMemoriesWritten())
     return nullptr;
-  if (!assignMatrixOptimizers())
+  if (!assignMatrixOptimizers(fn, loss->value))
     return nullptr;
   if (streamTokens)
     return finishStream(fn, *loss) ? std::move(module) : nullptr;

@@ -914,6 +914,69 @@ private:
     return ok;
   }
 
+  /// Whether a read function's output has a zero derivative with respect
+  /// to every parameter when all of them are zero (its memory never learns
+  /// from a zero state). Two passes over its body: which values are zero
+  /// when the parameters are (products and ops with f(0) = 0 of a zero
+  /// value, sums of zeros), then, from the result back, which values it
+  /// depends on to first order (an operand of a product only when the other
+  /// is not zero). Ops it does not know are taken as nonzero and
+  /// depended on: only a sure case is refused.
+  static bool deadAtZero(mlir::nl::ReadFnOp fn) {
+    Block &body = fn.getBody().front();
+    llvm::DenseSet<Value> zero, live;
+    unsigned nParams = body.getNumArguments() - 1;
+    for (unsigned i = 0; i < nParams; ++i)
+      zero.insert(body.getArgument(i));
+    auto z = [&](Value v) { return v && zero.contains(v); };
+    for (Operation &op : body.without_terminator()) {
+      bool isZero = false;
+      if (auto l = dyn_cast<mlir::nl::LinearOp>(op))
+        isZero = (z(l.getInput()) || z(l.getWeight())) &&
+                 (!l.getBias() || z(l.getBias()));
+      else if (isa<mlir::nl::MatmulOp, mlir::nl::MulOp>(op))
+        isZero = z(op.getOperand(0)) || z(op.getOperand(1));
+      else if (isa<mlir::nl::AddOp, mlir::nl::SubOp>(op))
+        isZero = z(op.getOperand(0)) && z(op.getOperand(1));
+      else if (isa<mlir::nl::DivOp>(op))
+        isZero = z(op.getOperand(0));
+      else if (isa<mlir::nl::NegOp, mlir::nl::TanhOp, mlir::nl::SiluOp,
+                   mlir::nl::ReluOp, mlir::nl::GeluOp>(op))
+        isZero = z(op.getOperand(0));
+      if (isZero)
+        zero.insert(op.getResult(0));
+    }
+    live.insert(body.getTerminator()->getOperand(0));
+    for (Operation &op : llvm::reverse(body.without_terminator())) {
+      if (op.getNumResults() != 1 || !live.contains(op.getResult(0)))
+        continue;
+      auto product = [&](Value a, Value w) {
+        if (!z(w))
+          live.insert(a);
+        if (!z(a))
+          live.insert(w);
+      };
+      if (auto l = dyn_cast<mlir::nl::LinearOp>(op)) {
+        product(l.getInput(), l.getWeight());
+        if (l.getBias())
+          live.insert(l.getBias());
+      } else if (isa<mlir::nl::MatmulOp, mlir::nl::MulOp>(op)) {
+        product(op.getOperand(0), op.getOperand(1));
+      } else if (isa<mlir::nl::DivOp>(op)) {
+        live.insert(op.getOperand(0));
+        if (!z(op.getOperand(0)))
+          live.insert(op.getOperand(1));
+      } else {
+        for (Value operand : op.getOperands())
+          live.insert(operand);
+      }
+    }
+    for (unsigned i = 0; i < nParams; ++i)
+      if (live.contains(body.getArgument(i)))
+        return false;
+    return true;
+  }
+
   bool fillStates(const LevelDecl &decl, Block &body, LevelInfo &level,
                   LevelInfo *parent) {
     bool ok = true;
@@ -938,6 +1001,26 @@ private:
                         "zero, so it would never learn (write 'state " +
                         s.name + " : mlp(...) init learned')");
         ok = false;
+      }
+      // A read function likewise, where no parameter's inner gradient
+      // survives at zero (tanh(x @ A) @ B trained dead: the loss stayed at
+      // ln 256).
+      if (!s.learnedInit && !inOptimizerDef &&
+          mt->getKind() == mlir::nl::MemoryKind::custom && mt->getFn()) {
+        auto fn = SymbolTable::lookupNearestSymbolFrom<mlir::nl::ReadFnOp>(
+            model, mt->getFn());
+        if (fn && deadAtZero(fn)) {
+          diags.error(s.loc,
+                      "memory '" + s.name + "' (read function '" +
+                          mt->getFn().getValue().str() +
+                          "') without 'init learned' starts at zero, where "
+                          "every parameter's inner gradient is zero (each "
+                          "is multiplied by another parameter), so it would "
+                          "never learn (write 'state " +
+                          s.name + " : " + mt->getFn().getValue().str() +
+                          " init learned')");
+          ok = false;
+        }
       }
       if (s.learnedInit) {
         if (!parent) {

@@ -816,10 +816,10 @@ private:
       // A level's parameter belongs to it: 'in LEVEL' was ignored here.
       if (!p.owner.empty()) {
         diags.error(p.ownerLoc,
-                    "'in " + p.owner + "' in the body of level '" +
-                        decl.name + "': a parameter declared in a level "
-                        "belongs to it; declare '" + p.name +
-                        "' in the body of level '" + p.owner +
+                    "'in " + p.owner + "' in the body of level '" + decl.name +
+                        "': a parameter declared in a level "
+                        "belongs to it; declare '" +
+                        p.name + "' in the body of level '" + p.owner +
                         "' (or in a block or at the top level with 'in " +
                         p.owner + "')");
         ok = false;

@@ -98,6 +98,10 @@ if python_has(["matplotlib"]):
 else:
     missing(f"{nl_python} lacks matplotlib (run scripts/setup.sh)")
 
+# Files that report size 0 but have content (test/Driver/proc-input.test).
+if os.path.isfile("/proc/self/cmdline"):
+    config.available_features.add("linux-proc")
+
 # Real text for the runtime tests: the project's Tiny Shakespeare
 # (../shared/data, next to the checkout; NL_DATA overrides it).
 nl_data = os.environ.get(

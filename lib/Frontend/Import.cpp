@@ -43,9 +43,22 @@ bool readFile(const std::string &path, std::string &out, std::string &why) {
     why = "cannot open file";
     return false;
   }
-  out.assign(size, '\0');
-  in.read(out.data(), static_cast<std::streamsize>(size));
-  out.resize(static_cast<size_t>(in.gcount()));
+  // To the end, not by the size it reports: a file of /proc reports 0 and
+  // was read as empty.
+  out.clear();
+  char chunk[65536];
+  while (in && out.size() <= kMaxSourceBytes) {
+    in.read(chunk, sizeof chunk);
+    out.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) {
+    why = "cannot read file";
+    return false;
+  }
+  if (out.size() > kMaxSourceBytes) {
+    why = "file is larger than 16 MiB";
+    return false;
+  }
   normalizeLineEndings(out);
   return true;
 }

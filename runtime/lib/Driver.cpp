@@ -1866,9 +1866,10 @@ int run(int argc, char **argv) {
     evalCmd->add_option("--run-dir", runDir, "run directory")
         ->required()
         ->check(nonEmptyPath());
-    evalCmd->add_option("--eval-batches", evalBatches, "validation batches")
-        ->capture_default_str()
-        ->check(integerAtLeast(1));
+    auto *evalBatchesOpt =
+        evalCmd->add_option("--eval-batches", evalBatches, "validation batches")
+            ->capture_default_str()
+            ->check(integerAtLeast(1));
     std::string longPath;
     int64_t longTokens = 0, bucket = 0;
     std::string memorizeMode = "on";
@@ -1878,16 +1879,19 @@ int run(int argc, char **argv) {
         "instead of --data: the loss of every token of this text file read "
         "as one stream, the memories' state carried past the context "
         "(stream entry points)");
-    evalCmd
-        ->add_option("--long-tokens", longTokens,
-                     "read at most this many tokens of --long (0: all)")
-        ->capture_default_str()
-        ->check(integerAtLeast(0));
-    evalCmd
-        ->add_option("--bucket", bucket,
-                     "positions per bucket of --long's loss against position "
-                     "(default: the context)")
-        ->check(integerAtLeast(1));
+    auto *longTokensOpt =
+        evalCmd
+            ->add_option("--long-tokens", longTokens,
+                         "read at most this many tokens of --long (0: all)")
+            ->capture_default_str()
+            ->check(integerAtLeast(0));
+    auto *bucketOpt =
+        evalCmd
+            ->add_option(
+                "--bucket", bucket,
+                "positions per bucket of --long's loss against position "
+                "(default: the context)")
+            ->check(integerAtLeast(1));
     evalCmd
         ->add_option("--memorize", memorizeMode,
                      "memories learn while reading (on), or stay at their "
@@ -2105,6 +2109,14 @@ int run(int argc, char **argv) {
         throw Error("eval takes --data (the validation split) or --long (a "
                     "text read as one stream), one of the two");
       evalStream.memorize = memorizeMode == "on";
+      // A flag of the other mode was accepted and had no effect.
+      if (longOpt->count() && evalBatchesOpt->count())
+        throw Error("--eval-batches is an option of eval --data (the "
+                    "validation split); eval --long reads all of its text "
+                    "(--long-tokens limits it)");
+      if (!longOpt->count() && (longTokensOpt->count() || bucketOpt->count()))
+        throw Error("--long-tokens and --bucket are options of eval --long "
+                    "(a text read as one stream)");
       if (longOpt->count())
         return evaluateLong(model, runDir, longPath, longTokens,
                             bucket ? bucket : m.context, evalStream);

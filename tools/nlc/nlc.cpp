@@ -51,6 +51,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <optional>
 
@@ -353,7 +354,25 @@ int main(int argc, char **argv) {
     if (llvm::sys::fs::equivalent(inputFile, outputFile.getValue()))
       return fail("-o '" + outputFile + "' would overwrite the source");
   }
-  auto buffer = openInputFile(inputFile, &error);
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  uint64_t reported = 0;
+  if (inputFile != "-" && !llvm::sys::fs::file_size(inputFile, reported) &&
+      reported == 0) {
+    // A file that reports size 0 may still have content (/proc): read to
+    // the end (openInputFile read it by its size, as empty).
+    std::ifstream in(inputFile.getValue(), std::ios::binary);
+    std::string text;
+    char chunk[65536];
+    while (in && text.size() <= kMaxSourceBytes) {
+      in.read(chunk, sizeof chunk);
+      text.append(chunk, static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad())
+      return fail("cannot read '" + inputFile + "'");
+    buffer = llvm::MemoryBuffer::getMemBufferCopy(text, inputFile);
+  } else {
+    buffer = openInputFile(inputFile, &error);
+  }
   if (!buffer)
     return fail("cannot read '" + inputFile + "': " + error);
   if (buffer->getBufferSize() > kMaxSourceBytes)

@@ -430,18 +430,20 @@ std::string lossText(bool bytes, double l) {
 int train(Model &model, const TrainOptions &o) {
   const Manifest &m = model.manifest();
   if (o.batch && o.batch != m.batch)
-    throw Error(fmt::format("--batch {}: '{}' was compiled for batch {} (set "
-                            "batch = {} in the model line and recompile)",
-                            o.batch, m.model, m.batch, o.batch));
+    throw Error(fmt::format(
+        "--batch {}: '{}' was compiled for batch {} (set "
+        "batch = {} in the model line, or build with nlc --set batch={})",
+        o.batch, m.model, m.batch, o.batch, o.batch));
   if (o.context && m.rows())
     throw Error(fmt::format("--context {}: '{}' reads rows of {} real values, "
                             "not token sequences",
                             o.context, m.model, m.width));
   if (o.context && o.context != m.context)
     throw Error(fmt::format("--context {}: '{}' was compiled for context {} "
-                            "(set context = {} in the model line and "
-                            "recompile)",
-                            o.context, m.model, m.context, o.context));
+                            "(set context = {} in the model line, or build "
+                            "with nlc --set context={})",
+                            o.context, m.model, m.context, o.context,
+                            o.context));
   Dataset data = Dataset::load(o.data, m);
   checkValidationTargets(data, o.evalBatches);
   // Bits per byte only for text whose loss is the cross-entropy of the
@@ -1902,8 +1904,11 @@ int run(int argc, char **argv) {
     StreamOptions evalStream;
     evalCmd->add_option("--state-in", evalStream.stateIn,
                         "with --long: continue the stream saved in this file");
-    evalCmd->add_option("--state-out", evalStream.stateOut,
-                        "with --long: save the stream state after the text");
+    evalCmd->add_option(
+        "--state-out", evalStream.stateOut,
+        "with --long: save the stream state after the text (its last "
+        "byte was only a target: start the text that continues "
+        "it with that byte)");
     // --online-levels[=LEVELS] and --online-lr, on eval --long and generate.
     auto onlineOptions = [&](CLI::App *cmd, StreamOptions &so,
                              const char *with) {

@@ -163,7 +163,7 @@ PROGRAMS = {
     "read_function_op": ("error", "memory_def body", {
         "top": "memory own(z: [d / heads]) -> [d / heads] {\n  param W [d / heads, d / heads]\n"
                "  return z @ (W @ W) # <-\n}",
-        "level": MEM_LEVEL.format(mem="own", objective="l2", optimizer="gd(lr = 0.1)",
+        "level": MEM_LEVEL.format(mem="own init learned", objective="l2", optimizer="gd(lr = 0.1)",
                                   retention="decay(alpha = 0.9)"),
         "body": "k = l2norm(heads(x, heads))\ny = merge(memorize(mem, k, k))"}, ["read function", "vector"]),
     "inner_delta_momentum": ("error", "optimizer", {

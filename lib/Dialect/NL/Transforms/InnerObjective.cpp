@@ -8,6 +8,7 @@
 #include "nl/Dialect/NL/IR/NLBuilder.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
@@ -46,6 +47,26 @@ LogicalResult checkCustom(ObjectiveOp objective) {
              << x.getType();
   llvm::DenseSet<Value> perToken{key, value};
   bool reads = false;
+  // The values that depend on M(k), but for a factor of constant 0 or a
+  // power 0 (sum(M(k) * 0) has no gradient: it trained a memory that never
+  // changed).
+  llvm::DenseSet<Value> ofM;
+  auto isZero = [](Value v) {
+    return matchPattern(v, m_AnyZeroFloat());
+  };
+  for (Operation &o : block.without_terminator()) {
+    if (isa<ReadOp>(o)) {
+      ofM.insert(o.getResult(0));
+    } else if (o.getNumResults() == 1 &&
+               llvm::any_of(o.getOperands(),
+                            [&](Value x) { return ofM.contains(x); })) {
+      bool killed =
+          (isa<MulOp>(o) && llvm::any_of(o.getOperands(), isZero)) ||
+          (isa<PowOp>(o) && cast<PowOp>(o).getExponent().isZero());
+      if (!killed)
+        ofM.insert(o.getResult(0));
+    }
+  }
   for (Operation &o : block.without_terminator()) {
     if (auto read = dyn_cast<ReadOp>(o)) {
       if (read.getMemory() != mem || read.getKey() != key)
@@ -89,6 +110,11 @@ LogicalResult checkCustom(ObjectiveOp objective) {
     return objective.emitOpError()
            << "custom objective: it never reads the memory (M(k)), so it "
               "has no gradient to write the memory with";
+  if (!ofM.contains(block.getTerminator()->getOperand(0)))
+    return objective.emitOpError()
+           << "custom objective: its value does not depend on M(k) (it is "
+              "multiplied by 0 or raised to the power 0), so it has no "
+              "gradient to write the memory with";
   return success();
 }
 

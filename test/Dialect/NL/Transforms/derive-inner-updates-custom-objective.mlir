@@ -144,3 +144,59 @@ nl.model @no_read {
     return %y : tensor<1x1x3x2xf32>
   }
 }
+
+// -----
+
+// The value does not depend on M(k): no gradient (it trained a memory that
+// never changed).
+nl.model @times_zero {
+  nl.level @outer every <1 steps> {
+    nl.level @mem every <4 tokens> {
+      nl.memory @M : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+      // expected-error @+1 {{custom objective: its value does not depend on M(k) (it is multiplied by 0 or raised to the power 0), so it has no gradient to write the memory with}}
+      nl.objective custom {
+      ^bb0(%M: !nl.memory<matrix, heads = 1, in = 2, out = 2>, %k: tensor<2xf32>, %v: tensor<2xf32>):
+        %r = nl.read %M(%k) : <matrix, heads = 1, in = 2, out = 2>, tensor<2xf32> -> tensor<2xf32>
+        %z = arith.constant dense<0.0> : tensor<f32>
+        %p = nl.mul %r, %z : (tensor<2xf32>, tensor<f32>) -> tensor<2xf32>
+        %l = nl.sum %p : tensor<2xf32> -> tensor<f32>
+        nl.yield %l : tensor<f32>
+      }
+      nl.optimizer @opt gd attributes {lr = 0.1 : f64}
+    }
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%k: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
+    %f = nl.flow keys_values(%k, %k : tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>) -> <keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>
+    %y = nl.memorize @outer::@mem(%f) read(%k) : (!nl.flow<keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>, tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
+    return %y : tensor<1x1x3x2xf32>
+  }
+}
+
+// -----
+
+// The value does not depend on M(k): no gradient (it trained a memory that
+// never changed).
+nl.model @power_zero {
+  nl.level @outer every <1 steps> {
+    nl.level @mem every <4 tokens> {
+      nl.memory @M : !nl.memory<matrix, heads = 1, in = 2, out = 2>
+      // expected-error @+1 {{custom objective: its value does not depend on M(k) (it is multiplied by 0 or raised to the power 0), so it has no gradient to write the memory with}}
+      nl.objective custom {
+      ^bb0(%M: !nl.memory<matrix, heads = 1, in = 2, out = 2>, %k: tensor<2xf32>, %v: tensor<2xf32>):
+        %r = nl.read %M(%k) : <matrix, heads = 1, in = 2, out = 2>, tensor<2xf32> -> tensor<2xf32>
+        %d = nl.sub %r, %v : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+        %p = nl.pow %d, 0.0 : tensor<2xf32>
+        %l = nl.sum %p : tensor<2xf32> -> tensor<f32>
+        nl.yield %l : tensor<f32>
+      }
+      nl.optimizer @opt gd attributes {lr = 0.1 : f64}
+    }
+    nl.optimizer @o gd attributes {lr = 1.0e-3 : f64}
+  }
+  func.func @step(%k: tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32> {
+    %f = nl.flow keys_values(%k, %k : tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>) -> <keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>
+    %y = nl.memorize @outer::@mem(%f) read(%k) : (!nl.flow<keys_values, tensor<1x1x3x2xf32>, tensor<1x1x3x2xf32>>, tensor<1x1x3x2xf32>) -> tensor<1x1x3x2xf32>
+    return %y : tensor<1x1x3x2xf32>
+  }
+}

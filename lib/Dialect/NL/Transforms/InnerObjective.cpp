@@ -51,18 +51,15 @@ LogicalResult checkCustom(ObjectiveOp objective) {
   // power 0 (sum(M(k) * 0) has no gradient: it trained a memory that never
   // changed).
   llvm::DenseSet<Value> ofM;
-  auto isZero = [](Value v) {
-    return matchPattern(v, m_AnyZeroFloat());
-  };
+  auto isZero = [](Value v) { return matchPattern(v, m_AnyZeroFloat()); };
   for (Operation &o : block.without_terminator()) {
     if (isa<ReadOp>(o)) {
       ofM.insert(o.getResult(0));
     } else if (o.getNumResults() == 1 &&
                llvm::any_of(o.getOperands(),
                             [&](Value x) { return ofM.contains(x); })) {
-      bool killed =
-          (isa<MulOp>(o) && llvm::any_of(o.getOperands(), isZero)) ||
-          (isa<PowOp>(o) && cast<PowOp>(o).getExponent().isZero());
+      bool killed = (isa<MulOp>(o) && llvm::any_of(o.getOperands(), isZero)) ||
+                    (isa<PowOp>(o) && cast<PowOp>(o).getExponent().isZero());
       if (!killed)
         ofM.insert(o.getResult(0));
     }

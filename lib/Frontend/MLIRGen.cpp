@@ -938,11 +938,9 @@ private:
         isZero = z(op.getOperand(0)) || z(op.getOperand(1));
       else if (isa<mlir::nl::AddOp, mlir::nl::SubOp>(op))
         isZero = z(op.getOperand(0)) && z(op.getOperand(1));
-      else if (isa<mlir::nl::DivOp>(op))
-        isZero = z(op.getOperand(0));
-      else if (isa<mlir::nl::NegOp, mlir::nl::TanhOp, mlir::nl::SiluOp,
-                   mlir::nl::ReluOp, mlir::nl::GeluOp>(op))
-        isZero = z(op.getOperand(0));
+      else if (isa<mlir::nl::DivOp, mlir::nl::NegOp, mlir::nl::TanhOp,
+                   mlir::nl::SiluOp, mlir::nl::ReluOp, mlir::nl::GeluOp>(op))
+        isZero = z(op.getOperand(0)); // 0 / b, and f(0) = 0
       if (isZero)
         zero.insert(op.getResult(0));
     }

@@ -1165,6 +1165,9 @@ int generate(Model &model, const GenerateOptions &o) {
     std::fputc('\n', stdout);
   }
   double genTime = now() - t1;
+  // The text first: through a pipe, stdout is buffered and the timing
+  // line on stderr came out in the middle of the text's last line.
+  std::fflush(stdout);
   fmt::print(stderr,
              "{}: generate: {} prompt tokens in {:.3f} s, {} tokens in {:.3f} "
              "s ({:.1f} tokens/s, {}){}\n",

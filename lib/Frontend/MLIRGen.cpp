@@ -256,6 +256,16 @@ private:
     return true;
   }
 
+  /// The weight of a matrix product (nl.linear's weight, nl.matmul's rhs),
+  /// or null for another op.
+  static Value productWeight(Operation *op) {
+    if (auto l = dyn_cast<mlir::nl::LinearOp>(op))
+      return l.getWeight();
+    if (auto m = dyn_cast<mlir::nl::MatmulOp>(op))
+      return m.getRhs();
+    return Value();
+  }
+
   /// The output heads: the weights of the last matrix products (nl.linear's
   /// weight, nl.matmul's rhs) on each path into `logits` (the logits of
   /// the step's cross-entropies, or a stream function's logits), through
@@ -268,12 +278,7 @@ private:
       Operation *op = v.getDefiningOp();
       if (!op || !seen.insert(v).second)
         continue;
-      Value w;
-      if (auto l = dyn_cast<mlir::nl::LinearOp>(op))
-        w = l.getWeight();
-      else if (auto m = dyn_cast<mlir::nl::MatmulOp>(op))
-        w = m.getRhs();
-      if (w) {
+      if (Value w = productWeight(op)) {
         if (auto gp = w.getDefiningOp<mlir::nl::GetParamOp>())
           heads.insert(gp.getParamAttr());
         continue;
@@ -297,13 +302,9 @@ private:
       return true;
     llvm::DenseSet<Attribute> weights, heads;
     fn.walk([&](Operation *op) {
-      Value w;
-      if (auto l = dyn_cast<mlir::nl::LinearOp>(op))
-        w = l.getWeight();
-      else if (auto m = dyn_cast<mlir::nl::MatmulOp>(op))
-        w = m.getRhs();
-      else if (auto ce = dyn_cast<mlir::nl::CrossEntropyOp>(op))
+      if (auto ce = dyn_cast<mlir::nl::CrossEntropyOp>(op))
         collectHeads(ce.getLogits(), heads);
+      Value w = productWeight(op);
       if (auto gp = w ? w.getDefiningOp<mlir::nl::GetParamOp>() : nullptr)
         weights.insert(gp.getParamAttr());
     });

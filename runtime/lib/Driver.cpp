@@ -282,7 +282,11 @@ public:
       if (err != EWOULDBLOCK)
         throw Error(fmt::format("cannot lock run directory '{}' ({}): {}", dir,
                                 path, std::strerror(err)));
-      throw inUse(dir, holder, path);
+      throw Error(fmt::format(
+          "run directory '{}' is in use by another train run ({}, which "
+          "holds {}); wait for it to end or choose another --run-dir",
+          dir, holder.empty() ? "process id unknown" : "process " + holder,
+          path));
     }
     std::string pid = std::to_string(getpid()) + "\n";
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) !=
@@ -293,24 +297,11 @@ public:
           fmt::format("cannot write '{}': {}", path, std::strerror(err)));
     }
   }
-  /// Throws the in-use Error when another process holds `dir`'s lock;
-  /// creates nothing (a directory without a lock file is free).
+  /// Throws the in-use Error when another process holds `dir`'s lock; a
+  /// directory without a lock file is free (nothing is created there).
   static void checkFree(const std::string &dir) {
-    std::string path = dir + "/" + kLockFile;
-    RunLock probe;
-    probe.fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (probe.fd_ < 0)
-      return;
-    if (::flock(probe.fd_, LOCK_EX | LOCK_NB) == 0) {
-      ::flock(probe.fd_, LOCK_UN);
-      ::close(probe.fd_);
-      probe.fd_ = -1;
-      return;
-    }
-    std::string holder = errno == EWOULDBLOCK ? probe.readHolder() : "";
-    ::close(probe.fd_);
-    probe.fd_ = -1;
-    throw inUse(dir, holder, path);
+    if (std::filesystem::exists(dir + "/" + kLockFile))
+      RunLock probe(dir); // released at once
   }
   RunLock(const RunLock &) = delete;
   ~RunLock() {
@@ -322,15 +313,6 @@ public:
   }
 
 private:
-  RunLock() = default;
-  static Error inUse(const std::string &dir, const std::string &holder,
-                     const std::string &path) {
-    return Error(fmt::format(
-        "run directory '{}' is in use by another train run ({}, which "
-        "holds {}); wait for it to end or choose another --run-dir",
-        dir, holder.empty() ? "process id unknown" : "process " + holder,
-        path));
-  }
   /// The holder's pid, as it wrote it (it writes it right after locking:
   /// wait up to a second for it).
   std::string readHolder() const {
@@ -481,18 +463,16 @@ int train(Model &model, const TrainOptions &o) {
     // the checkpoint says (those of before 2026-12-07 do not): another
     // build of the model with the same parameters resumed it, its metrics
     // counting tokens at the new sizes.
-    for (auto [key, want] :
-         {std::pair<const char *, int64_t>{"nl.batch", m.batch},
-          {m.rows() ? "nl.width" : "nl.context",
-           m.rows() ? m.width : m.context}}) {
+    for (const auto &[key, want] : model.dataShapeMetadata()) {
       auto it = meta.find(key);
-      if (it != meta.end() && it->second != std::to_string(want))
+      std::string name = key.substr(3); // without "nl."
+      if (it != meta.end() && it->second != want)
         throw Error(fmt::format(
             "--resume: the run in '{}' was trained with {} {}, this build of "
             "'{}' has {} {}; resume it with a build of the run's settings "
             "(nlc --set), or start a new run in another --run-dir (eval and "
             "generate read the checkpoint at any {})",
-            o.runDir, key + 3, it->second, m.model, key + 3, want, key + 3));
+            o.runDir, name, it->second, m.model, name, want, name));
     }
     if (o.seedGiven && o.seed != cur.seed)
       throw Error(fmt::format("--resume --seed {}: the run in '{}' has seed "

@@ -228,6 +228,13 @@ State Model::init(uint64_t seed) const {
   return s;
 }
 
+std::vector<std::pair<std::string, std::string>>
+Model::dataShapeMetadata() const {
+  return {{"nl.batch", std::to_string(m_.batch)},
+          {m_.rows() ? "nl.width" : "nl.context",
+           std::to_string(m_.rows() ? m_.width : m_.context)}};
+}
+
 std::string Model::signature() const {
   std::string sig = m_.model;
   for (const TensorSpec &t : entry("train_step").args) {
@@ -257,11 +264,8 @@ void Model::save(const State &state, const std::string &path,
   file.metadata = extra;
   file.metadata["nl.model"] = m_.model;
   file.metadata["nl.signature"] = signature();
-  // The step's data shape, which the parameters do not show: train
-  // --resume refuses another (its token counts and schedule would be off).
-  file.metadata["nl.batch"] = std::to_string(m_.batch);
-  file.metadata[m_.rows() ? "nl.width" : "nl.context"] =
-      std::to_string(m_.rows() ? m_.width : m_.context);
+  for (const auto &[key, value] : dataShapeMetadata())
+    file.metadata[key] = value;
   file.metadata["nl.step"] = std::to_string(state.step);
   file.metadata["nl.seed"] = std::to_string(state.seed);
   file.metadata["nl.rng"] = "splitmix64 keyed by (nl.seed, stream, step)";

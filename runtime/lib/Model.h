@@ -149,6 +149,11 @@ public:
   /// A signature of the parameters and state (names, shapes): checkpoints
   /// of another model or another configuration do not match.
   std::string signature() const;
+  /// The step's data shape, which the parameters do not show, as checkpoint
+  /// metadata: `nl.batch`, and `nl.context` (a model of rows: `nl.width`).
+  /// Written by save; train --resume refuses another (its token counts and
+  /// schedule would be off).
+  std::vector<std::pair<std::string, std::string>> dataShapeMetadata() const;
 
 private:
   Manifest m_;

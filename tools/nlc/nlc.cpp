@@ -51,7 +51,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <optional>
 
@@ -354,24 +353,15 @@ int main(int argc, char **argv) {
     if (llvm::sys::fs::equivalent(inputFile, outputFile.getValue()))
       return fail("-o '" + outputFile + "' would overwrite the source");
   }
+  // A file is read to its end, not by the size it reports: a file of /proc
+  // reports 0 and was read as empty.
   std::unique_ptr<llvm::MemoryBuffer> buffer;
-  uint64_t reported = 0;
-  if (inputFile != "-" && !llvm::sys::fs::file_size(inputFile, reported) &&
-      reported == 0) {
-    // A file that reports size 0 may still have content (/proc): read to
-    // the end (openInputFile read it by its size, as empty).
-    std::ifstream in(inputFile.getValue(), std::ios::binary);
-    std::string text;
-    char chunk[65536];
-    while (in && text.size() <= kMaxSourceBytes) {
-      in.read(chunk, sizeof chunk);
-      text.append(chunk, static_cast<size_t>(in.gcount()));
-    }
-    if (in.bad())
-      return fail("cannot read '" + inputFile + "'");
-    buffer = llvm::MemoryBuffer::getMemBufferCopy(text, inputFile);
-  } else {
+  if (inputFile == "-") {
     buffer = openInputFile(inputFile, &error);
+  } else if (auto read = llvm::MemoryBuffer::getFileAsStream(inputFile)) {
+    buffer = std::move(*read);
+  } else {
+    error = read.getError().message();
   }
   if (!buffer)
     return fail("cannot read '" + inputFile + "': " + error);
